@@ -1,0 +1,86 @@
+//! Wiring: builds the store, the bot and the runtime from the config, and runs `serve`, `chat`
+//! and `check`. `serve` takes its shutdown signal as a parameter so tests can stop it.
+
+use crate::config::Config;
+use crate::dialogs::Bot;
+use crate::runtime::{Clock, Runtime, SystemClock};
+use crate::store::Store;
+use crate::store::sled::SledStore;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Loads dialogs and data and opens the sled store: everything a runtime needs.
+pub fn build(config: &Config, clock: Arc<dyn Clock>) -> crate::Result<Runtime> {
+    let bot = Arc::new(Bot::load(config)?);
+    std::fs::create_dir_all(&config.store.path)?;
+    let store: Arc<dyn Store> =
+        Arc::new(SledStore::open(&config.store.path, config.store.cache_mb)?);
+    Ok(Runtime::new(bot, store, clock, config.officers.clone())?)
+}
+
+/// Warns about config keys pstbot does not know, and channels configured before they exist.
+pub fn report_config(config: &Config) {
+    for k in &config.unknown_keys {
+        tracing::warn!(key = %k, file = %config.file.display(), "unknown configuration key (ignored)");
+    }
+    let pending = [
+        ("telegram", config.telegram.is_some()),
+        ("whatsapp", config.whatsapp.is_some()),
+        ("sms", config.sms.is_some()),
+        ("email", config.email.is_some()),
+    ];
+    for (name, set) in pending {
+        if set {
+            tracing::warn!(
+                channel = name,
+                "channel is configured but this version does not run it yet"
+            );
+        }
+    }
+}
+
+/// Runs the service until `shutdown` completes: the runtime and the HTTP server.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> crate::Result<()> {
+    report_config(&config);
+    let rt = Arc::new(build(&config, Arc::new(SystemClock))?);
+    let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, office = %config.office.name, "pstbot serving");
+    axum::serve(listener, crate::http::router(rt.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    rt.store.flush()?;
+    tracing::info!("pstbot stopped");
+    Ok(())
+}
+
+/// `pstbot chat`: a terminal conversation on stdin/stdout.
+pub async fn chat(config: Config, user: &str) -> crate::Result<()> {
+    use std::io::IsTerminal;
+    report_config(&config);
+    let rt = build(&config, Arc::new(SystemClock))?;
+    let interactive = std::io::stdin().is_terminal();
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut stdout = std::io::stdout();
+    crate::channels::terminal::run(&rt, stdin, &mut stdout, user, interactive).await?;
+    rt.store.flush()?;
+    Ok(())
+}
+
+/// `pstbot check`: validates the config, the dialogs and the data files; changes nothing.
+pub fn check(config: &Config) -> crate::Result<String> {
+    report_config(config);
+    let bot = Bot::load(config)?;
+    let steps: usize = bot.dialogs.values().map(|d| d.steps.len()).sum();
+    Ok(format!(
+        "OK: {} dialogs ({} steps), {} products, {} FAQ entries, {} holidays, languages {}",
+        bot.dialogs.len(),
+        steps,
+        bot.catalog.products.len(),
+        bot.faq.entries.len(),
+        bot.calendar.holidays.len(),
+        bot.languages.join(", ")
+    ))
+}

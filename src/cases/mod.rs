@@ -1,0 +1,193 @@
+//! Cases: the requests people make (recommendation, paid product, complaint), their numbers,
+//! their form data and their append-only history. The office calendar lives in [`calendar`].
+
+pub mod calendar;
+
+use crate::dialogs::Answer;
+use crate::message::Identity;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The three PST services that create cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Service {
+    /// Rekomendasi Kegiatan Statistik (SOP 000/002/003).
+    Rek,
+    /// Produk Statistik Berbayar (SOP 001).
+    Prd,
+    /// Pengaduan (SOP 004).
+    Adu,
+}
+
+impl Service {
+    pub const ALL: [Service; 3] = [Service::Rek, Service::Prd, Service::Adu];
+
+    /// The case-number prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Service::Rek => "REK",
+            Service::Prd => "PRD",
+            Service::Adu => "ADU",
+        }
+    }
+
+    pub fn from_prefix(s: &str) -> Option<Service> {
+        Service::ALL
+            .into_iter()
+            .find(|x| x.prefix().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A case number `PREFIX-YYYY-NNNNNN`, e.g. `ADU-2026-000012`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CaseNumber {
+    pub service: Service,
+    pub year: i32,
+    pub seq: u64,
+}
+
+impl CaseNumber {
+    /// Parses a case number as a person may type it (any case, surrounding spaces).
+    pub fn parse(s: &str) -> Option<CaseNumber> {
+        let s = s.trim();
+        let mut parts = s.split('-');
+        let service = Service::from_prefix(parts.next()?)?;
+        let year_s = parts.next()?;
+        let seq_s = parts.next()?;
+        if parts.next().is_some()
+            || year_s.len() != 4
+            || seq_s.is_empty()
+            || seq_s.len() > 9
+            || !year_s.bytes().all(|b| b.is_ascii_digit())
+            || !seq_s.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let seq: u64 = seq_s.parse().ok()?;
+        if seq == 0 {
+            return None;
+        }
+        Some(CaseNumber {
+            service,
+            year: year_s.parse().ok()?,
+            seq,
+        })
+    }
+}
+
+impl fmt::Display for CaseNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}-{:04}-{:06}",
+            self.service.prefix(),
+            self.year,
+            self.seq
+        )
+    }
+}
+
+/// A reference to a stored file (the bytes live in the store's blob area, by content hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    /// Hex SHA-256 of the content.
+    pub blob: String,
+    pub filename: String,
+    pub mime: String,
+    pub size: u64,
+}
+
+/// One form field of a case, in the order the dialog asked it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormField {
+    pub field: String,
+    /// The field's label in the language the applicant used.
+    pub label: String,
+    pub value: Answer,
+}
+
+/// Who did something to a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Actor {
+    Applicant,
+    Officer(String),
+    System,
+}
+
+/// One entry of a case's append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseEvent {
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    /// What happened, e.g. `submitted`, `rated`.
+    pub kind: String,
+    pub note: Option<String>,
+}
+
+/// A request made through a service dialog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub number: CaseNumber,
+    pub guest_id: String,
+    /// The identity (and so the channel) the case came from.
+    pub origin: Identity,
+    pub lang: String,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
+    /// The workflow stage; `submitted` until the workflows of the cases issue move it.
+    pub stage: String,
+    pub open: bool,
+    pub confidential: bool,
+    pub form: Vec<FormField>,
+    pub attachments: Vec<AttachmentRef>,
+    pub history: Vec<CaseEvent>,
+}
+
+/// A case as the dialogs see it: enough to list, show and pick it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub number: CaseNumber,
+    pub title: String,
+    pub stage: String,
+    pub open: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Case {
+    pub fn summary(&self) -> CaseSummary {
+        CaseSummary {
+            number: self.number.clone(),
+            title: self.title.clone(),
+            stage: self.stage.clone(),
+            open: self.open,
+            created_at: self.created_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_numbers_format_and_parse() {
+        let n = CaseNumber {
+            service: Service::Adu,
+            year: 2026,
+            seq: 12,
+        };
+        assert_eq!(n.to_string(), "ADU-2026-000012");
+        assert_eq!(CaseNumber::parse(" adu-2026-000012 "), Some(n));
+        for bad in [
+            "ADU-26-000012",
+            "XYZ-2026-000001",
+            "ADU-2026-",
+            "ADU-2026-0",
+            "ADU-2026-12-1",
+            "ADU-2026-1x",
+        ] {
+            assert_eq!(CaseNumber::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Channel adapters: each turns its wire format into [`crate::message::InboundMessage`] and
+//! renders [`crate::message::OutboundMessage`] its own way. No dialog or case logic here.
+
+pub mod terminal;

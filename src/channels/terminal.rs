@@ -1,0 +1,137 @@
+//! The terminal channel (`pstbot chat`): one input line is one message; every bot message is
+//! printed with its choices numbered. Interactive on a TTY; piped, it echoes each input line
+//! (`> …`) so a transcript reads as a conversation.
+//!
+//! Lines starting with `/` that the terminal itself understands:
+//! `/as NAME` (talk as another person, or as the officer whose terminal name is NAME),
+//! `/file PATH` (send a file), `/contact PHONE` (share one's own contact), `/whoami`, `/quit`.
+
+use crate::message::{
+    Attachment, ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage,
+};
+use crate::runtime::Runtime;
+use std::io::Write;
+use std::path::Path;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+/// The MIME type of a file by its extension (the engine checks the extension it accepts).
+pub fn mime_for(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .as_deref()
+    {
+        Some("pdf") => "application/pdf",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xls") => "application/vnd.ms-excel",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("jpg") | Some("jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Prints one bot message: its text, then its choices numbered.
+pub fn render(out: &mut impl Write, m: &OutboundMessage) -> std::io::Result<()> {
+    writeln!(out, "{}", m.text.replace('*', ""))?;
+    for (i, c) in m.choices.iter().enumerate() {
+        writeln!(out, "  {}. {}", i + 1, c.label)?;
+    }
+    writeln!(out)
+}
+
+/// Runs a terminal conversation until the input ends or `/quit`.
+pub async fn run<R, W>(
+    rt: &Runtime,
+    input: R,
+    out: &mut W,
+    user: &str,
+    interactive: bool,
+) -> crate::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+{
+    let run_id = format!(
+        "{:x}",
+        rt.clock.now().timestamp_nanos_opt().unwrap_or_default() ^ i64::from(std::process::id())
+    );
+    let mut who = Identity::new(ChannelKind::Terminal, user);
+    let mut lines = input.lines();
+    let mut seq = 0u64;
+    if interactive {
+        writeln!(
+            out,
+            "pstbot — {} (ketik /quit untuk keluar, /quit to exit)\n",
+            rt.bot.office_name
+        )?;
+    }
+    loop {
+        if interactive {
+            write!(out, "» ")?;
+            out.flush()?;
+        }
+        let Some(line) = lines.next_line().await? else {
+            break;
+        };
+        if !interactive {
+            writeln!(out, "> {line}")?;
+        }
+        let trimmed = line.trim();
+        let body = if let Some(rest) = trimmed.strip_prefix("/as ") {
+            let name = rest.trim();
+            if name.is_empty() {
+                writeln!(out, "(usage: /as NAME)\n")?;
+                continue;
+            }
+            who = Identity::new(ChannelKind::Terminal, name);
+            let role = match rt.officer(&who) {
+                Some(o) => format!("officer {} ({:?})", o.name, o.roles),
+                None => "applicant".to_string(),
+            };
+            writeln!(out, "(now talking as {name}: {role})\n")?;
+            continue;
+        } else if trimmed == "/whoami" {
+            writeln!(out, "({})\n", who)?;
+            continue;
+        } else if trimmed == "/quit" || trimmed == "/exit" {
+            break;
+        } else if let Some(path) = trimmed.strip_prefix("/file ") {
+            let path = Path::new(path.trim());
+            match std::fs::read(path) {
+                Ok(bytes) => InboundBody::Attachment(Attachment {
+                    filename: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default(),
+                    mime: mime_for(path).to_string(),
+                    bytes,
+                }),
+                Err(e) => {
+                    writeln!(out, "(cannot read {}: {e})\n", path.display())?;
+                    continue;
+                }
+            }
+        } else if let Some(phone) = trimmed.strip_prefix("/contact ") {
+            InboundBody::Contact {
+                phone: phone.trim().to_string(),
+                own: true,
+            }
+        } else {
+            InboundBody::Text(line.clone())
+        };
+        seq += 1;
+        let msg = InboundMessage {
+            id: format!("{run_id}-{seq}"),
+            from: who.clone(),
+            body,
+        };
+        for reply in rt.handle(msg).await? {
+            render(out, &reply)?;
+        }
+        out.flush()?;
+    }
+    Ok(())
+}

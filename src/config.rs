@@ -1,0 +1,644 @@
+//! The configuration file: one serde struct, a sub-struct per concern and per channel.
+//!
+//! Unknown keys are reported as warnings (a typo must not pass silently); invalid values stop
+//! start-up with the key named. Secrets may come from environment variables instead of the file
+//! and are masked whenever the config is printed.
+
+use chrono::NaiveTime;
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A configuration problem, naming the file and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {problem}")]
+pub struct ConfigError {
+    pub file: String,
+    pub problem: String,
+}
+
+/// A secret value: never printed.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Opening hours of one weekday, or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayHours {
+    pub open: NaiveTime,
+    pub close: NaiveTime,
+}
+
+fn parse_day_hours(s: &str) -> Result<Option<DayHours>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("closed") || s.eq_ignore_ascii_case("tutup") || s.is_empty() {
+        return Ok(None);
+    }
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("`{s}` is not of the form \"08:00-15:30\" or \"closed\""))?;
+    let t = |x: &str| {
+        NaiveTime::parse_from_str(x.trim(), "%H:%M")
+            .map_err(|_| format!("`{}` is not a time HH:MM", x.trim()))
+    };
+    let (open, close) = (t(a)?, t(b)?);
+    if open >= close {
+        return Err(format!("`{s}` closes before it opens"));
+    }
+    Ok(Some(DayHours { open, close }))
+}
+
+fn de_hours<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DayHours>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_day_hours(&s).map_err(serde::de::Error::custom)
+}
+
+fn hours(s: &str) -> Option<DayHours> {
+    parse_day_hours(s).expect("default hours are valid")
+}
+
+/// Service hours per weekday. Defaults: Mon–Thu 08:00–15:30, Fri 08:00–16:00 (the SOPs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceHours {
+    #[serde(deserialize_with = "de_hours")]
+    pub mon: Option<DayHours>,
+    #[serde(deserialize_with = "de_hours")]
+    pub tue: Option<DayHours>,
+    #[serde(deserialize_with = "de_hours")]
+    pub wed: Option<DayHours>,
+    #[serde(deserialize_with = "de_hours")]
+    pub thu: Option<DayHours>,
+    #[serde(deserialize_with = "de_hours")]
+    pub fri: Option<DayHours>,
+    #[serde(deserialize_with = "de_hours")]
+    pub sat: Option<DayHours>,
+    #[serde(deserialize_with = "de_hours")]
+    pub sun: Option<DayHours>,
+}
+
+impl Default for ServiceHours {
+    fn default() -> Self {
+        ServiceHours {
+            mon: hours("08:00-15:30"),
+            tue: hours("08:00-15:30"),
+            wed: hours("08:00-15:30"),
+            thu: hours("08:00-15:30"),
+            fri: hours("08:00-16:00"),
+            sat: None,
+            sun: None,
+        }
+    }
+}
+
+impl ServiceHours {
+    /// Hours by weekday number from Monday (0) to Sunday (6).
+    pub fn by_weekday(&self) -> [Option<DayHours>; 7] {
+        [
+            self.mon, self.tue, self.wed, self.thu, self.fri, self.sat, self.sun,
+        ]
+    }
+}
+
+/// Which SOP variant the office follows (SPEC §3): it sets the completion standards told to
+/// applicants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OfficeProfile {
+    /// BPS Provinsi Bengkulu (SOP-1-103/101/107 of 2025).
+    Bengkulu,
+    /// National PST standard (14 working days for a recommendation).
+    Nasional,
+    /// BPS Kota Lubuklinggau (30 working days).
+    Lubuklinggau,
+}
+
+impl OfficeProfile {
+    pub fn key(self) -> &'static str {
+        match self {
+            OfficeProfile::Bengkulu => "bengkulu",
+            OfficeProfile::Nasional => "nasional",
+            OfficeProfile::Lubuklinggau => "lubuklinggau",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeConfig {
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    #[serde(default = "default_profile")]
+    pub profile: OfficeProfile,
+    #[serde(default)]
+    pub service_hours: ServiceHours,
+    /// Holiday data file (national holidays and cuti bersama); relative to the config file.
+    pub holidays_file: Option<PathBuf>,
+}
+
+fn default_tz() -> String {
+    "Asia/Jakarta".into()
+}
+fn default_profile() -> OfficeProfile {
+    OfficeProfile::Bengkulu
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// The sled directory; relative to the config file.
+    pub path: PathBuf,
+    /// sled's page cache in MiB.
+    pub cache_mb: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("./data"),
+            cache_mb: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".parse().expect("valid"),
+        }
+    }
+}
+
+/// Limits and timing of conversations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConversationConfig {
+    /// A conversation idle this long is closed politely; the next message starts afresh.
+    pub idle_timeout_minutes: i64,
+    /// Longer messages are refused with a clear answer.
+    pub max_message_chars: usize,
+    /// Largest attachment accepted (the Telegram Bot API's 20 MB by default).
+    pub max_attachment_bytes: u64,
+}
+
+impl Default for ConversationConfig {
+    fn default() -> Self {
+        ConversationConfig {
+            idle_timeout_minutes: 24 * 60,
+            max_message_chars: 4096,
+            max_attachment_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Version of the consent text; stored with each guest. A new version asks consent again.
+    pub consent_version: String,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            consent_version: "2026-01".into(),
+        }
+    }
+}
+
+/// The roles of SPEC §1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Resepsionis,
+    Petugas,
+    Walidata,
+    Pimpinan,
+    Admin,
+}
+
+/// An officer and the identities they use on each channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficerConfig {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    /// Terminal user name (`pstbot chat`, `/as NAME`).
+    pub terminal: Option<String>,
+    pub telegram_user_id: Option<i64>,
+    pub whatsapp: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    pub token: Option<Secret>,
+    pub api_url: Option<String>,
+    pub mode: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<Secret>,
+    pub admin_chat_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappConfig {
+    pub phone_number_id: Option<String>,
+    pub access_token: Option<Secret>,
+    pub app_secret: Option<Secret>,
+    pub verify_token: Option<Secret>,
+    pub graph_api_url: Option<String>,
+    #[serde(default)]
+    pub officer_numbers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    pub gateway_url: Option<String>,
+    pub api_key: Option<Secret>,
+    pub sender: Option<String>,
+    pub webhook_secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_security: Option<String>,
+    pub smtp_user: Option<String>,
+    pub smtp_password: Option<Secret>,
+    pub from_address: Option<String>,
+    pub from_name: Option<String>,
+    pub reply_to: Option<String>,
+    pub imap_host: Option<String>,
+    pub imap_port: Option<u16>,
+    pub imap_security: Option<String>,
+    pub imap_user: Option<String>,
+    pub imap_password: Option<Secret>,
+    pub imap_folder: Option<String>,
+    pub poll_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebchatConfig {
+    pub enabled: bool,
+}
+
+impl Default for WebchatConfig {
+    fn default() -> Self {
+        WebchatConfig { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_languages")]
+    languages: Vec<String>,
+    #[serde(default = "default_dialogs")]
+    dialogs_dir: PathBuf,
+    office: OfficeConfig,
+    #[serde(default)]
+    store: StoreConfig,
+    #[serde(default)]
+    http: HttpConfig,
+    #[serde(default)]
+    conversation: ConversationConfig,
+    #[serde(default)]
+    privacy: PrivacyConfig,
+    #[serde(default)]
+    officers: Vec<OfficerConfig>,
+    telegram: Option<TelegramConfig>,
+    whatsapp: Option<WhatsappConfig>,
+    sms: Option<SmsConfig>,
+    email: Option<EmailConfig>,
+    #[serde(default)]
+    webchat: WebchatConfig,
+}
+
+fn default_languages() -> Vec<String> {
+    vec!["id".into(), "en".into()]
+}
+fn default_dialogs() -> PathBuf {
+    PathBuf::from("dialogs")
+}
+
+/// The validated configuration. Relative paths are already resolved against the config file's
+/// folder, so the service behaves the same from any working directory.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    /// Configured languages; the first is the default (Bahasa Indonesia).
+    pub languages: Vec<String>,
+    pub dialogs_dir: PathBuf,
+    pub office: OfficeConfig,
+    pub store: StoreConfig,
+    pub http: HttpConfig,
+    pub conversation: ConversationConfig,
+    pub privacy: PrivacyConfig,
+    pub officers: Vec<OfficerConfig>,
+    pub telegram: Option<TelegramConfig>,
+    pub whatsapp: Option<WhatsappConfig>,
+    pub sms: Option<SmsConfig>,
+    pub email: Option<EmailConfig>,
+    pub webchat: WebchatConfig,
+    /// Keys the file has that pstbot does not know (reported as warnings).
+    pub unknown_keys: Vec<String>,
+}
+
+impl Config {
+    /// Reads, parses and validates a config file; secrets may be overridden by environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            problem: format!("cannot read the config file: {e}"),
+        })?;
+        Self::parse(path, &text, |k| std::env::var(k).ok())
+    }
+
+    /// Parses config text; `env` looks up environment variables (injected for tests).
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let fail = |problem: String| ConfigError {
+            file: file.clone(),
+            problem,
+        };
+        let mut unknown_keys = Vec::new();
+        let de =
+            toml::Deserializer::parse(text).map_err(|e| fail(describe_toml_error(text, &e)))?;
+        let raw: RawConfig = serde_ignored::deserialize(de, |p| unknown_keys.push(p.to_string()))
+            .map_err(|e| fail(describe_toml_error(text, &e)))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+
+        if raw.languages.is_empty() {
+            return Err(fail("`languages` must name at least one language".into()));
+        }
+        for l in &raw.languages {
+            if l.len() < 2 || l.len() > 8 || !l.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            {
+                return Err(fail(format!(
+                    "`languages`: `{l}` is not a language code like \"id\" or \"en\""
+                )));
+            }
+        }
+        if raw.office.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(fail(format!(
+                "`office.timezone`: `{}` is not a time zone (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)",
+                raw.office.timezone
+            )));
+        }
+        if raw.office.name.trim().is_empty() {
+            return Err(fail("`office.name` must not be empty".into()));
+        }
+        if raw.conversation.idle_timeout_minutes < 1 {
+            return Err(fail(
+                "`conversation.idle_timeout_minutes` must be at least 1".into(),
+            ));
+        }
+        if raw.conversation.max_message_chars < 16 {
+            return Err(fail(
+                "`conversation.max_message_chars` must be at least 16".into(),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for o in &raw.officers {
+            if !seen.insert(o.id.clone()) {
+                return Err(fail(format!("`officers`: id `{}` is used twice", o.id)));
+            }
+            if o.roles.is_empty() {
+                return Err(fail(format!("`officers`: `{}` has no roles", o.id)));
+            }
+        }
+        let mut office = raw.office;
+        office.holidays_file = office.holidays_file.as_deref().map(resolve);
+        let mut telegram = raw.telegram;
+        if let Some(token) = env("PSTBOT_TELEGRAM_TOKEN") {
+            telegram.get_or_insert_with(empty_telegram).token = Some(Secret(token));
+        }
+        let mut whatsapp = raw.whatsapp;
+        if let Some(v) = env("PSTBOT_WHATSAPP_ACCESS_TOKEN") {
+            whatsapp.get_or_insert_with(empty_whatsapp).access_token = Some(Secret(v));
+        }
+        if let Some(v) = env("PSTBOT_WHATSAPP_APP_SECRET") {
+            whatsapp.get_or_insert_with(empty_whatsapp).app_secret = Some(Secret(v));
+        }
+        let mut sms = raw.sms;
+        if let Some(v) = env("PSTBOT_SMS_API_KEY") {
+            sms.get_or_insert_with(empty_sms).api_key = Some(Secret(v));
+        }
+        let mut email = raw.email;
+        if let Some(v) = env("PSTBOT_SMTP_PASSWORD") {
+            email.get_or_insert_with(empty_email).smtp_password = Some(Secret(v));
+        }
+        if let Some(v) = env("PSTBOT_IMAP_PASSWORD") {
+            email.get_or_insert_with(empty_email).imap_password = Some(Secret(v));
+        }
+        let mut store = raw.store;
+        store.path = resolve(&store.path);
+        Ok(Config {
+            file: path.to_path_buf(),
+            languages: raw.languages,
+            dialogs_dir: resolve(&raw.dialogs_dir),
+            office,
+            store,
+            http: raw.http,
+            conversation: raw.conversation,
+            privacy: raw.privacy,
+            officers: raw.officers,
+            telegram,
+            whatsapp,
+            sms,
+            email,
+            webchat: raw.webchat,
+            unknown_keys,
+        })
+    }
+
+    /// The officer whose terminal user name is `name`.
+    pub fn officer_by_terminal(&self, name: &str) -> Option<&OfficerConfig> {
+        self.officers
+            .iter()
+            .find(|o| o.terminal.as_deref() == Some(name) || o.id == name)
+    }
+}
+
+fn empty_telegram() -> TelegramConfig {
+    TelegramConfig {
+        token: None,
+        api_url: None,
+        mode: None,
+        webhook_url: None,
+        webhook_secret: None,
+        admin_chat_id: None,
+    }
+}
+fn empty_whatsapp() -> WhatsappConfig {
+    WhatsappConfig {
+        phone_number_id: None,
+        access_token: None,
+        app_secret: None,
+        verify_token: None,
+        graph_api_url: None,
+        officer_numbers: Vec::new(),
+    }
+}
+fn empty_sms() -> SmsConfig {
+    SmsConfig {
+        gateway_url: None,
+        api_key: None,
+        sender: None,
+        webhook_secret: None,
+    }
+}
+fn empty_email() -> EmailConfig {
+    EmailConfig {
+        smtp_host: None,
+        smtp_port: None,
+        smtp_security: None,
+        smtp_user: None,
+        smtp_password: None,
+        from_address: None,
+        from_name: None,
+        reply_to: None,
+        imap_host: None,
+        imap_port: None,
+        imap_security: None,
+        imap_user: None,
+        imap_password: None,
+        imap_folder: None,
+        poll_seconds: None,
+    }
+}
+
+/// Names the key at the error's position (`[table]` header + the key on that line), so an
+/// office sees `office.timezone` and not just a byte offset.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    let Some(span) = e.span() else {
+        return format!("invalid configuration: {msg}");
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line_no = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = line.split_once('=').map(|(k, _)| k.trim().to_string());
+    let full = match (table, key) {
+        (Some(t), Some(k)) => Some(format!("{t}.{k}")),
+        (None, Some(k)) => Some(k),
+        (Some(t), None) => Some(t),
+        (None, None) => None,
+    };
+    match full {
+        Some(k) => format!("invalid value for `{k}` (line {line_no}): {msg}"),
+        None => format!("invalid configuration (line {line_no}): {msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/pstbot/config.toml"), text, |_| None)
+    }
+
+    #[test]
+    fn minimal_config_gets_the_sop_defaults() {
+        let c = parse("[office]\nname = \"BPS Provinsi Bengkulu\"\n").unwrap();
+        assert_eq!(c.languages, vec!["id", "en"]);
+        assert_eq!(c.office.timezone, "Asia/Jakarta");
+        let h = c.office.service_hours.by_weekday();
+        assert_eq!(
+            h[0].unwrap().close,
+            NaiveTime::from_hms_opt(15, 30, 0).unwrap()
+        );
+        assert_eq!(
+            h[4].unwrap().close,
+            NaiveTime::from_hms_opt(16, 0, 0).unwrap()
+        );
+        assert!(h[5].is_none() && h[6].is_none());
+        assert_eq!(c.store.path, Path::new("/etc/pstbot/./data"));
+        assert_eq!(c.dialogs_dir, Path::new("/etc/pstbot/dialogs"));
+    }
+
+    #[test]
+    fn unknown_keys_are_collected_not_fatal() {
+        let c = parse("[office]\nname = \"X\"\ncolour = \"red\"\n[store]\npath = \"d\"\n").unwrap();
+        assert_eq!(c.unknown_keys, vec!["office.colour"]);
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let e = parse("[office]\nname = \"X\"\n[http]\nlisten = \"not an address\"\n").unwrap_err();
+        assert!(e.problem.contains("`http.listen`"), "{}", e.problem);
+        let e = parse("[office]\nname = \"X\"\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(e.problem.contains("`office.timezone`"), "{}", e.problem);
+        let e = parse("[office]\nname = \"X\"\n[office.service_hours]\nmon = \"15:00-08:00\"\n")
+            .unwrap_err();
+        assert!(
+            e.problem.contains("`office.service_hours.mon`"),
+            "{}",
+            e.problem
+        );
+        assert!(
+            e.problem.contains("closes before it opens"),
+            "{}",
+            e.problem
+        );
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_are_masked() {
+        let c = Config::parse(Path::new("c.toml"), "[office]\nname = \"X\"\n", |k| {
+            (k == "PSTBOT_TELEGRAM_TOKEN").then(|| "123:ABC".to_string())
+        })
+        .unwrap();
+        let tg = c.telegram.as_ref().unwrap();
+        assert_eq!(tg.token.as_ref().unwrap().expose(), "123:ABC");
+        assert!(!format!("{c:?}").contains("123:ABC"));
+    }
+}

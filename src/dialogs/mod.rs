@@ -1,0 +1,213 @@
+//! Conversations as data: the dialog files ([`load`]), their typed form ([`spec`]), the pure
+//! engine that moves a conversation ([`engine`]), what people type ([`input`]) and the data
+//! files dialogs read ([`data`]).
+
+pub mod data;
+pub mod engine;
+pub mod input;
+pub mod load;
+mod render;
+pub mod spec;
+
+use crate::cases::calendar::OfficeCalendar;
+use crate::cases::{AttachmentRef, CaseNumber, FormField, Service};
+use crate::message::OutboundChoice;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use spec::{Dialog, I18n};
+use std::collections::BTreeMap;
+
+pub use engine::{Ctx, Input, step};
+
+/// The office-editable system texts (`dialogs/system.toml`), by key.
+#[derive(Debug, Clone)]
+pub struct SystemTexts(pub BTreeMap<String, I18n>);
+
+/// One product line of a cart: code, quantity and the tariff when it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub code: String,
+    pub quantity: u32,
+    pub unit_tariff: u64,
+}
+
+/// A stored answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Answer {
+    Text(String),
+    Choice(String),
+    Choices(Vec<String>),
+    Bool(bool),
+    Email(String),
+    Phone(String),
+    Date(NaiveDate),
+    DateTime(DateTime<Utc>),
+    Number(f64),
+    File(AttachmentRef),
+    Cart(Vec<CartLine>),
+    Case(CaseNumber),
+    Skipped,
+}
+
+impl Answer {
+    /// The plain text value, for fields read by name (the guest's name, say).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Answer::Text(s) | Answer::Email(s) | Answer::Phone(s) | Answer::Choice(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Where a person is in a dialog.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub enum SubState {
+    #[default]
+    None,
+    /// The summary asked which answer to change.
+    PickField,
+    /// The cart asked for the quantity of this product.
+    CartQuantity(String),
+}
+
+/// An open dialog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Active {
+    pub dialog: String,
+    pub step: String,
+    pub answers: BTreeMap<String, Answer>,
+    /// Steps answered so far, for `kembali`/`back`.
+    pub trail: Vec<String>,
+    /// The dialog to start when this one (the guest book) finishes.
+    pub then: Option<String>,
+    /// A changed answer returns to the summary instead of going on.
+    pub editing: bool,
+    pub sub: SubState,
+}
+
+/// The whole state of one person's conversation; stored per identity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Language code; empty until the first message sets the default.
+    pub lang: String,
+    pub active: Option<Active>,
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// A reply to the person who wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    pub choices: Vec<OutboundChoice>,
+}
+
+/// Marks where the runtime writes the number of the case created by the same message.
+pub const CASE_MARKER: &str = "\u{1}case\u{1}";
+
+/// What a step asks the runtime to do; applied in one store transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Reply(Reply),
+    /// Save (create or update) the guest book profile of the person, and record a visit.
+    SaveGuest {
+        profile: BTreeMap<String, Answer>,
+        consent_version: String,
+        /// The service dialog the visit is for, if any.
+        visit_for: Option<String>,
+    },
+    /// Create a case; its number replaces [`CASE_MARKER`] in the replies.
+    CreateCase {
+        service: Service,
+        title: String,
+        form: Vec<FormField>,
+        attachments: Vec<AttachmentRef>,
+        confidential: bool,
+    },
+    /// Keep the bytes of an accepted attachment.
+    KeepFile(String),
+    SaveRating {
+        case: Option<CaseNumber>,
+        score: u8,
+        comment: Option<String>,
+        skm: Option<[u8; 9]>,
+    },
+    BookAppointment {
+        at: DateTime<Utc>,
+        topic: String,
+    },
+}
+
+/// Everything the engine needs that does not change while the service runs: dialogs, texts,
+/// data files, the office calendar and limits.
+#[derive(Debug, Clone)]
+pub struct Bot {
+    pub dialogs: BTreeMap<String, Dialog>,
+    pub system: SystemTexts,
+    pub catalog: data::Catalog,
+    pub faq: data::Faq,
+    pub activities: data::Activities,
+    /// Completion standard per service for the configured office profile.
+    pub standards: BTreeMap<Service, I18n>,
+    pub calendar: OfficeCalendar,
+    pub office_name: String,
+    pub office_address: String,
+    pub languages: Vec<String>,
+    pub idle_timeout: chrono::Duration,
+    pub max_message_chars: usize,
+    pub max_attachment_bytes: u64,
+    pub consent_version: String,
+}
+
+impl Bot {
+    pub fn new(
+        loaded: load::Loaded,
+        config: &crate::config::Config,
+        calendar: OfficeCalendar,
+    ) -> Bot {
+        let standards = loaded
+            .standards
+            .get(config.office.profile.key())
+            .cloned()
+            .unwrap_or_default();
+        Bot {
+            dialogs: loaded.dialogs,
+            system: loaded.system,
+            catalog: loaded.catalog,
+            faq: loaded.faq,
+            activities: loaded.activities,
+            standards,
+            calendar,
+            office_name: config.office.name.clone(),
+            office_address: config.office.address.clone(),
+            languages: config.languages.clone(),
+            idle_timeout: chrono::Duration::minutes(config.conversation.idle_timeout_minutes),
+            max_message_chars: config.conversation.max_message_chars,
+            max_attachment_bytes: config.conversation.max_attachment_bytes,
+            consent_version: config.privacy.consent_version.clone(),
+        }
+    }
+
+    /// The default language (the first configured).
+    pub fn default_lang(&self) -> &str {
+        &self.languages[0]
+    }
+
+    /// A system text in a language (falls back to the default language).
+    pub fn sys(&self, key: &str, lang: &str) -> String {
+        self.system
+            .0
+            .get(key)
+            .map(|t| pick(t, lang, self.default_lang()))
+            .unwrap_or_else(|| key.to_string())
+    }
+}
+
+/// The text in `lang`, or in `fallback` when it has none.
+pub fn pick(t: &I18n, lang: &str, fallback: &str) -> String {
+    t.get(lang)
+        .or_else(|| t.get(fallback))
+        .or_else(|| t.values().next())
+        .cloned()
+        .unwrap_or_default()
+}

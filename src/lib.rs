@@ -1,0 +1,47 @@
+//! pstbot: a chat-bot for the integrated statistical services desk (PST) of Indonesian
+//! statistics offices.
+//!
+//! The map, following the one path every message takes:
+//!
+//! - [`message`]: the channel-neutral `InboundMessage` / `OutboundMessage` — all adapters share.
+//! - [`channels`]: one adapter per channel; they only translate (the terminal for now).
+//! - [`runtime`]: the path of a message: dedupe, load, pure step, one commit, flush, replies.
+//! - [`dialogs`]: conversations as data (TOML in `dialogs/`), validated at start-up, and the pure
+//!   engine that moves a conversation.
+//! - [`cases`]: case numbers, the case record and its history, the office calendar.
+//! - [`guestbook`]: guests (with PDP consent), visits, ratings, appointments.
+//! - [`store`]: domain storage traits; sled on disk, memory for tests.
+//! - [`admin`]: officers' commands, parsed then applied.
+//! - [`config`]: the configuration file, validated at the door.
+//! - [`app`] and [`http`]: wiring for `serve`, `chat` and `check`; the axum router.
+
+pub mod admin;
+pub mod app;
+pub mod cases;
+pub mod channels;
+pub mod config;
+pub mod dialogs;
+pub mod guestbook;
+pub mod http;
+pub mod message;
+pub mod runtime;
+pub mod store;
+
+/// Anything that stops pstbot from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Dialogs(#[from] dialogs::load::LoadErrors),
+    #[error(transparent)]
+    Calendar(#[from] cases::calendar::CalendarError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Runtime(#[from] runtime::RuntimeError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,78 @@
+//! The `pstbot` command: parses the command line, loads the config, starts logging, and hands
+//! over to the library.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "pstbot",
+    version,
+    about = "Chat-bot for the PST desk of a BPS statistics office"
+)]
+struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "PSTBOT_CONFIG",
+        default_value = "config.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: the runtime and the HTTP server (/healthz).
+    Serve,
+    /// Chat in the terminal (one line per message; pipe a script through it).
+    Chat {
+        /// The terminal user to talk as (an officer's terminal name plays that officer).
+        #[arg(long = "as", default_value = "tamu")]
+        user: String,
+    },
+    /// Validate the config, dialogs and data files, then exit.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pstbot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = pstbot::config::Config::load(&cli.config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Check => {
+            println!("{}", pstbot::app::check(&config)?);
+            Ok(())
+        }
+        Command::Chat { user } => Ok(runtime.block_on(pstbot::app::chat(config, &user))?),
+        Command::Serve => Ok(runtime.block_on(pstbot::app::serve(config, async {
+            let _ = tokio::signal::ctrl_c().await;
+        }))?),
+    }
+}

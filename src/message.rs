@@ -1,0 +1,174 @@
+//! The channel-neutral message types: the only types channel adapters share with the runtime.
+//!
+//! An adapter turns its wire format into an [`InboundMessage`] and renders an
+//! [`OutboundMessage`] in its own way (buttons, numbered text, …). Nothing here knows about
+//! dialogs or cases.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The channels a person can reach pstbot by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Terminal,
+    Web,
+    Telegram,
+    Whatsapp,
+    Sms,
+    Email,
+}
+
+impl ChannelKind {
+    /// The short lowercase name used in keys, logs and config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Terminal => "terminal",
+            ChannelKind::Web => "web",
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Whatsapp => "whatsapp",
+            ChannelKind::Sms => "sms",
+            ChannelKind::Email => "email",
+        }
+    }
+
+    /// Parses the short name produced by [`ChannelKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "terminal" => ChannelKind::Terminal,
+            "web" => ChannelKind::Web,
+            "telegram" => ChannelKind::Telegram,
+            "whatsapp" => ChannelKind::Whatsapp,
+            "sms" => ChannelKind::Sms,
+            "email" => ChannelKind::Email,
+            _ => return None,
+        })
+    }
+}
+
+/// Who is talking, on which channel: a Telegram chat id, a phone number, an e-mail address,
+/// a web session or a terminal user name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Identity {
+    pub channel: ChannelKind,
+    pub address: String,
+}
+
+impl Identity {
+    pub fn new(channel: ChannelKind, address: impl Into<String>) -> Self {
+        Identity {
+            channel,
+            address: address.into(),
+        }
+    }
+
+    /// The phone number this identity carries, when the channel is phone-based
+    /// (WhatsApp and SMS addresses are E.164 numbers).
+    pub fn phone(&self) -> Option<&str> {
+        match self.channel {
+            ChannelKind::Whatsapp | ChannelKind::Sms => Some(&self.address),
+            _ => None,
+        }
+    }
+
+    /// The e-mail address this identity carries, for the e-mail channel.
+    pub fn email(&self) -> Option<&str> {
+        match self.channel {
+            ChannelKind::Email => Some(&self.address),
+            _ => None,
+        }
+    }
+
+    /// A form safe for logs: the channel and only the last three characters of the address.
+    pub fn masked(&self) -> String {
+        format!("{}:{}", self.channel.as_str(), mask(&self.address))
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.channel.as_str(), self.address)
+    }
+}
+
+/// Masks personal data for logs: keeps the last three characters only.
+pub fn mask(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= 3 {
+        return "***".into();
+    }
+    let tail: String = s.chars().skip(n - 3).collect();
+    format!("***{tail}")
+}
+
+/// A file a person sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What a person sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InboundBody {
+    /// Typed text.
+    Text(String),
+    /// A pressed button: the value of the chosen option.
+    Choice(String),
+    /// A document or photo.
+    Attachment(Attachment),
+    /// A shared contact card; `own` is true when the channel vouches it is the sender's own.
+    Contact { phone: String, own: bool },
+}
+
+/// One message from a person, as every channel delivers it to the runtime.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// The provider's message id (unique per channel); used to recognise re-deliveries.
+    pub id: String,
+    pub from: Identity,
+    pub body: InboundBody,
+}
+
+/// A choice offered with a message, rendered as a button or as a numbered line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundChoice {
+    pub value: String,
+    pub label: String,
+}
+
+/// One message to a person or an officer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundMessage {
+    pub to: Identity,
+    pub text: String,
+    pub choices: Vec<OutboundChoice>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_all_but_three_last_characters() {
+        assert_eq!(mask("+6281234567890"), "***890");
+        assert_eq!(mask("ab"), "***");
+        let id = Identity::new(ChannelKind::Whatsapp, "+6281234567890");
+        assert_eq!(id.masked(), "whatsapp:***890");
+    }
+
+    #[test]
+    fn channel_names_round_trip() {
+        for c in [
+            ChannelKind::Terminal,
+            ChannelKind::Web,
+            ChannelKind::Telegram,
+            ChannelKind::Whatsapp,
+            ChannelKind::Sms,
+            ChannelKind::Email,
+        ] {
+            assert_eq!(ChannelKind::parse(c.as_str()), Some(c));
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! The sled store: the only file that knows sled trees and key bytes.
+//!
+//! Trees: `meta` (schema version), `sessions` (identity → conversation), `guests` (guest id →
+//! guest), `guest_ids` (identity → guest id), `cases` (case number → case), `guest_cases`
+//! (guest id, NUL, case number → ()), `open_cases` (case number → ()), `counters`
+//! (`PREFIX/YEAR` → big-endian u64), `dedupe` (channel:message id → handled-at millis),
+//! `visits`/`ratings` (big-endian millis + 8 bytes of the dedupe key's hash → record),
+//! `appointments` (big-endian millis of the visit + guest id → record), `blobs` (sha256 → bytes).
+//! Values are JSON, so a stored record can be read by hand when something goes wrong.
+
+use super::*;
+use ::sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use ::sled::{Db, Transactional, Tree};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+const T_SESSIONS: usize = 0;
+const T_GUESTS: usize = 1;
+const T_GUEST_IDS: usize = 2;
+const T_CASES: usize = 3;
+const T_GUEST_CASES: usize = 4;
+const T_OPEN: usize = 5;
+const T_COUNTERS: usize = 6;
+const T_DEDUPE: usize = 7;
+const T_VISITS: usize = 8;
+const T_RATINGS: usize = 9;
+const T_APPOINTMENTS: usize = 10;
+const T_BLOBS: usize = 11;
+const TREE_NAMES: [&str; 12] = [
+    "sessions",
+    "guests",
+    "guest_ids",
+    "cases",
+    "guest_cases",
+    "open_cases",
+    "counters",
+    "dedupe",
+    "visits",
+    "ratings",
+    "appointments",
+    "blobs",
+];
+
+/// A store on a sled directory.
+pub struct SledStore {
+    db: Db,
+    trees: Vec<Tree>,
+}
+
+impl From<::sled::Error> for StoreError {
+    fn from(e: ::sled::Error) -> Self {
+        StoreError::Engine(e.to_string())
+    }
+}
+
+fn enc<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("domain records always serialize")
+}
+
+fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn identity_key(who: &Identity) -> Vec<u8> {
+    who.to_string().into_bytes()
+}
+
+fn case_key(n: &CaseNumber) -> Vec<u8> {
+    n.to_string().into_bytes()
+}
+
+/// Big-endian milliseconds, so byte order is time order (negative times clamp to zero).
+fn time_key(at: DateTime<Utc>) -> [u8; 8] {
+    (at.timestamp_millis().max(0) as u64).to_be_bytes()
+}
+
+fn event_key(at: DateTime<Utc>, salt: &str) -> Vec<u8> {
+    let mut k = time_key(at).to_vec();
+    k.extend_from_slice(&Sha256::digest(salt.as_bytes())[..8]);
+    k
+}
+
+/// Why a transaction stopped on purpose.
+#[derive(Debug)]
+enum Abort {
+    Duplicate,
+    NoSuchCase(String),
+    Corrupt(String, String),
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB.
+    pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore> {
+        let db = ::sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
+            .open()
+            .map_err(|e| {
+                StoreError::Engine(format!("cannot open the store at {}: {e}", path.display()))
+            })?;
+        let meta = db.open_tree("meta")?;
+        match meta.get("schema_version")? {
+            None => {
+                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(0);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema {
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+            }
+        }
+        let trees = TREE_NAMES
+            .iter()
+            .map(|n| db.open_tree(n))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(SledStore { db, trees })
+    }
+
+    fn get<T: DeserializeOwned>(&self, tree: usize, key: &[u8]) -> Result<Option<T>> {
+        match self.trees[tree].get(key)? {
+            Some(v) => Ok(Some(dec(key, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn all<T: DeserializeOwned>(&self, tree: usize) -> Result<Vec<T>> {
+        self.trees[tree]
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                dec(&k, &v)
+            })
+            .collect()
+    }
+
+    /// Bytes on disk, for benchmarks and reports.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+fn tx_get<T: DeserializeOwned>(
+    t: &TransactionalTree,
+    key: &[u8],
+) -> std::result::Result<Option<T>, ConflictableTransactionError<Abort>> {
+    match t.get(key)? {
+        Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| {
+            ConflictableTransactionError::Abort(Abort::Corrupt(
+                String::from_utf8_lossy(key).into_owned(),
+                e.to_string(),
+            ))
+        }),
+        None => Ok(None),
+    }
+}
+
+impl Store for SledStore {
+    fn is_handled(&self, key: &DedupeKey) -> Result<bool> {
+        Ok(self.trees[T_DEDUPE].contains_key(key.0.as_bytes())?)
+    }
+
+    fn session(&self, who: &Identity) -> Result<Option<Conversation>> {
+        self.get(T_SESSIONS, &identity_key(who))
+    }
+
+    fn guest_of(&self, who: &Identity) -> Result<Option<Guest>> {
+        match self.trees[T_GUEST_IDS].get(identity_key(who))? {
+            Some(id) => self.get(T_GUESTS, &id),
+            None => Ok(None),
+        }
+    }
+
+    fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
+        self.get(T_CASES, &case_key(number))
+    }
+
+    fn cases_of_guest(&self, guest_id: &str) -> Result<Vec<Case>> {
+        let mut prefix = guest_id.as_bytes().to_vec();
+        prefix.push(0);
+        let mut out = Vec::new();
+        for kv in self.trees[T_GUEST_CASES].scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            let number = &k[prefix.len()..];
+            match self.trees[T_CASES].get(number)? {
+                Some(v) => out.push(dec::<Case>(number, &v)?),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        key: String::from_utf8_lossy(&k).into_owned(),
+                        reason: "index names a missing case".into(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then(b.number.cmp(&a.number))
+        });
+        Ok(out)
+    }
+
+    fn open_cases(&self) -> Result<Vec<Case>> {
+        let mut out = Vec::new();
+        for kv in self.trees[T_OPEN].iter() {
+            let (k, _) = kv?;
+            match self.get::<Case>(T_CASES, &k)? {
+                Some(c) => out.push(c),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        key: String::from_utf8_lossy(&k).into_owned(),
+                        reason: "open-case index names a missing case".into(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then(a.number.cmp(&b.number))
+        });
+        Ok(out)
+    }
+
+    fn recommended_cases(&self, stages: &[&str]) -> Result<Vec<Case>> {
+        let mut out = Vec::new();
+        for kv in self.trees[T_CASES].scan_prefix(Service::Rek.prefix().as_bytes()) {
+            let (k, v) = kv?;
+            let c: Case = dec(&k, &v)?;
+            if stages.contains(&c.stage.as_str()) {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    fn visits(&self) -> Result<Vec<Visit>> {
+        self.all(T_VISITS)
+    }
+
+    fn ratings(&self) -> Result<Vec<Rating>> {
+        self.all(T_RATINGS)
+    }
+
+    fn appointments(&self) -> Result<Vec<Appointment>> {
+        self.all(T_APPOINTMENTS)
+    }
+
+    fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.trees[T_BLOBS]
+            .get(hash.as_bytes())?
+            .map(|v| v.to_vec()))
+    }
+
+    fn commit(&self, c: Commit) -> Result<Committed> {
+        let result = self.trees.as_slice().transaction(|t| {
+            let dedupe_key = c.dedupe.0.as_bytes();
+            if t[T_DEDUPE].get(dedupe_key)?.is_some() {
+                return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
+            }
+            t[T_DEDUPE].insert(dedupe_key, &time_key(c.at))?;
+            let who = identity_key(&c.who);
+            t[T_SESSIONS].insert(who.as_slice(), enc(&c.session))?;
+            let existing_id = t[T_GUEST_IDS].get(who.as_slice())?;
+            let mut guest_id = existing_id
+                .as_ref()
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            if let Some(u) = &c.guest {
+                let existing: Option<Guest> = match &guest_id {
+                    Some(id) => tx_get(&t[T_GUESTS], id.as_bytes())?,
+                    None => None,
+                };
+                let g = merged_guest(existing, &c, u);
+                t[T_GUESTS].insert(g.id.as_bytes(), enc(&g))?;
+                t[T_GUEST_IDS].insert(who.as_slice(), g.id.as_bytes())?;
+                guest_id = Some(g.id);
+            }
+            let mut created = None;
+            if let Some(new) = &c.new_case {
+                let gid = guest_id.clone().unwrap_or_else(|| Guest::id_for(&c.who));
+                let counter_key = format!("{}/{}", new.service.prefix(), new.year);
+                let last = t[T_COUNTERS]
+                    .get(counter_key.as_bytes())?
+                    .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0);
+                let number = CaseNumber {
+                    service: new.service,
+                    year: new.year,
+                    seq: last + 1,
+                };
+                t[T_COUNTERS].insert(counter_key.as_bytes(), &(last + 1).to_be_bytes())?;
+                let case = build_case(&c, new, number.clone(), gid.clone());
+                let ck = case_key(&number);
+                t[T_CASES].insert(ck.as_slice(), enc(&case))?;
+                t[T_OPEN].insert(ck.as_slice(), &[])?;
+                let mut gk = gid.into_bytes();
+                gk.push(0);
+                gk.extend_from_slice(&ck);
+                t[T_GUEST_CASES].insert(gk, &[])?;
+                created = Some(number);
+            }
+            for (number, event) in &c.case_events {
+                let ck = case_key(number);
+                let Some(mut case): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
+                    return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
+                        number.to_string(),
+                    )));
+                };
+                case.history.push(event.clone());
+                t[T_CASES].insert(ck.as_slice(), enc(&case))?;
+            }
+            if let Some(v) = &c.visit {
+                t[T_VISITS].insert(event_key(v.at, &c.dedupe.0), enc(v))?;
+            }
+            if let Some(r) = &c.rating {
+                t[T_RATINGS].insert(event_key(r.at, &c.dedupe.0), enc(r))?;
+            }
+            if let Some(a) = &c.appointment {
+                let mut k = time_key(a.at).to_vec();
+                k.extend_from_slice(a.guest_id.as_bytes());
+                t[T_APPOINTMENTS].insert(k, enc(a))?;
+            }
+            for (hash, bytes) in &c.blobs {
+                t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
+            }
+            Ok(created)
+        });
+        match result {
+            Ok(case) => Ok(Committed::Applied { case }),
+            Err(TransactionError::Abort(Abort::Duplicate)) => Ok(Committed::Duplicate),
+            Err(TransactionError::Abort(Abort::NoSuchCase(n))) => Err(StoreError::NoSuchCase(n)),
+            Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
+                Err(StoreError::Corrupt { key, reason })
+            }
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}

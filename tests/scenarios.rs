@@ -1,0 +1,534 @@
+//! Whole conversations through the runtime, written as scripts: what the person types, and what
+//! the bot must answer. Every dialog of SPEC §2 is played to its end here, with wrong answers,
+//! `kembali`, `batal`, the language switch and a returning guest.
+
+mod support;
+
+use pstbot::cases::CaseNumber;
+use pstbot::dialogs::Answer;
+use pstbot::message::{ChannelKind, InboundBody};
+use support::{Chat, case_number, wib};
+
+/// The recommendation request of SPEC §2.3, start to end, with a search and both attachments.
+async fn submit_recommendation(t: &mut Chat) -> String {
+    t.expect(
+        "halo",
+        &[
+            "Selamat datang",
+            "1. Rekomendasi kegiatan statistik",
+            "Petugas kami sedang bertugas",
+        ],
+    )
+    .await;
+    t.expect("1", &["Pelindungan Data Pribadi", "setuju"]).await;
+    t.fill_guest_book("Budi Santoso").await;
+    t.expect(
+        "kirim",
+        &[
+            "Data buku tamu Anda sudah tersimpan",
+            "tidak dipungut biaya",
+            "Cari kegiatan",
+        ],
+    )
+    .await;
+    t.expect("ya", &["kata kunci"]).await;
+    t.expect("survei kepuasan", &["Survei Kepuasan"]).await;
+    t.expect("zzzz qqqq", &["Tidak ada kegiatan", "zzzz qqqq"])
+        .await;
+    t.expect("lanjut", &["judul kegiatan"]).await;
+    t.expect(
+        "Survei Kepuasan Masyarakat terhadap Layanan Perizinan 2027",
+        &["instansi penyelenggara"],
+    )
+    .await;
+    t.expect(
+        "Dinas Penanaman Modal dan PTSP Provinsi Bengkulu",
+        &["unit kerja"],
+    )
+    .await;
+    t.expect("Bidang Pengaduan dan Kebijakan", &["penanggung jawab"])
+        .await;
+    t.expect("Siti Aminah", &["telepon"]).await;
+    t.expect("0736 21234", &["dasar hukum"]).await;
+    t.expect("Permendagri 18/2020 dan DPA Dinas PMPTSP 2027", &["tujuan"])
+        .await;
+    t.expect(
+        "Mengukur kepuasan masyarakat atas layanan perizinan untuk perbaikan layanan.",
+        &["Jenis kegiatan", "1. Survei"],
+    )
+    .await;
+    t.expect("1", &["Cakupan wilayah"]).await;
+    t.expect(
+        "Seluruh kabupaten/kota di Provinsi Bengkulu",
+        &["pengumpulan data", "koma"],
+    )
+    .await;
+    t.expect("1, 3", &["sensus", "sampel"]).await;
+    t.expect("2", &["Metode penarikan sampel"]).await;
+    t.expect(
+        "Acak sederhana dari daftar pemohon izin",
+        &["jumlah sampel"],
+    )
+    .await;
+    t.expect("empat ratus", &["angka"]).await;
+    t.expect("400", &["mulai"]).await;
+    t.expect("1 Maret 2027", &["Tanggal selesai"]).await;
+    t.expect("28/02/2027", &["tidak boleh sebelum", "1 Maret 2027"])
+        .await;
+    t.expect("30/04/2027", &["Frekuensi", "Tahunan"]).await;
+    t.expect("tahunan", &["variabel"]).await;
+    t.expect(
+        "Karakteristik responden, jenis izin, kepuasan per unsur pelayanan",
+        &["publikasi"],
+    )
+    .await;
+    t.expect(
+        "Laporan IKM Dinas PMPTSP 2027 di situs resmi",
+        &["kuesioner", "PDF"],
+    )
+    .await;
+    t.expect("nanti saja", &["Kirim berkas"]).await;
+    let wrong = t.file("kuesioner.exe", b"MZ\x90\x00".to_vec()).await;
+    assert!(wrong.contains("tidak diterima"), "{wrong}");
+    let got = t.fixture("kuesioner.pdf").await;
+    assert!(
+        got.contains("kuesioner.pdf diterima") && got.contains("surat pengantar"),
+        "{got}"
+    );
+    let summary = t.fixture("surat-pengantar.pdf").await;
+    for f in [
+        "Judul kegiatan: Survei Kepuasan Masyarakat terhadap Layanan Perizinan 2027",
+        "Kontak penanggung jawab: +6273621234",
+        "Wawancara tatap muka, Pengisian sendiri/daring",
+        "Jumlah sampel: 400",
+        "1 Maret 2027",
+        "kuesioner.pdf",
+        "1. Kirim",
+    ] {
+        assert!(summary.contains(f), "summary lacks {f:?}:\n{summary}");
+    }
+    let done = t
+        .expect("1", &["REK-2026-000001", "tidak dipungut biaya", "7 hari"])
+        .await;
+    case_number(&done).unwrap()
+}
+
+#[tokio::test]
+async fn recommendation_request_creates_a_case_with_form_and_files() {
+    let mut t = Chat::memory();
+    let number = submit_recommendation(&mut t).await;
+    let case =
+        t.rt.store
+            .case(&CaseNumber::parse(&number).unwrap())
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        case.title,
+        "Survei Kepuasan Masyarakat terhadap Layanan Perizinan 2027"
+    );
+    assert_eq!(case.stage, "submitted");
+    assert_eq!(case.attachments.len(), 2);
+    for a in &case.attachments {
+        let bytes = t.rt.store.blob(&a.blob).unwrap().expect("file kept");
+        assert!(bytes.starts_with(b"%PDF"));
+    }
+    let sample = case.form.iter().find(|f| f.field == "sample_size").unwrap();
+    assert_eq!(sample.value, Answer::Number(400.0));
+    assert_eq!(case.history.len(), 1);
+    // The guest book was saved with a visit for this service.
+    let guest = t.rt.store.guest_of(&t.who).unwrap().unwrap();
+    assert_eq!(guest.name(), Some("Budi Santoso"));
+    assert_eq!(
+        guest.profile.get("phone"),
+        Some(&Answer::Phone("+6281234567890".into()))
+    );
+    let visits = t.rt.store.visits().unwrap();
+    assert_eq!(visits.len(), 1);
+    assert_eq!(visits[0].service.as_deref(), Some("rekomendasi"));
+    // The rejected .exe was not kept.
+    assert!(
+        case.attachments
+            .iter()
+            .all(|a| a.filename.ends_with(".pdf"))
+    );
+}
+
+#[tokio::test]
+async fn returning_guest_only_confirms_and_case_numbers_count_up() {
+    let mut t = Chat::memory();
+    submit_recommendation(&mut t).await;
+    t.expect("menu", &["1. Rekomendasi"]).await;
+    let back = t
+        .expect("2", &["Selamat datang kembali, Budi Santoso", "tujuan"])
+        .await;
+    assert!(
+        !back.contains("Pelindungan Data Pribadi"),
+        "consent is not asked again:\n{back}"
+    );
+    t.expect("4", &["Mohon periksa", "Budi Santoso", "Bisnis/komersial"])
+        .await;
+    // Change the e-mail from the summary, then come back to the summary.
+    t.expect("ubah", &["Bagian mana"]).await;
+    t.expect("2", &["e-mail"]).await;
+    t.expect(
+        "budi@kantor.example.id",
+        &["Mohon periksa", "budi@kantor.example.id"],
+    )
+    .await;
+    t.expect("kirim", &["Pilih produk", "Rp"]).await;
+    let guest = t.rt.store.guest_of(&t.who).unwrap().unwrap();
+    assert_eq!(
+        guest.profile.get("email"),
+        Some(&Answer::Email("budi@kantor.example.id".into()))
+    );
+    assert_eq!(t.rt.store.visits().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn paid_product_cart_shows_total_and_required_documents() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    t.expect("2", &["setuju"]).await;
+    t.fill_guest_book("Ani Lestari").await;
+    let cart = t.expect("kirim", &["Pilih produk", "Rp"]).await;
+    assert!(cart.contains("1. "), "{cart}");
+    t.expect("selesai", &["Keranjang masih kosong"]).await;
+    t.expect("99", &["Produk tidak dikenali"]).await;
+    let q = t.expect("1", &["Berapa jumlahnya"]).await;
+    assert!(q.contains("per"), "{q}");
+    t.expect("0", &["antara 1 dan"]).await;
+    let added = t
+        .expect("3", &["Ditambahkan", "× 3", "Total sementara"])
+        .await;
+    let product = &t.rt.bot.catalog.products[0];
+    let expected_total = pstbot::dialogs::engine::display(
+        &t.rt.bot,
+        None,
+        &Answer::Cart(vec![pstbot::dialogs::CartLine {
+            code: product.code.clone(),
+            quantity: 3,
+            unit_tariff: product.tariff,
+        }]),
+        "id",
+    );
+    let total_line = expected_total
+        .lines()
+        .last()
+        .unwrap()
+        .replace("Total: ", "");
+    assert!(
+        added.contains(&total_line),
+        "{added}\nexpected {total_line}"
+    );
+    t.expect("2", &["Berapa jumlahnya"]).await;
+    t.expect("1", &["Ditambahkan"]).await;
+    t.expect("selesai", &["akan digunakan"]).await;
+    t.expect(
+        "Bahan penelitian skripsi tentang kemiskinan daerah",
+        &["lewati"],
+    )
+    .await;
+    t.expect("lewati", &["Mohon periksa", "Total", "(tidak diisi)"])
+        .await;
+    let done = t
+        .expect(
+            "kirim",
+            &["PRD-2026-000001", "kode billing", "10 hari kerja"],
+        )
+        .await;
+    assert!(done.contains('•'), "documents are listed:\n{done}");
+    let case =
+        t.rt.store
+            .case(&CaseNumber::parse("PRD-2026-000001").unwrap())
+            .unwrap()
+            .unwrap();
+    assert!(
+        matches!(&case.form[0].value, Answer::Cart(lines) if lines.len() == 2 && lines[0].quantity == 3)
+    );
+}
+
+#[tokio::test]
+async fn confidential_complaint_with_lapor_number() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    t.expect("pengaduan", &["setuju"]).await;
+    t.fill_guest_book("Rudi Hartono").await;
+    t.expect("kirim", &["tentang apa", "1."]).await;
+    t.expect("7", &["Ceritakan"]).await;
+    t.expect("jelek", &["minimal 10"]).await;
+    t.expect(
+        "Petugas meminta biaya untuk data yang seharusnya gratis di loket PST.",
+        &["Kapan"],
+    )
+    .await;
+    t.expect("31/12/2026", &["tidak boleh sesudah"]).await;
+    t.expect("20/11/2026", &["lewati"]).await;
+    t.expect("skip", &["rahasia"]).await;
+    t.expect("ya", &["LAPOR"]).await;
+    t.expect(
+        "LAPOR-123",
+        &["Mohon periksa", "LAPOR-123", "Petugas meminta biaya"],
+    )
+    .await;
+    t.expect("kirim", &["ADU-2026-000001", "10 hari kerja"])
+        .await;
+    let case =
+        t.rt.store
+            .case(&CaseNumber::parse("ADU-2026-000001").unwrap())
+            .unwrap()
+            .unwrap();
+    assert!(case.confidential);
+    assert_eq!(case.title, "Lainnya");
+}
+
+#[tokio::test]
+async fn status_lists_own_cases_only_and_rating_saves_the_survey() {
+    let mut t = Chat::memory();
+    submit_recommendation(&mut t).await;
+    t.expect("menu", &["Status"]).await;
+    t.expect("4", &["REK-2026-000001", "menunggu petugas"])
+        .await;
+    t.expect(
+        "rek-2026-000001",
+        &["Tahap: diterima", "Senin, 23 November 2026"],
+    )
+    .await;
+    // Another person cannot look at Budi's case, and learns nothing about it.
+    t.as_person(ChannelKind::Terminal, "orang-lain");
+    t.say("halo").await;
+    t.expect("4", &["belum memiliki permohonan"]).await;
+    t.expect(
+        "REK-2026-000001",
+        &["tidak ditemukan di antara permohonan Anda"],
+    )
+    .await;
+    // Budi rates his case with the nine-element survey.
+    t.as_person(ChannelKind::Terminal, "budi");
+    t.expect("menu", &["penilaian"]).await;
+    t.expect("7", &["REK-2026-000001"]).await;
+    t.expect("1", &["Sangat puas"]).await;
+    t.expect("6", &["Mohon pilih salah satu"]).await;
+    t.expect("5", &["komentar"]).await;
+    t.expect(
+        "Petugas ramah dan cepat",
+        &["Survei Kepuasan Masyarakat", "1. Ya"],
+    )
+    .await;
+    t.expect("ya", &["persyaratan", "(1/9)"]).await;
+    for _ in 0..8 {
+        t.say("4").await;
+    }
+    let end = t.say("3").await;
+    assert!(end.contains("Terima kasih"), "{end}");
+    let ratings = t.rt.store.ratings().unwrap();
+    assert_eq!(ratings.len(), 1);
+    assert_eq!(ratings[0].score, 5);
+    assert_eq!(ratings[0].skm, Some([4, 4, 4, 4, 4, 4, 4, 4, 3]));
+    assert_eq!(
+        ratings[0].comment.as_deref(),
+        Some("Petugas ramah dan cepat")
+    );
+    let case =
+        t.rt.store
+            .case(&CaseNumber::parse("REK-2026-000001").unwrap())
+            .unwrap()
+            .unwrap();
+    assert_eq!(case.history.last().unwrap().kind, "rated");
+}
+
+#[tokio::test]
+async fn rating_without_cases_rates_the_service_and_skips_the_survey() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    t.expect("7", &["belum memiliki permohonan", "Sangat puas"])
+        .await;
+    t.expect("4", &["komentar"]).await;
+    t.expect("-", &["Survei Kepuasan Masyarakat"]).await;
+    t.expect("tidak", &["Terima kasih"]).await;
+    let r = &t.rt.store.ratings().unwrap()[0];
+    assert_eq!((r.score, r.case.clone(), r.skm), (4, None, None));
+}
+
+#[tokio::test]
+async fn faq_answers_free_questions_and_outside_dialogs() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    t.expect("6", &["pertanyaan"]).await;
+    t.expect("berapa lama layanan rekomendasi selesai?", &["hari"])
+        .await;
+    t.expect("xyzzy plugh", &["belum menemukan jawabannya"])
+        .await;
+    t.expect("menu", &["1. Rekomendasi"]).await;
+    t.expect("batal", &["1. Rekomendasi"]).await;
+}
+
+#[tokio::test]
+async fn appointment_inside_service_hours_at_least_an_hour_ahead() {
+    let mut t = Chat::memory(); // Monday 23 November 2026, 09:00 WIB
+    t.say("halo").await;
+    t.expect("5", &["setuju"]).await;
+    t.fill_guest_book("Dewi Sartika").await;
+    t.expect("kirim", &["15.30"]).await;
+    t.expect("23/11/2026 09:30", &["60 menit"]).await;
+    t.expect("28/11/2026 10:00", &["di luar jam layanan"]).await; // Saturday
+    t.expect("24/11/2026 15:45", &["di luar jam layanan"]).await; // Tuesday after closing
+    t.expect("25/12/2026 10:00", &["di luar jam layanan"]).await; // Christmas
+    t.expect("besok jam 10", &["kunjungan"]).await;
+    t.expect(
+        "Konsultasi data kemiskinan kabupaten",
+        &["Mohon periksa", "Selasa, 24 November 2026 10.00 WIB"],
+    )
+    .await;
+    t.expect("kirim", &["24 November 2026"]).await;
+    let a = &t.rt.store.appointments().unwrap()[0];
+    assert_eq!(a.at, wib(2026, 11, 24, 10, 0));
+}
+
+#[tokio::test]
+async fn back_cancel_help_and_language_work_anywhere() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    t.expect("3", &["setuju"]).await;
+    t.expect("ya", &["nama lengkap"]).await;
+    t.expect("Budi Santoso", &["e-mail"]).await;
+    t.expect("kembali", &["nama lengkap"]).await;
+    t.expect("Budi S", &["e-mail"]).await;
+    t.expect("bantuan", &["kembali", "batal"]).await;
+    t.expect("bahasa", &["Language: English", "e-mail address"])
+        .await;
+    t.expect("not-an-email", &["not valid"]).await;
+    t.expect("budi@example.go.id", &["mobile number"]).await;
+    t.expect("bahasa id", &["Bahasa: Indonesia", "Nomor HP"])
+        .await;
+    t.expect("batal", &["dibatalkan", "1. Rekomendasi"]).await;
+    assert!(
+        t.rt.store.guest_of(&t.who).unwrap().is_none(),
+        "nothing half-saved"
+    );
+    t.expect("kembali", &["Tidak ada langkah sebelumnya"]).await;
+}
+
+#[tokio::test]
+async fn english_speakers_get_english_from_the_first_reply() {
+    let mut t = Chat::memory();
+    t.expect(
+        "Hello",
+        &["Welcome", "1. Statistical activity recommendation"],
+    )
+    .await;
+    t.expect("3", &["Personal Data Protection"]).await;
+    // Mixed language: an Indonesian "ya" works in English, and English "yes" in Indonesian.
+    t.expect("ya", &["full name"]).await;
+    t.expect("bahasa id", &["nama lengkap"]).await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_reprompt_and_changes_nothing() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    t.expect("1", &["setuju"]).await;
+    t.expect("mungkin", &["ya", "tidak"]).await;
+    t.expect("ya", &["nama lengkap"]).await;
+    t.expect("", &["Mohon ketik jawaban"]).await;
+    t.expect("   ", &["Mohon ketik jawaban"]).await;
+    t.expect("🙂🙂🙂", &["huruf atau angka"]).await;
+    t.expect("Budi123", &["Format jawaban belum sesuai", "huruf"])
+        .await;
+    let long = "a".repeat(10 * 1024);
+    t.expect(&long, &["terlalu panjang", "4096"]).await;
+    t.expect(&"b".repeat(200), &["terlalu panjang", "maksimal 100"])
+        .await;
+    let photo = t.file("foto.jpg", vec![0xFF, 0xD8, 0xFF]).await;
+    assert!(photo.contains("tidak memerlukan berkas"), "{photo}");
+    let contact = t
+        .send(InboundBody::Contact {
+            phone: "+6281111111111".into(),
+            own: true,
+        })
+        .await;
+    assert!(contact.contains("belum dapat kami proses"), "{contact}");
+    t.expect("Budi Santoso", &["e-mail"]).await;
+    t.expect("budi@", &["belum valid"]).await;
+    t.expect("budi@example.go.id", &["Nomor HP"]).await;
+    t.expect("021 123456", &["nomor HP Indonesia"]).await;
+    t.expect("12345", &["nomor HP Indonesia"]).await;
+    t.send(InboundBody::Contact {
+        phone: "+6289999999999".into(),
+        own: false,
+    })
+    .await;
+    assert!(super_contains(&t, "kontak Anda sendiri"));
+    t.send(InboundBody::Contact {
+        phone: "+6281234567890".into(),
+        own: true,
+    })
+    .await;
+    assert!(super_contains(&t, "Jenis kelamin"));
+    t.expect("3", &["Mohon pilih salah satu"]).await;
+    t.expect("Perempuan", &["Kelompok umur"]).await;
+    assert!(
+        t.rt.store.guest_of(&t.who).unwrap().is_none(),
+        "nothing saved before the summary"
+    );
+}
+
+fn super_contains(t: &Chat, fragment: &str) -> bool {
+    let out = support::transcript(&t.last);
+    assert!(out.contains(fragment), "expected {fragment:?} in:\n{out}");
+    true
+}
+
+#[tokio::test]
+async fn prefilled_phone_from_a_phone_channel() {
+    let mut t = Chat::memory();
+    t.as_person(ChannelKind::Whatsapp, "+6285712345678");
+    t.say("halo").await;
+    t.expect("1", &["setuju"]).await;
+    t.expect("ya", &["nama"]).await;
+    t.expect("Sari Wulandari", &["e-mail"]).await;
+    t.expect("sari@example.id", &["+6285712345678", "ya"]).await;
+    t.expect("ya", &["Jenis kelamin"]).await;
+    let a = t.rt.store.session(&t.who).unwrap().unwrap().active.unwrap();
+    assert_eq!(
+        a.answers.get("phone"),
+        Some(&Answer::Phone("+6285712345678".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_message_is_applied_once() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    let first = t
+        .send_with_id("wamid.1", InboundBody::Text("1".into()))
+        .await;
+    assert!(first.contains("setuju"));
+    let again = t
+        .send_with_id("wamid.1", InboundBody::Text("1".into()))
+        .await;
+    assert_eq!(again, "", "a duplicate gets no second answer");
+    let s = t.rt.store.session(&t.who).unwrap().unwrap();
+    assert_eq!(s.active.unwrap().step, "consent");
+}
+
+#[tokio::test]
+async fn idle_conversation_is_closed_politely() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    t.expect("1", &["setuju"]).await;
+    t.clock.advance(chrono::Duration::hours(23));
+    t.expect("ya", &["nama lengkap"]).await; // still resumes within the idle time
+    t.clock.advance(chrono::Duration::hours(25));
+    t.expect("Budi", &["kami tutup", "1. Rekomendasi"]).await;
+}
+
+#[tokio::test]
+async fn outside_hours_the_greeting_says_when_an_officer_picks_up() {
+    let mut t = Chat::memory();
+    t.clock.set(wib(2026, 11, 27, 17, 0)); // Friday evening
+    t.expect(
+        "halo",
+        &["di luar jam layanan", "Senin, 30 November 2026 08.00 WIB"],
+    )
+    .await;
+}
