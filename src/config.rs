@@ -72,7 +72,7 @@ fn hours(s: &str) -> Option<DayHours> {
 
 /// Service hours per weekday. Defaults: Mon–Thu 08:00–15:30, Fri 08:00–16:00 (the SOPs).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct ServiceHours {
     #[serde(deserialize_with = "de_hours")]
     pub mon: Option<DayHours>,
@@ -137,7 +137,6 @@ impl OfficeProfile {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct OfficeConfig {
     pub name: String,
     #[serde(default)]
@@ -160,7 +159,7 @@ fn default_profile() -> OfficeProfile {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct StoreConfig {
     /// The sled directory; relative to the config file.
     pub path: PathBuf,
@@ -178,7 +177,7 @@ impl Default for StoreConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
 }
@@ -193,7 +192,7 @@ impl Default for HttpConfig {
 
 /// Limits and timing of conversations.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct ConversationConfig {
     /// A conversation idle this long is closed politely; the next message starts afresh.
     pub idle_timeout_minutes: i64,
@@ -214,7 +213,7 @@ impl Default for ConversationConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct PrivacyConfig {
     /// Version of the consent text; stored with each guest. A new version asks consent again.
     pub consent_version: String,
@@ -241,7 +240,6 @@ pub enum Role {
 
 /// An officer and the identities they use on each channel.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct OfficerConfig {
     pub id: String,
     pub name: String,
@@ -254,7 +252,6 @@ pub struct OfficerConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TelegramConfig {
     pub token: Option<Secret>,
     pub api_url: Option<String>,
@@ -265,7 +262,6 @@ pub struct TelegramConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct WhatsappConfig {
     pub phone_number_id: Option<String>,
     pub access_token: Option<Secret>,
@@ -277,7 +273,6 @@ pub struct WhatsappConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SmsConfig {
     pub gateway_url: Option<String>,
     pub api_key: Option<Secret>,
@@ -286,7 +281,6 @@ pub struct SmsConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
@@ -306,7 +300,7 @@ pub struct EmailConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct WebchatConfig {
     pub enabled: bool,
 }
@@ -318,7 +312,6 @@ impl Default for WebchatConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default = "default_languages")]
     languages: Vec<String>,

@@ -125,7 +125,8 @@ pub enum InboundBody {
 /// One message from a person, as every channel delivers it to the runtime.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundMessage {
-    /// The provider's message id (unique per channel); used to recognise re-deliveries.
+    /// The provider's message id, unique within its channel (Telegram `update_id`, WhatsApp
+    /// `wamid`, …); with the channel it recognises re-deliveries.
     pub id: String,
     pub from: Identity,
     pub body: InboundBody,

@@ -532,3 +532,45 @@ async fn outside_hours_the_greeting_says_when_an_officer_picks_up() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn officers_read_the_queue_and_confidential_identities_stay_hidden() {
+    let mut t = Chat::memory();
+    t.say("halo").await;
+    t.expect("pengaduan", &["setuju"]).await;
+    t.fill_guest_book("Rudi Hartono").await;
+    t.expect("kirim", &["tentang apa"]).await;
+    t.expect("1", &["Ceritakan"]).await;
+    t.expect(
+        "Petugas loket bersikap kasar ketika saya meminta data.",
+        &["Kapan"],
+    )
+    .await;
+    t.expect("20/11/2026", &["bukti"]).await;
+    t.expect("lewati", &["dirahasiakan"]).await;
+    t.expect("ya", &["LAPOR"]).await;
+    t.expect("-", &["Mohon periksa"]).await;
+    t.expect("kirim", &["ADU-2026-000001"]).await;
+
+    // Rina (petugas) sees the case but not who filed it.
+    t.as_person(ChannelKind::Terminal, "rina");
+    t.expect("antrian", &["ADU-2026-000001", "1"]).await;
+    let shown = t
+        .expect("lihat ADU-2026-000001", &["dirahasiakan", "bersikap kasar"])
+        .await;
+    assert!(
+        !shown.contains("Rudi"),
+        "a petugas must not see a confidential complainant:\n{shown}"
+    );
+    t.expect("lihat ADU-2026-000099", &["tidak ditemukan"])
+        .await;
+    t.expect("hapus semua", &["tidak dikenal", "antrian"]).await;
+    // The head of office (pimpinan) sees the name.
+    t.as_person(ChannelKind::Terminal, "kepala");
+    t.expect("/lihat@pstbot adu-2026-000001", &["Rudi Hartono"])
+        .await;
+    // An applicant typing an officer command just gets the menu.
+    t.as_person(ChannelKind::Terminal, "budi");
+    let out = t.say("antrian").await;
+    assert!(!out.contains("ADU-2026-000001"), "{out}");
+}

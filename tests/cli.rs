@@ -1,0 +1,210 @@
+//! The `pstbot` binary as a user runs it: `check`, piped `chat`, and `serve` with `/healthz`.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+fn pstbot() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pstbot"));
+    c.env_remove("PSTBOT_CONFIG").env("RUST_LOG", "warn");
+    c
+}
+
+/// A config like the example, with the store in `dir` and the HTTP server on `listen`.
+fn config_in(dir: &std::path::Path, listen: &str) -> std::path::PathBuf {
+    let repo = support::repo();
+    let text = std::fs::read_to_string(repo.join("config.example.toml"))
+        .unwrap()
+        .replace(
+            "dialogs_dir = \"dialogs\"",
+            &format!("dialogs_dir = \"{}\"", repo.join("dialogs").display()),
+        )
+        .replace(
+            "holidays_file = \"dialogs/",
+            &format!("holidays_file = \"{}/dialogs/", repo.display()),
+        )
+        .replace(
+            "path = \"./data\"",
+            &format!("path = \"{}\"", dir.join("data").display()),
+        )
+        .replace(
+            "listen = \"127.0.0.1:8080\"",
+            &format!("listen = \"{listen}\""),
+        );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn chat(config: &std::path::Path, script: &str) -> String {
+    let mut child = pstbot()
+        .args(["--config", config.to_str().unwrap(), "chat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "chat failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const GUEST_BOOK: &str = "ya\nBudi Santoso\nbudi@example.go.id\n08123456789\n1\n3\n4\n3\nDinas Kominfo Provinsi Bengkulu\n3\n2\nkirim\n";
+
+#[test]
+fn check_accepts_the_shipped_dialogs() {
+    let out = pstbot()
+        .args(["--config", "config.example.toml", "check"])
+        .current_dir(support::repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("OK: 9 dialogs"));
+}
+
+#[test]
+fn check_rejects_a_broken_dialog_naming_file_and_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let dialogs = dir.path().join("dialogs");
+    std::fs::create_dir_all(dialogs.join("data")).unwrap();
+    for e in std::fs::read_dir(support::repo().join("dialogs"))
+        .unwrap()
+        .chain(std::fs::read_dir(support::repo().join("dialogs/data")).unwrap())
+    {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            let rel = e
+                .path()
+                .strip_prefix(support::repo().join("dialogs"))
+                .unwrap()
+                .to_path_buf();
+            std::fs::copy(e.path(), dialogs.join(rel)).unwrap();
+        }
+    }
+    let janji = dialogs.join("janji.toml");
+    let text = std::fs::read_to_string(&janji).unwrap().replacen(
+        "kind = \"appointment\"",
+        "kind = \"appointment\"\nnext = \"nowhere\"",
+        1,
+    );
+    std::fs::write(&janji, text).unwrap();
+    let config = config_in(dir.path(), "127.0.0.1:0");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &support::repo().join("dialogs").display().to_string(),
+        &dialogs.display().to_string(),
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = pstbot()
+        .args(["--config", config.to_str().unwrap(), "check"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("janji.toml, step `when`: goes to unknown step `nowhere`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_config_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), "127.0.0.1:0");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "timezone = \"Asia/Jakarta\"",
+        "timezone = \"Asia/Bengkulu\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = pstbot()
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`office.timezone`"));
+}
+
+#[test]
+fn piped_chat_completes_the_guest_book_and_each_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), "127.0.0.1:0");
+    let fixtures = support::repo().join("tests/fixtures");
+    let rek = format!(
+        "halo\n1\n{GUEST_BOOK}tidak\nSurvei Kepuasan Layanan Perizinan 2027\nDinas PMPTSP Provinsi Bengkulu\nBidang Pengaduan\nSiti Aminah\n0736 21234\nPermendagri 18/2020\nMengukur kepuasan masyarakat atas layanan perizinan.\n1\nProvinsi Bengkulu\n1,3\n1\n01/03/2027\n30/04/2027\n5\nkarakteristik responden, kepuasan per unsur\nlaporan di situs dinas\n/file {}\n/file {}\nkirim\n",
+        fixtures.join("kuesioner.pdf").display(),
+        fixtures.join("surat-pengantar.pdf").display()
+    );
+    let out = chat(&config, &rek);
+    assert!(out.contains("REK-2026-") || out.contains("REK-20"), "{out}");
+    let rek_number = support::case_number(&out).expect("a case number is printed");
+    assert!(rek_number.starts_with("REK-"));
+
+    // Same person, new run: returning guest, a paid product and a complaint.
+    let out = chat(
+        &config,
+        "menu\n2\n1\nkirim\n1\n2\nselesai\nBahan skripsi tentang kemiskinan\nlewati\nkirim\n",
+    );
+    assert!(out.contains("Selamat datang kembali"), "{out}");
+    assert!(
+        support::case_number(&out).is_some_and(|n| n.starts_with("PRD-")),
+        "{out}"
+    );
+    let out = chat(
+        &config,
+        "menu\n3\n1\nkirim\n1\nPetugas loket datang terlambat pada hari Senin pagi.\n16/11/2026\nlewati\ntidak\n-\nkirim\nmenu\n4\n",
+    );
+    let adu = support::case_number(&out).expect("complaint number");
+    assert!(adu.starts_with("ADU-"), "{out}");
+    assert!(
+        out.contains(&rek_number),
+        "status lists the first case:\n{out}"
+    );
+}
+
+#[test]
+fn serve_answers_healthz_and_stops_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = config_in(dir.path(), &format!("127.0.0.1:{port}"));
+    let mut child = pstbot()
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut body = String::new();
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            s.read_to_string(&mut body).unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("\"status\":\"ok\""), "{body}");
+    // SIGINT: graceful shutdown, exit 0.
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve exits cleanly on SIGINT");
+}

@@ -1,0 +1,238 @@
+//! The dialog loader refuses every kind of broken dialog with the file, the step and the
+//! problem; the shipped dialogs load clean.
+
+mod support;
+
+use pstbot::dialogs::load::{LoadError, load_dir};
+use std::path::Path;
+
+fn langs() -> Vec<String> {
+    vec!["id".into(), "en".into()]
+}
+
+/// A copy of the shipped dialogs folder where `file` is replaced by `edit(original)`.
+fn broken(file: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&support::repo().join("dialogs"), dir.path());
+    let path = dir.path().join(file);
+    let original = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, edit(original)).unwrap();
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn errors_of(dir: &Path) -> Vec<LoadError> {
+    match load_dir(dir, &langs()) {
+        Ok(_) => panic!("a broken dialog was accepted"),
+        Err(e) => e.0,
+    }
+}
+
+fn assert_error(errors: &[LoadError], file: &str, step: Option<&str>, fragment: &str) {
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.file == file && e.step.as_deref() == step && e.problem.contains(fragment)),
+        "no error {file} / {step:?} / {fragment:?} in {errors:#?}"
+    );
+}
+
+#[test]
+fn shipped_dialogs_load() {
+    let loaded = load_dir(&support::repo().join("dialogs"), &langs()).unwrap();
+    for id in [
+        "menu",
+        "guestbook",
+        "rekomendasi",
+        "produk",
+        "pengaduan",
+        "penilaian",
+        "status",
+        "info",
+        "janji",
+    ] {
+        assert!(loaded.dialogs.contains_key(id), "{id} is shipped");
+    }
+}
+
+#[test]
+fn unknown_step_is_refused() {
+    let dir = broken("pengaduan.toml", |s| {
+        s.replacen(
+            "id = \"occurred_on\"",
+            "id = \"occurred_on\"\nnext = \"no_such_step\"",
+            1,
+        )
+    });
+    let errors = errors_of(dir.path());
+    assert_error(
+        &errors,
+        "pengaduan.toml",
+        Some("occurred_on"),
+        "unknown step `no_such_step`",
+    );
+}
+
+#[test]
+fn unreachable_step_is_refused() {
+    let dir = broken("janji.toml", |s| {
+        format!("{s}\n[[steps]]\nid = \"orphan\"\nkind = \"text\"\nlabel = {{ id = \"x\", en = \"x\" }}\nprompt = {{ id = \"x\", en = \"x\" }}\n")
+            .replacen("id = \"review\"\nkind = \"summary\"", "id = \"review\"\nkind = \"summary\"\nnext = \"@finish\"", 1)
+    });
+    let errors = errors_of(dir.path());
+    assert_error(&errors, "janji.toml", Some("orphan"), "unreachable");
+}
+
+#[test]
+fn bad_regex_is_refused() {
+    let dir = broken("guestbook.toml", |s| {
+        s.replacen("pattern = \"^[", "pattern = \"^(", 1)
+    });
+    let errors = errors_of(dir.path());
+    assert_error(
+        &errors,
+        "guestbook.toml",
+        Some("name"),
+        "pattern does not compile",
+    );
+}
+
+#[test]
+fn missing_translation_is_refused() {
+    let dir = broken("status.toml", |s| {
+        s.lines()
+            .filter(|l| !l.starts_with("prompt.en"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let errors = errors_of(dir.path());
+    let step = std::fs::read_to_string(support::repo().join("dialogs/status.toml"))
+        .unwrap()
+        .lines()
+        .skip_while(|l| !l.starts_with("[[steps]]"))
+        .find_map(|l| {
+            l.strip_prefix("id = \"")
+                .map(|r| r.trim_end_matches('"').to_string())
+        })
+        .unwrap();
+    assert_error(
+        &errors,
+        "status.toml",
+        Some(&step),
+        "prompt has no `en` translation",
+    );
+}
+
+#[test]
+fn missing_system_text_and_unknown_keys_and_kinds_are_refused() {
+    let dir = broken("system.toml", |s| {
+        s.replacen("[expect_email]", "[expect_emial]", 1)
+    });
+    let errors = errors_of(dir.path());
+    assert_error(
+        &errors,
+        "system.toml",
+        None,
+        "text `expect_email` is missing",
+    );
+    assert_error(
+        &errors,
+        "system.toml",
+        None,
+        "text `expect_emial` is not a known system text",
+    );
+
+    let dir = broken("janji.toml", |s| {
+        s.replacen(
+            "kind = \"appointment\"",
+            "kind = \"appointment\"\nmultiple = true",
+            1,
+        )
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "janji.toml",
+        Some("when"),
+        "key `multiple` is not used by kind `appointment`",
+    );
+
+    let dir = broken("janji.toml", |s| {
+        s.replacen("kind = \"appointment\"", "kind = \"calendar\"", 1)
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "janji.toml",
+        Some("when"),
+        "kind `calendar` is unknown",
+    );
+
+    let dir = broken("janji.toml", |s| {
+        s.replacen(
+            "kind = \"appointment\"",
+            "kind = \"appointment\"\ncolour = \"red\"",
+            1,
+        )
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "janji.toml",
+        None,
+        "unknown field `colour`",
+    );
+}
+
+#[test]
+fn a_menu_option_starting_an_unknown_dialog_is_refused() {
+    let dir = broken("menu.toml", |s| {
+        s.replacen("start = \"janji\"", "start = \"janjian\"", 1)
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "menu.toml",
+        Some("main"),
+        "starts unknown dialog `janjian`",
+    );
+}
+
+#[test]
+fn broken_data_files_are_refused() {
+    let dir = broken("data/catalog.toml", |s| {
+        s.replacen("tariff =", "tarif =", 1)
+    });
+    let errors = errors_of(dir.path());
+    assert!(
+        errors.iter().any(|e| e.file == "data/catalog.toml"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let dir = broken("pengaduan.toml", |s| {
+        s.replacen(
+            "id = \"occurred_on\"",
+            "id = \"occurred_on\"\nnext = \"nowhere\"",
+            1,
+        )
+        .replacen("kind = \"date\"", "kind = \"date\"\nmin_len = 3", 1)
+    });
+    let errors = errors_of(dir.path());
+    assert!(errors.len() >= 2, "{errors:#?}");
+    let all = pstbot::dialogs::load::LoadErrors(errors).to_string();
+    assert!(
+        all.contains("pengaduan.toml, step `occurred_on`: goes to unknown step `nowhere`"),
+        "{all}"
+    );
+}
