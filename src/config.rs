@@ -251,7 +251,7 @@ pub struct OfficerConfig {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct TelegramConfig {
     pub token: Option<Secret>,
     pub api_url: Option<String>,
@@ -261,7 +261,7 @@ pub struct TelegramConfig {
     pub admin_chat_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct WhatsappConfig {
     pub phone_number_id: Option<String>,
     pub access_token: Option<Secret>,
@@ -272,7 +272,7 @@ pub struct WhatsappConfig {
     pub officer_numbers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct SmsConfig {
     pub gateway_url: Option<String>,
     pub api_key: Option<Secret>,
@@ -280,7 +280,7 @@ pub struct SmsConfig {
     pub webhook_secret: Option<Secret>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct EmailConfig {
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
@@ -444,25 +444,29 @@ impl Config {
         office.holidays_file = office.holidays_file.as_deref().map(resolve);
         let mut telegram = raw.telegram;
         if let Some(token) = env("PSTBOT_TELEGRAM_TOKEN") {
-            telegram.get_or_insert_with(empty_telegram).token = Some(Secret(token));
+            telegram.get_or_insert_with(TelegramConfig::default).token = Some(Secret(token));
         }
         let mut whatsapp = raw.whatsapp;
         if let Some(v) = env("PSTBOT_WHATSAPP_ACCESS_TOKEN") {
-            whatsapp.get_or_insert_with(empty_whatsapp).access_token = Some(Secret(v));
+            whatsapp
+                .get_or_insert_with(WhatsappConfig::default)
+                .access_token = Some(Secret(v));
         }
         if let Some(v) = env("PSTBOT_WHATSAPP_APP_SECRET") {
-            whatsapp.get_or_insert_with(empty_whatsapp).app_secret = Some(Secret(v));
+            whatsapp
+                .get_or_insert_with(WhatsappConfig::default)
+                .app_secret = Some(Secret(v));
         }
         let mut sms = raw.sms;
         if let Some(v) = env("PSTBOT_SMS_API_KEY") {
-            sms.get_or_insert_with(empty_sms).api_key = Some(Secret(v));
+            sms.get_or_insert_with(SmsConfig::default).api_key = Some(Secret(v));
         }
         let mut email = raw.email;
         if let Some(v) = env("PSTBOT_SMTP_PASSWORD") {
-            email.get_or_insert_with(empty_email).smtp_password = Some(Secret(v));
+            email.get_or_insert_with(EmailConfig::default).smtp_password = Some(Secret(v));
         }
         if let Some(v) = env("PSTBOT_IMAP_PASSWORD") {
-            email.get_or_insert_with(empty_email).imap_password = Some(Secret(v));
+            email.get_or_insert_with(EmailConfig::default).imap_password = Some(Secret(v));
         }
         let mut store = raw.store;
         store.path = resolve(&store.path);
@@ -490,54 +494,6 @@ impl Config {
         self.officers
             .iter()
             .find(|o| o.terminal.as_deref() == Some(name) || o.id == name)
-    }
-}
-
-fn empty_telegram() -> TelegramConfig {
-    TelegramConfig {
-        token: None,
-        api_url: None,
-        mode: None,
-        webhook_url: None,
-        webhook_secret: None,
-        admin_chat_id: None,
-    }
-}
-fn empty_whatsapp() -> WhatsappConfig {
-    WhatsappConfig {
-        phone_number_id: None,
-        access_token: None,
-        app_secret: None,
-        verify_token: None,
-        graph_api_url: None,
-        officer_numbers: Vec::new(),
-    }
-}
-fn empty_sms() -> SmsConfig {
-    SmsConfig {
-        gateway_url: None,
-        api_key: None,
-        sender: None,
-        webhook_secret: None,
-    }
-}
-fn empty_email() -> EmailConfig {
-    EmailConfig {
-        smtp_host: None,
-        smtp_port: None,
-        smtp_security: None,
-        smtp_user: None,
-        smtp_password: None,
-        from_address: None,
-        from_name: None,
-        reply_to: None,
-        imap_host: None,
-        imap_port: None,
-        imap_security: None,
-        imap_user: None,
-        imap_password: None,
-        imap_folder: None,
-        poll_seconds: None,
     }
 }
 
