@@ -15,7 +15,9 @@ pub fn build(config: &Config, clock: Arc<dyn Clock>) -> crate::Result<Runtime> {
     std::fs::create_dir_all(&config.store.path)?;
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&config.store.path, config.store.cache_mb)?);
-    Ok(Runtime::new(bot, store, clock, config.officers.clone())?)
+    let mut rt = Runtime::new(bot, store, clock, config.officers.clone())?;
+    rt.minutes_per_visitor = config.office.minutes_per_visitor;
+    Ok(rt)
 }
 
 /// Warns about config keys pstbot does not know, and channels configured before they exist.
@@ -74,10 +76,13 @@ pub fn check(config: &Config) -> crate::Result<String> {
     report_config(config);
     let bot = Bot::load(config)?;
     let steps: usize = bot.dialogs.values().map(|d| d.steps.len()).sum();
+    let workflows: Vec<String> = bot.workflows.values().map(|w| w.id.clone()).collect();
     Ok(format!(
-        "OK: {} dialogs ({} steps), {} products, {} FAQ entries, {} holidays, languages {}",
+        "OK: {} dialogs ({} steps), workflows {} (profile {}), {} products, {} FAQ entries, {} holidays, languages {}",
         bot.dialogs.len(),
         steps,
+        workflows.join(", "),
+        config.office.profile.key(),
         bot.catalog.products.len(),
         bot.faq.entries.len(),
         bot.calendar.holidays.len(),

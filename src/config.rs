@@ -149,6 +149,13 @@ pub struct OfficeConfig {
     pub service_hours: ServiceHours,
     /// Holiday data file (national holidays and cuti bersama); relative to the config file.
     pub holidays_file: Option<PathBuf>,
+    /// Average minutes the desk spends per walk-in visitor (for the queue's wait estimate).
+    #[serde(default = "default_minutes_per_visitor")]
+    pub minutes_per_visitor: u32,
+}
+
+fn default_minutes_per_visitor() -> u32 {
+    15
 }
 
 fn default_tz() -> String {

@@ -45,6 +45,9 @@ pub struct Visit {
     /// The dialog the visit was for (`rekomendasi`, `produk`, …), if any.
     pub service: Option<String>,
     pub purpose: Option<String>,
+    /// For walk-in visitors registered at the desk: the name the receptionist entered.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// A rating of a case or of the service in general.

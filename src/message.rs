@@ -17,6 +17,11 @@ pub enum ChannelKind {
     Whatsapp,
     Sms,
     Email,
+    /// The officers' admin chat(s): each channel that has one (a Telegram group, listed
+    /// WhatsApp numbers, the terminal) shows what is addressed here.
+    Officers,
+    /// The front desk: walk-in visitors registered by the receptionist.
+    Desk,
 }
 
 impl ChannelKind {
@@ -29,6 +34,8 @@ impl ChannelKind {
             ChannelKind::Whatsapp => "whatsapp",
             ChannelKind::Sms => "sms",
             ChannelKind::Email => "email",
+            ChannelKind::Officers => "officers",
+            ChannelKind::Desk => "desk",
         }
     }
 
@@ -41,6 +48,8 @@ impl ChannelKind {
             "whatsapp" => ChannelKind::Whatsapp,
             "sms" => ChannelKind::Sms,
             "email" => ChannelKind::Email,
+            "officers" => ChannelKind::Officers,
+            "desk" => ChannelKind::Desk,
             _ => return None,
         })
     }
@@ -55,6 +64,11 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The officers' admin chat.
+    pub fn officers() -> Self {
+        Identity::new(ChannelKind::Officers, "admin")
+    }
+
     pub fn new(channel: ChannelKind, address: impl Into<String>) -> Self {
         Identity {
             channel,
@@ -145,6 +159,21 @@ pub struct OutboundMessage {
     pub to: Identity,
     pub text: String,
     pub choices: Vec<OutboundChoice>,
+    /// Files sent with the message (letters, products, billing codes), stored by content hash.
+    #[serde(default)]
+    pub files: Vec<crate::cases::AttachmentRef>,
+}
+
+impl OutboundMessage {
+    /// A plain text message.
+    pub fn text(to: Identity, text: impl Into<String>) -> Self {
+        OutboundMessage {
+            to,
+            text: text.into(),
+            choices: Vec::new(),
+            files: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +197,8 @@ mod tests {
             ChannelKind::Whatsapp,
             ChannelKind::Sms,
             ChannelKind::Email,
+            ChannelKind::Officers,
+            ChannelKind::Desk,
         ] {
             assert_eq!(ChannelKind::parse(c.as_str()), Some(c));
         }

@@ -5,15 +5,21 @@
 //! one at a time (a lock per identity shard), so two quick messages cannot race.
 
 use crate::admin;
-use crate::cases::CaseSummary;
+use crate::cases::workflow::TransitionKind;
+use crate::cases::{
+    Actor as HistoryActor, Case, CaseEvent, CaseNumber, CaseSummary, Service, flow, notify,
+};
 use crate::config::OfficerConfig;
 use crate::dialogs::data::Activity;
-use crate::dialogs::{self, Bot, CASE_MARKER, Conversation, Ctx, Effect, Input};
+use crate::dialogs::{self, Bot, CASE_MARKER, Ctx, Effect, Input};
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
 use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
-use crate::store::{Commit, Committed, DedupeKey, GuestUpdate, NewCase, Store, StoreError};
+use crate::store::{
+    Applied, Commit, Committed, DedupeKey, GuestUpdate, NewCase, Store, StoreError,
+};
 use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -62,17 +68,72 @@ pub enum RuntimeError {
     Join(String),
 }
 
-/// Stages after which a recommendation counts as issued (searchable by later applicants).
-pub const ISSUED_STAGES: [&str; 3] = ["letter_sent", "rated", "closed"];
-
 const LOCK_SHARDS: usize = 64;
+/// How often a message is re-planned when a case it changes was changed meanwhile.
+const CONFLICT_RETRIES: usize = 5;
+
+/// What handling one message will do: the commit, and how to word the messages once the commit
+/// has assigned numbers (case, queue ticket).
+pub struct Plan {
+    pub commit: Commit,
+    pub render: Render,
+}
+
+/// Words the messages of a plan once its commit is applied.
+pub type Render = Box<dyn FnOnce(&Applied) -> Vec<OutboundMessage> + Send>;
+
+/// Cases a plan changes: read once, edited, written back with the version bumped once.
+pub struct CaseEdits {
+    cases: BTreeMap<CaseNumber, Case>,
+}
+
+impl CaseEdits {
+    pub fn new() -> Self {
+        CaseEdits {
+            cases: BTreeMap::new(),
+        }
+    }
+
+    /// The case to edit (read from the store the first time).
+    pub fn get(
+        &mut self,
+        store: &dyn Store,
+        n: &CaseNumber,
+    ) -> Result<Option<&mut Case>, StoreError> {
+        if !self.cases.contains_key(n) {
+            match store.case(n)? {
+                Some(c) => {
+                    self.cases.insert(n.clone(), c);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.cases.get_mut(n))
+    }
+
+    /// Puts the edited cases into the commit, each one version newer than it was read.
+    pub fn into_commit(self, commit: &mut Commit) {
+        for (_, mut c) in self.cases {
+            c.version += 1;
+            commit.case_updates.push(c);
+        }
+    }
+}
+
+impl Default for CaseEdits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Handles inbound messages; shared by every channel.
 pub struct Runtime {
     pub bot: Arc<Bot>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    officers: Vec<OfficerConfig>,
+    pub officers: Vec<OfficerConfig>,
+    /// Average desk minutes per walk-in visitor, for queue estimates.
+    pub minutes_per_visitor: u32,
     issued: Vec<Activity>,
     locks: Vec<tokio::sync::Mutex<()>>,
 }
@@ -84,8 +145,21 @@ impl Runtime {
         clock: Arc<dyn Clock>,
         officers: Vec<OfficerConfig>,
     ) -> Result<Runtime, StoreError> {
+        // A recommendation counts as issued once its letter went out: states that ask for a
+        // rating, and final ones.
+        let issued_stages: Vec<&str> = bot
+            .workflows
+            .get(&Service::Rek)
+            .map(|w| {
+                w.states
+                    .iter()
+                    .filter(|s| s.ask_rating || s.is_final)
+                    .map(|s| s.id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
         let issued = store
-            .recommended_cases(&ISSUED_STAGES)?
+            .recommended_cases(&issued_stages)?
             .into_iter()
             .map(|c| Activity {
                 organiser: c
@@ -104,6 +178,7 @@ impl Runtime {
             store,
             clock,
             officers,
+            minutes_per_visitor: 15,
             issued,
             locks: (0..LOCK_SHARDS)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -133,8 +208,9 @@ impl Runtime {
         &self.locks[(h.finish() as usize) % LOCK_SHARDS]
     }
 
-    /// Handles one inbound message and returns the replies. A message handled before returns no
-    /// replies and changes nothing. When this returns `Ok`, the effects are on disk.
+    /// Handles one inbound message and returns the messages it causes: replies to the sender,
+    /// notifications to applicants, posts to the officers' chat. A message handled before
+    /// returns nothing and changes nothing. When this returns `Ok`, the effects are on disk.
     pub async fn handle(&self, msg: InboundMessage) -> Result<Vec<OutboundMessage>, RuntimeError> {
         let key = DedupeKey::new(&msg.from, &msg.id);
         let _turn = self.shard(&msg.from).lock().await;
@@ -142,48 +218,41 @@ impl Runtime {
             tracing::debug!(from = %msg.from.masked(), "duplicate message ignored");
             return Ok(Vec::new());
         }
-        let now = self.clock.now();
-        let (session, replies, new_case) = if let Some(officer) = self.officer(&msg.from) {
-            let text = match &msg.body {
-                InboundBody::Text(t) => t.clone(),
-                _ => String::new(),
+        let mut attempt = 0;
+        let (applied, render) = loop {
+            let now = self.clock.now();
+            let plan = match self.officer(&msg.from) {
+                Some(officer) => admin::plan(self, officer, &msg, key.clone(), now)?,
+                None => self.applicant_plan(key.clone(), now, &msg)?,
             };
-            let replies = admin::handle(self, officer, &text)?;
-            let commit = Commit::new(key, now, msg.from.clone(), Conversation::default());
-            (commit, replies, false)
-        } else {
-            self.applicant_commit(key, now, &msg)?
-        };
-        let outcome = self.store.commit(session)?;
-        let case = match outcome {
-            Committed::Duplicate => return Ok(Vec::new()),
-            Committed::Applied { case } => case,
+            match self.store.commit(plan.commit) {
+                Ok(Committed::Duplicate) => return Ok(Vec::new()),
+                Ok(Committed::Applied(applied)) => break (applied, plan.render),
+                Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
+                    tracing::debug!(%case, "case changed meanwhile; planning again");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
         };
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await
             .map_err(|e| RuntimeError::Join(e.to_string()))??;
-        if new_case && let Some(n) = &case {
+        if let Some(n) = &applied.case {
             tracing::info!(case = %n, channel = msg.from.channel.as_str(), "case created");
         }
-        let number = case.map(|n| n.to_string()).unwrap_or_default();
-        Ok(replies
-            .into_iter()
-            .map(|r| OutboundMessage {
-                to: msg.from.clone(),
-                text: r.text.replace(CASE_MARKER, &number),
-                choices: r.choices,
-            })
-            .collect())
+        Ok(render(&applied))
     }
 
-    /// Runs the dialog step for an applicant and turns its effects into a commit.
-    fn applicant_commit(
+    /// Runs the dialog step for an applicant and turns its effects into a plan.
+    fn applicant_plan(
         &self,
         key: DedupeKey,
         now: DateTime<Utc>,
         msg: &InboundMessage,
-    ) -> Result<(Commit, Vec<dialogs::Reply>, bool), StoreError> {
+    ) -> Result<Plan, StoreError> {
+        let bot = &self.bot;
         let from = &msg.from;
         let conv = self.store.session(from)?.unwrap_or_default();
         let guest = self.store.guest_of(from)?;
@@ -205,15 +274,9 @@ impl Runtime {
                 own: *own,
             },
             InboundBody::Attachment(a) => {
-                let hash = hex::encode(Sha256::digest(&a.bytes));
-                let r = crate::cases::AttachmentRef {
-                    blob: hash.clone(),
-                    filename: sanitize_filename(&a.filename),
-                    mime: a.mime.clone(),
-                    size: a.bytes.len() as u64,
-                };
-                if a.bytes.len() as u64 <= self.bot.max_attachment_bytes {
-                    file_bytes = Some((hash, a.bytes.clone()));
+                let (r, bytes) = attachment_ref(a);
+                if r.size <= bot.max_attachment_bytes {
+                    file_bytes = Some((r.blob.clone(), bytes));
                 }
                 Input::File(r)
             }
@@ -225,18 +288,25 @@ impl Runtime {
             cases: &cases,
             issued: &self.issued,
         };
-        let (new_conv, effects) = dialogs::step(&self.bot, &ctx, &conv, &input);
+        let (new_conv, effects) = dialogs::step(bot, &ctx, &conv, &input);
         let lang = new_conv.lang.clone();
         let guest_id = guest
             .as_ref()
             .map(|g| g.id.clone())
             .unwrap_or_else(|| Guest::id_for(from));
         let mut commit = Commit::new(key, now, from.clone(), new_conv);
-        let mut replies = Vec::new();
-        let mut new_case = false;
+        let mut edits = CaseEdits::new();
+        // Messages in order; `None` in `to` means the sender.
+        let mut out: Vec<OutboundMessage> = Vec::new();
+        let mut new_case_post: Option<(Service, String)> = None;
         for e in effects {
             match e {
-                Effect::Reply(r) => replies.push(r),
+                Effect::Reply(r) => out.push(OutboundMessage {
+                    to: from.clone(),
+                    text: r.text,
+                    choices: r.choices,
+                    files: Vec::new(),
+                }),
                 Effect::SaveGuest {
                     profile,
                     consent_version,
@@ -257,6 +327,7 @@ impl Runtime {
                         channel: from.channel,
                         service: visit_for,
                         purpose,
+                        name: None,
                     });
                 }
                 Effect::CreateCase {
@@ -266,17 +337,29 @@ impl Runtime {
                     attachments,
                     confidential,
                 } => {
-                    let year = self.bot.calendar.local(now).year();
+                    let Some(wf) = bot.workflows.get(&service) else {
+                        tracing::error!(
+                            service = service.prefix(),
+                            "no workflow for this service; case not created"
+                        );
+                        continue;
+                    };
+                    let dues = flow::dues(wf, &bot.calendar, &wf.start, now, None, &[]);
+                    new_case_post = Some((service, title.clone()));
                     commit.new_case = Some(NewCase {
                         service,
-                        year,
+                        workflow: wf.id.clone(),
+                        stage: wf.start.clone(),
+                        stage_due: dues.stage_due,
+                        overall_start: dues.overall_start,
+                        overall_due: dues.overall_due,
+                        year: bot.calendar.local(now).year(),
                         title,
                         lang: lang.clone(),
                         form,
                         attachments,
                         confidential,
                     });
-                    new_case = true;
                 }
                 Effect::KeepFile(hash) => {
                     if let Some((h, bytes)) = &file_bytes
@@ -285,6 +368,50 @@ impl Runtime {
                         commit.blobs.push((h.clone(), bytes.clone()));
                     }
                 }
+                Effect::Forward { case, text } => {
+                    if let Some(c) = edits.get(self.store.as_ref(), &case)? {
+                        c.history.push(CaseEvent {
+                            at: now,
+                            actor: HistoryActor::Applicant,
+                            kind: "applicant_message".into(),
+                            note: Some(text.clone()),
+                        });
+                        out.push(OutboundMessage::text(
+                            Identity::officers(),
+                            format!("[{case}] Pesan pemohon / applicant wrote:\n{text}"),
+                        ));
+                    }
+                }
+                Effect::AttachToCase { case, file } => {
+                    if let Some(c) = edits.get(self.store.as_ref(), &case)? {
+                        c.attachments.push(file.clone());
+                        c.history.push(CaseEvent {
+                            at: now,
+                            actor: HistoryActor::Applicant,
+                            kind: "applicant_file".into(),
+                            note: Some(file.filename.clone()),
+                        });
+                        let mut m = OutboundMessage::text(
+                            Identity::officers(),
+                            format!(
+                                "[{case}] Berkas dari pemohon / file from the applicant: {}",
+                                file.filename
+                            ),
+                        );
+                        m.files.push(file);
+                        out.push(m);
+                    }
+                }
+                Effect::ApplicantDone { case } => {
+                    out.extend(self.applicant_transition(
+                        &mut edits,
+                        &case,
+                        TransitionKind::Move,
+                        now,
+                        from,
+                        &lang,
+                    )?);
+                }
                 Effect::SaveRating {
                     case,
                     score,
@@ -292,15 +419,25 @@ impl Runtime {
                     skm,
                 } => {
                     if let Some(n) = &case {
-                        commit.case_events.push((
-                            n.clone(),
-                            crate::cases::CaseEvent {
+                        let moved = self.applicant_transition(
+                            &mut edits,
+                            n,
+                            TransitionKind::Rate,
+                            now,
+                            from,
+                            &lang,
+                        )?;
+                        if moved.is_empty()
+                            && let Some(c) = edits.get(self.store.as_ref(), n)?
+                        {
+                            c.history.push(CaseEvent {
                                 at: now,
-                                actor: crate::cases::Actor::Applicant,
+                                actor: HistoryActor::Applicant,
                                 kind: "rated".into(),
                                 note: Some(format!("{score}/5")),
-                            },
-                        ));
+                            });
+                        }
+                        out.extend(moved);
                     }
                     commit.rating = Some(Rating {
                         guest_id: guest.as_ref().map(|g| g.id.clone()),
@@ -312,6 +449,13 @@ impl Runtime {
                     });
                 }
                 Effect::BookAppointment { at, topic } => {
+                    out.push(OutboundMessage::text(
+                        Identity::officers(),
+                        format!(
+                            "Janji temu / appointment: {} — {topic}",
+                            bot.calendar.format_local(at, bot.default_lang())
+                        ),
+                    ));
                     commit.appointment = Some(Appointment {
                         guest_id: guest_id.clone(),
                         booked_at: now,
@@ -321,8 +465,99 @@ impl Runtime {
                 }
             }
         }
-        Ok((commit, replies, new_case))
+        edits.into_commit(&mut commit);
+        let bot = self.bot.clone();
+        Ok(Plan {
+            commit,
+            render: Box::new(move |applied: &Applied| {
+                let number = applied
+                    .case
+                    .as_ref()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                let mut msgs: Vec<OutboundMessage> = out
+                    .into_iter()
+                    .map(|mut m| {
+                        m.text = m.text.replace(CASE_MARKER, &number);
+                        m
+                    })
+                    .collect();
+                if let (Some(n), Some((service, title))) = (&applied.case, new_case_post) {
+                    let lang = bot.default_lang().to_string();
+                    let wf = bot.workflows.get(&service);
+                    let stage = wf
+                        .and_then(|w| w.state(&w.start))
+                        .map(|s| dialogs::pick(&s.label, &lang, &lang))
+                        .unwrap_or_default();
+                    msgs.push(OutboundMessage::text(
+                        Identity::officers(),
+                        format!("Kasus baru / new case {n}: {title}\nTahap / stage: {stage}\nKetik / type: lihat {n}"),
+                    ));
+                }
+                msgs
+            }),
+        })
     }
+
+    /// The applicant takes the transition of `kind` out of the case's current stage (their
+    /// revision is done, they paid, they rated). Returns the notification and the officers' post,
+    /// or a polite "nothing is waiting on you" when there is no such transition.
+    fn applicant_transition(
+        &self,
+        edits: &mut CaseEdits,
+        n: &CaseNumber,
+        kind: TransitionKind,
+        now: DateTime<Utc>,
+        from: &Identity,
+        lang: &str,
+    ) -> Result<Vec<OutboundMessage>, StoreError> {
+        let bot = &self.bot;
+        let Some(case) = edits.get(self.store.as_ref(), n)? else {
+            return Ok(Vec::new());
+        };
+        let Some(wf) = bot.workflows.get(&n.service) else {
+            return Ok(Vec::new());
+        };
+        let who = flow::Who::Applicant;
+        let moved = flow::find(wf, case, flow::Find::Kind(kind, &who))
+            .and_then(|t| flow::apply(wf, &bot.calendar, case, t, &who, None, now).map(|c| (t, c)));
+        match moved {
+            Ok((t, next)) => {
+                *case = next;
+                let mut out = Vec::new();
+                if let Some(text) = notify::transition_text(bot, wf, case, t, None) {
+                    out.push(OutboundMessage::text(from.clone(), text));
+                }
+                out.push(OutboundMessage::text(
+                    Identity::officers(),
+                    notify::officers_line(bot, wf, case, t, "pemohon / applicant", None),
+                ));
+                Ok(out)
+            }
+            Err(_) if kind == TransitionKind::Rate => Ok(Vec::new()),
+            Err(_) => Ok(vec![OutboundMessage::text(
+                from.clone(),
+                crate::dialogs::render::fill(
+                    &bot.sys("not_waiting", lang),
+                    &[("case", n.to_string())],
+                ),
+            )]),
+        }
+    }
+}
+
+/// Describes an uploaded file by its content hash, with a safe file name.
+pub fn attachment_ref(a: &crate::message::Attachment) -> (crate::cases::AttachmentRef, Vec<u8>) {
+    let hash = hex::encode(Sha256::digest(&a.bytes));
+    (
+        crate::cases::AttachmentRef {
+            blob: hash,
+            filename: sanitize_filename(&a.filename),
+            mime: a.mime.clone(),
+            size: a.bytes.len() as u64,
+        },
+        a.bytes.clone(),
+    )
 }
 
 /// Keeps only the last path component and safe characters of an uploaded file name.

@@ -7,116 +7,16 @@ mod support;
 use pstbot::cases::CaseNumber;
 use pstbot::dialogs::Answer;
 use pstbot::message::{ChannelKind, InboundBody};
-use support::{Chat, case_number, wib};
-
-/// The recommendation request of SPEC §2.3, start to end, with a search and both attachments.
-async fn submit_recommendation(t: &mut Chat) -> String {
-    t.expect(
-        "halo",
-        &[
-            "Selamat datang",
-            "1. Rekomendasi kegiatan statistik",
-            "Petugas kami sedang bertugas",
-        ],
-    )
-    .await;
-    t.expect("1", &["Pelindungan Data Pribadi", "setuju"]).await;
-    t.fill_guest_book("Budi Santoso").await;
-    t.expect(
-        "kirim",
-        &[
-            "Data buku tamu Anda sudah tersimpan",
-            "tidak dipungut biaya",
-            "Cari kegiatan",
-        ],
-    )
-    .await;
-    t.expect("ya", &["kata kunci"]).await;
-    t.expect("survei kepuasan", &["Survei Kepuasan"]).await;
-    t.expect("zzzz qqqq", &["Tidak ada kegiatan", "zzzz qqqq"])
-        .await;
-    t.expect("lanjut", &["judul kegiatan"]).await;
-    t.expect(
-        "Survei Kepuasan Masyarakat terhadap Layanan Perizinan 2027",
-        &["instansi penyelenggara"],
-    )
-    .await;
-    t.expect(
-        "Dinas Penanaman Modal dan PTSP Provinsi Bengkulu",
-        &["unit kerja"],
-    )
-    .await;
-    t.expect("Bidang Pengaduan dan Kebijakan", &["penanggung jawab"])
-        .await;
-    t.expect("Siti Aminah", &["telepon"]).await;
-    t.expect("0736 21234", &["dasar hukum"]).await;
-    t.expect("Permendagri 18/2020 dan DPA Dinas PMPTSP 2027", &["tujuan"])
-        .await;
-    t.expect(
-        "Mengukur kepuasan masyarakat atas layanan perizinan untuk perbaikan layanan.",
-        &["Jenis kegiatan", "1. Survei"],
-    )
-    .await;
-    t.expect("1", &["Cakupan wilayah"]).await;
-    t.expect(
-        "Seluruh kabupaten/kota di Provinsi Bengkulu",
-        &["pengumpulan data", "koma"],
-    )
-    .await;
-    t.expect("1, 3", &["sensus", "sampel"]).await;
-    t.expect("2", &["Metode penarikan sampel"]).await;
-    t.expect(
-        "Acak sederhana dari daftar pemohon izin",
-        &["jumlah sampel"],
-    )
-    .await;
-    t.expect("empat ratus", &["angka"]).await;
-    t.expect("400", &["mulai"]).await;
-    t.expect("1 Maret 2027", &["Tanggal selesai"]).await;
-    t.expect("28/02/2027", &["tidak boleh sebelum", "1 Maret 2027"])
-        .await;
-    t.expect("30/04/2027", &["Frekuensi", "Tahunan"]).await;
-    t.expect("tahunan", &["variabel"]).await;
-    t.expect(
-        "Karakteristik responden, jenis izin, kepuasan per unsur pelayanan",
-        &["publikasi"],
-    )
-    .await;
-    t.expect(
-        "Laporan IKM Dinas PMPTSP 2027 di situs resmi",
-        &["kuesioner", "PDF"],
-    )
-    .await;
-    t.expect("nanti saja", &["Kirim berkas"]).await;
-    let wrong = t.file("kuesioner.exe", b"MZ\x90\x00".to_vec()).await;
-    assert!(wrong.contains("tidak diterima"), "{wrong}");
-    let got = t.fixture("kuesioner.pdf").await;
-    assert!(
-        got.contains("kuesioner.pdf diterima") && got.contains("surat pengantar"),
-        "{got}"
-    );
-    let summary = t.fixture("surat-pengantar.pdf").await;
-    for f in [
-        "Judul kegiatan: Survei Kepuasan Masyarakat terhadap Layanan Perizinan 2027",
-        "Kontak penanggung jawab: +6273621234",
-        "Wawancara tatap muka, Pengisian sendiri/daring",
-        "Jumlah sampel: 400",
-        "1 Maret 2027",
-        "kuesioner.pdf",
-        "1. Kirim",
-    ] {
-        assert!(summary.contains(f), "summary lacks {f:?}:\n{summary}");
-    }
-    let done = t
-        .expect("1", &["REK-2026-000001", "tidak dipungut biaya", "7 hari"])
-        .await;
-    case_number(&done).unwrap()
-}
+use support::{Chat, submit_recommendation, wib};
 
 #[tokio::test]
 async fn recommendation_request_creates_a_case_with_form_and_files() {
     let mut t = Chat::memory();
     let number = submit_recommendation(&mut t).await;
+    assert!(
+        t.last.iter().any(|m| m.text.contains("7 hari")),
+        "the Bengkulu standard is told"
+    );
     let case =
         t.rt.store
             .case(&CaseNumber::parse(&number).unwrap())
@@ -126,7 +26,7 @@ async fn recommendation_request_creates_a_case_with_form_and_files() {
         case.title,
         "Survei Kepuasan Masyarakat terhadap Layanan Perizinan 2027"
     );
-    assert_eq!(case.stage, "submitted");
+    assert_eq!(case.stage, "walidata_review");
     assert_eq!(case.attachments.len(), 2);
     for a in &case.attachments {
         let bytes = t.rt.store.blob(&a.blob).unwrap().expect("file kept");
@@ -286,11 +186,18 @@ async fn status_lists_own_cases_only_and_rating_saves_the_survey() {
     let mut t = Chat::memory();
     submit_recommendation(&mut t).await;
     t.expect("menu", &["Status"]).await;
-    t.expect("4", &["REK-2026-000001", "menunggu petugas"])
-        .await;
+    t.expect(
+        "4",
+        &[
+            "REK-2026-000001",
+            "Diverifikasi walidata",
+            "batas waktu: Senin, 30 November 2026 09.00 WIB",
+        ],
+    )
+    .await;
     t.expect(
         "rek-2026-000001",
-        &["Tahap: diterima", "Senin, 23 November 2026"],
+        &["Tahap: Diverifikasi walidata", "Senin, 23 November 2026"],
     )
     .await;
     // Another person cannot look at Budi's case, and learns nothing about it.
@@ -569,8 +476,11 @@ async fn officers_read_the_queue_and_confidential_identities_stay_hidden() {
     t.as_person(ChannelKind::Terminal, "kepala");
     t.expect("/lihat@pstbot adu-2026-000001", &["Rudi Hartono"])
         .await;
-    // An applicant typing an officer command just gets the menu.
+    // An applicant typing an officer command does not run it: it is passed on as a message.
     t.as_person(ChannelKind::Terminal, "budi");
     let out = t.say("antrian").await;
-    assert!(!out.contains("ADU-2026-000001"), "{out}");
+    assert!(
+        out.contains("diteruskan ke petugas") && !out.contains("Kasus terbuka"),
+        "{out}"
+    );
 }

@@ -7,7 +7,10 @@ use pstbot::guestbook::{Rating, Visit};
 use pstbot::message::{ChannelKind, Identity};
 use pstbot::store::memory::MemoryStore;
 use pstbot::store::sled::SledStore;
-use pstbot::store::{Commit, Committed, DedupeKey, GuestUpdate, NewCase, Store, StoreError};
+use pstbot::store::{
+    Applied, Commit, Committed, DedupeKey, GuestUpdate, NewCase, QueueKey, Store, StoreError,
+    Ticket,
+};
 use std::collections::BTreeMap;
 
 fn who(name: &str) -> Identity {
@@ -20,6 +23,7 @@ fn commit(id: &str, from: &Identity, minutes: i64) -> Commit {
         lang: "id".into(),
         active: None,
         last_seen: Some(at),
+        pending_send: None,
     };
     Commit::new(DedupeKey::new(from, id), at, from.clone(), session)
 }
@@ -27,6 +31,11 @@ fn commit(id: &str, from: &Identity, minutes: i64) -> Commit {
 fn new_case(service: Service, year: i32, title: &str) -> NewCase {
     NewCase {
         service,
+        workflow: "wf".into(),
+        stage: "start".into(),
+        stage_due: None,
+        overall_start: None,
+        overall_due: None,
         year,
         title: title.into(),
         lang: "id".into(),
@@ -53,7 +62,10 @@ fn contract(store: &dyn Store) {
     // A commit stores the conversation and its dedupe mark; the same message again changes nothing.
     let mut c = commit("m1", &budi, 0);
     c.guest = Some(guest("Budi"));
-    assert_eq!(store.commit(c).unwrap(), Committed::Applied { case: None });
+    assert_eq!(
+        store.commit(c).unwrap(),
+        Committed::Applied(Applied::default())
+    );
     assert!(store.is_handled(&DedupeKey::new(&budi, "m1")).unwrap());
     let other_channel = Identity::new(ChannelKind::Whatsapp, "111");
     assert!(
@@ -82,9 +94,9 @@ fn contract(store: &dyn Store) {
     {
         let mut c = commit(&format!("case{i}"), &budi, 10 + i as i64);
         c.new_case = Some(new_case(service, year, &format!("case {i}")));
-        match store.commit(c).unwrap() {
-            Committed::Applied { case: Some(n) } => numbers.push(n.to_string()),
-            other => panic!("{other:?}"),
+        match store.commit(c).unwrap().case() {
+            Some(n) => numbers.push(n.to_string()),
+            None => panic!("no case created"),
         }
     }
     assert_eq!(
@@ -153,6 +165,7 @@ fn contract(store: &dyn Store) {
         channel: ChannelKind::Telegram,
         service: Some("rekomendasi".into()),
         purpose: None,
+        name: None,
     });
     c.blobs.push(("abc".into(), b"%PDF-1.4".to_vec()));
     store.commit(c).unwrap();
@@ -194,11 +207,121 @@ fn contract(store: &dyn Store) {
     let mut ok = commit("after-bad", &budi, 41);
     ok.new_case = Some(new_case(Service::Adu, 2026, "is 2"));
     assert_eq!(
-        store.commit(ok).unwrap(),
-        Committed::Applied {
-            case: CaseNumber::parse("ADU-2026-000002")
-        }
+        store.commit(ok).unwrap().case(),
+        CaseNumber::parse("ADU-2026-000002").as_ref()
     );
+
+    // Whole-case writes need the stored version + 1; a stale write changes nothing.
+    let n = CaseNumber::parse("ADU-2026-000002").unwrap();
+    let mut case = store.case(&n).unwrap().unwrap();
+    assert_eq!(case.version, 1);
+    case.stage = "review".into();
+    case.version = 2;
+    let mut c = commit("upd1", &budi, 50);
+    c.case_updates.push(case.clone());
+    store.commit(c).unwrap();
+    let mut stale = case.clone();
+    stale.stage = "closed".into();
+    stale.open = false;
+    let mut c = commit("upd2", &budi, 51);
+    c.case_updates.push(stale);
+    assert!(matches!(store.commit(c), Err(StoreError::Conflict(_))));
+    assert!(!store.is_handled(&DedupeKey::new(&budi, "upd2")).unwrap());
+    assert_eq!(store.case(&n).unwrap().unwrap().stage, "review");
+    // Closing a case takes it off the open list.
+    case.open = false;
+    case.version = 3;
+    let mut c = commit("upd3", &budi, 52);
+    c.case_updates.push(case);
+    store.commit(c).unwrap();
+    assert!(store.open_cases().unwrap().iter().all(|c| c.number != n));
+    // An event appended bumps the version too.
+    let mut c = commit("ev1", &budi, 53);
+    c.case_events.push((
+        n.clone(),
+        CaseEvent {
+            at: c.at,
+            actor: pstbot::cases::Actor::System,
+            kind: "note".into(),
+            note: None,
+        },
+    ));
+    store.commit(c).unwrap();
+    assert_eq!(store.case(&n).unwrap().unwrap().version, 4);
+
+    // Cases by creation time.
+    let from = Utc.with_ymd_and_hms(2026, 11, 23, 2, 10, 0).unwrap();
+    let to = Utc.with_ymd_and_hms(2026, 11, 23, 2, 12, 0).unwrap();
+    let created: Vec<String> = store
+        .cases_created_between(from, to)
+        .unwrap()
+        .iter()
+        .map(|c| c.number.to_string())
+        .collect();
+    assert_eq!(created, ["REK-2026-000001", "REK-2026-000002"]);
+
+    // Walk-in queue numbers count per letter and day; calling takes the next waiting one.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let r = QueueKey { letter: 'R', day };
+    let mut tickets = Vec::new();
+    for i in 0..3 {
+        let mut c = commit(&format!("t{i}"), &ani, 60 + i);
+        c.ticket = Some(r.clone());
+        match store.commit(c).unwrap() {
+            Committed::Applied(a) => tickets.push(a.ticket.unwrap()),
+            Committed::Duplicate => panic!(),
+        }
+    }
+    assert_eq!(
+        tickets,
+        [
+            Ticket {
+                number: 1,
+                ahead: 0
+            },
+            Ticket {
+                number: 2,
+                ahead: 1
+            },
+            Ticket {
+                number: 3,
+                ahead: 2
+            }
+        ]
+    );
+    let mut c = commit("call1", &ani, 70);
+    c.call_next = Some(r.clone());
+    assert!(matches!(
+        store.commit(c).unwrap(),
+        Committed::Applied(Applied {
+            called: Some(1),
+            ..
+        })
+    ));
+    let mut c = commit("t4", &ani, 71);
+    c.ticket = Some(r.clone());
+    assert!(matches!(
+        store.commit(c).unwrap(),
+        Committed::Applied(Applied {
+            ticket: Some(Ticket {
+                number: 4,
+                ahead: 2
+            }),
+            ..
+        })
+    ));
+    assert_eq!(store.queue_status(&r).unwrap(), (4, 1));
+    let other_day = QueueKey {
+        letter: 'R',
+        day: day.succ_opt().unwrap(),
+    };
+    assert_eq!(store.queue_status(&other_day).unwrap(), (0, 0));
+    let mut c = commit("call-empty", &ani, 72);
+    c.call_next = Some(other_day);
+    assert!(matches!(
+        store.commit(c).unwrap(),
+        Committed::Applied(Applied { called: None, .. })
+    ));
     store.flush().unwrap();
 }
 
@@ -230,10 +353,8 @@ fn sled_store_keeps_everything_across_reopen_and_refuses_other_schemas() {
         let mut c = commit("m2", &budi, 1);
         c.new_case = Some(new_case(Service::Prd, 2026, "y"));
         assert_eq!(
-            s.commit(c).unwrap(),
-            Committed::Applied {
-                case: CaseNumber::parse("PRD-2026-000002")
-            }
+            s.commit(c).unwrap().case(),
+            CaseNumber::parse("PRD-2026-000002").as_ref()
         );
         s.flush().unwrap();
     }

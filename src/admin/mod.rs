@@ -1,159 +1,158 @@
-//! Officer commands from the admin chat: parsed to an enum first, then applied.
-//!
-//! This first version reads only: the queue of open cases and one case in full. Taking,
-//! moving and answering cases come with the workflows. A confidential complaint shows the
-//! complainant's identity only to the pimpinan.
+//! Officer commands from the admin chat: parsed to an enum first (clap, whose doc comments are
+//! the help text), then applied ([`apply`]). Indonesian names with English aliases; a leading
+//! `/` and a Telegram `@botname` suffix are accepted.
 
-use crate::cases::{Case, CaseNumber};
-use crate::config::{OfficerConfig, Role};
-use crate::dialogs::{Reply, pick};
-use crate::runtime::Runtime;
-use crate::store::StoreError;
+mod apply;
 
-/// An officer command. The doc comment of each variant is its help line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+pub use apply::plan;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "",
+    no_binary_name = true,
+    disable_help_flag = true,
+    disable_help_subcommand = true,
+    disable_version_flag = true
+)]
+struct AdminLine {
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+/// An officer command. Each doc comment is its line in `bantuan`.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum AdminCommand {
-    /// `antrian` / `queue` — open cases, oldest first.
+    /// Kasus terbuka menurut batas waktu, terlambat dulu / open cases by due date, overdue first
+    #[command(name = "antrian", alias = "queue")]
     Queue,
-    /// `lihat NOMOR` / `show NUMBER` — one case with its form, files and history.
-    Show(CaseNumber),
-    /// `bantuan` / `help` — this list.
+    /// Rincian kasus: data, berkas, riwayat, langkah berikut / a case: data, files, history, next steps
+    #[command(name = "lihat", alias = "show")]
+    Show { case: String },
+    /// Ambil kasus untuk ditangani / take a case
+    #[command(name = "ambil", alias = "take")]
+    Take { case: String },
+    /// Tugaskan kasus ke petugas (id) / assign a case to an officer (id)
+    #[command(name = "tugaskan", alias = "assign")]
+    Assign { case: String, officer: String },
+    /// Balas pemohon / reply to the applicant
+    #[command(name = "balas", alias = "reply")]
+    Reply {
+        case: String,
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Pindahkan ke tahap berikut: LANGKAH dari `lihat`, catatan boleh / move by a step named in `show`, with a note
+    #[command(name = "pindah", alias = "move")]
+    Move {
+        case: String,
+        step: Option<String>,
+        #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+        note: Vec<String>,
+    },
+    /// Kembalikan untuk perbaikan, dengan alasan / return for revision, with the reason
+    #[command(name = "kembalikan", alias = "return")]
+    Return {
+        case: String,
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        reason: Vec<String>,
+    },
+    /// Teruskan ke pimpinan / escalate to the head of office
+    #[command(name = "eskalasi", alias = "escalate")]
+    Escalate {
+        case: String,
+        #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+        note: Vec<String>,
+    },
+    /// Kirim berkas berikutnya ke pemohon (surat, produk, kode billing) / send your next file to the applicant
+    #[command(name = "kirim", alias = "send")]
+    Send { case: String },
+    /// Daftarkan tamu langsung, beri nomor antrean (rek/prd/adu/umum) / register a walk-in visitor
+    #[command(name = "tamu", alias = "visitor")]
+    Visitor {
+        service: String,
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
+        name: Vec<String>,
+    },
+    /// Panggil nomor antrean berikutnya (rek/prd/adu/umum) / call the next queue number
+    #[command(name = "panggil", alias = "call")]
+    Call { service: String },
+    /// Angka hari ini / today's numbers
+    #[command(name = "hariini", alias = "today")]
+    Today,
+    /// Daftar perintah / this list
+    #[command(name = "bantuan", alias = "help")]
     Help,
 }
 
-/// Why a line is not a command.
+/// Why a line is not a command: a short sentence for the officer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParseError {
-    Unknown,
-    BadCaseNumber,
-}
+pub struct ParseError(pub String);
 
 impl AdminCommand {
-    /// Parses an officer's line (a leading `/` and a Telegram `@botname` suffix are ignored).
+    /// Parses an officer's line. Words are split on white space (no quoting), so free text
+    /// such as a reply keeps its apostrophes.
     pub fn parse(line: &str) -> Result<AdminCommand, ParseError> {
-        let line = line.trim().trim_start_matches('/');
-        let mut words = line.split_whitespace();
-        let verb = words
-            .next()
-            .unwrap_or("")
-            .split('@')
-            .next()
-            .unwrap_or("")
-            .to_lowercase();
-        let args: Vec<&str> = words.collect();
-        match (verb.as_str(), args.as_slice()) {
-            ("antrian" | "queue", []) => Ok(AdminCommand::Queue),
-            ("lihat" | "show" | "kasus" | "case", [n]) => CaseNumber::parse(n)
-                .map(AdminCommand::Show)
-                .ok_or(ParseError::BadCaseNumber),
-            ("lihat" | "show" | "kasus" | "case", _) => Err(ParseError::BadCaseNumber),
-            ("bantuan" | "help" | "menu", []) => Ok(AdminCommand::Help),
-            _ => Err(ParseError::Unknown),
-        }
+        let mut words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        let Some(first) = words.first_mut() else {
+            return Err(ParseError("Perintah kosong / empty command".into()));
+        };
+        let verb = first.trim_start_matches('/');
+        let verb = verb.split('@').next().unwrap_or(verb).to_lowercase();
+        *first = verb;
+        AdminLine::try_parse_from(&words)
+            .map(|l| l.command)
+            .map_err(|e| {
+                use clap::error::ErrorKind;
+                let msg = match e.kind() {
+                    ErrorKind::InvalidSubcommand | ErrorKind::UnknownArgument => {
+                        "Perintah tidak dikenal / unknown command"
+                    }
+                    ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
+                        "Perintah kurang lengkap / something is missing"
+                    }
+                    _ => "Perintah tidak dapat dibaca / cannot read the command",
+                };
+                ParseError(format!("{msg}.\n{}", help()))
+            })
     }
 }
 
-const HELP: &str = "Perintah petugas / officer commands:\n\
-• antrian (queue) — kasus terbuka / open cases\n\
-• lihat NOMOR (show NUMBER) — rincian kasus / case details\n\
-• bantuan (help) — daftar ini / this list";
-
-fn reply(text: String) -> Reply {
-    Reply {
-        text,
-        choices: Vec::new(),
-    }
-}
-
-/// Whether this officer may see who filed a confidential complaint.
-fn sees_identity(officer: &OfficerConfig, case: &Case) -> bool {
-    !case.confidential || officer.roles.contains(&Role::Pimpinan)
-}
-
-/// Answers an officer's line.
-pub fn handle(rt: &Runtime, officer: &OfficerConfig, line: &str) -> Result<Vec<Reply>, StoreError> {
-    let lang = rt.bot.default_lang().to_string();
-    let cal = &rt.bot.calendar;
-    Ok(match AdminCommand::parse(line) {
-        Err(ParseError::Unknown) => vec![reply(format!(
-            "Perintah tidak dikenal / unknown command.\n{HELP}"
-        ))],
-        Err(ParseError::BadCaseNumber) => vec![reply(
-            "Nomor kasus tidak valid; contoh / invalid case number; e.g. ADU-2026-000012".into(),
-        )],
-        Ok(AdminCommand::Help) => vec![reply(format!("{}, {HELP}", officer.name))],
-        Ok(AdminCommand::Queue) => {
-            let cases = rt.store.open_cases()?;
-            if cases.is_empty() {
-                vec![reply("Tidak ada kasus terbuka / no open cases.".into())]
-            } else {
-                let lines: Vec<String> = cases
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "• {} — {} [{}] {}",
-                            c.number,
-                            c.title,
-                            c.stage,
-                            cal.format_local(c.created_at, &lang)
-                        )
-                    })
-                    .collect();
-                vec![reply(format!(
-                    "Kasus terbuka / open cases ({}):\n{}",
-                    cases.len(),
-                    lines.join("\n")
-                ))]
-            }
-        }
-        Ok(AdminCommand::Show(n)) => match rt.store.case(&n)? {
-            None => vec![reply(format!("Kasus {n} tidak ditemukan / not found."))],
-            Some(c) => {
-                let mut text = format!(
-                    "{} — {}\nTahap / stage: {}\nMasuk / received: {}\n",
-                    c.number,
-                    c.title,
-                    c.stage,
-                    cal.format_local(c.created_at, &lang)
-                );
-                if sees_identity(officer, &c) {
-                    let guest = rt.store.guest_of(&c.origin)?;
-                    let name = guest.as_ref().and_then(|g| g.name()).unwrap_or("-");
-                    text.push_str(&format!(
-                        "Pemohon / applicant: {name} ({})\n",
-                        c.origin.channel.as_str()
-                    ));
+/// The command list, from the enum's doc comments.
+pub fn help() -> String {
+    let cmd = AdminLine::command();
+    let mut lines = vec!["Perintah petugas / officer commands:".to_string()];
+    for sc in cmd.get_subcommands() {
+        let args: Vec<String> = sc
+            .get_positionals()
+            .map(|a| {
+                let name = a.get_id().as_str().to_uppercase();
+                if a.is_required_set() {
+                    name
                 } else {
-                    text.push_str("Pemohon / applicant: (dirahasiakan / confidential)\n");
+                    format!("[{name}]")
                 }
-                for f in &c.form {
-                    let step = rt
-                        .bot
-                        .dialogs
-                        .values()
-                        .flat_map(|d| d.steps.iter())
-                        .find(|s| s.field == f.field);
-                    let label = step
-                        .and_then(|s| s.label.as_ref())
-                        .map(|l| pick(l, &lang, &lang))
-                        .unwrap_or_else(|| f.label.clone());
-                    text.push_str(&format!(
-                        "• {label}: {}\n",
-                        crate::dialogs::engine::display(&rt.bot, step, &f.value, &lang)
-                    ));
-                }
-                for e in &c.history {
-                    text.push_str(&format!(
-                        "– {} {} {:?}\n",
-                        cal.format_local(e.at, &lang),
-                        e.kind,
-                        e.actor
-                    ));
-                }
-                vec![reply(text.trim_end().to_string())]
-            }
-        },
-    })
+            })
+            .collect();
+        let aliases: Vec<&str> = sc.get_all_aliases().collect();
+        lines.push(format!(
+            "• {}{}{} — {}",
+            sc.get_name(),
+            if aliases.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", aliases.join(", "))
+            },
+            if args.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", args.join(" "))
+            },
+            sc.get_about().map(|a| a.to_string()).unwrap_or_default()
+        ));
+    }
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -167,14 +166,55 @@ mod tests {
             Ok(AdminCommand::Queue)
         );
         assert_eq!(AdminCommand::parse("queue"), Ok(AdminCommand::Queue));
-        assert!(matches!(
-            AdminCommand::parse("lihat adu-2026-000001"),
-            Ok(AdminCommand::Show(_))
-        ));
         assert_eq!(
-            AdminCommand::parse("lihat 12"),
-            Err(ParseError::BadCaseNumber)
+            AdminCommand::parse("Lihat adu-2026-000001"),
+            Ok(AdminCommand::Show {
+                case: "adu-2026-000001".into()
+            })
         );
-        assert_eq!(AdminCommand::parse("hapus semua"), Err(ParseError::Unknown));
+        assert_eq!(
+            AdminCommand::parse("balas ADU-2026-000001 Baik, kami cek -- terima kasih"),
+            Ok(AdminCommand::Reply {
+                case: "ADU-2026-000001".into(),
+                text: ["Baik,", "kami", "cek", "--", "terima", "kasih"]
+                    .map(String::from)
+                    .to_vec()
+            })
+        );
+        assert_eq!(
+            AdminCommand::parse("pindah REK-2026-000001 setujui"),
+            Ok(AdminCommand::Move {
+                case: "REK-2026-000001".into(),
+                step: Some("setujui".into()),
+                note: vec![]
+            })
+        );
+        assert!(
+            AdminCommand::parse("kembalikan REK-2026-000001")
+                .unwrap_err()
+                .0
+                .contains("kurang lengkap")
+        );
+        assert!(
+            AdminCommand::parse("hapus semua")
+                .unwrap_err()
+                .0
+                .contains("tidak dikenal")
+        );
+        assert!(AdminCommand::parse("").is_err());
+    }
+
+    #[test]
+    fn help_lists_every_command_with_its_alias() {
+        let h = help();
+        for c in [
+            "antrian (queue)",
+            "lihat (show) CASE",
+            "kembalikan (return) CASE REASON",
+            "tamu (visitor) SERVICE NAME",
+            "hariini (today)",
+        ] {
+            assert!(h.contains(c), "{c} missing in:\n{h}");
+        }
     }
 }

@@ -2,6 +2,10 @@
 //! their form data and their append-only history. The office calendar lives in [`calendar`].
 
 pub mod calendar;
+pub mod flow;
+pub mod notify;
+pub mod sla;
+pub mod workflow;
 
 use crate::dialogs::Answer;
 use crate::message::Identity;
@@ -135,13 +139,36 @@ pub struct Case {
     pub lang: String,
     pub title: String,
     pub created_at: DateTime<Utc>,
-    /// The workflow stage; `submitted` until the workflows of the cases issue move it.
+    /// The workflow this case follows (its id) and its current state.
+    pub workflow: String,
     pub stage: String,
+    /// When the case entered its current stage, and when that stage is due (if it has an SLA).
+    pub stage_since: DateTime<Utc>,
+    pub stage_due: Option<DateTime<Utc>>,
+    /// The overall SLA: when it started counting, and when it is due (clock stops excluded).
+    pub overall_start: Option<DateTime<Utc>>,
+    pub overall_due: Option<DateTime<Utc>>,
+    /// Intervals in which the clock stopped (waiting on the applicant); the last may be open.
+    pub stops: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    /// The officer (id) who took the case.
+    pub assignee: Option<String>,
     pub open: bool,
     pub confidential: bool,
     pub form: Vec<FormField>,
     pub attachments: Vec<AttachmentRef>,
     pub history: Vec<CaseEvent>,
+    /// Bumped on every write; a write based on an older version is refused (optimistic locking).
+    pub version: u64,
+}
+
+impl Case {
+    /// The earlier of the stage and overall due dates.
+    pub fn due(&self) -> Option<DateTime<Utc>> {
+        match (self.stage_due, self.overall_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// A case as the dialogs see it: enough to list, show and pick it.
@@ -152,6 +179,9 @@ pub struct CaseSummary {
     pub stage: String,
     pub open: bool,
     pub created_at: DateTime<Utc>,
+    pub due: Option<DateTime<Utc>>,
+    /// The case waits on the applicant (its clock is stopped).
+    pub waiting_on_applicant: bool,
 }
 
 impl Case {
@@ -162,6 +192,8 @@ impl Case {
             stage: self.stage.clone(),
             open: self.open,
             created_at: self.created_at,
+            due: self.due(),
+            waiting_on_applicant: self.stops.last().is_some_and(|s| s.1.is_none()),
         }
     }
 }

@@ -33,13 +33,34 @@ pub fn mime_for(path: &Path) -> &'static str {
     }
 }
 
-/// Prints one bot message: its text, then its choices numbered.
+/// Prints one bot message: its text, its files, then its choices numbered.
 pub fn render(out: &mut impl Write, m: &OutboundMessage) -> std::io::Result<()> {
     writeln!(out, "{}", m.text.replace('*', ""))?;
+    for f in &m.files {
+        writeln!(
+            out,
+            "  [berkas / file: {} ({} KB)]",
+            f.filename,
+            f.size.div_ceil(1024)
+        )?;
+    }
     for (i, c) in m.choices.iter().enumerate() {
         writeln!(out, "  {}. {}", i + 1, c.label)?;
     }
     writeln!(out)
+}
+
+/// Prints a message for someone else (a notification to an applicant, a post to the officers'
+/// chat) under a header, so one terminal can play both sides of a case.
+pub fn render_for(out: &mut impl Write, m: &OutboundMessage, me: &Identity) -> std::io::Result<()> {
+    if m.to != *me {
+        let to = match m.to.channel {
+            ChannelKind::Officers => "chat petugas / officers' chat".to_string(),
+            _ => m.to.to_string(),
+        };
+        writeln!(out, "── untuk / to {to} ──")?;
+    }
+    render(out, m)
 }
 
 /// Runs a terminal conversation until the input ends or `/quit`.
@@ -129,7 +150,7 @@ where
             body,
         };
         for reply in rt.handle(msg).await? {
-            render(out, &reply)?;
+            render_for(out, &reply, &who)?;
         }
         out.flush()?;
     }

@@ -235,55 +235,8 @@ impl Faq {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStandards {
-    profiles: BTreeMap<String, BTreeMap<String, I18n>>,
-}
-
-/// Completion standards per office profile and service (`data/standards.toml`).
-pub type Standards = BTreeMap<String, BTreeMap<crate::cases::Service, I18n>>;
-
-/// The office profiles every standards file must describe.
+/// The office profiles (SOP variants) every workflow set must cover.
 pub const PROFILES: [&str; 3] = ["bengkulu", "nasional", "lubuklinggau"];
-
-/// Loads the completion standards, requiring every profile, service and language.
-pub fn load_standards(path: &Path, languages: &[String]) -> Result<Standards, LoadError> {
-    let (file, text) = read(path)?;
-    let raw: RawStandards =
-        toml::from_str(&text).map_err(|e| problem(&file, e.message().to_string()))?;
-    let mut out = Standards::new();
-    for profile in PROFILES {
-        let Some(services) = raw.profiles.get(profile) else {
-            return Err(problem(&file, format!("profile `{profile}` is missing")));
-        };
-        let mut by_service = BTreeMap::new();
-        for (key, t) in services {
-            let Some(service) = crate::cases::Service::from_prefix(key) else {
-                return Err(problem(
-                    &file,
-                    format!("profile `{profile}`: `{key}` is not REK, PRD or ADU"),
-                ));
-            };
-            if let Some(e) =
-                missing_lang(&file, &format!("profile `{profile}` {key}"), t, languages)
-            {
-                return Err(e);
-            }
-            by_service.insert(service, t.clone());
-        }
-        for s in crate::cases::Service::ALL {
-            if !by_service.contains_key(&s) {
-                return Err(problem(
-                    &file,
-                    format!("profile `{profile}` has no `{}` standard", s.prefix()),
-                ));
-            }
-        }
-        out.insert(profile.to_string(), by_service);
-    }
-    Ok(out)
-}
 
 /// A statistical activity that already received a recommendation.
 #[derive(Debug, Clone, Deserialize)]

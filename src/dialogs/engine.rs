@@ -175,6 +175,10 @@ pub fn step(
         return (out.conv, out.effects);
     }
     if first_contact || out.conv.active.is_none() {
+        // Outside a dialog, a person with an open case talks to the officers (hand-off).
+        if !first_contact && hand_off(&mut out, ctx, input, text.as_deref()) {
+            return (out.conv, out.effects);
+        }
         // A question typed outside any dialog is answered from the FAQ when it matches well (two
         // keywords, or the entry's pattern); anything else opens the menu.
         if !first_contact
@@ -198,6 +202,97 @@ pub fn step(
     };
     answer(&mut out, ctx, &clean);
     (out.conv, out.effects)
+}
+
+/// File types accepted outside a dialog (documents for an open case).
+const CASE_FILE_TYPES: [&str; 8] = ["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png"];
+
+/// Outside any dialog, what a person with an open case sends goes to that case: text is
+/// forwarded to the officers, files are attached, and `selesai` tells a case that waits on the
+/// applicant that they are done. Returns false when there is no open case (or the input is a
+/// bare number, which means the menu).
+fn hand_off(out: &mut Out, ctx: &Ctx, input: &Input, text: Option<&str>) -> bool {
+    let bot = out.bot;
+    let lang = out.lang();
+    let waiting = ctx.cases.iter().find(|c| c.open && c.waiting_on_applicant);
+    let Some(target) = waiting.or_else(|| ctx.cases.iter().find(|c| c.open)) else {
+        return false;
+    };
+    let case = target.number.to_string();
+    match input {
+        Input::File(f) => {
+            let ext = f
+                .filename
+                .rsplit_once('.')
+                .map(|(_, e)| e.to_lowercase())
+                .unwrap_or_default();
+            if !CASE_FILE_TYPES.contains(&ext.as_str()) {
+                let m = fill(
+                    &bot.sys("attachment_type", &lang),
+                    &[("types", CASE_FILE_TYPES.join(", ").to_uppercase())],
+                );
+                out.say(m, Vec::new());
+            } else if f.size > bot.max_attachment_bytes {
+                let m = fill(
+                    &bot.sys("attachment_size", &lang),
+                    &[(
+                        "max_mb",
+                        bot.max_attachment_bytes.div_ceil(1024 * 1024).to_string(),
+                    )],
+                );
+                out.say(m, Vec::new());
+            } else {
+                out.effects.push(Effect::KeepFile(f.blob.clone()));
+                out.effects.push(Effect::AttachToCase {
+                    case: target.number.clone(),
+                    file: f.clone(),
+                });
+                let mut m = fill(
+                    &bot.sys("file_attached", &lang),
+                    &[("file", f.filename.clone()), ("case", case)],
+                );
+                if target.waiting_on_applicant {
+                    m.push('\n');
+                    m.push_str(&bot.sys("waiting_done_hint", &lang));
+                }
+                out.say(m, Vec::new());
+            }
+            true
+        }
+        Input::Text(t) | Input::Choice(t) => {
+            let t = text.unwrap_or(t);
+            if t.trim().parse::<u64>().is_ok() {
+                return false;
+            }
+            if target.waiting_on_applicant && is_done_word(t) {
+                out.effects.push(Effect::ApplicantDone {
+                    case: target.number.clone(),
+                });
+                return true;
+            }
+            out.effects.push(Effect::Forward {
+                case: target.number.clone(),
+                text: t.to_string(),
+            });
+            let vars = render::common_vars(bot, ctx, &lang, None);
+            let hours_note = vars
+                .iter()
+                .find(|(k, _)| *k == "hours_note")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let mut m = fill(
+                &bot.sys("forwarded", &lang),
+                &[("case", case), ("hours_note", hours_note)],
+            );
+            if target.waiting_on_applicant {
+                m.push('\n');
+                m.push_str(&bot.sys("waiting_done_hint", &lang));
+            }
+            out.say(m, Vec::new());
+            true
+        }
+        Input::Contact { .. } => false,
+    }
 }
 
 /// English speakers who greet in English get English from the first reply.
@@ -884,7 +979,8 @@ fn answer(out: &mut Out, ctx: &Ctx, input: &Input) {
                         &[
                             ("case", c.number.to_string()),
                             ("title", c.title.clone()),
-                            ("stage", render::stage_label(bot, &c.stage, &lang)),
+                            ("stage", render::stage_label(bot, c, &lang)),
+                            ("due", render::due_text(bot, c, &lang)),
                             ("created", bot.calendar.format_local(c.created_at, &lang)),
                         ],
                     );
@@ -1225,9 +1321,9 @@ fn finish(out: &mut Out, ctx: &Ctx) {
             vars.push(("case", CASE_MARKER.to_string()));
             vars.push((
                 "standard",
-                bot.standards
+                bot.workflows
                     .get(service)
-                    .map(|t| pick(t, &lang, &dl))
+                    .map(|w| pick(&w.standard, &lang, &dl))
                     .unwrap_or_default(),
             ));
             vars.push(("total", rupiah(total)));

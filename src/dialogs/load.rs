@@ -164,7 +164,7 @@ pub struct Loaded {
     pub catalog: Catalog,
     pub faq: Faq,
     pub activities: Activities,
-    pub standards: super::data::Standards,
+    pub workflows: crate::cases::workflow::Workflows,
 }
 
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword
@@ -241,7 +241,14 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "menu_hint",
     "mydata",
     "mydata_none",
-    "stage_submitted",
+    "forwarded",
+    "file_attached",
+    "waiting_done_hint",
+    "not_waiting",
+    "due_line",
+    "officer_reply",
+    "officer_file",
+    "rating_request",
 ];
 
 /// Loads and validates every dialog and data file in `dir` for the given languages.
@@ -316,14 +323,14 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
     let activities = Activities::load(&data_dir.join("activities.toml"))
         .map_err(|e| errors.push(e))
         .ok();
-    let standards = super::data::load_standards(&data_dir.join("standards.toml"), languages)
-        .map_err(|e| errors.push(e))
+    let workflows = crate::cases::workflow::Workflows::load(&dir.join("workflows"), languages)
+        .map_err(|mut e| errors.append(&mut e))
         .ok();
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
     Ok(Loaded {
-        standards: standards.expect("checked above"),
+        workflows: workflows.expect("checked above"),
         dialogs,
         system: system.expect("checked above"),
         catalog: catalog.expect("checked above"),
@@ -367,7 +374,7 @@ fn parse_system(
         }
     }
     for key in raw.keys() {
-        if !SYSTEM_KEYS.contains(&key.as_str()) && !key.starts_with("stage_") {
+        if !SYSTEM_KEYS.contains(&key.as_str()) {
             errors.push(LoadError::new(
                 file,
                 None,

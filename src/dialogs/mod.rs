@@ -6,7 +6,7 @@ pub mod data;
 pub mod engine;
 pub mod input;
 pub mod load;
-mod render;
+pub mod render;
 pub mod spec;
 
 use crate::cases::calendar::OfficeCalendar;
@@ -93,6 +93,9 @@ pub struct Conversation {
     pub lang: String,
     pub active: Option<Active>,
     pub last_seen: Option<DateTime<Utc>>,
+    /// For an officer: the case whose applicant gets the next file this officer sends.
+    #[serde(default)]
+    pub pending_send: Option<CaseNumber>,
 }
 
 /// A reply to the person who wrote.
@@ -136,6 +139,20 @@ pub enum Effect {
         at: DateTime<Utc>,
         topic: String,
     },
+    /// Post what the applicant wrote (outside a dialog) to the officers, on this case.
+    Forward {
+        case: CaseNumber,
+        text: String,
+    },
+    /// Attach an accepted file (see [`Effect::KeepFile`]) to this case and tell the officers.
+    AttachToCase {
+        case: CaseNumber,
+        file: AttachmentRef,
+    },
+    /// The applicant says they have done what the case waits for (revision, documents, payment).
+    ApplicantDone {
+        case: CaseNumber,
+    },
 }
 
 /// Everything the engine needs that does not change while the service runs: dialogs, texts,
@@ -147,8 +164,8 @@ pub struct Bot {
     pub catalog: data::Catalog,
     pub faq: data::Faq,
     pub activities: data::Activities,
-    /// Completion standard per service for the configured office profile.
-    pub standards: BTreeMap<Service, I18n>,
+    /// The workflow of each service for the configured office profile.
+    pub workflows: BTreeMap<Service, crate::cases::workflow::Workflow>,
     pub calendar: OfficeCalendar,
     pub office_name: String,
     pub office_address: String,
@@ -165,8 +182,9 @@ impl Bot {
         config: &crate::config::Config,
         calendar: OfficeCalendar,
     ) -> Bot {
-        let standards = loaded
-            .standards
+        let workflows = loaded
+            .workflows
+            .by_profile
             .get(config.office.profile.key())
             .cloned()
             .unwrap_or_default();
@@ -176,7 +194,7 @@ impl Bot {
             catalog: loaded.catalog,
             faq: loaded.faq,
             activities: loaded.activities,
-            standards,
+            workflows,
             calendar,
             office_name: config.office.name.clone(),
             office_address: config.office.address.clone(),

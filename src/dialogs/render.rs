@@ -68,11 +68,20 @@ pub fn common_vars(
     ]
 }
 
-/// A case stage as a person reads it (`stage_<name>` in the system texts), or its name.
-pub fn stage_label(bot: &Bot, stage: &str, lang: &str) -> String {
-    match bot.system.0.get(&format!("stage_{stage}")) {
-        Some(t) => pick(t, lang, bot.default_lang()),
-        None => stage.to_string(),
+/// A case's stage as a person reads it: the label of its workflow state.
+pub fn stage_label(bot: &Bot, case: &crate::cases::CaseSummary, lang: &str) -> String {
+    bot.workflows
+        .get(&case.number.service)
+        .and_then(|w| w.state(&case.stage))
+        .map(|s| pick(&s.label, lang, bot.default_lang()))
+        .unwrap_or_else(|| case.stage.clone())
+}
+
+/// A case's due date as a person reads it, or `-`.
+pub fn due_text(bot: &Bot, case: &crate::cases::CaseSummary, lang: &str) -> String {
+    match case.due {
+        Some(d) if case.open => bot.calendar.format_local(d, lang),
+        _ => "-".into(),
     }
 }
 
@@ -355,7 +364,8 @@ pub fn prompt(
                         &[
                             ("case", c.number.to_string()),
                             ("title", c.title.clone()),
-                            ("stage", stage_label(bot, &c.stage, lang)),
+                            ("stage", stage_label(bot, c, lang)),
+                            ("due", due_text(bot, c, lang)),
                         ],
                     ));
                 }

@@ -17,6 +17,7 @@ struct State {
     ratings: Vec<Rating>,
     appointments: Vec<Appointment>,
     blobs: BTreeMap<String, Vec<u8>>,
+    queues: BTreeMap<String, u64>,
 }
 
 /// A store held in memory; a commit is applied to a copy and swapped in, so it is atomic.
@@ -92,6 +93,32 @@ impl Store for MemoryStore {
                     .then(a.number.cmp(&b.number))
             });
             v
+        })
+    }
+
+    fn cases_created_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Case>> {
+        self.read(|s| {
+            let mut v: Vec<Case> = s
+                .cases
+                .values()
+                .filter(|c| c.created_at >= from && c.created_at < to)
+                .cloned()
+                .collect();
+            v.sort_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then(a.number.cmp(&b.number))
+            });
+            v
+        })
+    }
+
+    fn queue_status(&self, key: &QueueKey) -> Result<(u64, u64)> {
+        self.read(|s| {
+            (
+                s.queues.get(&key.issued_key()).copied().unwrap_or(0),
+                s.queues.get(&key.called_key()).copied().unwrap_or(0),
+            )
         })
     }
 
@@ -173,6 +200,41 @@ impl Store for MemoryStore {
                 .get_mut(number)
                 .ok_or_else(|| StoreError::NoSuchCase(number.to_string()))?;
             case.history.push(event.clone());
+            case.version += 1;
+        }
+        for updated in &c.case_updates {
+            let stored = s
+                .cases
+                .get(&updated.number)
+                .ok_or_else(|| StoreError::NoSuchCase(updated.number.to_string()))?;
+            if stored.version + 1 != updated.version {
+                return Err(StoreError::Conflict(updated.number.to_string()));
+            }
+            if updated.open {
+                s.open.insert(updated.number.clone());
+            } else {
+                s.open.remove(&updated.number);
+            }
+            s.cases.insert(updated.number.clone(), updated.clone());
+        }
+        let mut ticket = None;
+        if let Some(q) = &c.ticket {
+            let called = s.queues.get(&q.called_key()).copied().unwrap_or(0);
+            let issued = s.queues.entry(q.issued_key()).or_insert(0);
+            *issued += 1;
+            ticket = Some(Ticket {
+                number: *issued,
+                ahead: issued.saturating_sub(called + 1),
+            });
+        }
+        let mut called = None;
+        if let Some(q) = &c.call_next {
+            let issued = s.queues.get(&q.issued_key()).copied().unwrap_or(0);
+            let done = s.queues.entry(q.called_key()).or_insert(0);
+            if *done < issued {
+                *done += 1;
+                called = Some(*done);
+            }
         }
         s.visits.extend(c.visit.clone());
         s.ratings.extend(c.rating.clone());
@@ -181,7 +243,11 @@ impl Store for MemoryStore {
             s.blobs.insert(h.clone(), b.clone());
         }
         *guard = s;
-        Ok(Committed::Applied { case: created })
+        Ok(Committed::Applied(Applied {
+            case: created,
+            ticket,
+            called,
+        }))
     }
 
     fn flush(&self) -> Result<()> {

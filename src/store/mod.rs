@@ -29,6 +29,9 @@ pub enum StoreError {
     Schema { found: u32, expected: u32 },
     #[error("case {0} does not exist")]
     NoSuchCase(String),
+    /// The case changed since it was read; the caller reads it again and retries.
+    #[error("case {0} was changed by someone else meanwhile")]
+    Conflict(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -55,6 +58,12 @@ pub struct GuestUpdate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCase {
     pub service: Service,
+    /// The workflow and its start state, with the due dates computed for the submission time.
+    pub workflow: String,
+    pub stage: String,
+    pub stage_due: Option<DateTime<Utc>>,
+    pub overall_start: Option<DateTime<Utc>>,
+    pub overall_due: Option<DateTime<Utc>>,
     /// The year of the number (the office-local year of submission).
     pub year: i32,
     pub title: String,
@@ -75,6 +84,13 @@ pub struct Commit {
     pub visit: Option<Visit>,
     pub new_case: Option<NewCase>,
     pub case_events: Vec<(CaseNumber, CaseEvent)>,
+    /// Whole-case writes; each must carry the stored version + 1, or the commit fails with
+    /// [`StoreError::Conflict`] and changes nothing.
+    pub case_updates: Vec<Case>,
+    /// Issue a walk-in queue number for this letter and office-local day.
+    pub ticket: Option<QueueKey>,
+    /// Call the next waiting number of this letter and day.
+    pub call_next: Option<QueueKey>,
     pub rating: Option<Rating>,
     pub appointment: Option<Appointment>,
     /// Accepted files: content hash and bytes.
@@ -93,6 +109,9 @@ impl Commit {
             visit: None,
             new_case: None,
             case_events: Vec::new(),
+            case_updates: Vec::new(),
+            ticket: None,
+            call_next: None,
             rating: None,
             appointment: None,
             blobs: Vec::new(),
@@ -100,13 +119,59 @@ impl Commit {
     }
 }
 
+/// A walk-in queue: one service letter (`R`, `P`, `A`, …) on one office-local day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueKey {
+    pub letter: char,
+    pub day: chrono::NaiveDate,
+}
+
+impl QueueKey {
+    fn counter(&self, what: &str) -> String {
+        format!("Q/{}/{}/{what}", self.letter, self.day)
+    }
+    /// Counter key of the numbers issued.
+    pub fn issued_key(&self) -> String {
+        self.counter("issued")
+    }
+    /// Counter key of the numbers called.
+    pub fn called_key(&self) -> String {
+        self.counter("called")
+    }
+}
+
+/// A queue number handed out, with how many are waiting before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    pub number: u64,
+    pub ahead: u64,
+}
+
+/// What an applied commit produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub case: Option<CaseNumber>,
+    pub ticket: Option<Ticket>,
+    /// The number called by `call_next`, or `None` when nobody was waiting.
+    pub called: Option<u64>,
+}
+
 /// What a commit did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
-    /// Applied; the number of the case it created, if any.
-    Applied { case: Option<CaseNumber> },
+    Applied(Applied),
     /// The message was handled before; nothing changed.
     Duplicate,
+}
+
+impl Committed {
+    /// The case number a commit created, if any.
+    pub fn case(&self) -> Option<&CaseNumber> {
+        match self {
+            Committed::Applied(a) => a.case.as_ref(),
+            Committed::Duplicate => None,
+        }
+    }
 }
 
 /// The domain operations pstbot needs from a store.
@@ -121,6 +186,10 @@ pub trait Store: Send + Sync + 'static {
     fn cases_of_guest(&self, guest_id: &str) -> Result<Vec<Case>>;
     /// All open cases, oldest first.
     fn open_cases(&self) -> Result<Vec<Case>>;
+    /// Cases created in `[from, to)`, oldest first.
+    fn cases_created_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Case>>;
+    /// Numbers issued and called in a walk-in queue.
+    fn queue_status(&self, key: &QueueKey) -> Result<(u64, u64)>;
     /// Recommendation (REK) cases in one of these stages: the issued ones, for the activity search.
     fn recommended_cases(&self, stages: &[&str]) -> Result<Vec<Case>>;
     fn visits(&self) -> Result<Vec<Visit>>;
@@ -142,7 +211,14 @@ pub(crate) fn build_case(c: &Commit, new: &NewCase, number: CaseNumber, guest_id
         lang: new.lang.clone(),
         title: new.title.clone(),
         created_at: c.at,
-        stage: "submitted".into(),
+        workflow: new.workflow.clone(),
+        stage: new.stage.clone(),
+        stage_since: c.at,
+        stage_due: new.stage_due,
+        overall_start: new.overall_start,
+        overall_due: new.overall_due,
+        stops: Vec::new(),
+        assignee: None,
         open: true,
         confidential: new.confidential,
         form: new.form.clone(),
@@ -153,6 +229,7 @@ pub(crate) fn build_case(c: &Commit, new: &NewCase, number: CaseNumber, guest_id
             kind: "submitted".into(),
             note: None,
         }],
+        version: 1,
     }
 }
 

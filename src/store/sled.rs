@@ -5,7 +5,9 @@
 //! (guest id, NUL, case number → ()), `open_cases` (case number → ()), `counters`
 //! (`PREFIX/YEAR` → big-endian u64), `dedupe` (channel:message id → handled-at millis),
 //! `visits`/`ratings` (big-endian millis + 8 bytes of the dedupe key's hash → record),
-//! `appointments` (big-endian millis of the visit + guest id → record), `blobs` (sha256 → bytes).
+//! `appointments` (big-endian millis of the visit + guest id → record), `blobs` (sha256 → bytes),
+//! `cases_by_time` (big-endian millis of creation + case number → ()). Walk-in queue counters
+//! live in `counters` as `Q/LETTER/DAY/issued` and `…/called`.
 //! Values are JSON, so a stored record can be read by hand when something goes wrong.
 
 use super::*;
@@ -28,7 +30,8 @@ const T_VISITS: usize = 8;
 const T_RATINGS: usize = 9;
 const T_APPOINTMENTS: usize = 10;
 const T_BLOBS: usize = 11;
-const TREE_NAMES: [&str; 12] = [
+const T_CASES_BY_TIME: usize = 12;
+const TREE_NAMES: [&str; 13] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -41,6 +44,7 @@ const TREE_NAMES: [&str; 12] = [
     "ratings",
     "appointments",
     "blobs",
+    "cases_by_time",
 ];
 
 /// A store on a sled directory.
@@ -90,6 +94,7 @@ fn event_key(at: DateTime<Utc>, salt: &str) -> Vec<u8> {
 enum Abort {
     Duplicate,
     NoSuchCase(String),
+    Conflict(String),
     Corrupt(String, String),
 }
 
@@ -166,6 +171,25 @@ fn tx_get<T: DeserializeOwned>(
     }
 }
 
+fn tx_counter(
+    t: &TransactionalTree,
+    key: &str,
+) -> std::result::Result<u64, ConflictableTransactionError<Abort>> {
+    Ok(t.get(key.as_bytes())?
+        .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0))
+}
+
+fn tx_set_counter(
+    t: &TransactionalTree,
+    key: &str,
+    v: u64,
+) -> std::result::Result<(), ConflictableTransactionError<Abort>> {
+    t.insert(key.as_bytes(), &v.to_be_bytes())?;
+    Ok(())
+}
+
 impl Store for SledStore {
     fn is_handled(&self, key: &DedupeKey) -> Result<bool> {
         Ok(self.trees[T_DEDUPE].contains_key(key.0.as_bytes())?)
@@ -233,6 +257,36 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    fn cases_created_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Case>> {
+        let mut out = Vec::new();
+        for kv in self.trees[T_CASES_BY_TIME].range(time_key(from).to_vec()..time_key(to).to_vec())
+        {
+            let (k, _) = kv?;
+            let number = &k[8..];
+            match self.get::<Case>(T_CASES, number)? {
+                Some(c) => out.push(c),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        key: String::from_utf8_lossy(number).into_owned(),
+                        reason: "time index names a missing case".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn queue_status(&self, key: &QueueKey) -> Result<(u64, u64)> {
+        let read = |k: String| -> Result<u64> {
+            Ok(self.trees[T_COUNTERS]
+                .get(k.as_bytes())?
+                .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0))
+        };
+        Ok((read(key.issued_key())?, read(key.called_key())?))
+    }
+
     fn recommended_cases(&self, stages: &[&str]) -> Result<Vec<Case>> {
         let mut out = Vec::new();
         for kv in self.trees[T_CASES].scan_prefix(Service::Rek.prefix().as_bytes()) {
@@ -290,17 +344,13 @@ impl Store for SledStore {
             if let Some(new) = &c.new_case {
                 let gid = guest_id.clone().unwrap_or_else(|| Guest::id_for(&c.who));
                 let counter_key = format!("{}/{}", new.service.prefix(), new.year);
-                let last = t[T_COUNTERS]
-                    .get(counter_key.as_bytes())?
-                    .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(0);
+                let last = tx_counter(&t[T_COUNTERS], &counter_key)?;
                 let number = CaseNumber {
                     service: new.service,
                     year: new.year,
                     seq: last + 1,
                 };
-                t[T_COUNTERS].insert(counter_key.as_bytes(), &(last + 1).to_be_bytes())?;
+                tx_set_counter(&t[T_COUNTERS], &counter_key, last + 1)?;
                 let case = build_case(&c, new, number.clone(), gid.clone());
                 let ck = case_key(&number);
                 t[T_CASES].insert(ck.as_slice(), enc(&case))?;
@@ -309,7 +359,48 @@ impl Store for SledStore {
                 gk.push(0);
                 gk.extend_from_slice(&ck);
                 t[T_GUEST_CASES].insert(gk, &[])?;
+                let mut tk = time_key(c.at).to_vec();
+                tk.extend_from_slice(&ck);
+                t[T_CASES_BY_TIME].insert(tk, &[])?;
                 created = Some(number);
+            }
+            for updated in &c.case_updates {
+                let ck = case_key(&updated.number);
+                let Some(stored): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
+                    return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
+                        updated.number.to_string(),
+                    )));
+                };
+                if stored.version + 1 != updated.version {
+                    return Err(ConflictableTransactionError::Abort(Abort::Conflict(
+                        updated.number.to_string(),
+                    )));
+                }
+                t[T_CASES].insert(ck.as_slice(), enc(updated))?;
+                if updated.open {
+                    t[T_OPEN].insert(ck.as_slice(), &[])?;
+                } else {
+                    t[T_OPEN].remove(ck.as_slice())?;
+                }
+            }
+            let mut ticket = None;
+            if let Some(q) = &c.ticket {
+                let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())? + 1;
+                let called = tx_counter(&t[T_COUNTERS], &q.called_key())?;
+                tx_set_counter(&t[T_COUNTERS], &q.issued_key(), issued)?;
+                ticket = Some(Ticket {
+                    number: issued,
+                    ahead: issued.saturating_sub(called + 1),
+                });
+            }
+            let mut called = None;
+            if let Some(q) = &c.call_next {
+                let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())?;
+                let done = tx_counter(&t[T_COUNTERS], &q.called_key())?;
+                if done < issued {
+                    tx_set_counter(&t[T_COUNTERS], &q.called_key(), done + 1)?;
+                    called = Some(done + 1);
+                }
             }
             for (number, event) in &c.case_events {
                 let ck = case_key(number);
@@ -319,6 +410,7 @@ impl Store for SledStore {
                     )));
                 };
                 case.history.push(event.clone());
+                case.version += 1;
                 t[T_CASES].insert(ck.as_slice(), enc(&case))?;
             }
             if let Some(v) = &c.visit {
@@ -335,12 +427,17 @@ impl Store for SledStore {
             for (hash, bytes) in &c.blobs {
                 t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
             }
-            Ok(created)
+            Ok(Applied {
+                case: created,
+                ticket,
+                called,
+            })
         });
         match result {
-            Ok(case) => Ok(Committed::Applied { case }),
+            Ok(applied) => Ok(Committed::Applied(applied)),
             Err(TransactionError::Abort(Abort::Duplicate)) => Ok(Committed::Duplicate),
             Err(TransactionError::Abort(Abort::NoSuchCase(n))) => Err(StoreError::NoSuchCase(n)),
+            Err(TransactionError::Abort(Abort::Conflict(n))) => Err(StoreError::Conflict(n)),
             Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
                 Err(StoreError::Corrupt { key, reason })
             }

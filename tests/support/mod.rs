@@ -76,6 +76,45 @@ impl Chat {
         )
     }
 
+    /// A runtime on an in-memory store for an office profile (`bengkulu`, `nasional`,
+    /// `lubuklinggau`), at `now`.
+    pub fn profile(profile: &str, now: DateTime<Utc>) -> Chat {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path());
+        cfg.office.profile = match profile {
+            "nasional" => pstbot::config::OfficeProfile::Nasional,
+            "lubuklinggau" => pstbot::config::OfficeProfile::Lubuklinggau,
+            _ => pstbot::config::OfficeProfile::Bengkulu,
+        };
+        let clock = Arc::new(FixedClock::new(now));
+        let bot = Arc::new(Bot::load(&cfg).expect("shipped dialogs load"));
+        let rt = Runtime::new(
+            bot,
+            Arc::new(MemoryStore::new()),
+            clock.clone(),
+            cfg.officers.clone(),
+        )
+        .unwrap();
+        Chat {
+            rt: Arc::new(rt),
+            clock,
+            who: Identity::new(ChannelKind::Terminal, "budi"),
+            last: Vec::new(),
+        }
+    }
+
+    /// The messages of the last answer addressed to `who`, as text.
+    pub fn sent_to(&self, who: &Identity) -> String {
+        let msgs: Vec<OutboundMessage> =
+            self.last.iter().filter(|m| m.to == *who).cloned().collect();
+        transcript(&msgs)
+    }
+
+    /// Switches to the terminal identity `name` (an officer's terminal name plays that officer).
+    pub fn as_terminal(&mut self, name: &str) -> &mut Self {
+        self.as_person(ChannelKind::Terminal, name)
+    }
+
     /// A runtime on a sled store in `dir`, at `now`.
     pub fn sled(dir: &Path, now: DateTime<Utc>) -> Chat {
         let store = Arc::new(SledStore::open(dir, 16).unwrap());
@@ -156,11 +195,14 @@ impl Chat {
     }
 }
 
-/// The bot's messages as the terminal prints them.
+/// The bot's messages as the terminal prints them (messages for others under a header).
 pub fn transcript(msgs: &[OutboundMessage]) -> String {
     let mut out = Vec::new();
     for m in msgs {
-        pstbot::channels::terminal::render(&mut out, m).unwrap();
+        pstbot::channels::terminal::render_for(&mut out, m, &m.to).unwrap();
+        if m.to.channel == ChannelKind::Officers {
+            out.extend_from_slice(b"(officers)\n");
+        }
     }
     String::from_utf8(out).unwrap()
 }
@@ -169,4 +211,108 @@ pub fn transcript(msgs: &[OutboundMessage]) -> String {
 pub fn case_number(text: &str) -> Option<String> {
     let re = regex::Regex::new(r"(REK|PRD|ADU)-\d{4}-\d{6}").unwrap();
     re.find(text).map(|m| m.as_str().to_string())
+}
+
+/// The recommendation request of SPEC §2.3, start to end, with a search and both attachments.
+pub async fn submit_recommendation(t: &mut Chat) -> String {
+    t.expect(
+        "halo",
+        &[
+            "Selamat datang",
+            "1. Rekomendasi kegiatan statistik",
+            "Petugas kami sedang bertugas",
+        ],
+    )
+    .await;
+    t.expect("1", &["Pelindungan Data Pribadi", "setuju"]).await;
+    t.fill_guest_book("Budi Santoso").await;
+    t.expect(
+        "kirim",
+        &[
+            "Data buku tamu Anda sudah tersimpan",
+            "tidak dipungut biaya",
+            "Cari kegiatan",
+        ],
+    )
+    .await;
+    t.expect("ya", &["kata kunci"]).await;
+    t.expect("survei kepuasan", &["Survei Kepuasan"]).await;
+    t.expect("zzzz qqqq", &["Tidak ada kegiatan", "zzzz qqqq"])
+        .await;
+    t.expect("lanjut", &["judul kegiatan"]).await;
+    t.expect(
+        "Survei Kepuasan Masyarakat terhadap Layanan Perizinan 2027",
+        &["instansi penyelenggara"],
+    )
+    .await;
+    t.expect(
+        "Dinas Penanaman Modal dan PTSP Provinsi Bengkulu",
+        &["unit kerja"],
+    )
+    .await;
+    t.expect("Bidang Pengaduan dan Kebijakan", &["penanggung jawab"])
+        .await;
+    t.expect("Siti Aminah", &["telepon"]).await;
+    t.expect("0736 21234", &["dasar hukum"]).await;
+    t.expect("Permendagri 18/2020 dan DPA Dinas PMPTSP 2027", &["tujuan"])
+        .await;
+    t.expect(
+        "Mengukur kepuasan masyarakat atas layanan perizinan untuk perbaikan layanan.",
+        &["Jenis kegiatan", "1. Survei"],
+    )
+    .await;
+    t.expect("1", &["Cakupan wilayah"]).await;
+    t.expect(
+        "Seluruh kabupaten/kota di Provinsi Bengkulu",
+        &["pengumpulan data", "koma"],
+    )
+    .await;
+    t.expect("1, 3", &["sensus", "sampel"]).await;
+    t.expect("2", &["Metode penarikan sampel"]).await;
+    t.expect(
+        "Acak sederhana dari daftar pemohon izin",
+        &["jumlah sampel"],
+    )
+    .await;
+    t.expect("empat ratus", &["angka"]).await;
+    t.expect("400", &["mulai"]).await;
+    t.expect("1 Maret 2027", &["Tanggal selesai"]).await;
+    t.expect("28/02/2027", &["tidak boleh sebelum", "1 Maret 2027"])
+        .await;
+    t.expect("30/04/2027", &["Frekuensi", "Tahunan"]).await;
+    t.expect("tahunan", &["variabel"]).await;
+    t.expect(
+        "Karakteristik responden, jenis izin, kepuasan per unsur pelayanan",
+        &["publikasi"],
+    )
+    .await;
+    t.expect(
+        "Laporan IKM Dinas PMPTSP 2027 di situs resmi",
+        &["kuesioner", "PDF"],
+    )
+    .await;
+    t.expect("nanti saja", &["Kirim berkas"]).await;
+    let wrong = t.file("kuesioner.exe", b"MZ\x90\x00".to_vec()).await;
+    assert!(wrong.contains("tidak diterima"), "{wrong}");
+    let got = t.fixture("kuesioner.pdf").await;
+    assert!(
+        got.contains("kuesioner.pdf diterima") && got.contains("surat pengantar"),
+        "{got}"
+    );
+    let summary = t.fixture("surat-pengantar.pdf").await;
+    for f in [
+        "Judul kegiatan: Survei Kepuasan Masyarakat terhadap Layanan Perizinan 2027",
+        "Kontak penanggung jawab: +6273621234",
+        "Wawancara tatap muka, Pengisian sendiri/daring",
+        "Jumlah sampel: 400",
+        "1 Maret 2027",
+        "kuesioner.pdf",
+        "1. Kirim",
+    ] {
+        assert!(summary.contains(f), "summary lacks {f:?}:\n{summary}");
+    }
+    let done = t
+        .expect("1", &["REK-2026-000001", "tidak dipungut biaya"])
+        .await;
+    case_number(&done).unwrap()
 }

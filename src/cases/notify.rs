@@ -1,0 +1,76 @@
+//! The words of case notifications: what the applicant is told on a stage change (in their
+//! language, with the new stage and its due date) and the line posted to the officers.
+
+use super::Case;
+use super::workflow::{Transition, Workflow};
+use crate::dialogs::render::fill;
+use crate::dialogs::{Bot, pick};
+
+/// The label of a case's current stage in a language.
+pub fn stage_label(bot: &Bot, wf: &Workflow, case: &Case, lang: &str) -> String {
+    wf.state(&case.stage)
+        .map(|s| pick(&s.label, lang, bot.default_lang()))
+        .unwrap_or_else(|| case.stage.clone())
+}
+
+/// The applicant's notification after `t` moved `case` (already in its new stage), or `None`
+/// when the transition notifies nobody.
+pub fn transition_text(
+    bot: &Bot,
+    wf: &Workflow,
+    case: &Case,
+    t: &Transition,
+    note: Option<&str>,
+) -> Option<String> {
+    let lang = case.lang.as_str();
+    let template = pick(t.notify.as_ref()?, lang, bot.default_lang());
+    let mut text = fill(
+        &template,
+        &[
+            ("case", case.number.to_string()),
+            ("stage", stage_label(bot, wf, case, lang)),
+            ("note", note.unwrap_or("-").to_string()),
+            ("office", bot.office_name.clone()),
+        ],
+    );
+    if case.open
+        && let Some(due) = case.due()
+    {
+        text.push('\n');
+        text.push_str(&fill(
+            &bot.sys("due_line", lang),
+            &[("due", bot.calendar.format_local(due, lang))],
+        ));
+    }
+    Some(text)
+}
+
+/// The line posted to the officers' chat when a case moves.
+pub fn officers_line(
+    bot: &Bot,
+    wf: &Workflow,
+    case: &Case,
+    t: &Transition,
+    by: &str,
+    note: Option<&str>,
+) -> String {
+    let lang = bot.default_lang();
+    let mut line = format!(
+        "[{}] {} → {} ({by})",
+        case.number,
+        pick(&t.label, lang, lang),
+        stage_label(bot, wf, case, lang)
+    );
+    if let Some(n) = note {
+        line.push_str(&format!("\nCatatan / note: {n}"));
+    }
+    if case.open
+        && let Some(due) = case.due()
+    {
+        line.push_str(&format!(
+            "\nBatas / due: {}",
+            bot.calendar.format_local(due, lang)
+        ));
+    }
+    line
+}
