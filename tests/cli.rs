@@ -208,3 +208,43 @@ fn serve_answers_healthz_and_stops_on_sigint() {
     let status = child.wait().unwrap();
     assert!(status.success(), "serve exits cleanly on SIGINT");
 }
+
+#[test]
+fn one_terminal_walks_a_recommendation_and_a_complaint_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), "127.0.0.1:0");
+    let fixtures = support::repo().join("tests/fixtures");
+    let q = fixtures.join("kuesioner.pdf").display().to_string();
+    let letter = fixtures.join("surat-pengantar.pdf").display().to_string();
+    let submit = format!(
+        "halo\n1\n{GUEST_BOOK}tidak\nSurvei Kepuasan Layanan Perizinan 2027\nDinas PMPTSP Provinsi Bengkulu\nBidang Pengaduan\nSiti Aminah\n0736 21234\nPermendagri 18/2020\nMengukur kepuasan masyarakat atas layanan perizinan.\n1\nProvinsi Bengkulu\n1,3\n1\n01/03/2027\n30/04/2027\n5\nkarakteristik responden, kepuasan per unsur\nlaporan di situs dinas\n/file {q}\n/file {letter}\nkirim\n"
+    );
+    let walk = format!(
+        "{submit}/as wali\nantrian\nkembalikan REK-2026-000001 Mohon lampirkan jadwal lapangan\n/as tamu\n/file {q}\nselesai\n/as wali\npindah REK-2026-000001 setujui\n/as rina\npindah REK-2026-000001 lengkap\npindah REK-2026-000001 ajukan\n/as kepala\npindah REK-2026-000001 tandatangani\n/as rina\nkirim REK-2026-000001\n/file {letter}\n/as tamu\nmenu\n7\n1\n5\n-\ntidak\n"
+    );
+    let out = chat(&config, &walk);
+    // The applicant is told at each step, with the due date of the new stage.
+    for fragment in [
+        "REK-2026-000001",
+        "── untuk / to terminal:tamu ──",
+        "Mohon lampirkan jadwal lapangan",
+        "sudah disetujui walidata",
+        "Batas waktu tahap ini:",
+        "[berkas / file: surat-pengantar.pdf",
+        "── untuk / to chat petugas / officers' chat ──",
+    ] {
+        assert!(out.contains(fragment), "missing {fragment:?} in:\n{out}");
+    }
+    // A complaint escalates to the pimpinan, who answers it.
+    let complaint = "/as tamu\nmenu\n3\n1\nkirim\n1\nPetugas loket bersikap tidak sopan kepada saya.\n20/11/2026\nlewati\nya\n-\nkirim\n/as rina\npindah ADU-2026-000001 terima\neskalasi ADU-2026-000001 Perlu keputusan pimpinan\n/as kepala\npindah ADU-2026-000001 jawab Petugas sudah dibina.\nlihat ADU-2026-000001\n";
+    let out = chat(&config, complaint);
+    for fragment in [
+        "ADU-2026-000001",
+        "Ditindaklanjuti pimpinan",
+        "Petugas sudah dibina",
+        "Budi Santoso",
+        "Hasil tindak lanjut disampaikan",
+    ] {
+        assert!(out.contains(fragment), "missing {fragment:?} in:\n{out}");
+    }
+}

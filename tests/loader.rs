@@ -236,3 +236,95 @@ fn all_problems_are_reported_at_once() {
         "{all}"
     );
 }
+
+#[test]
+fn broken_workflows_are_refused_naming_file_and_state() {
+    let dir = broken("workflows/adu.toml", |s| {
+        s.replacen("to = \"review\"", "to = \"reveiw\"", 1)
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "workflows/adu.toml",
+        Some("terima"),
+        "unknown state `reveiw`",
+    );
+
+    let dir = broken("workflows/adu.toml", |s| {
+        s.replacen("sla = \"10 working_days\"", "sla = \"ten days\"", 1)
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "workflows/adu.toml",
+        Some("review"),
+        "sla `ten days`",
+    );
+
+    let dir = broken("workflows/adu.toml", |s| {
+        s.replacen(
+            "roles = [\"petugas\", \"resepsionis\", \"pimpinan\"]",
+            "roles = [\"satpam\"]",
+            1,
+        )
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "workflows/adu.toml",
+        Some("terima"),
+        "role `satpam` is unknown",
+    );
+
+    let dir = broken("workflows/adu.toml", |s| {
+        s.replacen(
+            "kind = \"return\"\nnote = \"required\"",
+            "kind = \"return\"\nnote = \"optional\"",
+            1,
+        )
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "workflows/adu.toml",
+        Some("minta_info"),
+        "a return must require a note",
+    );
+
+    let dir = broken("workflows/adu.toml", |s| {
+        s.lines()
+            .filter(|l| !l.starts_with("notify.en = \"Complaint {case} has been taken up"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "workflows/adu.toml",
+        Some("terima"),
+        "notify has no `en` translation",
+    );
+
+    // A state nobody can reach, and one that is not final but cannot be left.
+    let dir = broken("workflows/adu.toml", |s| {
+        format!("{s}\n[[states]]\nid = \"limbo\"\nlabel = {{ id = \"x\", en = \"x\" }}\n")
+    });
+    let errors = errors_of(dir.path());
+    assert_error(&errors, "workflows/adu.toml", Some("limbo"), "unreachable");
+    assert_error(
+        &errors,
+        "workflows/adu.toml",
+        Some("limbo"),
+        "no transition leaves it",
+    );
+
+    // A profile left without a complaints workflow.
+    let dir = broken("workflows/adu.toml", |s| {
+        s.replacen(
+            "profiles = [\"bengkulu\", \"nasional\", \"lubuklinggau\"]",
+            "profiles = [\"bengkulu\", \"nasional\"]",
+            1,
+        )
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "workflows",
+        None,
+        "profile `lubuklinggau` has no ADU workflow",
+    );
+}

@@ -541,3 +541,36 @@ async fn a_revision_file_without_done_keeps_waiting_and_other_messages_reach_off
     let out = t.say("selesai").await;
     assert!(out.contains("diteruskan"), "{out}");
 }
+
+#[tokio::test]
+async fn lubuklinggau_counts_thirty_working_days_from_complete_recording() {
+    let mut t = Chat::profile("lubuklinggau", wib(2026, 11, 23, 9, 0));
+    let n = submit_recommendation(&mut t).await;
+    assert!(
+        t.last.iter().any(|m| m.text.contains("30 hari kerja")),
+        "the Lubuklinggau standard is told"
+    );
+    t.as_terminal("rina");
+    t.expect(&format!("pindah {n} terekam"), &["verifikasi"])
+        .await;
+    let c =
+        t.rt.store
+            .case(&CaseNumber::parse(&n).unwrap())
+            .unwrap()
+            .unwrap();
+    // 30 working days after Monday 23 November 2026, skipping weekends and 24–25 December:
+    // 24, 25, 26, 27, 30 Nov (5), 1–4, 7–11, 14–18, 21–23 Dec (5+4+5+5+3 = 22), 28–31 Dec (26),
+    // and the first working days of 2027 (the holiday file lists 2026 only): 1 Jan (27), 4, 5, 6 Jan.
+    assert_eq!(c.overall_due, Some(wib(2027, 1, 6, 15, 30)));
+    t.expect(&format!("pindah {n} lengkap"), &["disusun"]).await;
+    t.expect(&format!("pindah {n} ajukan"), &["tanda tangan"])
+        .await;
+    t.as_terminal("kepala");
+    t.expect(&format!("pindah {n} terbitkan"), &["terbit"])
+        .await;
+    t.as_terminal("rina");
+    t.say(&format!("kirim {n}")).await;
+    t.fixture("surat-pengantar.pdf").await;
+    assert_eq!(case_stage(&t, &n).await.0, "letter_sent");
+    assert!(t.sent_to(&budi()).contains("surat-pengantar.pdf"));
+}

@@ -597,10 +597,8 @@ fn show(
     }
     for f in &c.form {
         let step = bot
-            .dialogs
-            .values()
-            .flat_map(|d| d.steps.iter())
-            .find(|s| s.field == f.field);
+            .case_dialog(c.number.service)
+            .and_then(|d| d.steps.iter().find(|s| s.field == f.field));
         let label = step
             .and_then(|s| s.label.as_ref())
             .map(|l| pick(l, lang, lang))

@@ -33,7 +33,11 @@ pub fn transition_text(
             ("office", bot.office_name.clone()),
         ],
     );
+    // The due date of a stage the applicant waits on; not while a rating is asked (that
+    // deadline is the officers').
+    let asks_rating = wf.state(&case.stage).is_some_and(|s| s.ask_rating);
     if case.open
+        && !asks_rating
         && let Some(due) = case.due()
     {
         text.push('\n');

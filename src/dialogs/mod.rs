@@ -211,6 +211,13 @@ impl Bot {
         &self.languages[0]
     }
 
+    /// The dialog whose end creates cases of this service (its steps label the case's form).
+    pub fn case_dialog(&self, service: Service) -> Option<&Dialog> {
+        self.dialogs
+            .values()
+            .find(|d| d.finish.action == spec::FinishAction::CreateCase(service))
+    }
+
     /// A system text in a language (falls back to the default language).
     pub fn sys(&self, key: &str, lang: &str) -> String {
         self.system
