@@ -276,7 +276,12 @@ async fn complaint_is_acknowledged_escalated_answered_and_rated() {
     );
 
     t.as_terminal("rina");
-    let shown = t.expect(&format!("lihat {n}"), &["dirahasiakan"]).await;
+    let shown = t
+        .expect(
+            &format!("lihat {n}"),
+            &["dirahasiakan", "Topik pengaduan: Data/publikasi"],
+        )
+        .await;
     assert!(!shown.contains("Budi"), "{shown}");
     t.expect(&format!("eskalasi {n}"), &["Tidak ada langkah seperti itu"])
         .await; // not before it is taken up
