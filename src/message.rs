@@ -144,6 +144,10 @@ pub struct InboundMessage {
     pub id: String,
     pub from: Identity,
     pub body: InboundBody,
+    /// When the person replied to (quoted) one of the bot's messages: that message's text.
+    /// An officer's reply to a forwarded case message answers that case.
+    #[serde(default)]
+    pub reply_to: Option<String>,
 }
 
 /// A choice offered with a message, rendered as a button or as a numbered line.

@@ -481,6 +481,19 @@ async fn officers_reply_and_the_applicant_is_told_when_to_expect_an_answer() {
     )
     .await;
     assert!(t.sent_to(&budi()).contains("Sedang kami periksa"));
+    // Replying to the forwarded message answers its case, without a command.
+    let forwarded = format!("[{n}] Pesan pemohon / applicant wrote:\nApakah ada kabar?");
+    let out = t
+        .reply_to(&forwarded, "Besok pagi kami telepon, Bapak.")
+        .await;
+    assert!(out.contains("Balasan terkirim"), "{out}");
+    assert!(t.sent_to(&budi()).contains("Besok pagi kami telepon"));
+    // A non-command that quotes nothing is not sent anywhere.
+    let out = t.say("Besok pagi kami telepon").await;
+    assert!(
+        out.contains("tidak dikenal") && !t.last.iter().any(|m| m.to == budi()),
+        "{out}"
+    );
 }
 
 #[tokio::test]

@@ -124,7 +124,18 @@ pub fn plan(
                 }
             }
             Ok(cmd) => command(&mut d, cmd, now)?,
-            Err(e) => d.say(e.0),
+            // Replying to a forwarded message (it names its case) answers that case.
+            Err(e) => match msg.reply_to.as_deref().and_then(quoted_case) {
+                Some(case) => command(
+                    &mut d,
+                    AdminCommand::Reply {
+                        case,
+                        text: vec![line.clone()],
+                    },
+                    now,
+                )?,
+                None => d.say(e.0),
+            },
         },
         _ => d.say(super::help()),
     }
@@ -165,6 +176,14 @@ fn render_queue(
             m
         })
         .collect()
+}
+
+/// The case number a quoted bot message is about (posts to officers start with `[NUMBER]`).
+fn quoted_case(quoted: &str) -> Option<String> {
+    quoted
+        .split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | ':' | ','))
+        .find(|w| CaseNumber::parse(w).is_some())
+        .map(str::to_string)
 }
 
 const TICKET: &str = "\u{1}ticket\u{1}";

@@ -148,6 +148,7 @@ where
             id: format!("{run_id}-{seq}"),
             from: who.clone(),
             body,
+            reply_to: None,
         };
         for reply in rt.handle(msg).await? {
             render_for(out, &reply, &who)?;

@@ -136,6 +136,20 @@ impl Chat {
             id: id.to_string(),
             from: self.who.clone(),
             body,
+            reply_to: None,
+        };
+        self.last = self.rt.handle(msg).await.expect("handled");
+        transcript(&self.last)
+    }
+
+    /// The person replies to (quotes) a message with `text`.
+    pub async fn reply_to(&mut self, quoted: &str, text: &str) -> String {
+        let id = IDS.fetch_add(1, Ordering::Relaxed).to_string();
+        let msg = InboundMessage {
+            id,
+            from: self.who.clone(),
+            body: InboundBody::Text(text.to_string()),
+            reply_to: Some(quoted.to_string()),
         };
         self.last = self.rt.handle(msg).await.expect("handled");
         transcript(&self.last)
