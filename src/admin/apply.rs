@@ -302,36 +302,10 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
             }
         }
         AdminCommand::Return { case, reason } => {
-            if let Some(c) = d.case(&case)? {
-                let roles = d.officer.roles.clone();
-                let who = flow::Who::Officer {
-                    id: &d.officer.id,
-                    roles: &roles,
-                };
-                transition(
-                    d,
-                    &c,
-                    flow::Find::Kind(TransitionKind::Return, &who),
-                    join(reason),
-                    now,
-                )?;
-            }
+            by_kind(d, &case, TransitionKind::Return, join(reason), now)?
         }
         AdminCommand::Escalate { case, note } => {
-            if let Some(c) = d.case(&case)? {
-                let roles = d.officer.roles.clone();
-                let who = flow::Who::Officer {
-                    id: &d.officer.id,
-                    roles: &roles,
-                };
-                transition(
-                    d,
-                    &c,
-                    flow::Find::Kind(TransitionKind::Escalate, &who),
-                    join(note),
-                    now,
-                )?;
-            }
+            by_kind(d, &case, TransitionKind::Escalate, join(note), now)?
         }
         AdminCommand::Send { .. } => unreachable!("handled by plan(): it needs the session"),
         AdminCommand::Visitor { service, name } => {
@@ -384,6 +358,26 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
         }
     }
     Ok(())
+}
+
+/// Takes the transition of `kind` leaving the case's stage that the officer's role may take.
+fn by_kind(
+    d: &mut Draft,
+    case: &str,
+    kind: TransitionKind,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(c) = d.case(case)? else {
+        return Ok(());
+    };
+    let roles = d.officer.roles.clone();
+    let id = d.officer.id.clone();
+    let who = flow::Who::Officer {
+        id: &id,
+        roles: &roles,
+    };
+    transition(d, &c, flow::Find::Kind(kind, &who), note, now)
 }
 
 fn join(words: Vec<String>) -> Option<String> {

@@ -20,6 +20,16 @@ struct State {
     queues: BTreeMap<String, u64>,
 }
 
+/// Cases sorted oldest first (then by number), as the store contract lists them.
+fn oldest_first(mut v: Vec<Case>) -> Vec<Case> {
+    v.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then(a.number.cmp(&b.number))
+    });
+    v
+}
+
 /// A store held in memory; a commit is applied to a copy and swapped in, so it is atomic.
 #[derive(Default)]
 pub struct MemoryStore {
@@ -81,35 +91,25 @@ impl Store for MemoryStore {
 
     fn open_cases(&self) -> Result<Vec<Case>> {
         self.read(|s| {
-            let mut v: Vec<Case> = s
-                .open
-                .iter()
-                .filter_map(|n| s.cases.get(n))
-                .cloned()
-                .collect();
-            v.sort_by(|a, b| {
-                a.created_at
-                    .cmp(&b.created_at)
-                    .then(a.number.cmp(&b.number))
-            });
-            v
+            oldest_first(
+                s.open
+                    .iter()
+                    .filter_map(|n| s.cases.get(n))
+                    .cloned()
+                    .collect(),
+            )
         })
     }
 
     fn cases_created_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Case>> {
         self.read(|s| {
-            let mut v: Vec<Case> = s
-                .cases
-                .values()
-                .filter(|c| c.created_at >= from && c.created_at < to)
-                .cloned()
-                .collect();
-            v.sort_by(|a, b| {
-                a.created_at
-                    .cmp(&b.created_at)
-                    .then(a.number.cmp(&b.number))
-            });
-            v
+            oldest_first(
+                s.cases
+                    .values()
+                    .filter(|c| c.created_at >= from && c.created_at < to)
+                    .cloned()
+                    .collect(),
+            )
         })
     }
 
