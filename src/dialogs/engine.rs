@@ -205,7 +205,7 @@ pub fn step(
 }
 
 /// File types accepted outside a dialog (documents for an open case).
-const CASE_FILE_TYPES: [&str; 8] = ["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png"];
+const CASE_FILE_TYPES: [&str; 8] = super::spec::DEFAULT_FILE_TYPES;
 
 /// Outside any dialog, what a person with an open case sends goes to that case: text is
 /// forwarded to the officers, files are attached, and `selesai` tells a case that waits on the

@@ -724,11 +724,7 @@ fn parse_step(
             accept: rs
                 .accept
                 .clone()
-                .unwrap_or_else(|| {
-                    ["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png"]
-                        .map(String::from)
-                        .to_vec()
-                })
+                .unwrap_or_else(|| DEFAULT_FILE_TYPES.map(String::from).to_vec())
                 .into_iter()
                 .map(|e| e.trim_start_matches('.').to_lowercase())
                 .collect(),

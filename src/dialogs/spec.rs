@@ -9,6 +9,11 @@ use std::collections::BTreeMap;
 /// for every configured language.
 pub type I18n = BTreeMap<String, String>;
 
+/// File types accepted where a step or an office does not say otherwise: documents, sheets
+/// and photos.
+pub const DEFAULT_FILE_TYPES: [&str; 8] =
+    ["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png"];
+
 /// Where a step goes after it is answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
