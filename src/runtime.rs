@@ -298,7 +298,7 @@ impl Runtime {
         let mut edits = CaseEdits::new();
         // Messages in order; `None` in `to` means the sender.
         let mut out: Vec<OutboundMessage> = Vec::new();
-        let mut new_case_post: Option<(Service, String)> = None;
+        let mut new_case_post: Option<(Service, String, String)> = None;
         for e in effects {
             match e {
                 Effect::Reply(r) => out.push(OutboundMessage {
@@ -345,7 +345,7 @@ impl Runtime {
                         continue;
                     };
                     let dues = flow::dues(wf, &bot.calendar, &wf.start, now, None, &[]);
-                    new_case_post = Some((service, title.clone()));
+                    new_case_post = Some((service, title.clone(), wf.start.clone()));
                     commit.new_case = Some(NewCase {
                         service,
                         workflow: wf.id.clone(),
@@ -482,13 +482,9 @@ impl Runtime {
                         m
                     })
                     .collect();
-                if let (Some(n), Some((service, title))) = (&applied.case, new_case_post) {
+                if let (Some(n), Some((service, title, start))) = (&applied.case, new_case_post) {
                     let lang = bot.default_lang().to_string();
-                    let wf = bot.workflows.get(&service);
-                    let stage = wf
-                        .and_then(|w| w.state(&w.start))
-                        .map(|s| dialogs::pick(&s.label, &lang, &lang))
-                        .unwrap_or_default();
+                    let stage = bot.stage_label(service, &start, &lang);
                     msgs.push(OutboundMessage::text(
                         Identity::officers(),
                         format!("Kasus baru / new case {n}: {title}\nTahap / stage: {stage}\nKetik / type: lihat {n}"),
@@ -530,7 +526,7 @@ impl Runtime {
                 }
                 out.push(OutboundMessage::text(
                     Identity::officers(),
-                    notify::officers_line(bot, wf, case, t, "pemohon / applicant", None),
+                    notify::officers_line(bot, case, t, "pemohon / applicant", None),
                 ));
                 Ok(out)
             }

@@ -101,7 +101,7 @@ async fn paid_product_cart_shows_total_and_required_documents() {
         .expect("3", &["Ditambahkan", "× 3", "Total sementara"])
         .await;
     let product = &t.rt.bot.catalog.products[0];
-    let expected_total = pstbot::dialogs::engine::display(
+    let expected_total = pstbot::dialogs::render::display_answer(
         &t.rt.bot,
         None,
         &Answer::Cart(vec![pstbot::dialogs::CartLine {

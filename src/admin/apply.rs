@@ -419,7 +419,7 @@ fn transition(
             if let Some(text) = notify::transition_text(bot, wf, &next, t, note.as_deref()) {
                 d.out.push(OutboundMessage::text(next.origin.clone(), text));
             }
-            let line = notify::officers_line(bot, wf, &next, t, &d.officer.name, note.as_deref());
+            let line = notify::officers_line(bot, &next, t, &d.officer.name, note.as_deref());
             d.say(line.clone());
             d.out
                 .push(OutboundMessage::text(Identity::officers(), line));
@@ -441,7 +441,7 @@ fn refusal(
 ) -> String {
     use flow::FlowError::*;
     let lang = rt.bot.default_lang();
-    let stage = notify::stage_label(&rt.bot, wf, c, lang);
+    let stage = &rt.bot.stage_label(c.number.service, &c.stage, lang);
     let head = match e {
         Closed => format!("{} sudah ditutup / is closed.", c.number),
         UnknownTransition(t) => format!("Langkah `{t}` tidak ada / no such step."),
@@ -473,7 +473,7 @@ fn next_steps(rt: &Runtime, wf: &Workflow, officer: &OfficerConfig, c: &Case) ->
     };
     let mut lines = vec![format!(
         "Langkah berikut / next steps ({}):",
-        notify::stage_label(&rt.bot, wf, c, lang)
+        &rt.bot.stage_label(c.number.service, &c.stage, lang)
     )];
     for t in wf.from_state(&c.stage) {
         let allowed =
@@ -531,8 +531,7 @@ fn format_hm(mins: i64) -> String {
 fn queue_line(rt: &Runtime, c: &Case, now: DateTime<Utc>) -> String {
     let bot = &rt.bot;
     let lang = bot.default_lang();
-    let wf = workflow(rt, c);
-    let stage = notify::stage_label(bot, wf, c, lang);
+    let stage = bot.stage_label(c.number.service, &c.stage, lang);
     let due = match c.due() {
         Some(d) => format!(
             "{} ({})",
@@ -567,7 +566,7 @@ fn show(
         "{} — {}\nTahap / stage: {}{}\nMasuk / received: {} (kanal / channel {})\n",
         c.number,
         c.title,
-        notify::stage_label(bot, wf, c, lang),
+        bot.stage_label(c.number.service, &c.stage, lang),
         if c.open { "" } else { " (ditutup / closed)" },
         cal.format_local(c.created_at, lang),
         c.origin.channel.as_str()
@@ -618,7 +617,7 @@ fn show(
             .unwrap_or_else(|| f.label.clone());
         text.push_str(&format!(
             "• {label}: {}\n",
-            crate::dialogs::engine::display(bot, step, &f.value, lang)
+            crate::dialogs::render::display_answer(bot, step, &f.value, lang)
         ));
     }
     if !c.attachments.is_empty() {
@@ -720,8 +719,7 @@ fn send_file(
             if let Some(text) = notify::transition_text(bot, wf, &next, t, None) {
                 d.out.push(OutboundMessage::text(next.origin.clone(), text));
             }
-            let line =
-                notify::officers_line(bot, wf, &next, t, &d.officer.name, Some(&file.filename));
+            let line = notify::officers_line(bot, &next, t, &d.officer.name, Some(&file.filename));
             d.say(line.clone());
             d.out
                 .push(OutboundMessage::text(Identity::officers(), line));

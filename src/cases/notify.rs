@@ -6,13 +6,6 @@ use super::workflow::{Transition, Workflow};
 use crate::dialogs::render::fill;
 use crate::dialogs::{Bot, pick};
 
-/// The label of a case's current stage in a language.
-pub fn stage_label(bot: &Bot, wf: &Workflow, case: &Case, lang: &str) -> String {
-    wf.state(&case.stage)
-        .map(|s| pick(&s.label, lang, bot.default_lang()))
-        .unwrap_or_else(|| case.stage.clone())
-}
-
 /// The applicant's notification after `t` moved `case` (already in its new stage), or `None`
 /// when the transition notifies nobody.
 pub fn transition_text(
@@ -28,7 +21,10 @@ pub fn transition_text(
         &template,
         &[
             ("case", case.number.to_string()),
-            ("stage", stage_label(bot, wf, case, lang)),
+            (
+                "stage",
+                bot.stage_label(case.number.service, &case.stage, lang),
+            ),
             ("note", note.unwrap_or("-").to_string()),
             ("office", bot.office_name.clone()),
         ],
@@ -52,7 +48,6 @@ pub fn transition_text(
 /// The line posted to the officers' chat when a case moves.
 pub fn officers_line(
     bot: &Bot,
-    wf: &Workflow,
     case: &Case,
     t: &Transition,
     by: &str,
@@ -63,7 +58,7 @@ pub fn officers_line(
         "[{}] {} → {} ({by})",
         case.number,
         pick(&t.label, lang, lang),
-        stage_label(bot, wf, case, lang)
+        bot.stage_label(case.number.service, &case.stage, lang)
     );
     if let Some(n) = note {
         line.push_str(&format!("\nCatatan / note: {n}"));

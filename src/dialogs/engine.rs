@@ -40,11 +40,6 @@ pub enum Input {
     },
 }
 
-/// An answer as a person reads it (labels of choices, dates in the office's words).
-pub fn display(bot: &Bot, step: Option<&Step>, answer: &Answer, lang: &str) -> String {
-    render::display_answer(bot, step, answer, lang)
-}
-
 /// The universal commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Command {
@@ -979,7 +974,7 @@ fn answer(out: &mut Out, ctx: &Ctx, input: &Input) {
                         &[
                             ("case", c.number.to_string()),
                             ("title", c.title.clone()),
-                            ("stage", render::stage_label(bot, c, &lang)),
+                            ("stage", bot.stage_label(c.number.service, &c.stage, &lang)),
                             ("due", render::due_text(bot, c, &lang)),
                             ("created", bot.calendar.format_local(c.created_at, &lang)),
                         ],

@@ -218,6 +218,16 @@ impl Bot {
             .find(|d| d.finish.action == spec::FinishAction::CreateCase(service))
     }
 
+    /// A case stage as a person reads it: the label of the service's workflow state, or the
+    /// state id when the workflow has no such state.
+    pub fn stage_label(&self, service: Service, stage: &str, lang: &str) -> String {
+        self.workflows
+            .get(&service)
+            .and_then(|w| w.state(stage))
+            .map(|s| pick(&s.label, lang, self.default_lang()))
+            .unwrap_or_else(|| stage.to_string())
+    }
+
     /// A system text in a language (falls back to the default language).
     pub fn sys(&self, key: &str, lang: &str) -> String {
         self.system

@@ -68,15 +68,6 @@ pub fn common_vars(
     ]
 }
 
-/// A case's stage as a person reads it: the label of its workflow state.
-pub fn stage_label(bot: &Bot, case: &crate::cases::CaseSummary, lang: &str) -> String {
-    bot.workflows
-        .get(&case.number.service)
-        .and_then(|w| w.state(&case.stage))
-        .map(|s| pick(&s.label, lang, bot.default_lang()))
-        .unwrap_or_else(|| case.stage.clone())
-}
-
 /// A case's due date as a person reads it, or `-`.
 pub fn due_text(bot: &Bot, case: &crate::cases::CaseSummary, lang: &str) -> String {
     match case.due {
@@ -364,7 +355,7 @@ pub fn prompt(
                         &[
                             ("case", c.number.to_string()),
                             ("title", c.title.clone()),
-                            ("stage", stage_label(bot, c, lang)),
+                            ("stage", bot.stage_label(c.number.service, &c.stage, lang)),
                             ("due", due_text(bot, c, lang)),
                         ],
                     ));
