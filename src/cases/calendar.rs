@@ -284,7 +284,7 @@ pub fn month_from_name(s: &str) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::ServiceHours;
 
@@ -301,7 +301,8 @@ mod tests {
         }
     }
 
-    fn wib(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    /// An instant given in WIB (Asia/Jakarta).
+    pub(crate) fn wib(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         calendar().to_utc(
             NaiveDate::from_ymd_opt(y, m, d)
                 .unwrap()

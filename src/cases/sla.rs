@@ -418,15 +418,7 @@ mod tests {
         }
     }
 
-    /// An instant given in WIB.
-    fn wib(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        calendar().to_utc(
-            NaiveDate::from_ymd_opt(y, m, d)
-                .unwrap()
-                .and_hms_opt(h, min, 0)
-                .unwrap(),
-        )
-    }
+    use super::super::calendar::tests::wib;
 
     fn sla(amount: u32, unit: SlaUnit) -> Sla {
         Sla { amount, unit }

@@ -171,14 +171,18 @@ fn tx_get<T: DeserializeOwned>(
     }
 }
 
+/// A stored counter (big-endian u64); absent counts as zero.
+fn counter_value(v: Option<::sled::IVec>) -> u64 {
+    v.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
 fn tx_counter(
     t: &TransactionalTree,
     key: &str,
 ) -> std::result::Result<u64, ConflictableTransactionError<Abort>> {
-    Ok(t.get(key.as_bytes())?
-        .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0))
+    Ok(counter_value(t.get(key.as_bytes())?))
 }
 
 fn tx_set_counter(
@@ -278,11 +282,7 @@ impl Store for SledStore {
 
     fn queue_status(&self, key: &QueueKey) -> Result<(u64, u64)> {
         let read = |k: String| -> Result<u64> {
-            Ok(self.trees[T_COUNTERS]
-                .get(k.as_bytes())?
-                .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0))
+            Ok(counter_value(self.trees[T_COUNTERS].get(k.as_bytes())?))
         };
         Ok((read(key.issued_key())?, read(key.called_key())?))
     }
