@@ -1,13 +1,17 @@
 //! Wiring: builds the store, the bot and the runtime from the config, and runs `serve`, `chat`
 //! and `check`. `serve` takes its shutdown signal as a parameter so tests can stop it.
 
+use crate::channels::sms::SmsChannel;
 use crate::config::Config;
 use crate::dialogs::Bot;
+use crate::message::ChannelKind;
+use crate::outbox::{Channels, Outbox};
 use crate::runtime::{Clock, Runtime, SystemClock};
 use crate::store::Store;
 use crate::store::sled::SledStore;
 use std::future::Future;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Loads dialogs and data and opens the sled store: everything a runtime needs.
 pub fn build(config: &Config, clock: Arc<dyn Clock>) -> crate::Result<Runtime> {
@@ -28,7 +32,6 @@ pub fn report_config(config: &Config) {
     let pending = [
         ("telegram", config.telegram.is_some()),
         ("whatsapp", config.whatsapp.is_some()),
-        ("sms", config.sms.is_some()),
         ("email", config.email.is_some()),
     ];
     for (name, set) in pending {
@@ -41,19 +44,56 @@ pub fn report_config(config: &Config) {
     }
 }
 
-/// Runs the service until `shutdown` completes: the runtime and the HTTP server.
+/// The sending sides of the channels configured.
+pub fn channels(config: &Config) -> crate::Result<Channels> {
+    let mut ch = Channels::new();
+    if let Some(sms) = &config.sms {
+        let url = sms.gateway_url.clone().ok_or_else(|| {
+            crate::config::ConfigError::new(&config.file, "`sms.gateway_url` is required")
+        })?;
+        let key = sms
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_string())
+            .unwrap_or_default();
+        ch.add(
+            ChannelKind::Sms,
+            Arc::new(SmsChannel::new(
+                url,
+                key,
+                sms.sender.clone(),
+                config.delivery.send_timeout,
+            )),
+        );
+    }
+    Ok(ch)
+}
+
+/// Runs the service until `shutdown` completes: the HTTP server (webhooks, health), the outbox
+/// worker and the scheduler. On shutdown it stops taking messages, lets in-flight
+/// transactions and sends finish, and flushes the store.
 pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     report_config(&config);
     let rt = Arc::new(build(&config, Arc::new(SystemClock))?);
+    let chans = channels(&config)?;
+    let stop = CancellationToken::new();
+    let outbox = Arc::new(Outbox::new(rt.clone(), chans, config.delivery.clone()));
+    let delivery = tokio::spawn(outbox.run(stop.clone()));
+    let timers = tokio::spawn(crate::scheduler::run(rt.clone(), stop.clone()));
     let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, office = %config.office.name, "pstbot serving");
-    axum::serve(listener, crate::http::router(rt.clone()))
+    let served = axum::serve(listener, crate::http::router(rt.clone(), &config))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    // The HTTP server has stopped taking messages and finished the requests in flight.
+    stop.cancel();
+    let _ = timers.await;
+    let _ = delivery.await;
     rt.store.flush()?;
+    served?;
     tracing::info!("pstbot stopped");
     Ok(())
 }

@@ -18,6 +18,15 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+impl ConfigError {
+    pub fn new(file: &Path, problem: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.display().to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// A secret value: never printed.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -201,8 +210,10 @@ impl Default for HttpConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct ConversationConfig {
-    /// A conversation idle this long is closed politely; the next message starts afresh.
-    pub idle_timeout_minutes: i64,
+    /// A conversation idle this long is closed politely, with a note that the person can go
+    /// on later (`"24h"`, `"90m"`, `"30s"`).
+    #[serde(deserialize_with = "de_duration")]
+    pub idle_timeout: std::time::Duration,
     /// Longer messages are refused with a clear answer.
     pub max_message_chars: usize,
     /// Largest attachment accepted (the Telegram Bot API's 20 MB by default).
@@ -212,9 +223,140 @@ pub struct ConversationConfig {
 impl Default for ConversationConfig {
     fn default() -> Self {
         ConversationConfig {
-            idle_timeout_minutes: 24 * 60,
+            idle_timeout: std::time::Duration::from_secs(24 * 3600),
             max_message_chars: 4096,
             max_attachment_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// A duration written for people: `"24h"`, `"90m"`, `"1h 30m"`, `"500ms"`.
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "`{s}` is not a duration like \"24h\" or \"90m\": {e}"
+        ))
+    })
+}
+
+/// When reminders fire (SPEC §5). Officers' reminders wait for service hours; applicants'
+/// wait out the quiet hours.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RemindersConfig {
+    /// Set to false to send no reminders at all (notifications still go out).
+    pub enabled: bool,
+    /// No reminder reaches an applicant in these office-local hours; one due then waits for
+    /// their end.
+    #[serde(deserialize_with = "de_quiet")]
+    pub quiet_hours: DayHours,
+    /// A new case nobody took within this much service time is announced again.
+    pub acknowledge_within_minutes: u32,
+    /// Officers are reminded when a stage has used these shares of its SLA (and at its due time).
+    pub stage_percents: Vec<u32>,
+    /// While a stage is overdue, officers (and pimpinan) are reminded this often.
+    pub overdue_every_hours: u32,
+    /// An applicant whose revision, documents or payment is pending is reminded after these
+    /// numbers of working days.
+    pub applicant_pending_working_days: Vec<u32>,
+    /// The rating asked when a case finishes is asked once more after this many hours.
+    pub rating_again_after_hours: u32,
+    /// An appointment is recalled this many hours before it.
+    pub appointment_hours_before: Vec<u32>,
+}
+
+fn de_quiet<'de, D: Deserializer<'de>>(d: D) -> Result<DayHours, D::Error> {
+    let s = String::deserialize(d)?;
+    let bad = || serde::de::Error::custom(format!("`{s}` is not a span like \"21:00-07:00\""));
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let t = |x: &str| chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M");
+    Ok(DayHours {
+        open: t(a).map_err(|_| bad())?,
+        close: t(b).map_err(|_| bad())?,
+    })
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        RemindersConfig {
+            enabled: true,
+            quiet_hours: DayHours {
+                open: chrono::NaiveTime::from_hms_opt(21, 0, 0).expect("valid"),
+                close: chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("valid"),
+            },
+            acknowledge_within_minutes: 60,
+            stage_percents: vec![50, 80],
+            overdue_every_hours: 24,
+            applicant_pending_working_days: vec![2, 5],
+            rating_again_after_hours: 24,
+            appointment_hours_before: vec![24, 1],
+        }
+    }
+}
+
+/// Delivery of outbound messages: retries and rate limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DeliveryConfig {
+    /// Tries per message before it is given up and the officers are told.
+    pub max_attempts: u32,
+    /// The first retry waits this long; each next one twice as long (with jitter).
+    #[serde(deserialize_with = "de_duration")]
+    pub backoff_initial: std::time::Duration,
+    #[serde(deserialize_with = "de_duration")]
+    pub backoff_max: std::time::Duration,
+    /// How long one provider call may take before it counts as a (transient) timeout.
+    #[serde(deserialize_with = "de_duration")]
+    pub send_timeout: std::time::Duration,
+    /// Per-channel limits; defaults follow the providers' published rules.
+    pub limits: std::collections::BTreeMap<String, RateLimit>,
+}
+
+/// Messages per minute to one chat, to the officers' group chat, and per second overall.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct RateLimit {
+    pub per_chat_per_minute: u32,
+    pub group_per_minute: u32,
+    pub per_second: u32,
+}
+
+impl DeliveryConfig {
+    /// The limits of a channel: configured, else the provider's default.
+    pub fn limit(&self, channel: &str) -> RateLimit {
+        if let Some(l) = self.limits.get(channel) {
+            return *l;
+        }
+        match channel {
+            // Bot API FAQ: about 1 message/s per chat, 20/min to a group, 30/s overall.
+            "telegram" => RateLimit {
+                per_chat_per_minute: 60,
+                group_per_minute: 20,
+                per_second: 30,
+            },
+            // Cloud API throughput: 80 messages/s per business number by default.
+            "whatsapp" => RateLimit {
+                per_chat_per_minute: 60,
+                group_per_minute: 60,
+                per_second: 80,
+            },
+            _ => RateLimit {
+                per_chat_per_minute: 60,
+                group_per_minute: 60,
+                per_second: 20,
+            },
+        }
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_attempts: 8,
+            backoff_initial: std::time::Duration::from_secs(2),
+            backoff_max: std::time::Duration::from_secs(15 * 60),
+            send_timeout: std::time::Duration::from_secs(30),
+            limits: Default::default(),
         }
     }
 }
@@ -334,6 +476,10 @@ struct RawConfig {
     #[serde(default)]
     privacy: PrivacyConfig,
     #[serde(default)]
+    reminders: RemindersConfig,
+    #[serde(default)]
+    delivery: DeliveryConfig,
+    #[serde(default)]
     officers: Vec<OfficerConfig>,
     telegram: Option<TelegramConfig>,
     whatsapp: Option<WhatsappConfig>,
@@ -363,6 +509,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub conversation: ConversationConfig,
     pub privacy: PrivacyConfig,
+    pub reminders: RemindersConfig,
+    pub delivery: DeliveryConfig,
     pub officers: Vec<OfficerConfig>,
     pub telegram: Option<TelegramConfig>,
     pub whatsapp: Option<WhatsappConfig>,
@@ -428,9 +576,32 @@ impl Config {
         if raw.office.name.trim().is_empty() {
             return Err(fail("`office.name` must not be empty".into()));
         }
-        if raw.conversation.idle_timeout_minutes < 1 {
+        if raw.conversation.idle_timeout < std::time::Duration::from_secs(1) {
             return Err(fail(
-                "`conversation.idle_timeout_minutes` must be at least 1".into(),
+                "`conversation.idle_timeout` must be at least one second".into(),
+            ));
+        }
+        if raw.delivery.max_attempts < 1 {
+            return Err(fail("`delivery.max_attempts` must be at least 1".into()));
+        }
+        for (ch, l) in &raw.delivery.limits {
+            if crate::message::ChannelKind::parse(ch).is_none() {
+                return Err(fail(format!("`delivery.limits.{ch}`: no such channel")));
+            }
+            if l.per_chat_per_minute == 0 || l.group_per_minute == 0 || l.per_second == 0 {
+                return Err(fail(format!(
+                    "`delivery.limits.{ch}`: every limit must be at least 1"
+                )));
+            }
+        }
+        if raw
+            .reminders
+            .stage_percents
+            .iter()
+            .any(|p| *p == 0 || *p >= 100)
+        {
+            return Err(fail(
+                "`reminders.stage_percents`: each share must be between 1 and 99".into(),
             ));
         }
         if raw.conversation.max_message_chars < 16 {
@@ -486,6 +657,8 @@ impl Config {
             http: raw.http,
             conversation: raw.conversation,
             privacy: raw.privacy,
+            reminders: raw.reminders,
+            delivery: raw.delivery,
             officers: raw.officers,
             telegram,
             whatsapp,

@@ -1,4 +1,5 @@
-//! The HTTP server's routes: `/healthz` now; webhooks and the web chat join in later issues.
+//! The HTTP server's routes: `/healthz`, and the webhook of each configured channel
+//! (`/webhook/sms`). Bodies are limited before any handler reads them (413 beyond).
 
 use crate::runtime::Runtime;
 use axum::extract::State;
@@ -6,9 +7,31 @@ use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
 
-/// The router of `pstbot serve`.
-pub fn router(rt: Arc<Runtime>) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(rt)
+/// The largest webhook body accepted.
+pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+
+/// The router of `pstbot serve`: `/healthz`, plus the webhooks of the channels configured.
+pub fn router(rt: Arc<Runtime>, config: &crate::config::Config) -> Router {
+    let mut r = Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(rt.clone());
+    if let Some(sms) = &config.sms
+        && let Some(secret) = &sms.webhook_secret
+    {
+        let hook = crate::channels::sms::SmsWebhook {
+            rt,
+            secret: secret.expose().to_string(),
+        };
+        r = r.merge(
+            Router::new()
+                .route(
+                    "/webhook/sms",
+                    axum::routing::post(crate::channels::sms::webhook),
+                )
+                .with_state(hook),
+        );
+    }
+    r.layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
 }
 
 /// Liveness and a cheap store check (reading a key proves the store answers).

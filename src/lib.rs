@@ -5,7 +5,11 @@
 //!
 //! - [`message`]: the channel-neutral `InboundMessage` / `OutboundMessage` — all adapters share.
 //! - [`channels`]: one adapter per channel; they only translate (the terminal for now).
-//! - [`runtime`]: the path of a message: dedupe, load, pure step, one commit, flush, replies.
+//! - [`runtime`]: the path of a message: dedupe, load, pure step, one commit (with its outbox
+//!   rows and timers), flush.
+//! - [`outbox`]: the delivery worker: per-chat order, retries with backoff, rate limits.
+//! - [`scheduler`]: sleeps until the next due timer and fires it through the runtime.
+//! - [`reminders`]: which reminders a case, appointment or conversation has, and their words.
 //! - [`dialogs`]: conversations as data (TOML in `dialogs/`), validated at start-up, and the pure
 //!   engine that moves a conversation.
 //! - [`cases`]: case numbers, the case record and its history, the office calendar.
@@ -24,7 +28,10 @@ pub mod dialogs;
 pub mod guestbook;
 pub mod http;
 pub mod message;
+pub mod outbox;
+pub mod reminders;
 pub mod runtime;
+pub mod scheduler;
 pub mod store;
 
 /// Anything that stops pstbot from starting or running.

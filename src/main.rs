@@ -60,6 +60,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (what service managers and containers send).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("stop signal received; finishing work in flight");
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let config = pstbot::config::Config::load(&cli.config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -71,8 +95,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Chat { user } => Ok(runtime.block_on(pstbot::app::chat(config, &user))?),
-        Command::Serve => Ok(runtime.block_on(pstbot::app::serve(config, async {
-            let _ = tokio::signal::ctrl_c().await;
-        }))?),
+        Command::Serve => Ok(runtime.block_on(pstbot::app::serve(config, stop_signal()))?),
     }
 }

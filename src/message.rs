@@ -180,6 +180,17 @@ impl OutboundMessage {
     }
 }
 
+/// The first `max` characters of `s`, with `…` when cut (for previews and error texts).
+pub fn clip(s: &str, max: usize) -> String {
+    let mut it = s.chars();
+    let head: String = it.by_ref().take(max).collect();
+    if it.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,8 @@ use crate::dialogs::{self, Bot, CASE_MARKER, Ctx, Effect, Input};
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
 use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
 use crate::store::{
-    Applied, Commit, Committed, DedupeKey, GuestUpdate, NewCase, Store, StoreError,
+    Applied, Commit, Committed, DedupeKey, Followups, GuestUpdate, NewCase, Store, StoreError,
+    Timer,
 };
 use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
@@ -79,8 +80,30 @@ pub struct Plan {
     pub render: Render,
 }
 
-/// Words the messages of a plan once its commit is applied.
-pub type Render = Box<dyn FnOnce(&Applied) -> Vec<OutboundMessage> + Send>;
+/// Words the messages of a plan once its commit is applied. Called inside the store
+/// transaction (perhaps more than once, if the transaction is retried), so it must be pure.
+pub type Render = Box<dyn Fn(&Applied) -> Vec<OutboundMessage> + Send + Sync>;
+
+/// The follow-ups of one plan: its rendered messages, and the reminders of each case it writes.
+struct PlanFollowups<'a> {
+    bot: &'a Bot,
+    render: &'a Render,
+    now: DateTime<Utc>,
+    /// What the last call of `messages` produced: returned to the caller after the commit.
+    queued: Mutex<Vec<OutboundMessage>>,
+}
+
+impl Followups for PlanFollowups<'_> {
+    fn messages(&self, applied: &Applied) -> Vec<OutboundMessage> {
+        let msgs = (self.render)(applied);
+        *self.queued.lock().expect("followups lock") = msgs.clone();
+        msgs
+    }
+
+    fn case_timers(&self, case: &Case) -> Vec<Timer> {
+        crate::reminders::case_timers(self.bot, case, self.now)
+    }
+}
 
 /// Cases a plan changes: read once, edited, written back with the version bumped once.
 pub struct CaseEdits {
@@ -136,6 +159,10 @@ pub struct Runtime {
     pub minutes_per_visitor: u32,
     issued: Vec<Activity>,
     locks: Vec<tokio::sync::Mutex<()>>,
+    /// Woken after a commit queued messages (the outbox worker waits on it).
+    pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Woken after a commit changed timers (the scheduler waits on it).
+    pub timers_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Runtime {
@@ -183,6 +210,8 @@ impl Runtime {
             locks: (0..LOCK_SHARDS)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            timers_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -202,32 +231,74 @@ impl Runtime {
         })
     }
 
-    fn shard(&self, who: &Identity) -> &tokio::sync::Mutex<()> {
+    pub(crate) fn shard(&self, who: &Identity) -> &tokio::sync::Mutex<()> {
         let mut h = DefaultHasher::new();
         who.hash(&mut h);
         &self.locks[(h.finish() as usize) % LOCK_SHARDS]
     }
 
     /// Handles one inbound message and returns the messages it causes: replies to the sender,
-    /// notifications to applicants, posts to the officers' chat. A message handled before
-    /// returns nothing and changes nothing. When this returns `Ok`, the effects are on disk.
+    /// notifications to applicants, posts to the officers' chat — all queued in the outbox in
+    /// the same transaction. A message handled before returns nothing and changes nothing.
+    /// When this returns `Ok`, the effects and the queued messages are on disk.
     pub async fn handle(&self, msg: InboundMessage) -> Result<Vec<OutboundMessage>, RuntimeError> {
+        Ok(self
+            .handle_queued(msg)
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect())
+    }
+
+    /// [`Runtime::handle`], with the outbox id of each queued message (for a channel that
+    /// shows replies itself, like the terminal, and marks them delivered).
+    pub async fn handle_queued(
+        &self,
+        msg: InboundMessage,
+    ) -> Result<Vec<(u64, OutboundMessage)>, RuntimeError> {
         let key = DedupeKey::new(&msg.from, &msg.id);
         let _turn = self.shard(&msg.from).lock().await;
         if self.store.is_handled(&key)? {
             tracing::debug!(from = %msg.from.masked(), "duplicate message ignored");
             return Ok(Vec::new());
         }
+        let done = self
+            .commit_planned(|now| match self.officer(&msg.from) {
+                Some(officer) => admin::plan(self, officer, &msg, key.clone(), now),
+                None => self.applicant_plan(key.clone(), now, &msg),
+            })
+            .await?;
+        if let Some((applied, _)) = &done
+            && let Some(n) = &applied.case
+        {
+            tracing::info!(case = %n, channel = msg.from.channel.as_str(), "case created");
+        }
+        Ok(done
+            .map(|(applied, msgs)| applied.queued.into_iter().zip(msgs).collect())
+            .unwrap_or_default())
+    }
+
+    /// Plans (again, when a case it changes was changed meanwhile), commits with the plan's
+    /// follow-ups, flushes, and wakes the outbox and the scheduler. `None`: a duplicate.
+    pub(crate) async fn commit_planned(
+        &self,
+        mut plan: impl FnMut(DateTime<Utc>) -> Result<Plan, StoreError>,
+    ) -> Result<Option<(Applied, Vec<OutboundMessage>)>, RuntimeError> {
         let mut attempt = 0;
-        let (applied, render) = loop {
+        let (applied, msgs) = loop {
             let now = self.clock.now();
-            let plan = match self.officer(&msg.from) {
-                Some(officer) => admin::plan(self, officer, &msg, key.clone(), now)?,
-                None => self.applicant_plan(key.clone(), now, &msg)?,
+            let p = plan(now)?;
+            let f = PlanFollowups {
+                bot: &self.bot,
+                render: &p.render,
+                now,
+                queued: Mutex::new(Vec::new()),
             };
-            match self.store.commit(plan.commit) {
-                Ok(Committed::Duplicate) => return Ok(Vec::new()),
-                Ok(Committed::Applied(applied)) => break (applied, plan.render),
+            match self.store.commit_with(p.commit, &f) {
+                Ok(Committed::Duplicate) => return Ok(None),
+                Ok(Committed::Applied(applied)) => {
+                    break (applied, f.queued.into_inner().expect("followups lock"));
+                }
                 Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
                     tracing::debug!(%case, "case changed meanwhile; planning again");
                     attempt += 1;
@@ -239,10 +310,13 @@ impl Runtime {
         tokio::task::spawn_blocking(move || store.flush())
             .await
             .map_err(|e| RuntimeError::Join(e.to_string()))??;
-        if let Some(n) = &applied.case {
-            tracing::info!(case = %n, channel = msg.from.channel.as_str(), "case created");
+        if !msgs.is_empty() {
+            self.outbox_wake.notify_one();
         }
-        Ok(render(&applied))
+        if applied.timers_changed {
+            self.timers_wake.notify_one();
+        }
+        Ok(Some((applied, msgs)))
     }
 
     /// Runs the dialog step for an applicant and turns its effects into a plan.
@@ -456,6 +530,9 @@ impl Runtime {
                             bot.calendar.format_local(at, bot.default_lang())
                         ),
                     ));
+                    commit.timers.push(crate::reminders::appointment_timers(
+                        bot, from, &guest_id, now, at, &topic,
+                    ));
                     commit.appointment = Some(Appointment {
                         guest_id: guest_id.clone(),
                         booked_at: now,
@@ -466,6 +543,10 @@ impl Runtime {
             }
         }
         edits.into_commit(&mut commit);
+        let in_dialog = commit.session.as_ref().is_some_and(|c| c.active.is_some());
+        commit
+            .timers
+            .push(crate::reminders::idle_timer(bot, from, now, in_dialog));
         let bot = self.bot.clone();
         Ok(Plan {
             commit,
@@ -476,15 +557,16 @@ impl Runtime {
                     .map(|n| n.to_string())
                     .unwrap_or_default();
                 let mut msgs: Vec<OutboundMessage> = out
-                    .into_iter()
+                    .iter()
+                    .cloned()
                     .map(|mut m| {
                         m.text = m.text.replace(CASE_MARKER, &number);
                         m
                     })
                     .collect();
-                if let (Some(n), Some((service, title, start))) = (&applied.case, new_case_post) {
+                if let (Some(n), Some((service, title, start))) = (&applied.case, &new_case_post) {
                     let lang = bot.default_lang().to_string();
-                    let stage = bot.stage_label(service, &start, &lang);
+                    let stage = bot.stage_label(*service, start, &lang);
                     msgs.push(OutboundMessage::text(
                         Identity::officers(),
                         format!("Kasus baru / new case {n}: {title}\nTahap / stage: {stage}\nKetik / type: lihat {n}"),

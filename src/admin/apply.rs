@@ -139,7 +139,7 @@ pub fn plan(
         },
         _ => d.say(super::help()),
     }
-    d.commit.session = session;
+    d.commit.session = Some(session);
     let Draft {
         mut commit,
         edits,
@@ -150,17 +150,14 @@ pub fn plan(
     let minutes = rt.minutes_per_visitor;
     Ok(Plan {
         commit,
-        render: Box::new(move |applied: &Applied| render_queue(out, applied, minutes)),
+        render: Box::new(move |applied: &Applied| render_queue(&out, applied, minutes)),
     })
 }
 
 /// Fills the queue numbers the commit assigned into the replies.
-fn render_queue(
-    out: Vec<OutboundMessage>,
-    applied: &Applied,
-    minutes: u32,
-) -> Vec<OutboundMessage> {
-    out.into_iter()
+fn render_queue(out: &[OutboundMessage], applied: &Applied, minutes: u32) -> Vec<OutboundMessage> {
+    out.iter()
+        .cloned()
         .map(|mut m| {
             if let Some(t) = applied.ticket {
                 m.text = m

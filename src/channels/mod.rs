@@ -1,4 +1,5 @@
 //! Channel adapters: each turns its wire format into [`crate::message::InboundMessage`] and
 //! renders [`crate::message::OutboundMessage`] its own way. No dialog or case logic here.
 
+pub mod sms;
 pub mod terminal;

@@ -150,8 +150,23 @@ where
             body,
             reply_to: None,
         };
-        for reply in rt.handle(msg).await? {
+        for (id, reply) in rt.handle_queued(msg).await? {
             render_for(out, &reply, &who)?;
+            // The terminal is where terminal users and (in `pstbot chat`) the officers' chat
+            // read their messages: once shown, they are delivered. Messages for other channels
+            // stay queued for `pstbot serve` to send.
+            if matches!(
+                reply.to.channel,
+                ChannelKind::Terminal | ChannelKind::Officers
+            ) {
+                rt.store.outbox_sent(crate::store::SentRecord {
+                    id,
+                    key: String::new(),
+                    to: reply.to.clone(),
+                    at: rt.clock.now(),
+                    provider_ref: None,
+                })?;
+            }
         }
         out.flush()?;
     }

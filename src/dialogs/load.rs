@@ -172,6 +172,10 @@ pub struct Loaded {
 pub const SYSTEM_KEYS: &[&str] = &[
     "welcome_back",
     "idle_closed",
+    "idle_closed_later",
+    "reminder_pending",
+    "reminder_rating",
+    "reminder_appointment",
     "cancelled",
     "left_dialog",
     "nothing_to_go_back",

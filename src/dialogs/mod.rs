@@ -174,6 +174,8 @@ pub struct Bot {
     pub max_message_chars: usize,
     pub max_attachment_bytes: u64,
     pub consent_version: String,
+    /// When reminders fire (see [`crate::reminders`]).
+    pub reminders: crate::config::RemindersConfig,
 }
 
 impl Bot {
@@ -199,10 +201,12 @@ impl Bot {
             office_name: config.office.name.clone(),
             office_address: config.office.address.clone(),
             languages: config.languages.clone(),
-            idle_timeout: chrono::Duration::minutes(config.conversation.idle_timeout_minutes),
+            idle_timeout: chrono::Duration::from_std(config.conversation.idle_timeout)
+                .unwrap_or(chrono::Duration::MAX),
             max_message_chars: config.conversation.max_message_chars,
             max_attachment_bytes: config.conversation.max_attachment_bytes,
             consent_version: config.privacy.consent_version.clone(),
+            reminders: config.reminders.clone(),
         }
     }
 

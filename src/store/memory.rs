@@ -18,6 +18,41 @@ struct State {
     appointments: Vec<Appointment>,
     blobs: BTreeMap<String, Vec<u8>>,
     queues: BTreeMap<String, u64>,
+    outbox: BTreeMap<u64, OutboxRow>,
+    next_row: u64,
+    sent: BTreeMap<u64, SentRecord>,
+    failed: BTreeMap<u64, FailedRecord>,
+    /// (due, id) → timer.
+    timers: BTreeMap<(DateTime<Utc>, String), Timer>,
+}
+
+impl State {
+    fn queue(&mut self, key: String, at: DateTime<Utc>, msg: OutboundMessage) -> u64 {
+        self.next_row += 1;
+        let id = self.next_row;
+        self.outbox.insert(
+            id,
+            OutboxRow {
+                id,
+                key,
+                created_at: at,
+                msg,
+                attempts: 0,
+                not_before: None,
+                last_error: None,
+            },
+        );
+        id
+    }
+
+    fn replace_timers(&mut self, set: &TimerSet) {
+        self.timers.retain(|_, t| t.owner != set.owner);
+        for t in &set.timers {
+            if !self.dedupe.contains(&DedupeKey(t.dedupe_id())) {
+                self.timers.insert((t.due, t.id.clone()), t.clone());
+            }
+        }
+    }
 }
 
 /// Cases sorted oldest first (then by number), as the store contract lists them.
@@ -47,6 +82,14 @@ impl MemoryStore {
             .lock()
             .map_err(|_| StoreError::Engine("memory store poisoned".into()))?;
         Ok(f(&s))
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut State) -> T) -> Result<T> {
+        let mut s = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Engine("memory store poisoned".into()))?;
+        Ok(f(&mut s))
     }
 }
 
@@ -160,7 +203,7 @@ impl Store for MemoryStore {
         self.read(|s| s.blobs.get(hash).cloned())
     }
 
-    fn commit(&self, c: Commit) -> Result<Committed> {
+    fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
         let mut guard = self
             .state
             .lock()
@@ -170,7 +213,9 @@ impl Store for MemoryStore {
         }
         let mut s = guard.clone();
         s.dedupe.insert(c.dedupe.clone());
-        s.sessions.insert(c.who.clone(), c.session.clone());
+        if let Some(session) = &c.session {
+            s.sessions.insert(c.who.clone(), session.clone());
+        }
         let mut guest_id = s.guest_ids.get(&c.who).cloned();
         if let Some(u) = &c.guest {
             let existing = guest_id.as_ref().and_then(|id| s.guests.get(id)).cloned();
@@ -180,6 +225,7 @@ impl Store for MemoryStore {
             s.guests.insert(g.id.clone(), g);
         }
         let mut created = None;
+        let mut written: Vec<Case> = Vec::new();
         if let Some(new) = &c.new_case {
             let seq = s.counters.entry((new.service, new.year)).or_insert(0);
             *seq += 1;
@@ -189,8 +235,9 @@ impl Store for MemoryStore {
                 seq: *seq,
             };
             let gid = guest_id.clone().unwrap_or_else(|| Guest::id_for(&c.who));
-            s.cases
-                .insert(number.clone(), build_case(&c, new, number.clone(), gid));
+            let case = build_case(&c, new, number.clone(), gid);
+            written.push(case.clone());
+            s.cases.insert(number.clone(), case);
             s.open.insert(number.clone());
             created = Some(number);
         }
@@ -216,6 +263,7 @@ impl Store for MemoryStore {
                 s.open.remove(&updated.number);
             }
             s.cases.insert(updated.number.clone(), updated.clone());
+            written.push(updated.clone());
         }
         let mut ticket = None;
         if let Some(q) = &c.ticket {
@@ -242,15 +290,112 @@ impl Store for MemoryStore {
         for (h, b) in &c.blobs {
             s.blobs.insert(h.clone(), b.clone());
         }
-        *guard = s;
-        Ok(Committed::Applied(Applied {
+        let mut applied = Applied {
             case: created,
             ticket,
             called,
-        }))
+            timers_changed: false,
+            queued: Vec::new(),
+        };
+        for (i, msg) in f.messages(&applied).into_iter().enumerate() {
+            let id = s.queue(format!("{}#{i}", c.dedupe.0), c.at, msg);
+            applied.queued.push(id);
+        }
+        for case in &written {
+            let set = TimerSet {
+                owner: records::case_owner(&case.number),
+                timers: f.case_timers(case),
+            };
+            s.replace_timers(&set);
+            applied.timers_changed = true;
+        }
+        for set in &c.timers {
+            s.replace_timers(set);
+            applied.timers_changed = true;
+        }
+        if let Some(t) = &c.fired {
+            s.timers.remove(&(t.due, t.id.clone()));
+        }
+        *guard = s;
+        Ok(Committed::Applied(applied))
     }
 
     fn flush(&self) -> Result<()> {
         Ok(())
+    }
+
+    fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>> {
+        let start = after.map(|a| a.saturating_add(1)).unwrap_or(0);
+        self.read(|s| {
+            s.outbox
+                .range(start..)
+                .take(limit)
+                .map(|(_, r)| r.clone())
+                .collect()
+        })
+    }
+
+    fn outbox_retry(&self, row: &OutboxRow) -> Result<()> {
+        self.write(|s| {
+            if let Some(r) = s.outbox.get_mut(&row.id) {
+                *r = row.clone();
+            }
+        })
+    }
+
+    fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
+        self.write(|s| {
+            s.outbox.remove(&rec.id);
+            s.sent.insert(rec.id, rec);
+        })
+    }
+
+    fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()> {
+        self.write(|s| {
+            s.outbox.remove(&rec.row.id);
+            if let Some(msg) = notice {
+                s.queue(format!("failed:{}", rec.row.id), rec.at, msg);
+            }
+            s.failed.insert(rec.row.id, rec);
+        })
+    }
+
+    fn sent(&self, id: u64) -> Result<Option<SentRecord>> {
+        self.read(|s| s.sent.get(&id).cloned())
+    }
+
+    fn failed(&self) -> Result<Vec<FailedRecord>> {
+        self.read(|s| s.failed.values().cloned().collect())
+    }
+
+    fn timers_due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>> {
+        self.read(|s| {
+            s.timers
+                .values()
+                .take_while(|t| t.due <= until)
+                .take(limit)
+                .cloned()
+                .collect()
+        })
+    }
+
+    fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.read(|s| s.timers.keys().next().map(|(d, _)| *d))
+    }
+
+    fn timers_of(&self, owner: &str) -> Result<Vec<Timer>> {
+        self.read(|s| {
+            s.timers
+                .values()
+                .filter(|t| t.owner == owner)
+                .cloned()
+                .collect()
+        })
+    }
+
+    fn drop_timer(&self, t: &Timer) -> Result<()> {
+        self.write(|s| {
+            s.timers.remove(&(t.due, t.id.clone()));
+        })
     }
 }

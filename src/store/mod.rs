@@ -7,12 +7,15 @@
 //! A commit whose dedupe mark already exists changes nothing and reports a duplicate.
 
 pub mod memory;
+pub mod records;
 pub mod sled;
+
+pub use records::{FailedRecord, OutboxRow, Reminder, SentRecord, Timer, TimerSet};
 
 use crate::cases::{AttachmentRef, Case, CaseEvent, CaseNumber, FormField, Service};
 use crate::dialogs::{Answer, Conversation};
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
-use crate::message::Identity;
+use crate::message::{Identity, OutboundMessage};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -79,7 +82,8 @@ pub struct Commit {
     pub dedupe: DedupeKey,
     pub at: DateTime<Utc>,
     pub who: Identity,
-    pub session: Conversation,
+    /// The sender's conversation as this message leaves it (`None`: untouched, e.g. a timer).
+    pub session: Option<Conversation>,
     pub guest: Option<GuestUpdate>,
     pub visit: Option<Visit>,
     pub new_case: Option<NewCase>,
@@ -95,6 +99,12 @@ pub struct Commit {
     pub appointment: Option<Appointment>,
     /// Accepted files: content hash and bytes.
     pub blobs: Vec<(String, Vec<u8>)>,
+    /// Timers of non-case owners to replace (appointments, idle conversations). Case timers
+    /// come from [`Followups::case_timers`] for every case the commit writes.
+    pub timers: Vec<TimerSet>,
+    /// The timer whose firing this commit is: removed from the due index in the same
+    /// transaction.
+    pub fired: Option<Timer>,
 }
 
 impl Commit {
@@ -104,7 +114,7 @@ impl Commit {
             dedupe,
             at,
             who,
-            session,
+            session: Some(session),
             guest: None,
             visit: None,
             new_case: None,
@@ -115,7 +125,45 @@ impl Commit {
             rating: None,
             appointment: None,
             blobs: Vec::new(),
+            timers: Vec::new(),
+            fired: None,
         }
+    }
+
+    /// A commit for a fired timer: records its firing and removes it; the caller adds the
+    /// changes and messages it causes.
+    pub fn for_timer(timer: &Timer, at: DateTime<Utc>) -> Self {
+        let mut c = Commit::new(
+            DedupeKey(timer.dedupe_id()),
+            at,
+            Identity::new(crate::message::ChannelKind::Desk, "scheduler"),
+            Conversation::default(),
+        );
+        c.session = None;
+        c.fired = Some(timer.clone());
+        c
+    }
+}
+
+/// What a commit leads to once the store has assigned its numbers: the messages to queue in
+/// the outbox, and the reminders each written case should now have. Called inside the store
+/// transaction, possibly more than once (a transaction may be retried), so it must be pure.
+pub trait Followups: Sync {
+    /// The messages to queue, worded with the numbers the commit assigned.
+    fn messages(&self, applied: &Applied) -> Vec<OutboundMessage>;
+    /// The timers `case` should have as this commit leaves it; they replace its earlier ones.
+    fn case_timers(&self, case: &Case) -> Vec<Timer>;
+}
+
+/// No messages and no reminders (store tests, imports).
+pub struct NoFollowups;
+
+impl Followups for NoFollowups {
+    fn messages(&self, _: &Applied) -> Vec<OutboundMessage> {
+        Vec::new()
+    }
+    fn case_timers(&self, _: &Case) -> Vec<Timer> {
+        Vec::new()
     }
 }
 
@@ -154,6 +202,10 @@ pub struct Applied {
     pub ticket: Option<Ticket>,
     /// The number called by `call_next`, or `None` when nobody was waiting.
     pub called: Option<u64>,
+    /// Whether the commit wrote timers (the scheduler may need to wake earlier).
+    pub timers_changed: bool,
+    /// The outbox ids of the queued messages, in order.
+    pub queued: Vec<u64>,
 }
 
 /// What a commit did.
@@ -196,8 +248,33 @@ pub trait Store: Send + Sync + 'static {
     fn ratings(&self) -> Result<Vec<Rating>>;
     fn appointments(&self) -> Result<Vec<Appointment>>;
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
-    /// Applies a commit atomically (see the module docs).
-    fn commit(&self, c: Commit) -> Result<Committed>;
+    /// Applies a commit atomically (see the module docs), queueing its follow-up messages and
+    /// replacing the timers of every case it writes.
+    fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed>;
+    /// Applies a commit with no follow-ups.
+    fn commit(&self, c: Commit) -> Result<Committed> {
+        self.commit_with(c, &NoFollowups)
+    }
+    /// Up to `limit` rows waiting for delivery with an id above `after`, in id order.
+    fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// Writes back a row after a failed attempt (attempts, next try, error).
+    fn outbox_retry(&self, row: &OutboxRow) -> Result<()>;
+    /// Marks a row delivered: it leaves the queue and is remembered as sent.
+    fn outbox_sent(&self, rec: SentRecord) -> Result<()>;
+    /// Gives up on a row; `notice` (for the officers) is queued in the same transaction.
+    fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()>;
+    /// A delivered message by outbox id.
+    fn sent(&self, id: u64) -> Result<Option<SentRecord>>;
+    /// Messages given up on, oldest first.
+    fn failed(&self) -> Result<Vec<FailedRecord>>;
+    /// Up to `limit` timers due at or before `until`, earliest first.
+    fn timers_due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>>;
+    /// When the earliest timer is due.
+    fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>>;
+    /// The timers of one owner, earliest first.
+    fn timers_of(&self, owner: &str) -> Result<Vec<Timer>>;
+    /// Removes a timer that fired before (its firing is already recorded).
+    fn drop_timer(&self, t: &Timer) -> Result<()>;
     /// Makes every applied commit durable. Called before a message counts as handled.
     fn flush(&self) -> Result<()>;
 }

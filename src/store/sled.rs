@@ -8,6 +8,10 @@
 //! `appointments` (big-endian millis of the visit + guest id → record), `blobs` (sha256 → bytes),
 //! `cases_by_time` (big-endian millis of creation + case number → ()). Walk-in queue counters
 //! live in `counters` as `Q/LETTER/DAY/issued` and `…/called`.
+//! Delivery: `outbox` (big-endian row id → row waiting to be sent), `outbox_sent` (row id →
+//! what was delivered), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
+//! millis of the due time + timer id → timer), `timer_owners` (owner → the `timers` keys it
+//! holds, so a commit can replace an owner's timers inside a transaction, where sled cannot scan).
 //! Values are JSON, so a stored record can be read by hand when something goes wrong.
 
 use super::*;
@@ -31,7 +35,12 @@ const T_RATINGS: usize = 9;
 const T_APPOINTMENTS: usize = 10;
 const T_BLOBS: usize = 11;
 const T_CASES_BY_TIME: usize = 12;
-const TREE_NAMES: [&str; 13] = [
+const T_OUTBOX: usize = 13;
+const T_SENT: usize = 14;
+const T_FAILED: usize = 15;
+const T_TIMERS: usize = 16;
+const T_TIMER_OWNERS: usize = 17;
+const TREE_NAMES: [&str; 18] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -45,6 +54,11 @@ const TREE_NAMES: [&str; 13] = [
     "appointments",
     "blobs",
     "cases_by_time",
+    "outbox",
+    "outbox_sent",
+    "outbox_failed",
+    "timers",
+    "timer_owners",
 ];
 
 /// A store on a sled directory.
@@ -81,6 +95,13 @@ fn case_key(n: &CaseNumber) -> Vec<u8> {
 /// Big-endian milliseconds, so byte order is time order (negative times clamp to zero).
 fn time_key(at: DateTime<Utc>) -> [u8; 8] {
     (at.timestamp_millis().max(0) as u64).to_be_bytes()
+}
+
+/// The `timers` key: due time first, so key order is due order.
+fn timer_key(t: &Timer) -> Vec<u8> {
+    let mut k = time_key(t.due).to_vec();
+    k.extend_from_slice(t.id.as_bytes());
+    k
 }
 
 fn event_key(at: DateTime<Utc>, salt: &str) -> Vec<u8> {
@@ -192,6 +213,66 @@ fn tx_set_counter(
 ) -> std::result::Result<(), ConflictableTransactionError<Abort>> {
     t.insert(key.as_bytes(), &v.to_be_bytes())?;
     Ok(())
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Abort>>;
+
+/// Replaces all timers of an owner, leaving out those that already fired (their firing is in
+/// `dedupe`), so recomputing a case's reminders never repeats one.
+fn tx_replace_timers(t: &[TransactionalTree], set: &TimerSet) -> TxResult<()> {
+    let owner = set.owner.as_bytes();
+    let old: Vec<Vec<u8>> = tx_get(&t[T_TIMER_OWNERS], owner)?.unwrap_or_default();
+    for k in &old {
+        t[T_TIMERS].remove(k.as_slice())?;
+    }
+    let mut keys = Vec::new();
+    for timer in &set.timers {
+        if t[T_DEDUPE].get(timer.dedupe_id().as_bytes())?.is_some() {
+            continue;
+        }
+        let k = timer_key(timer);
+        t[T_TIMERS].insert(k.as_slice(), enc(timer))?;
+        keys.push(k);
+    }
+    if keys.is_empty() {
+        t[T_TIMER_OWNERS].remove(owner)?;
+    } else {
+        t[T_TIMER_OWNERS].insert(owner, enc(&keys))?;
+    }
+    Ok(())
+}
+
+/// Removes one timer from the due index and from its owner's list.
+fn tx_remove_timer(
+    timers: &TransactionalTree,
+    owners: &TransactionalTree,
+    timer: &Timer,
+) -> TxResult<()> {
+    let k = timer_key(timer);
+    timers.remove(k.as_slice())?;
+    let owner = timer.owner.as_bytes();
+    if let Some(mut keys) = tx_get::<Vec<Vec<u8>>>(owners, owner)? {
+        keys.retain(|x| *x != k);
+        if keys.is_empty() {
+            owners.remove(owner)?;
+        } else {
+            owners.insert(owner, enc(&keys))?;
+        }
+    }
+    Ok(())
+}
+
+/// Maps a transaction's outcome for the delivery and timer writes (which abort only on
+/// corrupt records).
+fn tx_done(r: std::result::Result<(), TransactionError<Abort>>) -> Result<()> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
+            Err(StoreError::Corrupt { key, reason })
+        }
+        Err(TransactionError::Abort(other)) => Err(StoreError::Engine(format!("{other:?}"))),
+        Err(TransactionError::Storage(e)) => Err(e.into()),
+    }
 }
 
 impl Store for SledStore {
@@ -317,7 +398,7 @@ impl Store for SledStore {
             .map(|v| v.to_vec()))
     }
 
-    fn commit(&self, c: Commit) -> Result<Committed> {
+    fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
         let result = self.trees.as_slice().transaction(|t| {
             let dedupe_key = c.dedupe.0.as_bytes();
             if t[T_DEDUPE].get(dedupe_key)?.is_some() {
@@ -325,7 +406,9 @@ impl Store for SledStore {
             }
             t[T_DEDUPE].insert(dedupe_key, &time_key(c.at))?;
             let who = identity_key(&c.who);
-            t[T_SESSIONS].insert(who.as_slice(), enc(&c.session))?;
+            if let Some(session) = &c.session {
+                t[T_SESSIONS].insert(who.as_slice(), enc(session))?;
+            }
             let existing_id = t[T_GUEST_IDS].get(who.as_slice())?;
             let mut guest_id = existing_id
                 .as_ref()
@@ -341,6 +424,7 @@ impl Store for SledStore {
                 guest_id = Some(g.id);
             }
             let mut created = None;
+            let mut written: Vec<Case> = Vec::new();
             if let Some(new) = &c.new_case {
                 let gid = guest_id.clone().unwrap_or_else(|| Guest::id_for(&c.who));
                 let counter_key = format!("{}/{}", new.service.prefix(), new.year);
@@ -362,6 +446,7 @@ impl Store for SledStore {
                 let mut tk = time_key(c.at).to_vec();
                 tk.extend_from_slice(&ck);
                 t[T_CASES_BY_TIME].insert(tk, &[])?;
+                written.push(case);
                 created = Some(number);
             }
             for updated in &c.case_updates {
@@ -377,6 +462,7 @@ impl Store for SledStore {
                     )));
                 }
                 t[T_CASES].insert(ck.as_slice(), enc(updated))?;
+                written.push(updated.clone());
                 if updated.open {
                     t[T_OPEN].insert(ck.as_slice(), &[])?;
                 } else {
@@ -427,11 +513,39 @@ impl Store for SledStore {
             for (hash, bytes) in &c.blobs {
                 t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
             }
-            Ok(Applied {
+            let mut applied = Applied {
                 case: created,
                 ticket,
                 called,
-            })
+                timers_changed: false,
+                queued: Vec::new(),
+            };
+            for (i, msg) in f.messages(&applied).into_iter().enumerate() {
+                let id = t[T_OUTBOX].generate_id()?;
+                let row = OutboxRow {
+                    id,
+                    key: format!("{}#{i}", c.dedupe.0),
+                    created_at: c.at,
+                    msg,
+                    attempts: 0,
+                    not_before: None,
+                    last_error: None,
+                };
+                t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
+                applied.queued.push(id);
+            }
+            let case_sets = written.iter().map(|case| TimerSet {
+                owner: records::case_owner(&case.number),
+                timers: f.case_timers(case),
+            });
+            for set in c.timers.iter().cloned().chain(case_sets) {
+                tx_replace_timers(t, &set)?;
+                applied.timers_changed = true;
+            }
+            if let Some(fired) = &c.fired {
+                tx_remove_timer(&t[T_TIMERS], &t[T_TIMER_OWNERS], fired)?;
+            }
+            Ok(applied)
         });
         match result {
             Ok(applied) => Ok(Committed::Applied(applied)),
@@ -448,5 +562,107 @@ impl Store for SledStore {
     fn flush(&self) -> Result<()> {
         self.db.flush()?;
         Ok(())
+    }
+
+    fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>> {
+        let start = after.map(|a| a.saturating_add(1)).unwrap_or(0);
+        self.trees[T_OUTBOX]
+            .range(start.to_be_bytes()..)
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                dec(&k, &v)
+            })
+            .collect()
+    }
+
+    fn outbox_retry(&self, row: &OutboxRow) -> Result<()> {
+        // Only a row still waiting is written back (never resurrect one marked sent).
+        let key = row.id.to_be_bytes();
+        let tree = &self.trees[T_OUTBOX];
+        if let Some(old) = tree.get(key)? {
+            let _ = tree.compare_and_swap(key, Some(old), Some(enc(row)))?;
+        }
+        Ok(())
+    }
+
+    fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
+        let key = rec.id.to_be_bytes();
+        let trees = [&self.trees[T_OUTBOX], &self.trees[T_SENT]];
+        tx_done(trees.transaction(|t| {
+            t[0].remove(&key)?;
+            t[1].insert(&key, enc(&rec))?;
+            Ok(())
+        }))
+    }
+
+    fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()> {
+        let key = rec.row.id.to_be_bytes();
+        let trees = [&self.trees[T_OUTBOX], &self.trees[T_FAILED]];
+        tx_done(trees.transaction(|t| {
+            t[0].remove(&key)?;
+            t[1].insert(&key, enc(&rec))?;
+            if let Some(msg) = &notice {
+                let id = t[0].generate_id()?;
+                let row = OutboxRow {
+                    id,
+                    key: format!("failed:{}", rec.row.id),
+                    created_at: rec.at,
+                    msg: msg.clone(),
+                    attempts: 0,
+                    not_before: None,
+                    last_error: None,
+                };
+                t[0].insert(&id.to_be_bytes(), enc(&row))?;
+            }
+            Ok(())
+        }))
+    }
+
+    fn sent(&self, id: u64) -> Result<Option<SentRecord>> {
+        self.get(T_SENT, &id.to_be_bytes())
+    }
+
+    fn failed(&self) -> Result<Vec<FailedRecord>> {
+        self.all(T_FAILED)
+    }
+
+    fn timers_due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>> {
+        let mut end = time_key(until).to_vec();
+        end.push(0xff);
+        self.trees[T_TIMERS]
+            .range(..end)
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                dec(&k, &v)
+            })
+            .collect()
+    }
+
+    fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>> {
+        match self.trees[T_TIMERS].first()? {
+            Some((k, v)) => Ok(Some(dec::<Timer>(&k, &v)?.due)),
+            None => Ok(None),
+        }
+    }
+
+    fn timers_of(&self, owner: &str) -> Result<Vec<Timer>> {
+        let keys: Vec<Vec<u8>> = self
+            .get(T_TIMER_OWNERS, owner.as_bytes())?
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for k in keys {
+            if let Some(t) = self.get::<Timer>(T_TIMERS, &k)? {
+                out.push(t);
+            }
+        }
+        out.sort_by(|a, b| a.due.cmp(&b.due).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    fn drop_timer(&self, timer: &Timer) -> Result<()> {
+        let trees = [&self.trees[T_TIMERS], &self.trees[T_TIMER_OWNERS]];
+        tx_done(trees.transaction(|t| tx_remove_timer(&t[0], &t[1], timer)))
     }
 }

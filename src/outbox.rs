@@ -1,0 +1,429 @@
+//! The delivery worker: sends the rows of the durable outbox through the channel adapters.
+//!
+//! Every outbound message was written as an outbox row in the same transaction as the change
+//! that caused it (see [`crate::store::Followups`]). This worker:
+//!
+//! - keeps per-chat order: a chat's next row waits until the one before it is delivered or
+//!   given up on, and only one row per chat is ever in flight;
+//! - marks a delivered row sent and flushes that mark before the chat's next row goes out, so a
+//!   crash can repeat at most the one in-flight message per chat, and a restart resends every
+//!   row not marked (nothing is lost);
+//! - retries transient failures (HTTP 429/5xx, timeouts, SMTP 4xx) with exponential backoff and
+//!   jitter, waiting at least a provider's `retry_after`; gives up on permanent failures (other
+//!   4xx, SMTP 5xx) or after the last attempt, keeps the row as failed and tells the officers'
+//!   admin chat;
+//! - respects per-chat, per-group and per-channel rate limits ([`crate::config::RateLimit`]).
+//!
+//! Rows for a channel that is not running (not configured in this process) stay queued.
+
+use crate::config::{DeliveryConfig, RateLimit};
+use crate::message::{ChannelKind, Identity, OutboundMessage};
+use crate::runtime::Runtime;
+use crate::store::{FailedRecord, OutboxRow, SentRecord, Store};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Why a provider did not take a message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again (HTTP 429/5xx, a timeout, a dropped connection, SMTP 4xx), not before
+    /// `retry_after` when the provider said so.
+    #[error("temporary failure: {reason}")]
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Trying again cannot help (HTTP 4xx other than 429, SMTP 5xx, a blocked recipient).
+    #[error("permanent failure: {reason}")]
+    Permanent { reason: String },
+}
+
+impl SendError {
+    /// Classifies an HTTP status the way every provider API here means it.
+    pub fn from_status(status: u16, body: &str, retry_after: Option<Duration>) -> SendError {
+        let reason = format!("HTTP {status}: {}", crate::message::clip(body, 200));
+        if status == 429 || status == 408 || status >= 500 {
+            SendError::Transient {
+                reason,
+                retry_after,
+            }
+        } else {
+            SendError::Permanent { reason }
+        }
+    }
+}
+
+/// A delivered message's id at the provider, when it gives one.
+pub type ProviderRef = Option<String>;
+
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<ProviderRef, SendError>> + Send + 'a>>;
+
+/// One channel's sending side. Adapters only translate a row into the provider's request.
+pub trait Channel: Send + Sync + 'static {
+    /// Sends one message. `store` gives the bytes of attached files.
+    fn send<'a>(&'a self, row: &'a OutboxRow, store: &'a dyn Store) -> SendFuture<'a>;
+}
+
+/// The running channels, by the kind of identity they deliver to. The officers' admin chat
+/// ([`ChannelKind::Officers`]) is served by whichever adapter hosts it.
+#[derive(Default, Clone)]
+pub struct Channels {
+    by_kind: HashMap<ChannelKind, Arc<dyn Channel>>,
+}
+
+impl Channels {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add(&mut self, kind: ChannelKind, ch: Arc<dyn Channel>) {
+        self.by_kind.insert(kind, ch);
+    }
+    pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn Channel>> {
+        self.by_kind.get(&kind)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_kind.is_empty()
+    }
+}
+
+/// The wait before retry number `attempt` (1-based): initial × 2^(attempt-1), at most `max`,
+/// with ±20% jitter so many failed rows do not retry in lockstep.
+pub fn backoff(cfg: &DeliveryConfig, attempt: u32) -> Duration {
+    let exp = cfg
+        .backoff_initial
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    let base = exp.min(cfg.backoff_max);
+    let jitter = 0.8 + fastrand::f64() * 0.4;
+    base.mul_f64(jitter)
+}
+
+struct Limits {
+    per_chat: DefaultKeyedRateLimiter<Identity>,
+    group: DefaultDirectRateLimiter,
+    global: DefaultDirectRateLimiter,
+}
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n.max(1)).expect("at least 1")
+}
+
+impl Limits {
+    fn new(l: RateLimit) -> Limits {
+        Limits {
+            // Short bursts are fine (a reply is often two or three messages); the rate holds.
+            per_chat: DefaultKeyedRateLimiter::keyed(
+                Quota::per_minute(nz(l.per_chat_per_minute)).allow_burst(nz(3)),
+            ),
+            group: DefaultDirectRateLimiter::direct(
+                Quota::per_minute(nz(l.group_per_minute)).allow_burst(nz(3)),
+            ),
+            global: DefaultDirectRateLimiter::direct(Quota::per_second(nz(l.per_second))),
+        }
+    }
+
+    /// Takes a sending slot for `to`, or says how long to wait for one.
+    fn take(&self, to: &Identity) -> Result<(), Duration> {
+        let clock = DefaultClock::default();
+        let chat = if to.channel == ChannelKind::Officers {
+            self.group.check()
+        } else {
+            self.per_chat.check_key(to)
+        };
+        chat.map_err(|nu| nu.wait_time_from(clock.now()))?;
+        self.global
+            .check()
+            .map_err(|nu| nu.wait_time_from(clock.now()))
+    }
+}
+
+/// The outcome of one attempt, back from its task.
+struct Attempt {
+    row: OutboxRow,
+    result: Result<ProviderRef, SendError>,
+}
+
+/// The delivery worker of one process.
+pub struct Outbox {
+    rt: Arc<Runtime>,
+    channels: Channels,
+    cfg: DeliveryConfig,
+    limits: HashMap<ChannelKind, Limits>,
+}
+
+/// How many rows are read from the store per scan, and how many sends run at once.
+const SCAN: usize = 512;
+const IN_FLIGHT: usize = 32;
+/// Rows get ids when their transaction starts; a transaction that started earlier may commit a
+/// little later. Each scan re-reads this many ids below the highest seen, so none is skipped.
+const REORDER_WINDOW: u64 = 4096;
+
+#[derive(Default)]
+struct Queues {
+    /// Per chat, rows waiting, in id order.
+    chats: BTreeMap<Identity, VecDeque<OutboxRow>>,
+    /// Ids loaded and not finished.
+    known: HashSet<u64>,
+    /// Chats with a row in flight, and the ids in flight.
+    busy: HashSet<Identity>,
+    in_flight: HashSet<u64>,
+    highest: Option<u64>,
+}
+
+impl Outbox {
+    pub fn new(rt: Arc<Runtime>, channels: Channels, cfg: DeliveryConfig) -> Outbox {
+        let limits = [
+            ChannelKind::Telegram,
+            ChannelKind::Whatsapp,
+            ChannelKind::Sms,
+            ChannelKind::Email,
+            ChannelKind::Web,
+            ChannelKind::Terminal,
+            ChannelKind::Officers,
+        ]
+        .into_iter()
+        .map(|k| (k, Limits::new(cfg.limit(k.as_str()))))
+        .collect();
+        Outbox {
+            rt,
+            channels,
+            cfg,
+            limits,
+        }
+    }
+
+    /// Which channel carries messages to `to`.
+    fn channel_for(&self, to: &Identity) -> Option<&Arc<dyn Channel>> {
+        self.channels.get(to.channel)
+    }
+
+    /// Reads rows not yet known from the store into the per-chat queues.
+    fn load(&self, q: &mut Queues) -> crate::store::Result<()> {
+        let mut after = q.highest.map(|h| h.saturating_sub(REORDER_WINDOW));
+        loop {
+            let rows = self.rt.store.outbox_pending(after, SCAN)?;
+            let n = rows.len();
+            for row in rows {
+                after = Some(row.id);
+                if q.known.contains(&row.id) || self.channel_for(&row.msg.to).is_none() {
+                    continue;
+                }
+                q.highest = Some(q.highest.map_or(row.id, |h| h.max(row.id)));
+                q.known.insert(row.id);
+                let chat = q.chats.entry(row.msg.to.clone()).or_default();
+                let pos = chat.partition_point(|r| r.id < row.id);
+                chat.insert(pos, row);
+            }
+            if n < SCAN {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Runs until `shutdown`: then stops starting sends, lets those in flight finish (their
+    /// marks are written), and returns.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut q = Queues::default();
+        let mut tasks: JoinSet<Attempt> = JoinSet::new();
+        let mut reload = true;
+        loop {
+            if reload && !shutdown.is_cancelled() {
+                if let Err(e) = self.load(&mut q) {
+                    tracing::error!(error = %e, "outbox: cannot read queued messages; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                    continue;
+                }
+                reload = false;
+            }
+            let wait = if shutdown.is_cancelled() {
+                None
+            } else {
+                self.dispatch(&mut q, &mut tasks)
+            };
+            if shutdown.is_cancelled() && tasks.is_empty() {
+                return;
+            }
+            let sleep = wait.unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    let mut finished = vec![done];
+                    while let Some(more) = tasks.try_join_next() {
+                        finished.push(more);
+                    }
+                    self.finish(&mut q, finished).await;
+                }
+                _ = self.rt.outbox_wake.notified(), if !shutdown.is_cancelled() => reload = true,
+                _ = tokio::time::sleep(sleep), if !shutdown.is_cancelled() => {}
+                _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
+            }
+        }
+    }
+
+    /// Starts every send that is allowed now; returns how long until the next one may be.
+    fn dispatch(&self, q: &mut Queues, tasks: &mut JoinSet<Attempt>) -> Option<Duration> {
+        let now = self.rt.clock.now();
+        let mut next: Option<Duration> = None;
+        let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
+        let ready: Vec<Identity> = q
+            .chats
+            .iter()
+            .filter(|(who, rows)| !rows.is_empty() && !q.busy.contains(*who))
+            .map(|(who, _)| who.clone())
+            .collect();
+        for who in ready {
+            if tasks.len() >= IN_FLIGHT {
+                soonest(Duration::from_millis(50));
+                break;
+            }
+            let Some(row) = q.chats.get(&who).and_then(|r| r.front()) else {
+                continue;
+            };
+            if let Some(at) = row.not_before
+                && at > now
+            {
+                soonest((at - now).to_std().unwrap_or_default());
+                continue;
+            }
+            if let Some(l) = self.limits.get(&who.channel)
+                && let Err(wait) = l.take(&who)
+            {
+                soonest(wait);
+                continue;
+            }
+            let Some(ch) = self.channel_for(&who).cloned() else {
+                continue;
+            };
+            let row = q
+                .chats
+                .get_mut(&who)
+                .and_then(|r| r.pop_front())
+                .expect("front exists");
+            q.busy.insert(who);
+            q.in_flight.insert(row.id);
+            let store = self.rt.store.clone();
+            let timeout = self.cfg.send_timeout;
+            tasks.spawn(async move {
+                let result =
+                    match tokio::time::timeout(timeout, ch.send(&row, store.as_ref())).await {
+                        Ok(r) => r,
+                        Err(_) => Err(SendError::Transient {
+                            reason: format!("no answer within {timeout:?}"),
+                            retry_after: None,
+                        }),
+                    };
+                Attempt { row, result }
+            });
+        }
+        next
+    }
+
+    /// Records finished attempts: delivered rows are marked (and flushed once for the batch)
+    /// before their chats may send again; failed ones are rescheduled or given up.
+    async fn finish(&self, q: &mut Queues, finished: Vec<Result<Attempt, tokio::task::JoinError>>) {
+        let now = self.rt.clock.now();
+        let mut sent_any = false;
+        for done in finished {
+            let Ok(Attempt { mut row, result }) = done else {
+                tracing::error!("outbox: a send task panicked; its row stays queued");
+                continue;
+            };
+            let who = row.msg.to.clone();
+            q.in_flight.remove(&row.id);
+            let outcome = match result {
+                Ok(provider_ref) => {
+                    sent_any = true;
+                    let rec = SentRecord {
+                        id: row.id,
+                        key: row.key.clone(),
+                        to: who.clone(),
+                        at: now,
+                        provider_ref,
+                    };
+                    self.rt.store.outbox_sent(rec).map(|_| None)
+                }
+                Err(SendError::Transient {
+                    reason,
+                    retry_after,
+                }) if row.attempts + 1 < self.cfg.max_attempts => {
+                    row.attempts += 1;
+                    let wait =
+                        backoff(&self.cfg, row.attempts).max(retry_after.unwrap_or_default());
+                    tracing::warn!(to = %who.masked(), attempt = row.attempts, wait_ms = wait.as_millis() as u64, %reason, "outbox: delivery failed; will retry");
+                    row.not_before =
+                        Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+                    row.last_error = Some(reason);
+                    self.rt.store.outbox_retry(&row).map(|_| Some(row))
+                }
+                Err(e) => {
+                    tracing::error!(to = %who.masked(), attempts = row.attempts + 1, error = %e, "outbox: giving up on a message");
+                    let notice = failure_notice(&row, &e);
+                    let rec = FailedRecord {
+                        at: now,
+                        reason: e.to_string(),
+                        row,
+                    };
+                    let r = self.rt.store.outbox_failed(rec, notice.clone());
+                    if notice.is_some() {
+                        self.rt.outbox_wake.notify_one();
+                    }
+                    r.map(|_| None)
+                }
+            };
+            match outcome {
+                Ok(Some(retry)) => {
+                    // Back to the head of its chat: nothing after it may overtake it.
+                    q.chats.entry(who.clone()).or_default().push_front(retry);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox: cannot record a delivery; the message may be sent again");
+                }
+            }
+            q.busy.remove(&who);
+        }
+        if sent_any {
+            let store = self.rt.store.clone();
+            match tokio::task::spawn_blocking(move || store.flush()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "outbox: flush failed"),
+                Err(e) => tracing::error!(error = %e, "outbox: flush task failed"),
+            }
+        }
+        // Forget ids that left the store (sent or failed); keep those still queued.
+        let queued: HashSet<u64> = q
+            .chats
+            .values()
+            .flat_map(|rows| rows.iter().map(|r| r.id))
+            .collect();
+        q.known
+            .retain(|id| queued.contains(id) || q.in_flight.contains(id));
+        q.chats
+            .retain(|who, rows| !rows.is_empty() || q.busy.contains(who));
+    }
+}
+
+/// What the officers are told when a message is given up on (nothing when the message was
+/// itself for the officers' chat: that would loop).
+fn failure_notice(row: &OutboxRow, e: &SendError) -> Option<OutboundMessage> {
+    if row.msg.to.channel == ChannelKind::Officers {
+        return None;
+    }
+    let preview = crate::message::clip(&row.msg.text, 80);
+    Some(OutboundMessage::text(
+        Identity::officers(),
+        format!(
+            "⚠️ Pesan ke {to} gagal terkirim / a message could not be delivered ({e}).\n«{preview}»",
+            to = row.msg.to.masked()
+        ),
+    ))
+}

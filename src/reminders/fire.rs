@@ -1,0 +1,248 @@
+//! A timer that fires goes through the runtime like an inbound message: one commit holds its
+//! dedupe mark (`timer:ID`), its removal from the due index, the case history entry and the
+//! reminder messages in the outbox. So it fires exactly once, even across a crash.
+
+use crate::cases::{Actor, CaseEvent};
+use crate::config::{OfficerConfig, Role};
+use crate::dialogs::render::fill;
+use crate::message::{ChannelKind, Identity, OutboundMessage};
+use crate::runtime::{CaseEdits, Plan, Runtime, RuntimeError};
+use crate::store::{Commit, DedupeKey, Reminder, StoreError, Timer, records::case_owner};
+use chrono::{DateTime, Utc};
+
+/// The identity an officer is reached at directly: Telegram, then WhatsApp, then e-mail, then
+/// the terminal.
+pub fn officer_identity(o: &OfficerConfig) -> Option<Identity> {
+    if let Some(id) = o.telegram_user_id {
+        return Some(Identity::new(ChannelKind::Telegram, id.to_string()));
+    }
+    if let Some(w) = &o.whatsapp {
+        return Some(Identity::new(ChannelKind::Whatsapp, w.clone()));
+    }
+    if let Some(e) = &o.email {
+        return Some(Identity::new(ChannelKind::Email, e.clone()));
+    }
+    o.terminal
+        .as_ref()
+        .map(|t| Identity::new(ChannelKind::Terminal, t.clone()))
+}
+
+impl Runtime {
+    /// Fires one due timer. A timer fired before is only removed. Returns the messages it
+    /// queued.
+    pub async fn fire(&self, timer: Timer) -> Result<Vec<OutboundMessage>, RuntimeError> {
+        let key = DedupeKey(timer.dedupe_id());
+        let person = match &timer.what {
+            Reminder::IdleClose { who, .. } | Reminder::Appointment { who, .. } => {
+                Some(who.clone())
+            }
+            _ => None,
+        };
+        // A timer that changes a conversation waits for that person's turn.
+        let _turn = match &person {
+            Some(who) => Some(self.shard(who).lock().await),
+            None => None,
+        };
+        if self.store.is_handled(&key)? {
+            self.store.drop_timer(&timer)?;
+            return Ok(Vec::new());
+        }
+        let done = self
+            .commit_planned(|now| self.timer_plan(&timer, now))
+            .await?;
+        if let Some((_, msgs)) = &done {
+            tracing::info!(timer = %timer.id.split('/').next().unwrap_or(""), kind = kind_name(&timer.what), messages = msgs.len(), "timer fired");
+        }
+        match done {
+            Some((_, msgs)) => Ok(msgs),
+            None => {
+                self.store.drop_timer(&timer)?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn timer_plan(&self, timer: &Timer, now: DateTime<Utc>) -> Result<Plan, StoreError> {
+        let bot = &self.bot;
+        let mut commit = Commit::for_timer(timer, now);
+        let mut out: Vec<OutboundMessage> = Vec::new();
+        match &timer.what {
+            Reminder::IdleClose { who, last_seen } => {
+                if let Some(mut conv) = self.store.session(who)?
+                    && conv.active.is_some()
+                    && conv.last_seen == Some(*last_seen)
+                {
+                    conv.active = None;
+                    out.push(OutboundMessage::text(
+                        who.clone(),
+                        bot.sys("idle_closed_later", &conv.lang),
+                    ));
+                    commit.who = who.clone();
+                    commit.session = Some(conv);
+                }
+            }
+            Reminder::Appointment { who, at, topic, .. } => {
+                let lang = self.lang_of(who)?;
+                out.push(OutboundMessage::text(
+                    who.clone(),
+                    fill(
+                        &bot.sys("reminder_appointment", &lang),
+                        &[
+                            ("office", bot.office_name.clone()),
+                            ("when", bot.calendar.format_local(*at, &lang)),
+                            ("topic", topic.clone()),
+                        ],
+                    ),
+                ));
+            }
+            what => {
+                let mut edits = CaseEdits::new();
+                if let Some((n, _)) = crate::reminders::case_of(what)
+                    && let Some(case) = edits.get(self.store.as_ref(), n)?
+                {
+                    let entry = format!(
+                        "{}/{}@{}/",
+                        case_owner(n),
+                        case.stage,
+                        case.stage_since.timestamp_millis()
+                    );
+                    // A reminder of a stage the case has left (or a closed case) says nothing.
+                    if case.open && timer.id.starts_with(&entry) {
+                        let msgs = self.case_reminder(case, what, now);
+                        if !msgs.is_empty() {
+                            case.history.push(CaseEvent {
+                                at: now,
+                                actor: Actor::System,
+                                kind: "reminder".into(),
+                                note: Some(kind_name(what).to_string()),
+                            });
+                        }
+                        out.extend(msgs);
+                    }
+                }
+                edits.into_commit(&mut commit);
+            }
+        }
+        Ok(Plan {
+            commit,
+            render: Box::new(move |_| out.clone()),
+        })
+    }
+
+    /// The language a person reads: their conversation's, else the office default.
+    fn lang_of(&self, who: &Identity) -> Result<String, StoreError> {
+        Ok(self
+            .store
+            .session(who)?
+            .map(|c| c.lang)
+            .filter(|l| self.bot.languages.contains(l))
+            .unwrap_or_else(|| self.bot.default_lang().to_string()))
+    }
+
+    /// The messages of a case reminder (none when it no longer applies).
+    fn case_reminder(
+        &self,
+        case: &crate::cases::Case,
+        what: &Reminder,
+        now: DateTime<Utc>,
+    ) -> Vec<OutboundMessage> {
+        let bot = &self.bot;
+        let n = &case.number;
+        let id_label = bot.stage_label(n.service, &case.stage, "id");
+        let en_label = bot.stage_label(n.service, &case.stage, "en");
+        let due = case
+            .stage_due
+            .map(|d| bot.calendar.format_local(d, "id"))
+            .unwrap_or_else(|| "-".into());
+        let who_has_it = case
+            .assignee
+            .as_deref()
+            .and_then(|a| self.officers.iter().find(|o| o.id == a))
+            .map(|o| format!(" — {}", o.name))
+            .unwrap_or_default();
+        let officers = |text: String| vec![OutboundMessage::text(Identity::officers(), text)];
+        match what {
+            Reminder::Unacknowledged { .. } => {
+                if case.assignee.is_some() {
+                    return Vec::new();
+                }
+                officers(format!(
+                    "⏰ [{n}] Kasus baru belum diambil petugas: {title}\nNew case not taken yet. Ketik / type: ambil {n}",
+                    title = case.title
+                ))
+            }
+            Reminder::StageProgress { percent, .. } => {
+                if crate::reminders::superseded(bot, case, *percent, now) {
+                    return Vec::new();
+                }
+                if *percent >= 100 {
+                    officers(format!(
+                        "⏰ [{n}] Batas waktu tahap «{id_label}» adalah sekarang ({due}){who_has_it}.\nStage «{en_label}» is due now."
+                    ))
+                } else {
+                    officers(format!(
+                        "⏰ [{n}] Tahap «{id_label}» sudah memakai {percent}% waktu SOP; batas {due}{who_has_it}.\nStage «{en_label}» has used {percent}% of its SOP time."
+                    ))
+                }
+            }
+            Reminder::Overdue { day, .. } => {
+                let chiefs: Vec<&OfficerConfig> = self
+                    .officers
+                    .iter()
+                    .filter(|o| o.roles.contains(&Role::Pimpinan))
+                    .collect();
+                let names: Vec<&str> = chiefs.iter().map(|o| o.name.as_str()).collect();
+                let text = format!(
+                    "⚠️ [{n}] Tahap «{id_label}» melewati batas waktu ({due}), pengingat ke-{day}{who_has_it}. Diteruskan ke pimpinan: {chiefs}.\nStage «{en_label}» is overdue (reminder {day}); escalated to the head of office.",
+                    chiefs = if names.is_empty() {
+                        "-".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                );
+                let mut msgs = officers(text.clone());
+                for chief in chiefs {
+                    if let Some(to) = officer_identity(chief) {
+                        msgs.push(OutboundMessage::text(to, text.clone()));
+                    }
+                }
+                msgs
+            }
+            Reminder::ApplicantPending { .. } => {
+                let lang = case.lang.as_str();
+                vec![OutboundMessage::text(
+                    case.origin.clone(),
+                    fill(
+                        &bot.sys("reminder_pending", lang),
+                        &[
+                            ("case", n.to_string()),
+                            ("stage", bot.stage_label(n.service, &case.stage, lang)),
+                        ],
+                    ),
+                )]
+            }
+            Reminder::RatingAgain { .. } => vec![OutboundMessage::text(
+                case.origin.clone(),
+                fill(
+                    &bot.sys("reminder_rating", &case.lang),
+                    &[("case", n.to_string())],
+                ),
+            )],
+            Reminder::Appointment { .. } | Reminder::IdleClose { .. } => Vec::new(),
+        }
+    }
+}
+
+/// A short name of a reminder for logs and case history.
+pub fn kind_name(r: &Reminder) -> &'static str {
+    match r {
+        Reminder::Unacknowledged { .. } => "unacknowledged",
+        Reminder::StageProgress { percent, .. } if *percent >= 100 => "stage_due",
+        Reminder::StageProgress { .. } => "stage_progress",
+        Reminder::Overdue { .. } => "overdue",
+        Reminder::ApplicantPending { .. } => "applicant_pending",
+        Reminder::RatingAgain { .. } => "rating_again",
+        Reminder::Appointment { .. } => "appointment",
+        Reminder::IdleClose { .. } => "idle_close",
+    }
+}

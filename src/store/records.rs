@@ -1,0 +1,121 @@
+//! The records of delivery and time that commits write next to the domain state: outbox rows
+//! (every message waiting to leave) and timers (every reminder waiting to fire).
+
+use crate::cases::CaseNumber;
+use crate::message::{Identity, OutboundMessage};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One outbound message waiting for delivery, written in the same transaction as the change
+/// that caused it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    /// Monotonic: rows of one chat are delivered in id order.
+    pub id: u64,
+    /// Idempotency key: the dedupe key of the message or timer that caused it, `#` and its
+    /// position. Sent to providers that accept one, and used as the e-mail `Message-ID`.
+    pub key: String,
+    pub created_at: DateTime<Utc>,
+    pub msg: OutboundMessage,
+    /// Failed attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not to be tried again before this time (backoff, a provider's `retry_after`).
+    #[serde(default)]
+    pub not_before: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// What is kept of a delivered message: enough to match a provider's status callback or a
+/// reply to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentRecord {
+    pub id: u64,
+    pub key: String,
+    pub to: Identity,
+    pub at: DateTime<Utc>,
+    /// The provider's id of the message (Telegram message id, WhatsApp `wamid`, …).
+    pub provider_ref: Option<String>,
+}
+
+/// A message given up on after its last attempt, kept for the officers to look at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedRecord {
+    pub row: OutboxRow,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// A reminder waiting for its time. Stored under big-endian due time + id, so the scheduler
+/// reads only what is due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timer {
+    /// Unique and deterministic (owner, what, and the stage entry it belongs to), so the same
+    /// reminder computed twice is the same timer, and firing it is deduplicated by this id.
+    pub id: String,
+    /// What the timer belongs to (`case:REK-2026-000001`, `appt:…`, `idle:…`); a commit
+    /// replaces all timers of an owner at once.
+    pub owner: String,
+    pub due: DateTime<Utc>,
+    pub what: Reminder,
+}
+
+/// What a timer does when it fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reminder {
+    /// Officers: a new case nobody has taken yet.
+    Unacknowledged { case: CaseNumber },
+    /// Officers: a stage reached `percent`% of its SLA (100 = due now).
+    StageProgress {
+        case: CaseNumber,
+        stage: String,
+        percent: u32,
+    },
+    /// Officers and pimpinan: the stage is overdue, the `day`-th reminder.
+    Overdue {
+        case: CaseNumber,
+        stage: String,
+        day: u32,
+    },
+    /// Applicant: the case waits on them (revision, documents, payment), the `nth` reminder.
+    ApplicantPending {
+        case: CaseNumber,
+        stage: String,
+        nth: u32,
+    },
+    /// Applicant: the rating asked when the case finished, once more.
+    RatingAgain { case: CaseNumber, stage: String },
+    /// Applicant: an appointment is near (`hours_before` it).
+    Appointment {
+        who: Identity,
+        at: DateTime<Utc>,
+        topic: String,
+        hours_before: u32,
+    },
+    /// A conversation left unanswered is closed politely.
+    IdleClose {
+        who: Identity,
+        last_seen: DateTime<Utc>,
+    },
+}
+
+impl Timer {
+    /// The dedupe key its firing is recorded under.
+    pub fn dedupe_id(&self) -> String {
+        format!("timer:{}", self.id)
+    }
+}
+
+/// All timers an owner should have after a commit (replacing the ones it had).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimerSet {
+    pub owner: String,
+    pub timers: Vec<Timer>,
+}
+
+/// The owner key of a case's timers.
+pub fn case_owner(n: &CaseNumber) -> String {
+    format!("case:{n}")
+}
