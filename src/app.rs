@@ -79,6 +79,11 @@ pub async fn serve(
     report_config(&config);
     let rt = Arc::new(build(&config, Arc::new(SystemClock))?);
     let chans = channels(&config)?;
+    if chans.get(ChannelKind::Officers).is_none() {
+        tracing::warn!(
+            "no officers' admin chat runs in this process (Telegram group, issue 5): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
+        );
+    }
     let stop = CancellationToken::new();
     let outbox = Arc::new(Outbox::new(rt.clone(), chans, config.delivery.clone()));
     let delivery = tokio::spawn(outbox.run(stop.clone()));

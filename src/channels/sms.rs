@@ -7,7 +7,9 @@
 //! handled and on disk; a repeated `id` is recognised and ignored.
 //!
 //! Outbound: one `POST {gateway_url}` per SMS part with JSON
-//! `{"to", "from", "text", "reference"}` and `Authorization: Bearer {api_key}`. 2xx is
+//! `{"to", "from", "text", "reference", "outbox_id"}` and `Authorization: Bearer {api_key}`;
+//! `reference` (the outbox row's idempotency key and the part number) is the same on a resend,
+//! so a gateway that keeps references can drop the repeat. 2xx is
 //! delivered (its JSON `message_id` or `id` is kept); 429 (with `Retry-After`), 408 and 5xx are
 //! retried; other 4xx are permanent. Choices are numbered lines; long texts are split at
 //! 160 GSM-7 / 70 UCS-2 characters (153/67 per part with a `(1/3)` marker).
@@ -118,12 +120,14 @@ impl SmsChannel {
         to: &str,
         text: &str,
         reference: &str,
+        outbox_id: u64,
     ) -> Result<Option<String>, SendError> {
         let body = serde_json::json!({
             "to": to,
             "from": self.sender,
             "text": text,
             "reference": reference,
+            "outbox_id": outbox_id,
         });
         let resp = self
             .client
@@ -184,7 +188,12 @@ impl Channel for SmsChannel {
             let mut first = None;
             for (i, p) in parts.iter().enumerate() {
                 let id = self
-                    .send_part(&row.msg.to.address, p, &format!("{}/{}", row.key, i + 1))
+                    .send_part(
+                        &row.msg.to.address,
+                        p,
+                        &format!("{}/{}", row.key, i + 1),
+                        row.id,
+                    )
                     .await?;
                 first = first.or(id);
             }

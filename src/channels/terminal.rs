@@ -63,6 +63,47 @@ pub fn render_for(out: &mut impl Write, m: &OutboundMessage, me: &Identity) -> s
     render(out, m)
 }
 
+/// Whether the terminal shows (and so delivers) a queued message to `to` for the user `who`:
+/// their own messages, and the officers' chat when they are an officer.
+fn shows(rt: &Runtime, who: &Identity, to: &Identity) -> bool {
+    to == who || (to.channel == ChannelKind::Officers && rt.officer(who).is_some())
+}
+
+/// Marks a message shown on the terminal as delivered.
+fn delivered(rt: &Runtime, id: u64, to: &Identity) -> crate::Result<()> {
+    rt.store.outbox_sent(crate::store::SentRecord {
+        id,
+        key: String::new(),
+        to: to.clone(),
+        at: rt.clock.now(),
+        provider_ref: None,
+    })?;
+    Ok(())
+}
+
+/// Prints what waits in the outbox for this terminal user (reminders and notifications queued
+/// while they were away, e.g. by `pstbot serve` on the same store), and marks it delivered.
+fn show_queued<W: Write>(rt: &Runtime, out: &mut W, who: &Identity) -> crate::Result<()> {
+    let rows = rt.store.outbox_pending(None, 10_000)?;
+    let mine: Vec<_> = rows
+        .into_iter()
+        .filter(|r| shows(rt, who, &r.msg.to))
+        .collect();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "(pesan yang menunggu / waiting messages: {})\n",
+        mine.len()
+    )?;
+    for r in mine {
+        render_for(out, &r.msg, who)?;
+        delivered(rt, r.id, &r.msg.to)?;
+    }
+    Ok(())
+}
+
 /// Runs a terminal conversation until the input ends or `/quit`.
 pub async fn run<R, W>(
     rt: &Runtime,
@@ -89,6 +130,7 @@ where
             rt.bot.office_name
         )?;
     }
+    show_queued(rt, out, &who)?;
     loop {
         if interactive {
             write!(out, "» ")?;
@@ -113,6 +155,7 @@ where
                 None => "applicant".to_string(),
             };
             writeln!(out, "(now talking as {name}: {role})\n")?;
+            show_queued(rt, out, &who)?;
             continue;
         } else if trimmed == "/whoami" {
             writeln!(out, "({})\n", who)?;

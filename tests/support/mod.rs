@@ -2,6 +2,8 @@
 //! a conversation driver that reads like a script (the person says …, the bot answers …).
 #![allow(dead_code)]
 
+pub mod gateway;
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use pstbot::config::Config;
 use pstbot::dialogs::Bot;
