@@ -122,13 +122,29 @@ enum Abort {
 impl SledStore {
     /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB.
     pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore> {
-        let db = ::sled::Config::new()
+        let config = ::sled::Config::new()
             .path(path)
-            .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
-            .open()
-            .map_err(|e| {
-                StoreError::Engine(format!("cannot open the store at {}: {e}", path.display()))
-            })?;
+            .cache_capacity(cache_mb.saturating_mul(1024 * 1024));
+        // sled releases its file lock from a background thread after the previous handle is
+        // dropped; give a just-closed store a moment before calling it locked by another process.
+        let mut tries = 0;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(::sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock && tries < 40 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => {
+                    return Err(StoreError::Engine(format!(
+                        "cannot open the store at {} (is another pstbot using it?): {e}",
+                        path.display()
+                    )));
+                }
+            }
+        };
         let meta = db.open_tree("meta")?;
         match meta.get("schema_version")? {
             None => {
