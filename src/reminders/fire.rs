@@ -120,7 +120,12 @@ impl Runtime {
                         out.extend(msgs);
                     }
                 }
-                edits.into_commit(&mut commit);
+                // Only a reminder that said something is recorded on the case (and so
+                // reschedules its timers); a silent one leaves the case and its other
+                // timers as they are.
+                if !out.is_empty() {
+                    edits.into_commit(&mut commit);
+                }
             }
         }
         Ok(Plan {
@@ -185,7 +190,14 @@ impl Runtime {
                     ))
                 }
             }
-            Reminder::Overdue { day, .. } => {
+            Reminder::Overdue { .. } => {
+                // Counted from the due time, so a reminder sent late (after an outage or a
+                // clock jump) still tells how late the stage is.
+                let every = i64::from(bot.reminders.overdue_every_hours.max(1));
+                let day = case
+                    .stage_due
+                    .map(|d| ((now - d).num_hours() / every).max(1))
+                    .unwrap_or(1);
                 let chiefs: Vec<&OfficerConfig> = self
                     .officers
                     .iter()

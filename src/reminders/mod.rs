@@ -104,7 +104,8 @@ pub fn case_timers(bot: &Bot, case: &Case, now: DateTime<Utc>) -> Vec<Timer> {
             what,
         })
     };
-    if case.stage == wf.start && case.assignee.is_none() {
+    // Only a new case: one back in the start stage (after a revision) was announced before.
+    if case.stage == wf.start && case.stage_since == case.created_at && case.assignee.is_none() {
         let at = cal.add_working_time(
             case.created_at,
             Duration::minutes(i64::from(r.acknowledge_within_minutes)),
@@ -249,11 +250,18 @@ pub fn idle_timer(
 /// Whether a stage-progress reminder fired late enough that a later one of the same stage is
 /// also already due (the clock jumped, or the service was down): then only the latest is sent.
 pub fn superseded(bot: &Bot, case: &Case, percent: u32, now: DateTime<Utc>) -> bool {
-    case_timers(bot, case, now).iter().any(|t| match &t.what {
-        Reminder::StageProgress { percent: p, .. } => *p > percent && t.due <= now,
-        Reminder::Overdue { .. } => t.due <= now,
-        _ => false,
-    })
+    // `case_timers` always schedules the next overdue reminder after `now`, so whether one is
+    // already due is asked of the first one.
+    let r = &bot.reminders;
+    let overdue = r.overdue_every_hours > 0
+        && case
+            .stage_due
+            .is_some_and(|due| overdue_at(&bot.calendar, r, due, 1) <= now);
+    overdue
+        || case_timers(bot, case, now).iter().any(|t| match &t.what {
+            Reminder::StageProgress { percent: p, .. } => *p > percent && t.due <= now,
+            _ => false,
+        })
 }
 
 /// The case a reminder is about, with the stage it was set for.
