@@ -177,6 +177,15 @@ fn piped_chat_completes_the_guest_book_and_each_service() {
 
 #[test]
 fn serve_answers_healthz_and_stops_on_sigint() {
+    serve_then_stop("-INT");
+}
+
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    serve_then_stop("-TERM");
+}
+
+fn serve_then_stop(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -201,12 +210,17 @@ fn serve_answers_healthz_and_stops_on_sigint() {
     }
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     assert!(body.contains("\"status\":\"ok\""), "{body}");
-    // SIGINT: graceful shutdown, exit 0.
+    // Graceful shutdown, exit 0 (a killed process would not report success).
     let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status();
     let status = child.wait().unwrap();
-    assert!(status.success(), "serve exits cleanly on SIGINT");
+    assert!(
+        status.success(),
+        "serve exits cleanly on {signal}: {status:?}"
+    );
+    // The store was closed properly: it opens at once.
+    pstbot::store::sled::SledStore::open(&dir.path().join("data"), 8).unwrap();
 }
 
 #[test]

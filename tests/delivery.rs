@@ -287,6 +287,31 @@ async fn messages_to_one_chat_respect_its_rate_limit() {
 }
 
 #[tokio::test]
+async fn a_channel_keeps_its_overall_rate_across_chats() {
+    let gw = FakeGateway::start(vec![]).await;
+    let rt = runtime(Arc::new(pstbot::store::memory::MemoryStore::new()));
+    let mut cfg = delivery(3);
+    cfg.limits.insert(
+        "sms".into(),
+        RateLimit {
+            per_chat_per_minute: 600,
+            group_per_minute: 600,
+            per_second: 5,
+        },
+    );
+    let _stop = start(&rt, &gw, cfg);
+    let msgs = (0..10)
+        .map(|i| sms(&format!("+62812000000{i:02}"), "halo"))
+        .collect();
+    queue(&rt, msgs);
+    assert!(gw.wait_for(WAIT, |rs| rs.len() == 10).await);
+    let rs = gw.received();
+    // Five at once, then five per second: the last five need about a second.
+    let span = rs[9].at.duration_since(rs[4].at);
+    assert!(span >= Duration::from_millis(800), "span {span:?}");
+}
+
+#[tokio::test]
 async fn a_restart_resends_what_was_not_confirmed_and_nothing_that_was() {
     let dir = tempfile::tempdir().unwrap();
     let gw = FakeGateway::start(vec![]).await;
