@@ -11,32 +11,6 @@ fn pstbot() -> Command {
     c
 }
 
-/// A config like the example, with the store in `dir` and the HTTP server on `listen`.
-fn config_in(dir: &std::path::Path, listen: &str) -> std::path::PathBuf {
-    let repo = support::repo();
-    let text = std::fs::read_to_string(repo.join("config.example.toml"))
-        .unwrap()
-        .replace(
-            "dialogs_dir = \"dialogs\"",
-            &format!("dialogs_dir = \"{}\"", repo.join("dialogs").display()),
-        )
-        .replace(
-            "holidays_file = \"dialogs/",
-            &format!("holidays_file = \"{}/dialogs/", repo.display()),
-        )
-        .replace(
-            "path = \"./data\"",
-            &format!("path = \"{}\"", dir.join("data").display()),
-        )
-        .replace(
-            "listen = \"127.0.0.1:8080\"",
-            &format!("listen = \"{listen}\""),
-        );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn chat(config: &std::path::Path, script: &str) -> String {
     let mut child = pstbot()
         .args(["--config", config.to_str().unwrap(), "chat"])
@@ -103,7 +77,7 @@ fn check_rejects_a_broken_dialog_naming_file_and_step() {
         1,
     );
     std::fs::write(&janji, text).unwrap();
-    let config = config_in(dir.path(), "127.0.0.1:0");
+    let config = support::config_file(dir.path(), "127.0.0.1:0");
     let text = std::fs::read_to_string(&config).unwrap().replace(
         &support::repo().join("dialogs").display().to_string(),
         &dialogs.display().to_string(),
@@ -124,7 +98,7 @@ fn check_rejects_a_broken_dialog_naming_file_and_step() {
 #[test]
 fn invalid_config_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config_in(dir.path(), "127.0.0.1:0");
+    let config = support::config_file(dir.path(), "127.0.0.1:0");
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "timezone = \"Asia/Jakarta\"",
         "timezone = \"Asia/Bengkulu\"",
@@ -141,7 +115,7 @@ fn invalid_config_stops_start_up_naming_the_key() {
 #[test]
 fn piped_chat_completes_the_guest_book_and_each_service() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config_in(dir.path(), "127.0.0.1:0");
+    let config = support::config_file(dir.path(), "127.0.0.1:0");
     let fixtures = support::repo().join("tests/fixtures");
     let rek = format!(
         "halo\n1\n{GUEST_BOOK}tidak\nSurvei Kepuasan Layanan Perizinan 2027\nDinas PMPTSP Provinsi Bengkulu\nBidang Pengaduan\nSiti Aminah\n0736 21234\nPermendagri 18/2020\nMengukur kepuasan masyarakat atas layanan perizinan.\n1\nProvinsi Bengkulu\n1,3\n1\n01/03/2027\n30/04/2027\n5\nkarakteristik responden, kepuasan per unsur\nlaporan di situs dinas\n/file {}\n/file {}\nkirim\n",
@@ -192,7 +166,7 @@ fn serve_then_stop(signal: &str) {
         .local_addr()
         .unwrap()
         .port();
-    let config = config_in(dir.path(), &format!("127.0.0.1:{port}"));
+    let config = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
     let mut child = pstbot()
         .args(["--config", config.to_str().unwrap(), "serve"])
         .stderr(Stdio::piped())
@@ -226,7 +200,7 @@ fn serve_then_stop(signal: &str) {
 #[test]
 fn one_terminal_walks_a_recommendation_and_a_complaint_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config_in(dir.path(), "127.0.0.1:0");
+    let config = support::config_file(dir.path(), "127.0.0.1:0");
     let fixtures = support::repo().join("tests/fixtures");
     let q = fixtures.join("kuesioner.pdf").display().to_string();
     let letter = fixtures.join("surat-pengantar.pdf").display().to_string();

@@ -41,25 +41,9 @@ fn free_port() -> u16 {
 }
 
 fn write_config(dir: &std::path::Path, port: u16, gateway: &str) -> std::path::PathBuf {
-    let repo = support::repo();
-    let text = std::fs::read_to_string(repo.join("config.example.toml"))
+    let path = support::config_file(dir, &format!("127.0.0.1:{port}"));
+    let text = std::fs::read_to_string(&path)
         .unwrap()
-        .replace(
-            "dialogs_dir = \"dialogs\"",
-            &format!("dialogs_dir = \"{}\"", repo.join("dialogs").display()),
-        )
-        .replace(
-            "holidays_file = \"dialogs/",
-            &format!("holidays_file = \"{}/dialogs/", repo.display()),
-        )
-        .replace(
-            "path = \"./data\"",
-            &format!("path = \"{}\"", dir.join("data").display()),
-        )
-        .replace(
-            "listen = \"127.0.0.1:8080\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        )
         .replace("idle_timeout = \"24h\"", "idle_timeout = \"2s\"");
     let text = format!(
         "{text}\n[sms]\ngateway_url = \"{gateway}\"\napi_key = \"k\"\nwebhook_secret = \"{SECRET}\"\n\n\
@@ -67,7 +51,6 @@ fn write_config(dir: &std::path::Path, port: u16, gateway: &str) -> std::path::P
          [delivery]\nbackoff_initial = \"50ms\"\nbackoff_max = \"500ms\"\n\n\
          [delivery.limits.sms]\nper_chat_per_minute = 6000\ngroup_per_minute = 6000\nper_second = 1000\n"
     );
-    let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     path
 }

@@ -37,6 +37,20 @@ fn delivery(max_attempts: u32) -> DeliveryConfig {
     }
 }
 
+/// Delivery with SMS limited to `per_chat` a minute per chat and `per_second` overall.
+fn limited(per_chat: u32, per_second: u32) -> DeliveryConfig {
+    let mut cfg = delivery(3);
+    cfg.limits.insert(
+        "sms".into(),
+        RateLimit {
+            per_chat_per_minute: per_chat,
+            group_per_minute: per_chat,
+            per_second,
+        },
+    );
+    cfg
+}
+
 /// Messages queued by a test commit.
 struct Fixed(Vec<OutboundMessage>);
 
@@ -263,16 +277,7 @@ async fn after_the_last_attempt_the_message_is_given_up_and_reported() {
 async fn messages_to_one_chat_respect_its_rate_limit() {
     let gw = FakeGateway::start(vec![]).await;
     let rt = runtime(Arc::new(pstbot::store::memory::MemoryStore::new()));
-    let mut cfg = delivery(3);
-    cfg.limits.insert(
-        "sms".into(),
-        RateLimit {
-            per_chat_per_minute: 600,
-            group_per_minute: 600,
-            per_second: 1000,
-        },
-    );
-    let _stop = start(&rt, &gw, cfg);
+    let _stop = start(&rt, &gw, limited(600, 1000));
     let msgs = (1..=8)
         .map(|i| sms("+6281111111111", &format!("m{i}")))
         .collect();
@@ -290,16 +295,7 @@ async fn messages_to_one_chat_respect_its_rate_limit() {
 async fn a_channel_keeps_its_overall_rate_across_chats() {
     let gw = FakeGateway::start(vec![]).await;
     let rt = runtime(Arc::new(pstbot::store::memory::MemoryStore::new()));
-    let mut cfg = delivery(3);
-    cfg.limits.insert(
-        "sms".into(),
-        RateLimit {
-            per_chat_per_minute: 600,
-            group_per_minute: 600,
-            per_second: 5,
-        },
-    );
-    let _stop = start(&rt, &gw, cfg);
+    let _stop = start(&rt, &gw, limited(600, 5));
     let msgs = (0..10)
         .map(|i| sms(&format!("+62812000000{i:02}"), "halo"))
         .collect();

@@ -122,27 +122,6 @@ async fn submit_product(t: &mut Chat, name: &str) -> String {
     support::case_number(&out).unwrap()
 }
 
-/// Files a complaint as Budi (new to the guest book); returns its number.
-async fn submit_complaint(t: &mut Chat) -> String {
-    t.as_terminal("budi");
-    t.say("halo").await;
-    t.say("3").await;
-    t.fill_guest_book("Budi Santoso").await;
-    t.expect("kirim", &["tentang apa"]).await;
-    t.expect("2", &["Ceritakan"]).await;
-    t.expect(
-        "Tabel kemiskinan kabupaten di situs web tidak bisa diunduh.",
-        &["Kapan"],
-    )
-    .await;
-    t.expect("20/11/2026", &["bukti"]).await;
-    t.expect("lewati", &["dirahasiakan"]).await;
-    t.expect("tidak", &["LAPOR"]).await;
-    t.expect("-", &["Mohon periksa"]).await;
-    let out = t.expect("kirim", &["ADU-2026-"]).await;
-    support::case_number(&out).unwrap()
-}
-
 #[tokio::test]
 async fn a_new_case_not_taken_within_an_hour_is_announced_once_and_a_taken_one_never() {
     let mut t = Chat::memory(); // Monday 23 November 2026, 09:00 WIB
@@ -596,7 +575,7 @@ async fn documents_sent_in_time_cancel_the_applicant_reminders() {
 #[tokio::test]
 async fn a_rating_asked_late_in_the_evening_is_asked_again_at_seven_not_at_night() {
     let mut t = Chat::memory(); // Monday 09:00
-    let n = submit_complaint(&mut t).await;
+    let n = support::submit_complaint(&mut t, false).await;
     t.as_terminal("rina");
     t.say(&format!("pindah {n} terima")).await;
     // The officer conveys the outcome at 22:00; 24 hours later is in the quiet hours.

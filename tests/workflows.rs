@@ -26,32 +26,6 @@ async fn case_stage(t: &Chat, n: &str) -> (String, bool) {
     (c.stage, c.open)
 }
 
-/// Files a complaint as Budi and returns its number.
-async fn submit_complaint(t: &mut Chat, confidential: bool) -> String {
-    t.as_terminal("budi");
-    t.say("menu").await;
-    t.say("3").await;
-    if t.rt.store.guest_of(&t.who).unwrap().is_none() {
-        t.fill_guest_book("Budi Santoso").await;
-    } else {
-        t.say("1").await;
-    }
-    t.expect("kirim", &["tentang apa"]).await;
-    t.expect("2", &["Ceritakan"]).await;
-    t.expect(
-        "Tabel kemiskinan kabupaten di situs web tidak bisa diunduh.",
-        &["Kapan"],
-    )
-    .await;
-    t.expect("20/11/2026", &["bukti"]).await;
-    t.expect("lewati", &["dirahasiakan"]).await;
-    t.expect(if confidential { "ya" } else { "tidak" }, &["LAPOR"])
-        .await;
-    t.expect("-", &["Mohon periksa"]).await;
-    let out = t.expect("kirim", &["ADU-2026-"]).await;
-    support::case_number(&out).unwrap()
-}
-
 #[tokio::test]
 async fn bengkulu_recommendation_returned_revised_verified_signed_and_delivered() {
     let mut t = Chat::memory(); // Monday 23 November 2026, 09:00 WIB
@@ -262,7 +236,7 @@ async fn national_due_date_skips_weekends_nyepi_idul_fitri_and_cuti_bersama() {
 #[tokio::test]
 async fn complaint_is_acknowledged_escalated_answered_and_rated() {
     let mut t = Chat::memory();
-    let n = submit_complaint(&mut t, true).await;
+    let n = support::submit_complaint(&mut t, true).await;
     assert!(t.last.iter().any(|m| m.text.contains("10 hari kerja")));
     let c =
         t.rt.store
@@ -389,7 +363,7 @@ async fn paid_product_with_incomplete_documents_billing_and_payment() {
 #[tokio::test]
 async fn officer_commands_are_refused_to_applicants_and_wrong_roles() {
     let mut t = Chat::memory();
-    let n = submit_complaint(&mut t, false).await;
+    let n = support::submit_complaint(&mut t, false).await;
     let before =
         t.rt.store
             .case(&CaseNumber::parse(&n).unwrap())
@@ -460,7 +434,7 @@ async fn officer_commands_are_refused_to_applicants_and_wrong_roles() {
 #[tokio::test]
 async fn officers_reply_and_the_applicant_is_told_when_to_expect_an_answer() {
     let mut t = Chat::memory();
-    let n = submit_complaint(&mut t, false).await;
+    let n = support::submit_complaint(&mut t, false).await;
     t.clock.set(wib(2026, 11, 23, 19, 0)); // evening
     let out = t
         .expect(
@@ -499,7 +473,7 @@ async fn officers_reply_and_the_applicant_is_told_when_to_expect_an_answer() {
 #[tokio::test]
 async fn walk_in_visitors_get_queue_numbers_and_today_counts_them() {
     let mut t = Chat::memory();
-    submit_complaint(&mut t, false).await;
+    support::submit_complaint(&mut t, false).await;
     t.as_terminal("rina");
     t.expect(
         "tamu rek Siti Aminah",
@@ -540,7 +514,7 @@ async fn walk_in_visitors_get_queue_numbers_and_today_counts_them() {
 #[tokio::test]
 async fn a_revision_file_without_done_keeps_waiting_and_other_messages_reach_officers() {
     let mut t = Chat::memory();
-    let n = submit_complaint(&mut t, false).await;
+    let n = support::submit_complaint(&mut t, false).await;
     t.as_terminal("rina");
     t.say(&format!("pindah {n} terima")).await;
     t.say(&format!(

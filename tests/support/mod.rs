@@ -332,3 +332,55 @@ pub async fn submit_recommendation(t: &mut Chat) -> String {
         .await;
     case_number(&done).unwrap()
 }
+
+/// Files a complaint as Budi and returns its number.
+pub async fn submit_complaint(t: &mut Chat, confidential: bool) -> String {
+    t.as_terminal("budi");
+    t.say("menu").await;
+    t.say("3").await;
+    if t.rt.store.guest_of(&t.who).unwrap().is_none() {
+        t.fill_guest_book("Budi Santoso").await;
+    } else {
+        t.say("1").await;
+    }
+    t.expect("kirim", &["tentang apa"]).await;
+    t.expect("2", &["Ceritakan"]).await;
+    t.expect(
+        "Tabel kemiskinan kabupaten di situs web tidak bisa diunduh.",
+        &["Kapan"],
+    )
+    .await;
+    t.expect("20/11/2026", &["bukti"]).await;
+    t.expect("lewati", &["dirahasiakan"]).await;
+    t.expect(if confidential { "ya" } else { "tidak" }, &["LAPOR"])
+        .await;
+    t.expect("-", &["Mohon periksa"]).await;
+    let out = t.expect("kirim", &["ADU-2026-"]).await;
+    case_number(&out).unwrap()
+}
+
+/// A config like the example, with the store in `dir` and the HTTP server on `listen`.
+pub fn config_file(dir: &std::path::Path, listen: &str) -> std::path::PathBuf {
+    let repo = repo();
+    let text = std::fs::read_to_string(repo.join("config.example.toml"))
+        .unwrap()
+        .replace(
+            "dialogs_dir = \"dialogs\"",
+            &format!("dialogs_dir = \"{}\"", repo.join("dialogs").display()),
+        )
+        .replace(
+            "holidays_file = \"dialogs/",
+            &format!("holidays_file = \"{}/dialogs/", repo.display()),
+        )
+        .replace(
+            "path = \"./data\"",
+            &format!("path = \"{}\"", dir.join("data").display()),
+        )
+        .replace(
+            "listen = \"127.0.0.1:8080\"",
+            &format!("listen = \"{listen}\""),
+        );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
