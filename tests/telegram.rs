@@ -676,3 +676,121 @@ async fn a_429_is_honoured_and_a_blocked_chat_is_reported_to_the_officers() {
     assert!(started.elapsed() < Duration::from_secs(10));
     svc.stop().await;
 }
+
+/// `pstbot serve` with a `[telegram]` section (as an office writes it): polling starts, the
+/// officers' chat is the group, and Ctrl-C stops it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_telegram_by_polling_from_the_config() {
+    let api = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::config_file(dir.path(), "127.0.0.1:0");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "\n[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\nadmin_chat_id = {ADMIN}\n",
+        api.url()
+    ));
+    text = text.replace(
+        "terminal = \"rina\"\n",
+        &format!("terminal = \"rina\"\ntelegram_user_id = {RINA}\n"),
+    );
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg, async {
+        let _ = rx.await;
+    }));
+    let budi = Person {
+        api: &api,
+        id: BUDI,
+    };
+    budi.say("/start", "Selamat datang").await;
+    // An officer's command in the group is answered in the group.
+    api.group_text(ADMIN, RINA, "/hariini", None);
+    api.expect(ADMIN, 0, "Hari ini / today").await;
+    tx.send(()).unwrap();
+    tokio::time::timeout(WAIT, served)
+        .await
+        .expect("serve stops")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        api.unconfirmed(),
+        0,
+        "handled updates are confirmed at shutdown"
+    );
+}
+
+/// `pstbot serve` in webhook mode: `setWebhook` with the secret at start, and
+/// `/webhook/telegram` on its HTTP server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_telegram_by_webhook_from_the_config() {
+    let api = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "\n[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\nmode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"hook-Secret_42\"\n",
+        api.url()
+    ));
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg, async {
+        let _ = rx.await;
+    }));
+    assert!(
+        api.wait_for(WAIT, |api| !api.calls("setWebhook").is_empty())
+            .await
+    );
+    assert_eq!(
+        api.calls("setWebhook")[0].params["secret_token"],
+        serde_json::json!("hook-Secret_42")
+    );
+    let m = api.message(BUDI as i64, BUDI, serde_json::json!({"text": "halo"}));
+    let update = api.update_json("message", m).to_string();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/webhook/telegram");
+    let mut status = 0;
+    for _ in 0..100 {
+        match client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header(SECRET_HEADER, "nope")
+            .body(update.clone())
+            .send()
+            .await
+        {
+            Ok(r) => {
+                status = r.status().as_u16();
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(status, 401);
+    let r = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .header(SECRET_HEADER, "hook-Secret_42")
+        .body(update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    api.expect(BUDI as i64, 0, "Selamat datang").await;
+    assert!(
+        api.state.handed_out.lock().unwrap().is_empty(),
+        "no polling in webhook mode"
+    );
+    tx.send(()).unwrap();
+    tokio::time::timeout(WAIT, served)
+        .await
+        .expect("serve stops")
+        .unwrap()
+        .unwrap();
+}
