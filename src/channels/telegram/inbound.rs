@@ -419,6 +419,15 @@ async fn process_once(
             tracing::debug!(update = update.id.0, why, "telegram: update ignored");
             Ok(())
         }
+        Translated::Tell { chat, text } if text == PRIVATE_ONLY => {
+            // Setting up: this is how an office learns its group's id.
+            tracing::info!(
+                chat = chat.0,
+                "telegram: a command in a group that is not the officers' group (to use it, set `telegram.admin_chat_id` to this chat id)"
+            );
+            tell(tg, chat, &text).await;
+            Ok(())
+        }
         Translated::Tell { chat, text } => {
             tell(tg, chat, &text).await;
             Ok(())
