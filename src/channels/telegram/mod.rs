@@ -2,9 +2,10 @@
 //! privately; officers work in an admin group (`telegram.admin_chat_id`).
 //!
 //! - [`render`]: HTML text (escaped), split long texts, inline keyboards (paged) — pure.
-//! - [`inbound`]: an `Update` becomes an [`crate::message::InboundMessage`] (pure translation),
-//!   then files are downloaded and the runtime handles it; callback queries are answered and
-//!   the used keyboard removed.
+//! - [`translate`]: what an `Update` is — a message for the runtime, a page flip, a polite
+//!   answer, or nothing (pure, unit-tested on documented update payloads).
+//! - [`inbound`]: does it: downloads files, lets the runtime handle the message, answers
+//!   callback queries and removes the used keyboard.
 //! - [`polling`]: long polling; the offset moves past an update only once it is durably handled.
 //! - [`webhook`]: `POST /webhook/telegram`, secret checked in constant time; 200 only once the
 //!   update is durably handled.
@@ -20,6 +21,7 @@
 pub mod inbound;
 pub mod polling;
 pub mod render;
+pub mod translate;
 pub mod webhook;
 
 use crate::message::{ChannelKind, Identity, OutboundChoice};
