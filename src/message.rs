@@ -219,6 +219,18 @@ mod tests {
     }
 
     #[test]
+    fn telegram_identities_name_their_user_in_private_and_in_groups() {
+        let private = Identity::new(ChannelKind::Telegram, "4242");
+        assert_eq!(private.telegram_user(), Some("4242"));
+        let in_group = Identity::new(ChannelKind::Telegram, "-1001234567890/7001");
+        assert_eq!(in_group.telegram_user(), Some("7001"));
+        assert_eq!(
+            Identity::new(ChannelKind::Sms, "+628").telegram_user(),
+            None
+        );
+    }
+
+    #[test]
     fn channel_names_round_trip() {
         for c in [
             ChannelKind::Terminal,
