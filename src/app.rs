@@ -2,6 +2,7 @@
 //! and `check`. `serve` takes its shutdown signal as a parameter so tests can stop it.
 
 use crate::channels::sms::SmsChannel;
+use crate::channels::telegram::{Telegram, TelegramChannel};
 use crate::config::Config;
 use crate::dialogs::Bot;
 use crate::message::ChannelKind;
@@ -29,8 +30,14 @@ pub fn report_config(config: &Config) {
     for k in &config.unknown_keys {
         tracing::warn!(key = %k, file = %config.file.display(), "unknown configuration key (ignored)");
     }
+    if let Some(tg) = &config.telegram
+        && tg.token.is_none()
+    {
+        tracing::warn!(
+            "telegram is configured without a token (`telegram.token` or PSTBOT_TELEGRAM_TOKEN): not started"
+        );
+    }
     let pending = [
-        ("telegram", config.telegram.is_some()),
         ("whatsapp", config.whatsapp.is_some()),
         ("email", config.email.is_some()),
     ];
@@ -44,9 +51,36 @@ pub fn report_config(config: &Config) {
     }
 }
 
-/// The sending sides of the channels configured.
-pub fn channels(config: &Config) -> crate::Result<Channels> {
+/// The Telegram connection, when `[telegram]` has a token.
+pub fn telegram(config: &Config) -> crate::Result<Option<Arc<Telegram>>> {
+    let Some(tg) = &config.telegram else {
+        return Ok(None);
+    };
+    let Some(token) = &tg.token else {
+        return Ok(None);
+    };
+    let api_url = tg
+        .api_url
+        .as_deref()
+        .unwrap_or(crate::channels::telegram::DEFAULT_API_URL);
+    Ok(Some(Arc::new(Telegram::new(
+        token.expose(),
+        Some(api_url),
+        tg.admin_chat_id,
+    )?)))
+}
+
+/// The sending sides of the channels configured. `telegram` (from [`telegram`]) also hosts
+/// the officers' chat when its admin group is set.
+pub fn channels(config: &Config, telegram: Option<&Arc<Telegram>>) -> crate::Result<Channels> {
     let mut ch = Channels::new();
+    if let Some(tg) = telegram {
+        let sender: Arc<dyn crate::outbox::Channel> = Arc::new(TelegramChannel(tg.clone()));
+        ch.add(ChannelKind::Telegram, sender.clone());
+        if tg.admin_chat.is_some() {
+            ch.add(ChannelKind::Officers, sender);
+        }
+    }
     if let Some(sms) = &config.sms {
         let url = sms.gateway_url.clone().ok_or_else(|| {
             crate::config::ConfigError::new(&config.file, "`sms.gateway_url` is required")
@@ -78,23 +112,63 @@ pub async fn serve(
 ) -> crate::Result<()> {
     report_config(&config);
     let rt = Arc::new(build(&config, Arc::new(SystemClock))?);
-    let chans = channels(&config)?;
+    let tg = telegram(&config)?;
+    let chans = channels(&config, tg.as_ref())?;
     if chans.get(ChannelKind::Officers).is_none() {
         tracing::warn!(
-            "no officers' admin chat runs in this process (Telegram group, issue 5): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
+            "no officers' admin chat runs in this process (set `telegram.admin_chat_id`): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
         );
     }
     let stop = CancellationToken::new();
     let outbox = Arc::new(Outbox::new(rt.clone(), chans, config.delivery.clone()));
     let delivery = tokio::spawn(outbox.run(stop.clone()));
     let timers = tokio::spawn(crate::scheduler::run(rt.clone(), stop.clone()));
+    // Telegram's inbound side: long polling, or the webhook registered at start.
+    let mut telegram_task = None;
+    let mut telegram_hook = None;
+    if let (Some(tg), Some(tc)) = (&tg, &config.telegram) {
+        if tc.webhook_mode() {
+            let secret = tc
+                .webhook_secret
+                .as_ref()
+                .map(|s| s.expose().to_string())
+                .unwrap_or_default();
+            let url = tc.webhook_url.clone().unwrap_or_default();
+            telegram_task = Some(tokio::spawn(crate::channels::telegram::webhook::register(
+                tg.clone(),
+                url,
+                secret.clone(),
+                stop.clone(),
+            )));
+            telegram_hook = Some(crate::channels::telegram::webhook::TelegramWebhook {
+                tg: tg.clone(),
+                rt: rt.clone(),
+                secret,
+            });
+        } else {
+            telegram_task = Some(tokio::spawn(crate::channels::telegram::polling::run(
+                tg.clone(),
+                rt.clone(),
+                stop.clone(),
+            )));
+        }
+    }
     let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, office = %config.office.name, "pstbot serving");
-    let served = axum::serve(listener, crate::http::router(rt.clone(), &config))
-        .with_graceful_shutdown(shutdown)
+    let app = crate::http::routes(rt.clone(), &config, telegram_hook);
+    // The server's shutdown also stops polling: no update is taken after the signal.
+    let on_shutdown = stop.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            on_shutdown.cancel();
+        })
         .await;
     // The HTTP server has stopped taking messages and finished the requests in flight.
     stop.cancel();
+    if let Some(t) = telegram_task {
+        let _ = t.await;
+    }
     let _ = timers.await;
     let _ = delivery.await;
     rt.store.flush()?;

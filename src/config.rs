@@ -410,6 +410,69 @@ pub struct TelegramConfig {
     pub admin_chat_id: Option<i64>,
 }
 
+impl TelegramConfig {
+    /// Whether updates come by webhook (`mode = "webhook"`) rather than long polling.
+    pub fn webhook_mode(&self) -> bool {
+        self.mode.as_deref() == Some("webhook")
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        match self.mode.as_deref() {
+            None | Some("polling") | Some("webhook") => {}
+            Some(m) => {
+                return Err(format!(
+                    "`telegram.mode`: `{m}` must be \"polling\" or \"webhook\""
+                ));
+            }
+        }
+        let is_url = |u: &str| {
+            (u.starts_with("https://") || u.starts_with("http://"))
+                && reqwest::Url::parse(u).is_ok()
+        };
+        if let Some(u) = &self.api_url
+            && !is_url(u)
+        {
+            return Err(format!(
+                "`telegram.api_url`: `{u}` is not an http(s) URL (default https://api.telegram.org)"
+            ));
+        }
+        if self.webhook_mode() {
+            match &self.webhook_url {
+                None => {
+                    return Err(
+                        "`telegram.webhook_url` is required when `telegram.mode` is \"webhook\""
+                            .into(),
+                    );
+                }
+                Some(u) if !is_url(u) => {
+                    return Err(format!("`telegram.webhook_url`: `{u}` is not an https URL"));
+                }
+                _ => {}
+            }
+            let secret = self
+                .webhook_secret
+                .as_ref()
+                .map(|s| s.expose())
+                .unwrap_or("");
+            if secret.is_empty() {
+                return Err(
+                    "`telegram.webhook_secret` is required when `telegram.mode` is \"webhook\""
+                        .into(),
+                );
+            }
+            // Telegram's rule for `secret_token`.
+            if secret.len() > 256
+                || !secret
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err("`telegram.webhook_secret` must be 1–256 characters of A–Z, a–z, 0–9, `_` and `-`".into());
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct WhatsappConfig {
     pub phone_number_id: Option<String>,
@@ -618,6 +681,9 @@ impl Config {
                 return Err(fail(format!("`officers`: `{}` has no roles", o.id)));
             }
         }
+        if let Some(tg) = &raw.telegram {
+            tg.validate().map_err(fail)?;
+        }
         let mut office = raw.office;
         office.holidays_file = office.holidays_file.as_deref().map(resolve);
         let mut telegram = raw.telegram;
@@ -758,6 +824,50 @@ mod tests {
             "{}",
             e.problem
         );
+    }
+
+    #[test]
+    fn telegram_mode_and_webhook_keys_are_checked() {
+        let base = "[office]\nname = \"X\"\n[telegram]\ntoken = \"1:A\"\n";
+        let e = parse(&format!("{base}mode = \"push\"\n")).unwrap_err();
+        assert!(e.problem.contains("`telegram.mode`"), "{}", e.problem);
+        let e = parse(&format!(
+            "{base}mode = \"webhook\"\nwebhook_secret = \"abc\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.problem.contains("`telegram.webhook_url`"),
+            "{}",
+            e.problem
+        );
+        let e = parse(&format!(
+            "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.problem.contains("`telegram.webhook_secret`"),
+            "{}",
+            e.problem
+        );
+        let e = parse(&format!(
+            "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"with space\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.problem.contains("`telegram.webhook_secret`"),
+            "{}",
+            e.problem
+        );
+        let e = parse(&format!("{base}api_url = \"localhost:8081\"\n")).unwrap_err();
+        assert!(e.problem.contains("`telegram.api_url`"), "{}", e.problem);
+        let c = parse(&format!(
+            "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"s3cret-Token_1\"\nadmin_chat_id = -1001234567890\n"
+        ))
+        .unwrap();
+        let tg = c.telegram.unwrap();
+        assert!(tg.webhook_mode());
+        assert_eq!(tg.admin_chat_id, Some(-1001234567890));
+        assert!(!parse(base).unwrap().telegram.unwrap().webhook_mode());
     }
 
     #[test]

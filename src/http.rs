@@ -1,6 +1,7 @@
 //! The HTTP server's routes: `/healthz`, and the webhook of each configured channel
-//! (`/webhook/sms`). Bodies are limited before any handler reads them (413 beyond).
+//! (`/webhook/sms`, `/webhook/telegram`). Bodies are limited before any handler reads them (413 beyond).
 
+use crate::channels::telegram::webhook::TelegramWebhook;
 use crate::runtime::Runtime;
 use axum::extract::State;
 use axum::routing::get;
@@ -10,8 +11,18 @@ use std::sync::Arc;
 /// The largest webhook body accepted.
 pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
 
-/// The router of `pstbot serve`: `/healthz`, plus the webhooks of the channels configured.
+/// The router of `pstbot serve`: `/healthz`, plus the webhooks of the channels configured
+/// (without Telegram's: see [`routes`]).
 pub fn router(rt: Arc<Runtime>, config: &crate::config::Config) -> Router {
+    routes(rt, config, None)
+}
+
+/// [`router`], with `/webhook/telegram` when Telegram runs in webhook mode.
+pub fn routes(
+    rt: Arc<Runtime>,
+    config: &crate::config::Config,
+    telegram: Option<TelegramWebhook>,
+) -> Router {
     let mut r = Router::new()
         .route("/healthz", get(healthz))
         .with_state(rt.clone());
@@ -27,6 +38,16 @@ pub fn router(rt: Arc<Runtime>, config: &crate::config::Config) -> Router {
                 .route(
                     "/webhook/sms",
                     axum::routing::post(crate::channels::sms::webhook),
+                )
+                .with_state(hook),
+        );
+    }
+    if let Some(hook) = telegram {
+        r = r.merge(
+            Router::new()
+                .route(
+                    "/webhook/telegram",
+                    axum::routing::post(crate::channels::telegram::webhook::webhook),
                 )
                 .with_state(hook),
         );

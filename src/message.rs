@@ -93,6 +93,16 @@ impl Identity {
         }
     }
 
+    /// The Telegram user id of the person, for a Telegram identity: the address is their
+    /// private chat's id (which equals their user id), or `CHAT/USER` when they write in a
+    /// group (an officer in the officers' group).
+    pub fn telegram_user(&self) -> Option<&str> {
+        match self.channel {
+            ChannelKind::Telegram => self.address.rsplit('/').next(),
+            _ => None,
+        }
+    }
+
     /// A form safe for logs: the channel and only the last three characters of the address.
     pub fn masked(&self) -> String {
         format!("{}:{}", self.channel.as_str(), mask(&self.address))
@@ -166,6 +176,10 @@ pub struct OutboundMessage {
     /// Files sent with the message (letters, products, billing codes), stored by content hash.
     #[serde(default)]
     pub files: Vec<crate::cases::AttachmentRef>,
+    /// The message asks for a phone number: a channel that can share a contact (Telegram's
+    /// share-contact button) offers it; others ignore this.
+    #[serde(default)]
+    pub ask_contact: bool,
 }
 
 impl OutboundMessage {
@@ -176,6 +190,7 @@ impl OutboundMessage {
             text: text.into(),
             choices: Vec::new(),
             files: Vec::new(),
+            ask_contact: false,
         }
     }
 }
@@ -201,6 +216,18 @@ mod tests {
         assert_eq!(mask("ab"), "***");
         let id = Identity::new(ChannelKind::Whatsapp, "+6281234567890");
         assert_eq!(id.masked(), "whatsapp:***890");
+    }
+
+    #[test]
+    fn telegram_identities_name_their_user_in_private_and_in_groups() {
+        let private = Identity::new(ChannelKind::Telegram, "4242");
+        assert_eq!(private.telegram_user(), Some("4242"));
+        let in_group = Identity::new(ChannelKind::Telegram, "-1001234567890/7001");
+        assert_eq!(in_group.telegram_user(), Some("7001"));
+        assert_eq!(
+            Identity::new(ChannelKind::Sms, "+628").telegram_user(),
+            None
+        );
     }
 
     #[test]

@@ -265,6 +265,9 @@ impl Outbox {
                 _ = self.rt.outbox_wake.notified(), if !shutdown.is_cancelled() => reload = true,
                 _ = tokio::time::sleep(sleep), if !shutdown.is_cancelled() => {}
                 _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
+                // Shutdown arrived between the check above and here, with nothing in flight:
+                // go round once more and return.
+                else => {}
             }
         }
     }

@@ -220,7 +220,7 @@ impl Runtime {
         self.officers.iter().find(|o| match who.channel {
             ChannelKind::Terminal => o.terminal.as_deref() == Some(who.address.as_str()),
             ChannelKind::Telegram => {
-                o.telegram_user_id.map(|id| id.to_string()) == Some(who.address.clone())
+                o.telegram_user_id.map(|id| id.to_string()).as_deref() == who.telegram_user()
             }
             ChannelKind::Whatsapp => o.whatsapp.as_deref() == Some(who.address.as_str()),
             ChannelKind::Email => o
@@ -380,6 +380,7 @@ impl Runtime {
                     text: r.text,
                     choices: r.choices,
                     files: Vec::new(),
+                    ask_contact: r.ask_contact,
                 }),
                 Effect::SaveGuest {
                     profile,

@@ -119,6 +119,16 @@ impl AdminCommand {
     }
 }
 
+/// Whether `word` (with or without a leading `/` and an `@botname` suffix) names an officer
+/// command, so a group chat can tell commands from the officers' own conversation.
+pub fn is_command_word(word: &str) -> bool {
+    let w = word.trim_start_matches('/');
+    let w = w.split('@').next().unwrap_or(w).to_lowercase();
+    AdminLine::command()
+        .get_subcommands()
+        .any(|sc| sc.get_name() == w || sc.get_all_aliases().any(|a| a == w))
+}
+
 /// The command list, from the enum's doc comments.
 pub fn help() -> String {
     let cmd = AdminLine::command();
@@ -202,6 +212,8 @@ mod tests {
                 .contains("tidak dikenal")
         );
         assert!(AdminCommand::parse("").is_err());
+        assert!(is_command_word("/antrian@pstbot") && is_command_word("Queue"));
+        assert!(!is_command_word("terima") && !is_command_word(""));
     }
 
     #[test]

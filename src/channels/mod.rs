@@ -2,4 +2,5 @@
 //! renders [`crate::message::OutboundMessage`] its own way. No dialog or case logic here.
 
 pub mod sms;
+pub mod telegram;
 pub mod terminal;

@@ -110,7 +110,11 @@ impl Out<'_> {
         self.conv.lang.clone()
     }
     fn say(&mut self, text: String, choices: Vec<OutboundChoice>) {
-        self.effects.push(Effect::Reply(Reply { text, choices }));
+        self.effects.push(Effect::Reply(Reply {
+            text,
+            choices,
+            ask_contact: false,
+        }));
     }
     fn sys(&mut self, key: &str) {
         let t = self.bot.sys(key, &self.lang());
@@ -537,7 +541,12 @@ fn reprompt(out: &mut Out, ctx: &Ctx, key: &str, vars: &[(&str, String)]) {
     let lang = out.lang();
     let text = fill(&out.bot.sys(key, &lang), vars);
     let choices = current_choices(out, ctx);
-    out.say(text, choices);
+    let phone = matches!(current(out.bot, &out.conv), Some((_, s)) if matches!(s.kind, StepKind::Phone { .. }));
+    out.effects.push(Effect::Reply(Reply {
+        text,
+        choices,
+        ask_contact: phone,
+    }));
 }
 
 /// Handles an answer to the current step.

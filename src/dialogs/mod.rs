@@ -103,6 +103,8 @@ pub struct Conversation {
 pub struct Reply {
     pub text: String,
     pub choices: Vec<OutboundChoice>,
+    /// The reply asks for a phone number: channels that can share a contact offer it.
+    pub ask_contact: bool,
 }
 
 /// Marks where the runtime writes the number of the case created by the same message.

@@ -370,5 +370,6 @@ pub fn prompt(
     Reply {
         choices: step_choices(bot, ctx, step, answers, lang),
         text,
+        ask_contact: matches!(step.kind, StepKind::Phone { .. }),
     }
 }
