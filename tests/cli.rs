@@ -161,11 +161,7 @@ fn serve_stops_gracefully_on_sigterm() {
 
 fn serve_then_stop(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let config = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
     let mut child = pstbot()
         .args(["--config", config.to_str().unwrap(), "serve"])

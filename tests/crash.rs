@@ -33,14 +33,6 @@ const SCRIPT: [&str; 6] = [
 ];
 const SECRET: &str = "crash-secret";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn write_config(dir: &std::path::Path, port: u16, gateway: &str) -> std::path::PathBuf {
     let path = support::config_file(dir, &format!("127.0.0.1:{port}"));
     let text = std::fs::read_to_string(&path)
@@ -142,7 +134,7 @@ async fn sigkill_loses_nothing_and_repeats_nothing() {
         .unwrap_or(12);
     let gw = FakeGateway::start(vec![]).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let config = write_config(dir.path(), port, &gw.url());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))

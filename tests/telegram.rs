@@ -726,11 +726,7 @@ async fn serve_runs_telegram_by_polling_from_the_config() {
 async fn serve_runs_telegram_by_webhook_from_the_config() {
     let api = FakeBotApi::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let path = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str(&format!(

@@ -385,3 +385,12 @@ pub fn config_file(dir: &std::path::Path, listen: &str) -> std::path::PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// A loopback port free at the time of asking (for a child `pstbot serve`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
