@@ -30,18 +30,7 @@ impl State {
     fn queue(&mut self, key: String, at: DateTime<Utc>, msg: OutboundMessage) -> u64 {
         self.next_row += 1;
         let id = self.next_row;
-        self.outbox.insert(
-            id,
-            OutboxRow {
-                id,
-                key,
-                created_at: at,
-                msg,
-                attempts: 0,
-                not_before: None,
-                last_error: None,
-            },
-        );
+        self.outbox.insert(id, OutboxRow::new(id, key, at, msg));
         id
     }
 
@@ -298,7 +287,7 @@ impl Store for MemoryStore {
             queued: Vec::new(),
         };
         for (i, msg) in f.messages(&applied).into_iter().enumerate() {
-            let id = s.queue(format!("{}#{i}", c.dedupe.0), c.at, msg);
+            let id = s.queue(OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
             applied.queued.push(id);
         }
         for case in &written {
@@ -354,7 +343,7 @@ impl Store for MemoryStore {
         self.write(|s| {
             s.outbox.remove(&rec.row.id);
             if let Some(msg) = notice {
-                s.queue(format!("failed:{}", rec.row.id), rec.at, msg);
+                s.queue(OutboxRow::failure_key(rec.row.id), rec.at, msg);
             }
             s.failed.insert(rec.row.id, rec);
         })

@@ -27,6 +27,31 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+impl OutboxRow {
+    /// A row not yet tried.
+    pub fn new(id: u64, key: String, created_at: DateTime<Utc>, msg: OutboundMessage) -> Self {
+        OutboxRow {
+            id,
+            key,
+            created_at,
+            msg,
+            attempts: 0,
+            not_before: None,
+            last_error: None,
+        }
+    }
+
+    /// The idempotency key of the `n`-th message a commit queues.
+    pub fn key_for(dedupe: &str, n: usize) -> String {
+        format!("{dedupe}#{n}")
+    }
+
+    /// The idempotency key of the officers' notice about a row given up on.
+    pub fn failure_key(failed_id: u64) -> String {
+        format!("failed:{failed_id}")
+    }
+}
+
 /// What is kept of a delivered message: enough to match a provider's status callback or a
 /// reply to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -538,15 +538,7 @@ impl Store for SledStore {
             };
             for (i, msg) in f.messages(&applied).into_iter().enumerate() {
                 let id = t[T_OUTBOX].generate_id()?;
-                let row = OutboxRow {
-                    id,
-                    key: format!("{}#{i}", c.dedupe.0),
-                    created_at: c.at,
-                    msg,
-                    attempts: 0,
-                    not_before: None,
-                    last_error: None,
-                };
+                let row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
                 t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
                 applied.queued.push(id);
             }
@@ -620,15 +612,8 @@ impl Store for SledStore {
             t[1].insert(&key, enc(&rec))?;
             if let Some(msg) = &notice {
                 let id = t[0].generate_id()?;
-                let row = OutboxRow {
-                    id,
-                    key: format!("failed:{}", rec.row.id),
-                    created_at: rec.at,
-                    msg: msg.clone(),
-                    attempts: 0,
-                    not_before: None,
-                    last_error: None,
-                };
+                let row =
+                    OutboxRow::new(id, OutboxRow::failure_key(rec.row.id), rec.at, msg.clone());
                 t[0].insert(&id.to_be_bytes(), enc(&row))?;
             }
             Ok(())

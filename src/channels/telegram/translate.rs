@@ -206,6 +206,14 @@ fn message(id: String, m: &Message, cx: &Context) -> Translated {
             pressed: None,
         })
     };
+    // A file is fetched only when the Bot API says it fits; else the sender is told the limit.
+    let file_or_too_big = |from: Identity, file: Pending| match &file {
+        Pending::File { size: Some(s), .. } if *s > cx.max_bytes => Translated::Tell {
+            chat,
+            text: too_big(cx.max_bytes),
+        },
+        _ => incoming(from, file),
+    };
     if m.chat.is_private() {
         let from = Identity::new(ChannelKind::Telegram, chat.0.to_string());
         if let Some(text) = m.text() {
@@ -234,15 +242,7 @@ fn message(id: String, m: &Message, cx: &Context) -> Translated {
             return incoming(from, Pending::Ready(InboundBody::Contact { phone, own }));
         }
         if let Some(file) = file_of(m) {
-            if let Pending::File { size: Some(s), .. } = &file
-                && *s > cx.max_bytes
-            {
-                return Translated::Tell {
-                    chat,
-                    text: too_big(cx.max_bytes),
-                };
-            }
-            return incoming(from, file);
+            return file_or_too_big(from, file);
         }
         if unsupported(m) {
             return Translated::Tell {
@@ -282,15 +282,7 @@ fn message(id: String, m: &Message, cx: &Context) -> Translated {
             return incoming(from, Pending::Ready(InboundBody::Text(text.to_string())));
         }
         if let Some(file) = file_of(m) {
-            if let Pending::File { size: Some(s), .. } = &file
-                && *s > cx.max_bytes
-            {
-                return Translated::Tell {
-                    chat,
-                    text: too_big(cx.max_bytes),
-                };
-            }
-            return incoming(from, file);
+            return file_or_too_big(from, file);
         }
         return Translated::Ignore("other message in the officers' group");
     }
