@@ -180,6 +180,52 @@ pub struct OutboundMessage {
     /// share-contact button) offers it; others ignore this.
     #[serde(default)]
     pub ask_contact: bool,
+    /// What the message is about, when it is a notification: lets a channel pick an approved
+    /// template (WhatsApp outside its 24-hour window), a subject and a thread (e-mail).
+    /// `None` for conversation replies.
+    #[serde(default)]
+    pub topic: Option<Topic>,
+}
+
+/// The kind of a notification and the values it carries, independent of its wording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topic {
+    /// A stable key: `case_received`, `case_update`, `officer_reply`, `officer_file`,
+    /// `reminder_pending`, `reminder_rating`, `reminder_appointment`, `officer_reminder`.
+    /// Params, after the case number when there is a case: `case_update` the new stage;
+    /// `officer_reply` the text; `officer_file` the file name; `reminder_pending` the stage;
+    /// `officer_reminder` the overdue day; `reminder_appointment` (no case) office, time, topic.
+    pub kind: String,
+    /// The case number (`ADU-2026-000012`) when the notification concerns a case.
+    #[serde(default)]
+    pub case: Option<String>,
+    /// The notification's values in the order documented at [`Topic::kind`], for a
+    /// template's placeholders.
+    #[serde(default)]
+    pub params: Vec<String>,
+}
+
+impl Topic {
+    /// A notification about case `case`; `params` start with the case number.
+    pub fn case(kind: &str, case: impl ToString, more: &[String]) -> Self {
+        let n = case.to_string();
+        let mut params = vec![n.clone()];
+        params.extend_from_slice(more);
+        Topic {
+            kind: kind.into(),
+            case: Some(n),
+            params,
+        }
+    }
+
+    /// A notification that concerns no case (an appointment).
+    pub fn plain(kind: &str, params: Vec<String>) -> Self {
+        Topic {
+            kind: kind.into(),
+            case: None,
+            params,
+        }
+    }
 }
 
 impl OutboundMessage {
@@ -191,7 +237,14 @@ impl OutboundMessage {
             choices: Vec::new(),
             files: Vec::new(),
             ask_contact: false,
+            topic: None,
         }
+    }
+
+    /// The same message, marked as the notification `topic`.
+    pub fn about(mut self, topic: Topic) -> Self {
+        self.topic = Some(topic);
+        self
     }
 }
 

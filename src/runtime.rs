@@ -13,7 +13,7 @@ use crate::config::OfficerConfig;
 use crate::dialogs::data::Activity;
 use crate::dialogs::{self, Bot, CASE_MARKER, Ctx, Effect, Input};
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
-use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
+use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic};
 use crate::store::{
     Applied, Commit, Committed, DedupeKey, Followups, GuestUpdate, NewCase, Store, StoreError,
     Timer,
@@ -381,6 +381,7 @@ impl Runtime {
                     choices: r.choices,
                     files: Vec::new(),
                     ask_contact: r.ask_contact,
+                    topic: None,
                 }),
                 Effect::SaveGuest {
                     profile,
@@ -561,7 +562,13 @@ impl Runtime {
                     .iter()
                     .cloned()
                     .map(|mut m| {
-                        m.text = m.text.replace(CASE_MARKER, &number);
+                        if m.text.contains(CASE_MARKER) {
+                            m.text = m.text.replace(CASE_MARKER, &number);
+                            // The receipt of a new case: a notification the applicant keeps.
+                            if m.topic.is_none() && !number.is_empty() {
+                                m.topic = Some(Topic::case("case_received", &number, &[]));
+                            }
+                        }
                         m
                     })
                     .collect();
@@ -605,7 +612,10 @@ impl Runtime {
                 *case = next;
                 let mut out = Vec::new();
                 if let Some(text) = notify::transition_text(bot, wf, case, t, None) {
-                    out.push(OutboundMessage::text(from.clone(), text));
+                    out.push(
+                        OutboundMessage::text(from.clone(), text)
+                            .about(notify::update_topic(bot, case)),
+                    );
                 }
                 out.push(OutboundMessage::text(
                     Identity::officers(),

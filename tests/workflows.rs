@@ -566,3 +566,46 @@ async fn lubuklinggau_counts_thirty_working_days_from_complete_recording() {
     assert_eq!(case_stage(&t, &n).await.0, "letter_sent");
     assert!(t.sent_to(&budi()).contains("surat-pengantar.pdf"));
 }
+
+#[tokio::test]
+async fn notifications_carry_their_kind_and_case_but_dialog_replies_do_not() {
+    let mut t = Chat::memory();
+    let n = support::submit_complaint(&mut t, false).await;
+    let receipt = t
+        .last
+        .iter()
+        .find(|m| m.to == budi() && m.text.contains(&n))
+        .expect("the receipt names the case");
+    let topic = receipt
+        .topic
+        .as_ref()
+        .expect("the receipt is a notification");
+    assert_eq!(topic.kind, "case_received");
+    assert_eq!(topic.case.as_deref(), Some(n.as_str()));
+    // A plain dialog answer is not a notification.
+    t.say("halo").await;
+    assert!(
+        t.last
+            .iter()
+            .filter(|m| m.to == budi())
+            .all(|m| m.topic.is_none()),
+        "{:?}",
+        t.last
+    );
+    t.as_terminal("rina");
+    t.expect(
+        &format!("balas {n} Sudah kami terima."),
+        &["Balasan terkirim"],
+    )
+    .await;
+    let reply = t.last.iter().find(|m| m.to == budi()).expect("sent");
+    let topic = reply
+        .topic
+        .as_ref()
+        .expect("an officer's reply is a notification");
+    assert_eq!(topic.kind, "officer_reply");
+    assert_eq!(
+        topic.params,
+        vec![n.clone(), "Sudah kami terima.".to_string()]
+    );
+}

@@ -9,7 +9,7 @@ use crate::config::{OfficerConfig, Role};
 use crate::dialogs::render::fill;
 use crate::dialogs::{Answer, pick};
 use crate::guestbook::Visit;
-use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
+use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic};
 use crate::runtime::{CaseEdits, Plan, Runtime, attachment_ref};
 use crate::store::{Applied, Commit, DedupeKey, QueueKey, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -278,9 +278,15 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
                 d.history(&c.number, "officer_reply", Some(text.clone()), now)?;
                 let msg = fill(
                     &bot.sys("officer_reply", &c.lang),
-                    &[("case", c.number.to_string()), ("text", text)],
+                    &[("case", c.number.to_string()), ("text", text.clone())],
                 );
-                d.out.push(OutboundMessage::text(c.origin.clone(), msg));
+                d.out.push(
+                    OutboundMessage::text(c.origin.clone(), msg).about(Topic::case(
+                        "officer_reply",
+                        &c.number,
+                        &[text],
+                    )),
+                );
                 d.say(format!(
                     "Balasan terkirim ke pemohon {} / reply sent.",
                     c.number
@@ -414,7 +420,10 @@ fn transition(
                 *e = next.clone();
             }
             if let Some(text) = notify::transition_text(bot, wf, &next, t, note.as_deref()) {
-                d.out.push(OutboundMessage::text(next.origin.clone(), text));
+                d.out.push(
+                    OutboundMessage::text(next.origin.clone(), text)
+                        .about(notify::update_topic(bot, &next)),
+                );
             }
             let line = notify::officers_line(bot, &next, t, &d.officer.name, note.as_deref());
             d.say(line.clone());
@@ -704,6 +713,11 @@ fn send_file(
         ),
     );
     to_applicant.files.push(file.clone());
+    to_applicant.topic = Some(Topic::case(
+        "officer_file",
+        &c.number,
+        std::slice::from_ref(&file.filename),
+    ));
     d.out.push(to_applicant);
     let case = d.edits.get(rt.store.as_ref(), n)?.expect("read above");
     if let Some((_, next)) = &moved {
@@ -714,7 +728,10 @@ fn send_file(
     match moved {
         Some((t, next)) => {
             if let Some(text) = notify::transition_text(bot, wf, &next, t, None) {
-                d.out.push(OutboundMessage::text(next.origin.clone(), text));
+                d.out.push(
+                    OutboundMessage::text(next.origin.clone(), text)
+                        .about(notify::update_topic(bot, &next)),
+                );
             }
             let line = notify::officers_line(bot, &next, t, &d.officer.name, Some(&file.filename));
             d.say(line.clone());

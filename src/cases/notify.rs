@@ -5,6 +5,7 @@ use super::Case;
 use super::workflow::{Transition, Workflow};
 use crate::dialogs::render::fill;
 use crate::dialogs::{Bot, pick};
+use crate::message::Topic;
 
 /// The applicant's notification after `t` moved `case` (already in its new stage), or `None`
 /// when the transition notifies nobody.
@@ -43,6 +44,16 @@ pub fn transition_text(
         ));
     }
     Some(text)
+}
+
+/// The topic of a stage-change notification: `case_update` with the case number and the new
+/// stage's label in the applicant's language.
+pub fn update_topic(bot: &Bot, case: &Case) -> Topic {
+    Topic::case(
+        "case_update",
+        &case.number,
+        &[bot.stage_label(case.number.service, &case.stage, &case.lang)],
+    )
 }
 
 /// The line posted to the officers' chat when a case moves.

@@ -5,7 +5,7 @@
 use crate::cases::{Actor, CaseEvent};
 use crate::config::{OfficerConfig, Role};
 use crate::dialogs::render::fill;
-use crate::message::{ChannelKind, Identity, OutboundMessage};
+use crate::message::{ChannelKind, Identity, OutboundMessage, Topic};
 use crate::runtime::{CaseEdits, Plan, Runtime, RuntimeError};
 use crate::store::{Commit, DedupeKey, Reminder, StoreError, Timer, records::case_owner};
 use chrono::{DateTime, Utc};
@@ -83,17 +83,24 @@ impl Runtime {
             }
             Reminder::Appointment { who, at, topic, .. } => {
                 let lang = self.lang_of(who)?;
-                out.push(OutboundMessage::text(
-                    who.clone(),
-                    fill(
-                        &bot.sys("reminder_appointment", &lang),
-                        &[
-                            ("office", bot.office_name.clone()),
-                            ("when", bot.calendar.format_local(*at, &lang)),
-                            ("topic", topic.clone()),
-                        ],
-                    ),
-                ));
+                let when = bot.calendar.format_local(*at, &lang);
+                out.push(
+                    OutboundMessage::text(
+                        who.clone(),
+                        fill(
+                            &bot.sys("reminder_appointment", &lang),
+                            &[
+                                ("office", bot.office_name.clone()),
+                                ("when", when.clone()),
+                                ("topic", topic.clone()),
+                            ],
+                        ),
+                    )
+                    .about(Topic::plain(
+                        "reminder_appointment",
+                        vec![bot.office_name.clone(), when, topic.clone()],
+                    )),
+                );
             }
             what => {
                 let mut edits = CaseEdits::new();
@@ -215,31 +222,39 @@ impl Runtime {
                 let mut msgs = officers(text.clone());
                 for chief in chiefs {
                     if let Some(to) = officer_identity(chief) {
-                        msgs.push(OutboundMessage::text(to, text.clone()));
+                        msgs.push(OutboundMessage::text(to, text.clone()).about(Topic::case(
+                            "officer_reminder",
+                            n,
+                            &[day.to_string()],
+                        )));
                     }
                 }
                 msgs
             }
             Reminder::ApplicantPending { .. } => {
                 let lang = case.lang.as_str();
-                vec![OutboundMessage::text(
+                let stage = bot.stage_label(n.service, &case.stage, lang);
+                vec![
+                    OutboundMessage::text(
+                        case.origin.clone(),
+                        fill(
+                            &bot.sys("reminder_pending", lang),
+                            &[("case", n.to_string()), ("stage", stage.clone())],
+                        ),
+                    )
+                    .about(Topic::case("reminder_pending", n, &[stage])),
+                ]
+            }
+            Reminder::RatingAgain { .. } => vec![
+                OutboundMessage::text(
                     case.origin.clone(),
                     fill(
-                        &bot.sys("reminder_pending", lang),
-                        &[
-                            ("case", n.to_string()),
-                            ("stage", bot.stage_label(n.service, &case.stage, lang)),
-                        ],
+                        &bot.sys("reminder_rating", &case.lang),
+                        &[("case", n.to_string())],
                     ),
-                )]
-            }
-            Reminder::RatingAgain { .. } => vec![OutboundMessage::text(
-                case.origin.clone(),
-                fill(
-                    &bot.sys("reminder_rating", &case.lang),
-                    &[("case", n.to_string())],
-                ),
-            )],
+                )
+                .about(Topic::case("reminder_rating", n, &[])),
+            ],
             Reminder::Appointment { .. } | Reminder::IdleClose { .. } => Vec::new(),
         }
     }
