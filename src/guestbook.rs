@@ -34,6 +34,16 @@ impl Guest {
     pub fn name(&self) -> Option<&str> {
         self.profile.get("name").and_then(Answer::as_text)
     }
+
+    /// The e-mail address the guest gave in the guest book, if any (notifications also go
+    /// there, and there when a channel cannot deliver them).
+    pub fn email(&self) -> Option<&str> {
+        self.profile
+            .get("email")
+            .and_then(Answer::as_text)
+            .map(str::trim)
+            .filter(|e| e.contains('@'))
+    }
 }
 
 /// One guest book entry: a person came (online or in person) for a service.

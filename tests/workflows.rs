@@ -609,3 +609,12 @@ async fn notifications_carry_their_kind_and_case_but_dialog_replies_do_not() {
         vec![n.clone(), "Sudah kami terima.".to_string()]
     );
 }
+
+#[tokio::test]
+async fn the_guest_book_keeps_the_email_address_for_notifications() {
+    let mut t = Chat::memory();
+    support::submit_complaint(&mut t, false).await;
+    let guest = t.rt.store.guest_of(&budi()).unwrap().expect("registered");
+    let email = guest.email().expect("the guest book asks for an e-mail");
+    assert!(email.contains('@'), "{email}");
+}
