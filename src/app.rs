@@ -16,12 +16,28 @@ use tokio_util::sync::CancellationToken;
 
 /// Loads dialogs and data and opens the sled store: everything a runtime needs.
 pub fn build(config: &Config, clock: Arc<dyn Clock>) -> crate::Result<Runtime> {
-    let bot = Arc::new(Bot::load(config)?);
+    build_on(config, clock, open_store(config)?)
+}
+
+/// Opens (or creates) the configured sled store.
+pub fn open_store(config: &Config) -> crate::Result<Arc<SledStore>> {
     std::fs::create_dir_all(&config.store.path)?;
-    let store: Arc<dyn Store> =
-        Arc::new(SledStore::open(&config.store.path, config.store.cache_mb)?);
+    Ok(Arc::new(SledStore::open(
+        &config.store.path,
+        config.store.cache_mb,
+    )?))
+}
+
+/// [`build`] on a store already open.
+pub fn build_on(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
+) -> crate::Result<Runtime> {
+    let bot = Arc::new(Bot::load(config)?);
     let mut rt = Runtime::new(bot, store, clock, config.officers.clone())?;
     rt.minutes_per_visitor = config.office.minutes_per_visitor;
+    rt.retention = config.privacy.retention;
     Ok(rt)
 }
 
@@ -111,7 +127,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     report_config(&config);
-    let rt = Arc::new(build(&config, Arc::new(SystemClock))?);
+    let sled = open_store(&config)?;
+    let rt = Arc::new(build_on(&config, Arc::new(SystemClock), sled.clone())?);
     let tg = telegram(&config)?;
     let chans = channels(&config, tg.as_ref())?;
     if chans.get(ChannelKind::Officers).is_none() {
@@ -123,6 +140,11 @@ pub async fn serve(
     let outbox = Arc::new(Outbox::new(rt.clone(), chans, config.delivery.clone()));
     let delivery = tokio::spawn(outbox.run(stop.clone()));
     let timers = tokio::spawn(crate::scheduler::run(rt.clone(), stop.clone()));
+    let control = tokio::spawn(crate::backup::serve_socket(
+        sled,
+        crate::backup::socket_path(&config),
+        stop.clone(),
+    ));
     // Telegram's inbound side: long polling, or the webhook registered at start.
     let mut telegram_task = None;
     let mut telegram_hook = None;
@@ -171,6 +193,9 @@ pub async fn serve(
     }
     let _ = timers.await;
     let _ = delivery.await;
+    if let Ok(Err(e)) = control.await {
+        tracing::warn!(error = %e, "backup socket was not available");
+    }
     rt.store.flush()?;
     served?;
     tracing::info!("pstbot stopped");

@@ -366,12 +366,17 @@ impl Default for DeliveryConfig {
 pub struct PrivacyConfig {
     /// Version of the consent text; stored with each guest. A new version asks consent again.
     pub consent_version: String,
+    /// Personal data of a person inactive this long (no message, no case activity, no open
+    /// case) is erased by the scheduler, as with `hapusdata` (`"730d"`, `"2years"`).
+    #[serde(deserialize_with = "de_duration")]
+    pub retention: std::time::Duration,
 }
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
         PrivacyConfig {
             consent_version: "2026-01".into(),
+            retention: std::time::Duration::from_secs(730 * 24 * 3600),
         }
     }
 }
@@ -643,6 +648,9 @@ impl Config {
             return Err(fail(
                 "`conversation.idle_timeout` must be at least one second".into(),
             ));
+        }
+        if raw.privacy.retention < std::time::Duration::from_secs(24 * 3600) {
+            return Err(fail("`privacy.retention` must be at least one day".into()));
         }
         if raw.delivery.max_attempts < 1 {
             return Err(fail("`delivery.max_attempts` must be at least 1".into()));

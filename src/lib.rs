@@ -21,6 +21,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod backup;
 pub mod cases;
 pub mod channels;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod guestbook;
 pub mod http;
 pub mod message;
 pub mod outbox;
+pub mod privacy;
 pub mod reminders;
 pub mod runtime;
 pub mod scheduler;
@@ -49,6 +51,15 @@ pub enum Error {
     Runtime(#[from] runtime::RuntimeError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// An error that is only a message.
+    pub fn msg(m: impl Into<String>) -> Self {
+        Error::Other(m.into())
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

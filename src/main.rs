@@ -36,6 +36,10 @@ enum Command {
     },
     /// Validate the config, dialogs and data files, then exit.
     Check,
+    /// Write a consistent snapshot of the store to FILE (also while `serve` runs).
+    Backup { file: PathBuf },
+    /// Restore a backup FILE into the configured store folder, which must be empty.
+    Restore { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -96,5 +100,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Chat { user } => Ok(runtime.block_on(pstbot::app::chat(config, &user))?),
         Command::Serve => Ok(runtime.block_on(pstbot::app::serve(config, stop_signal()))?),
+        Command::Backup { file } => {
+            let s = runtime.block_on(pstbot::backup::backup(&config, &file))?;
+            println!(
+                "backup written to {}: {} trees, {} records, {} bytes",
+                file.display(),
+                s.trees,
+                s.entries,
+                s.bytes
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let s = pstbot::backup::restore(&config, &file)?;
+            println!(
+                "restored {} trees, {} records into {}",
+                s.trees,
+                s.entries,
+                config.store.path.display()
+            );
+            Ok(())
+        }
     }
 }

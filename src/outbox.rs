@@ -348,7 +348,7 @@ impl Outbox {
                     let rec = SentRecord {
                         id: row.id,
                         key: row.key.clone(),
-                        to: who.clone(),
+                        to: row.kept_recipient(),
                         at: now,
                         provider_ref,
                     };
@@ -373,7 +373,7 @@ impl Outbox {
                     let rec = FailedRecord {
                         at: now,
                         reason: e.to_string(),
-                        row,
+                        row: row.kept(),
                     };
                     let r = self.rt.store.outbox_failed(rec, notice.clone());
                     if notice.is_some() {

@@ -157,6 +157,8 @@ pub struct Runtime {
     pub officers: Vec<OfficerConfig>,
     /// Average desk minutes per walk-in visitor, for queue estimates.
     pub minutes_per_visitor: u32,
+    /// Personal data of persons inactive this long is erased (`privacy.retention`).
+    pub retention: std::time::Duration,
     issued: Vec<Activity>,
     locks: Vec<tokio::sync::Mutex<()>>,
     /// Woken after a commit queued messages (the outbox worker waits on it).
@@ -206,6 +208,7 @@ impl Runtime {
             clock,
             officers,
             minutes_per_visitor: 15,
+            retention: crate::config::PrivacyConfig::default().retention,
             issued,
             locks: (0..LOCK_SHARDS)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -386,6 +389,7 @@ impl Runtime {
                 Effect::SaveGuest {
                     profile,
                     consent_version,
+                    consent_text,
                     visit_for,
                 } => {
                     let purpose = profile
@@ -395,6 +399,7 @@ impl Runtime {
                     commit.guest = Some(GuestUpdate {
                         profile,
                         consent_version,
+                        consent_text,
                         lang: lang.clone(),
                     });
                     commit.visit = Some(Visit {
@@ -523,6 +528,19 @@ impl Runtime {
                         comment,
                         skm,
                     });
+                }
+                Effect::ErasePersonalData => {
+                    let (erasure, closed) =
+                        crate::privacy::plan_erasure(self.store.as_ref(), &mut edits, from, now)?;
+                    out.extend(closed.iter().map(crate::privacy::closed_notice));
+                    out.push(OutboundMessage::text(
+                        from.clone(),
+                        crate::dialogs::render::fill(
+                            &bot.sys("erase_done", &lang),
+                            &[("office", bot.office_name.clone())],
+                        ),
+                    ));
+                    commit.erase = Some(erasure);
                 }
                 Effect::BookAppointment { at, topic } => {
                     out.push(OutboundMessage::text(

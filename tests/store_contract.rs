@@ -24,6 +24,7 @@ fn commit(id: &str, from: &Identity, minutes: i64) -> Commit {
         active: None,
         last_seen: Some(at),
         pending_send: None,
+        erase_asked: false,
     };
     Commit::new(DedupeKey::new(from, id), at, from.clone(), session)
 }
@@ -51,6 +52,7 @@ fn guest(name: &str) -> GuestUpdate {
     GuestUpdate {
         profile,
         consent_version: "2026-01".into(),
+        consent_text: "Setuju / agreed".into(),
         lang: "id".into(),
     }
 }
@@ -322,7 +324,67 @@ fn contract(store: &dyn Store) {
         store.commit(c).unwrap(),
         Committed::Applied(Applied { called: None, .. })
     ));
+    erasure_contract(store);
     store.flush().unwrap();
+}
+
+/// An erasure removes the person's guest record, sessions, appointments and files no other
+/// case holds, and anonymises their visits and ratings; others' data stays.
+fn erasure_contract(store: &dyn Store) {
+    let siti = who("333");
+    let rudi = who("444");
+    let mut c = commit("e1", &siti, 100);
+    c.guest = Some(guest("Siti"));
+    c.visit = Some(pstbot::guestbook::Visit {
+        guest_id: pstbot::guestbook::Guest::id_for(&siti),
+        at: c.at,
+        channel: ChannelKind::Terminal,
+        service: Some("pengaduan".into()),
+        purpose: None,
+        name: None,
+    });
+    c.rating = Some(pstbot::guestbook::Rating {
+        guest_id: Some(pstbot::guestbook::Guest::id_for(&siti)),
+        case: None,
+        at: c.at,
+        score: 4,
+        comment: Some("Petugas Siti ramah".into()),
+        skm: None,
+    });
+    c.blobs.push(("hash-siti".into(), b"KTP Siti".to_vec()));
+    store.commit(c).unwrap();
+    let mut c = commit("e2", &rudi, 101);
+    c.guest = Some(guest("Rudi"));
+    store.commit(c).unwrap();
+    let visits = store.visits().unwrap().len();
+    let ratings = store.ratings().unwrap().len();
+
+    let mut c = commit("e3", &siti, 102);
+    c.session = None;
+    c.erase = Some(pstbot::store::Erasure {
+        guest_id: pstbot::guestbook::Guest::id_for(&siti),
+        identities: vec![siti.clone()],
+        blobs: vec!["hash-siti".into()],
+        anon_id: "ANON-1".into(),
+    });
+    store.commit(c).unwrap();
+    assert!(store.guest_of(&siti).unwrap().is_none());
+    assert!(store.session(&siti).unwrap().is_none());
+    assert!(store.blob("hash-siti").unwrap().is_none());
+    assert_eq!(
+        store.visits().unwrap().len(),
+        visits,
+        "visits still counted"
+    );
+    let rs = store.ratings().unwrap();
+    assert_eq!(rs.len(), ratings, "ratings still counted");
+    let r = rs
+        .iter()
+        .find(|r| r.score == 4 && r.guest_id.as_deref() == Some("ANON-1"));
+    assert!(r.is_some_and(|r| r.comment.is_none()), "{rs:?}");
+    assert!(store.is_handled(&DedupeKey::new(&siti, "e3")).unwrap());
+    assert_eq!(store.guest_of(&rudi).unwrap().unwrap().name(), Some("Rudi"));
+    assert!(store.session(&rudi).unwrap().is_some());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use crate::dialogs::{Answer, pick};
 use crate::guestbook::Visit;
 use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic};
 use crate::runtime::{CaseEdits, Plan, Runtime, attachment_ref};
-use crate::store::{Applied, Commit, DedupeKey, QueueKey, StoreError};
+use crate::store::{Applied, AuditEntry, Commit, DedupeKey, QueueKey, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 const TAKE_ROLES: &[Role] = &[Role::Petugas, Role::Walidata, Role::Pimpinan];
@@ -19,6 +19,8 @@ const ASSIGN_ROLES: &[Role] = &[Role::Pimpinan, Role::Admin, Role::Resepsionis];
 const REPLY_ROLES: &[Role] = &[Role::Petugas, Role::Walidata, Role::Pimpinan];
 const SEND_ROLES: &[Role] = &[Role::Petugas, Role::Pimpinan];
 const DESK_ROLES: &[Role] = &[Role::Resepsionis, Role::Petugas];
+/// Who may read the audit log of access to personal data.
+const AUDIT_ROLES: &[Role] = &[Role::Admin, Role::Pimpinan];
 
 /// The officer's reply and what else goes out, built while planning.
 struct Draft<'a> {
@@ -222,6 +224,42 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
             if let Some(c) = d.case(&case)? {
                 let text = show(rt, d.officer, &c, now)?;
                 d.say(text);
+                d.commit.audit.push(AuditEntry {
+                    at: now,
+                    officer: d.officer.id.clone(),
+                    action: "lihat".into(),
+                    subject: c.number.to_string(),
+                });
+            }
+        }
+        AdminCommand::Audit { count } => {
+            if !d.has_role(AUDIT_ROLES) {
+                d.refuse_role(AUDIT_ROLES);
+            } else {
+                let log = rt.store.audit_log()?;
+                let n = count.unwrap_or(20).clamp(1, 200);
+                let lines: Vec<String> = log
+                    .iter()
+                    .rev()
+                    .take(n)
+                    .map(|a| {
+                        format!(
+                            "{} {} {} {}",
+                            rt.bot.calendar.format_local(a.at, "id"),
+                            a.officer,
+                            a.action,
+                            a.subject
+                        )
+                    })
+                    .collect();
+                if lines.is_empty() {
+                    d.say("Log audit kosong / the audit log is empty.");
+                } else {
+                    d.say(format!(
+                        "Akses data pribadi, terbaru dulu / access to personal data, newest first:\n{}",
+                        lines.join("\n")
+                    ));
+                }
             }
         }
         AdminCommand::Take { case } => {

@@ -81,6 +81,9 @@ pub enum AdminCommand {
     /// Angka hari ini / today's numbers
     #[command(name = "hariini", alias = "today")]
     Today,
+    /// Log akses data pribadi oleh petugas (terakhir N) / officers' access to personal data (last N)
+    #[command(name = "audit", alias = "auditlog")]
+    Audit { count: Option<usize> },
     /// Daftar perintah / this list
     #[command(name = "bantuan", alias = "help")]
     Help,

@@ -24,6 +24,7 @@ struct State {
     failed: BTreeMap<u64, FailedRecord>,
     /// (due, id) → timer.
     timers: BTreeMap<(DateTime<Utc>, String), Timer>,
+    audit: Vec<AuditEntry>,
 }
 
 impl State {
@@ -39,6 +40,51 @@ impl State {
         for t in &set.timers {
             if !self.dedupe.contains(&DedupeKey(t.dedupe_id())) {
                 self.timers.insert((t.due, t.id.clone()), t.clone());
+            }
+        }
+    }
+}
+
+impl State {
+    /// Applies an erasure (see [`Erasure`]); rows queued by the same commit (`fresh`) stay,
+    /// marked to keep only a masked recipient.
+    fn erase(&mut self, e: &Erasure, fresh: &[u64]) {
+        let mine = |who: &Identity| e.identities.contains(who);
+        self.guests.remove(&e.guest_id);
+        self.guest_ids
+            .retain(|who, gid| !mine(who) && *gid != e.guest_id);
+        self.sessions.retain(|who, _| !mine(who));
+        for v in self.visits.iter_mut().filter(|v| v.guest_id == e.guest_id) {
+            *v = e.visit(v);
+        }
+        for r in self
+            .ratings
+            .iter_mut()
+            .filter(|r| r.guest_id.as_deref() == Some(e.guest_id.as_str()))
+        {
+            *r = e.rating(r);
+        }
+        self.appointments.retain(|a| a.guest_id != e.guest_id);
+        self.outbox
+            .retain(|id, r| !mine(&r.msg.to) || fresh.contains(id));
+        for id in fresh {
+            if let Some(r) = self.outbox.get_mut(id)
+                && mine(&r.msg.to)
+            {
+                r.forget_recipient = true;
+            }
+        }
+        self.sent.retain(|_, r| !mine(&r.to));
+        self.failed.retain(|_, r| !mine(&r.row.msg.to));
+        self.timers.retain(|_, t| !e.owns_timer(&t.owner));
+        self.dedupe.retain(|k| !e.names(&k.0));
+        for h in &e.blobs {
+            let held = self
+                .cases
+                .values()
+                .any(|c| c.attachments.iter().any(|a| a.blob == *h));
+            if !held {
+                self.blobs.remove(h);
             }
         }
     }
@@ -192,6 +238,14 @@ impl Store for MemoryStore {
         self.read(|s| s.blobs.get(hash).cloned())
     }
 
+    fn guests(&self) -> Result<Vec<Guest>> {
+        self.read(|s| s.guests.values().cloned().collect())
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        self.read(|s| s.audit.clone())
+    }
+
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
         let mut guard = self
             .state
@@ -304,6 +358,11 @@ impl Store for MemoryStore {
         }
         if let Some(t) = &c.fired {
             s.timers.remove(&(t.due, t.id.clone()));
+        }
+        s.audit.extend(c.audit.iter().cloned());
+        if let Some(e) = &c.erase {
+            s.erase(e, &applied.queued);
+            s.dedupe.insert(c.dedupe.clone());
         }
         *guard = s;
         Ok(Committed::Applied(applied))

@@ -25,6 +25,10 @@ pub struct OutboxRow {
     pub not_before: Option<DateTime<Utc>>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The recipient erased their data (the confirmation of `hapusdata`): once sent or given
+    /// up on, only a masked address is kept.
+    #[serde(default)]
+    pub forget_recipient: bool,
 }
 
 impl OutboxRow {
@@ -38,7 +42,26 @@ impl OutboxRow {
             attempts: 0,
             not_before: None,
             last_error: None,
+            forget_recipient: false,
         }
+    }
+
+    /// The recipient as a delivery record keeps it: masked when they erased their data.
+    pub fn kept_recipient(&self) -> Identity {
+        if self.forget_recipient {
+            Identity::new(
+                self.msg.to.channel,
+                crate::message::mask(&self.msg.to.address),
+            )
+        } else {
+            self.msg.to.clone()
+        }
+    }
+
+    /// The row as a failure record keeps it (see [`OutboxRow::kept_recipient`]).
+    pub fn kept(mut self) -> Self {
+        self.msg.to = self.kept_recipient();
+        self
     }
 
     /// The idempotency key of the `n`-th message a commit queues.

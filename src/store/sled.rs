@@ -12,6 +12,7 @@
 //! what was delivered), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
 //! millis of the due time + timer id → timer), `timer_owners` (owner → the `timers` keys it
 //! holds, so a commit can replace an owner's timers inside a transaction, where sled cannot scan).
+//! `audit` (big-endian millis + 8 bytes of a hash → officers' accesses to personal data).
 //! Values are JSON, so a stored record can be read by hand when something goes wrong.
 
 use super::*;
@@ -40,7 +41,8 @@ const T_SENT: usize = 14;
 const T_FAILED: usize = 15;
 const T_TIMERS: usize = 16;
 const T_TIMER_OWNERS: usize = 17;
-const TREE_NAMES: [&str; 18] = [
+const T_AUDIT: usize = 18;
+const TREE_NAMES: [&str; 19] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -59,12 +61,15 @@ const TREE_NAMES: [&str; 18] = [
     "outbox_failed",
     "timers",
     "timer_owners",
+    "audit",
 ];
 
 /// A store on a sled directory.
 pub struct SledStore {
     db: Db,
     trees: Vec<Tree>,
+    /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent.
+    gate: std::sync::RwLock<()>,
 }
 
 impl From<::sled::Error> for StoreError {
@@ -119,7 +124,113 @@ enum Abort {
     Corrupt(String, String),
 }
 
+/// The stored keys an [`Erasure`] touches, found by scanning before the transaction (sled
+/// transactions cannot scan).
+#[derive(Default)]
+struct EraseKeys {
+    visits: Vec<(Vec<u8>, Visit)>,
+    ratings: Vec<(Vec<u8>, Rating)>,
+    /// Whole keys to remove, per tree.
+    remove: Vec<(usize, Vec<u8>)>,
+    /// Timer owners whose timers go.
+    owners: Vec<Vec<u8>>,
+}
+
 impl SledStore {
+    /// Finds what an erasure must change. `own_cases` are the person's cases (rewritten by the
+    /// same commit without their files), not counted as still holding a file.
+    fn erase_keys(&self, e: &Erasure, own_cases: &[CaseNumber]) -> Result<EraseKeys> {
+        let mut k = EraseKeys::default();
+        for kv in self.trees[T_VISITS].iter() {
+            let (key, v) = kv?;
+            let visit: Visit = dec(&key, &v)?;
+            if visit.guest_id == e.guest_id {
+                k.visits.push((key.to_vec(), e.visit(&visit)));
+            }
+        }
+        for kv in self.trees[T_RATINGS].iter() {
+            let (key, v) = kv?;
+            let r: Rating = dec(&key, &v)?;
+            if r.guest_id.as_deref() == Some(e.guest_id.as_str()) {
+                k.ratings.push((key.to_vec(), e.rating(&r)));
+            }
+        }
+        for kv in self.trees[T_APPOINTMENTS].iter() {
+            let (key, v) = kv?;
+            let a: Appointment = dec(&key, &v)?;
+            if a.guest_id == e.guest_id {
+                k.remove.push((T_APPOINTMENTS, key.to_vec()));
+            }
+        }
+        let mine = |who: &Identity| e.identities.contains(who);
+        for kv in self.trees[T_OUTBOX].iter() {
+            let (key, v) = kv?;
+            let row: OutboxRow = dec(&key, &v)?;
+            if mine(&row.msg.to) {
+                k.remove.push((T_OUTBOX, key.to_vec()));
+            }
+        }
+        for kv in self.trees[T_SENT].iter() {
+            let (key, v) = kv?;
+            let rec: SentRecord = dec(&key, &v)?;
+            if mine(&rec.to) {
+                k.remove.push((T_SENT, key.to_vec()));
+            }
+        }
+        for kv in self.trees[T_FAILED].iter() {
+            let (key, v) = kv?;
+            let rec: FailedRecord = dec(&key, &v)?;
+            if mine(&rec.row.msg.to) {
+                k.remove.push((T_FAILED, key.to_vec()));
+            }
+        }
+        for kv in self.trees[T_TIMER_OWNERS].iter() {
+            let (key, _) = kv?;
+            if e.owns_timer(&String::from_utf8_lossy(&key)) {
+                k.owners.push(key.to_vec());
+            }
+        }
+        for kv in self.trees[T_DEDUPE].iter() {
+            let (key, _) = kv?;
+            if e.names(&String::from_utf8_lossy(&key)) {
+                k.remove.push((T_DEDUPE, key.to_vec()));
+            }
+        }
+        for kv in self.trees[T_GUEST_IDS].iter() {
+            let (key, v) = kv?;
+            if v.as_ref() == e.guest_id.as_bytes() {
+                k.remove.push((T_GUEST_IDS, key.to_vec()));
+            }
+        }
+        let mut prefix = e.guest_id.clone().into_bytes();
+        prefix.push(0);
+        for kv in self.trees[T_GUEST_CASES].scan_prefix(&prefix) {
+            k.remove.push((T_GUEST_CASES, kv?.0.to_vec()));
+        }
+        let own: Vec<Vec<u8>> = own_cases.iter().map(case_key).collect();
+        let mut held = vec![false; e.blobs.len()];
+        let finders: Vec<memchr::memmem::Finder> = e
+            .blobs
+            .iter()
+            .map(|h| memchr::memmem::Finder::new(h.as_bytes()))
+            .collect();
+        for kv in self.trees[T_CASES].iter() {
+            let (key, v) = kv?;
+            if own.iter().any(|o| o.as_slice() == key.as_ref()) {
+                continue;
+            }
+            for (i, f) in finders.iter().enumerate() {
+                held[i] |= f.find(&v).is_some();
+            }
+        }
+        for (h, held) in e.blobs.iter().zip(held) {
+            if !held {
+                k.remove.push((T_BLOBS, h.as_bytes().to_vec()));
+            }
+        }
+        Ok(k)
+    }
+
     /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB.
     pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore> {
         let config = ::sled::Config::new()
@@ -167,7 +278,11 @@ impl SledStore {
             .iter()
             .map(|n| db.open_tree(n))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(SledStore { db, trees })
+        Ok(SledStore {
+            db,
+            trees,
+            gate: std::sync::RwLock::new(()),
+        })
     }
 
     fn get<T: DeserializeOwned>(&self, tree: usize, key: &[u8]) -> Result<Option<T>> {
@@ -185,6 +300,68 @@ impl SledStore {
                 dec(&k, &v)
             })
             .collect()
+    }
+
+    /// Shared access for a write (see `gate`).
+    fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes every tree to `out` as one consistent snapshot: writes wait while it runs
+    /// (reads do not). The service keeps running; see `pstbot backup`.
+    pub fn backup_to(&self, out: impl std::io::Write) -> Result<super::backup::BackupStats> {
+        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let mut w = super::backup::BackupWriter::new(out)?;
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name)?;
+            w.tree(&name)?;
+            for kv in tree.iter() {
+                let (k, v) = kv?;
+                w.entry(&k, &v)?;
+            }
+        }
+        w.finish()
+    }
+
+    /// Restores a backup file into `dir`, which must hold no store yet (or an empty one).
+    /// The file is checked whole before anything is written.
+    pub fn restore_from(dir: &Path, file: &Path) -> Result<super::backup::BackupStats> {
+        use super::backup::{BackupReader, Item, verify};
+        let open = |p: &Path| {
+            std::fs::File::open(p)
+                .map(std::io::BufReader::new)
+                .map_err(|e| StoreError::Engine(format!("{}: {e}", p.display())))
+        };
+        verify(open(file)?)?;
+        let db = ::sled::Config::new().path(dir).open()?;
+        for name in db.tree_names() {
+            if !db.open_tree(&name)?.is_empty() {
+                return Err(StoreError::Engine(format!(
+                    "{} already holds data: restore only into an empty store folder",
+                    dir.display()
+                )));
+            }
+        }
+        let mut r = BackupReader::new(open(file)?)?;
+        let mut stats = super::backup::BackupStats::default();
+        let mut tree: Option<Tree> = None;
+        while let Some(item) = r.next_item()? {
+            match item {
+                Item::Tree(name) => {
+                    stats.trees += 1;
+                    tree = Some(db.open_tree(name)?);
+                }
+                Item::Entry(k, v) => {
+                    let t = tree.as_ref().ok_or_else(|| {
+                        StoreError::Engine("not a valid pstbot backup: entry before tree".into())
+                    })?;
+                    t.insert(k, v)?;
+                    stats.entries += 1;
+                }
+            }
+        }
+        db.flush()?;
+        Ok(stats)
     }
 
     /// Bytes on disk, for benchmarks and reports.
@@ -254,6 +431,35 @@ fn tx_replace_timers(t: &[TransactionalTree], set: &TimerSet) -> TxResult<()> {
         t[T_TIMER_OWNERS].remove(owner)?;
     } else {
         t[T_TIMER_OWNERS].insert(owner, enc(&keys))?;
+    }
+    Ok(())
+}
+
+/// Applies an erasure inside the commit's transaction (see [`Erasure`]).
+fn tx_erase(t: &[TransactionalTree], e: &Erasure, keys: &EraseKeys) -> TxResult<()> {
+    t[T_GUESTS].remove(e.guest_id.as_bytes())?;
+    for who in &e.identities {
+        let k = identity_key(who);
+        t[T_SESSIONS].remove(k.as_slice())?;
+        t[T_GUEST_IDS].remove(k.as_slice())?;
+    }
+    for (k, v) in &keys.visits {
+        t[T_VISITS].insert(k.as_slice(), enc(v))?;
+    }
+    for (k, r) in &keys.ratings {
+        t[T_RATINGS].insert(k.as_slice(), enc(r))?;
+    }
+    for (tree, k) in &keys.remove {
+        t[*tree].remove(k.as_slice())?;
+    }
+    for owner in &keys.owners {
+        tx_replace_timers(
+            t,
+            &TimerSet {
+                owner: String::from_utf8_lossy(owner).into_owned(),
+                timers: Vec::new(),
+            },
+        )?;
     }
     Ok(())
 }
@@ -414,7 +620,24 @@ impl Store for SledStore {
             .map(|v| v.to_vec()))
     }
 
+    fn guests(&self) -> Result<Vec<Guest>> {
+        self.all(T_GUESTS)
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        self.all(T_AUDIT)
+    }
+
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
+        let _writing = self.writing();
+        let erase = match &c.erase {
+            Some(e) => {
+                let own: Vec<CaseNumber> =
+                    c.case_updates.iter().map(|u| u.number.clone()).collect();
+                Some((e, self.erase_keys(e, &own)?))
+            }
+            None => None,
+        };
         let result = self.trees.as_slice().transaction(|t| {
             let dedupe_key = c.dedupe.0.as_bytes();
             if t[T_DEDUPE].get(dedupe_key)?.is_some() {
@@ -538,7 +761,11 @@ impl Store for SledStore {
             };
             for (i, msg) in f.messages(&applied).into_iter().enumerate() {
                 let id = t[T_OUTBOX].generate_id()?;
-                let row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
+                let mut row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
+                row.forget_recipient = c
+                    .erase
+                    .as_ref()
+                    .is_some_and(|e| e.identities.contains(&row.msg.to));
                 t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
                 applied.queued.push(id);
             }
@@ -552,6 +779,13 @@ impl Store for SledStore {
             }
             if let Some(fired) = &c.fired {
                 tx_remove_timer(&t[T_TIMERS], &t[T_TIMER_OWNERS], fired)?;
+            }
+            for a in &c.audit {
+                let salt = format!("{}/{}/{}/{}", c.dedupe.0, a.officer, a.action, a.subject);
+                t[T_AUDIT].insert(event_key(a.at, &salt), enc(a))?;
+            }
+            if let Some((e, keys)) = &erase {
+                tx_erase(t, e, keys)?;
             }
             Ok(applied)
         });
@@ -585,6 +819,7 @@ impl Store for SledStore {
     }
 
     fn outbox_retry(&self, row: &OutboxRow) -> Result<()> {
+        let _writing = self.writing();
         // Only a row still waiting is written back (never resurrect one marked sent).
         let key = row.id.to_be_bytes();
         let tree = &self.trees[T_OUTBOX];
@@ -595,6 +830,7 @@ impl Store for SledStore {
     }
 
     fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
+        let _writing = self.writing();
         let key = rec.id.to_be_bytes();
         let trees = [&self.trees[T_OUTBOX], &self.trees[T_SENT]];
         tx_done(trees.transaction(|t| {
@@ -605,6 +841,7 @@ impl Store for SledStore {
     }
 
     fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()> {
+        let _writing = self.writing();
         let key = rec.row.id.to_be_bytes();
         let trees = [&self.trees[T_OUTBOX], &self.trees[T_FAILED]];
         tx_done(trees.transaction(|t| {
@@ -663,6 +900,7 @@ impl Store for SledStore {
     }
 
     fn drop_timer(&self, timer: &Timer) -> Result<()> {
+        let _writing = self.writing();
         let trees = [&self.trees[T_TIMERS], &self.trees[T_TIMER_OWNERS]];
         tx_done(trees.transaction(|t| tx_remove_timer(&t[0], &t[1], timer)))
     }
