@@ -11,6 +11,17 @@ fn pstbot() -> Command {
     c
 }
 
+/// Runs a command that must succeed; returns what it printed.
+fn succeeds(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn chat(config: &std::path::Path, script: &str) -> String {
     let mut child = pstbot()
         .args(["--config", config.to_str().unwrap(), "chat"])
@@ -38,17 +49,12 @@ const GUEST_BOOK: &str = "ya\nBudi Santoso\nbudi@example.go.id\n08123456789\n1\n
 
 #[test]
 fn check_accepts_the_shipped_dialogs() {
-    let out = pstbot()
-        .args(["--config", "config.example.toml", "check"])
-        .current_dir(support::repo())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let said = succeeds(
+        pstbot()
+            .args(["--config", "config.example.toml", "check"])
+            .current_dir(support::repo()),
     );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("OK: 9 dialogs"));
+    assert!(said.starts_with("OK: 9 dialogs"), "{said}");
 }
 
 #[test]
@@ -253,16 +259,10 @@ fn backup_while_serving_then_restore_into_an_empty_store() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let file = dir.path().join("pst.pstbak");
-    let out = pstbot()
-        .args(["--config", config.to_str().unwrap(), "backup"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let said = succeeds(
+        pstbot()
+            .args(["--config", config.to_str().unwrap(), "backup"])
+            .arg(&file),
     );
     assert!(said.contains("backup written"), "{said}");
     let _ = Command::new("kill")
@@ -276,15 +276,10 @@ fn backup_while_serving_then_restore_into_an_empty_store() {
         .replace("/data\"", "/restored\"");
     let config2 = dir.path().join("restore.toml");
     std::fs::write(&config2, text).unwrap();
-    let out = pstbot()
-        .args(["--config", config2.to_str().unwrap(), "restore"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        pstbot()
+            .args(["--config", config2.to_str().unwrap(), "restore"])
+            .arg(&file),
     );
     let store = pstbot::store::sled::SledStore::open(&dir.path().join("restored"), 8).unwrap();
     use pstbot::store::Store;
