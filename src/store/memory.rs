@@ -100,6 +100,10 @@ impl Store for MemoryStore {
         })
     }
 
+    fn guests(&self) -> Result<Vec<Guest>> {
+        self.read(|s| s.guests.values().cloned().collect())
+    }
+
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
         self.read(|s| s.cases.get(number).cloned())
     }

@@ -233,6 +233,8 @@ pub trait Store: Send + Sync + 'static {
     fn session(&self, who: &Identity) -> Result<Option<Conversation>>;
     /// The guest registered from this identity.
     fn guest_of(&self, who: &Identity) -> Result<Option<Guest>>;
+    /// Every guest in the guest book, by id (reports and the guest-book export).
+    fn guests(&self) -> Result<Vec<Guest>>;
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>>;
     /// A guest's cases, newest first.
     fn cases_of_guest(&self, guest_id: &str) -> Result<Vec<Case>>;

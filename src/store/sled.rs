@@ -307,6 +307,10 @@ impl Store for SledStore {
         }
     }
 
+    fn guests(&self) -> Result<Vec<Guest>> {
+        self.all(T_GUESTS)
+    }
+
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
         self.get(T_CASES, &case_key(number))
     }
