@@ -584,6 +584,24 @@ async fn cli_writes_the_report_files_and_the_export() {
         t.rt.store.flush().unwrap();
     }
     let out = dir.path().join("out");
+    // While the service holds the store, the CLI says so instead of failing obscurely.
+    {
+        let _serving = pstbot::store::sled::SledStore::open(&dir.path().join("data"), 16).unwrap();
+        let busy = std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "report",
+                "--month",
+                "2026-11",
+            ])
+            .env_remove("PSTBOT_CONFIG")
+            .output()
+            .unwrap();
+        assert!(!busy.status.success());
+        let err = String::from_utf8_lossy(&busy.stderr);
+        assert!(err.contains("in use by a running `pstbot serve`"), "{err}");
+    }
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
         .args([
             "--config",
@@ -674,4 +692,44 @@ async fn cli_writes_the_report_files_and_the_export() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+}
+
+/// Formula injection: text cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading `'`
+/// in the CSV and in the workbook, where they stay text (no formula).
+#[test]
+fn formula_injection_is_neutralised_in_csv_and_xlsx() {
+    use pstbot::reports::table::{Cell, Table, to_xlsx};
+    let evil = [
+        "=cmd|' /C calc'!A0",
+        "+1+1",
+        "-2+3",
+        "@SUM(1)",
+        "\t=1",
+        "\r=1",
+    ];
+    let mut t = Table::new("uji", "Uji / test", &["Teks / text", "Angka / number"]);
+    for e in evil {
+        t.push(vec![Cell::text(e), Cell::Int(-5)]);
+    }
+    t.push(vec![Cell::text("Budi = aman"), Cell::Num(-1.5, 1)]);
+    let rows = read_csv(&to_csv(&t).unwrap());
+    for (i, e) in evil.iter().enumerate() {
+        assert_eq!(rows[i + 1][0], format!("'{e}"));
+        // Numbers are ours, not user text: a negative number stays a number.
+        assert_eq!(rows[i + 1][1], "-5");
+    }
+    assert_eq!(rows[7], ["Budi = aman", "-1.5"]);
+
+    let mut wb: Xlsx<_> =
+        open_workbook_from_rs(std::io::Cursor::new(to_xlsx(&[t]).unwrap())).unwrap();
+    let range = wb.worksheet_range("uji").unwrap();
+    for (i, e) in evil.iter().enumerate() {
+        assert_eq!(
+            range.get_value((3 + i as u32, 0)),
+            Some(&Data::String(format!("'{e}")))
+        );
+        assert_eq!(range.get_value((3 + i as u32, 1)), Some(&Data::Float(-5.0)));
+    }
+    let formulas = wb.worksheet_formula("uji").unwrap();
+    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
 }
