@@ -192,6 +192,22 @@ impl Default for StoreConfig {
     }
 }
 
+/// Where `pstbot report` writes the monthly report when `--out` is not given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ReportsConfig {
+    /// The folder of the reports (one subfolder per month); relative to the config file.
+    pub out_dir: PathBuf,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            out_dir: PathBuf::from("./reports"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct HttpConfig {
@@ -555,6 +571,8 @@ struct RawConfig {
     email: Option<EmailConfig>,
     #[serde(default)]
     webchat: WebchatConfig,
+    #[serde(default)]
+    reports: ReportsConfig,
 }
 
 fn default_languages() -> Vec<String> {
@@ -585,6 +603,7 @@ pub struct Config {
     pub sms: Option<SmsConfig>,
     pub email: Option<EmailConfig>,
     pub webchat: WebchatConfig,
+    pub reports: ReportsConfig,
     /// Keys the file has that pstbot does not know (reported as warnings).
     pub unknown_keys: Vec<String>,
 }
@@ -722,6 +741,8 @@ impl Config {
         }
         let mut store = raw.store;
         store.path = resolve(&store.path);
+        let mut reports = raw.reports;
+        reports.out_dir = resolve(&reports.out_dir);
         Ok(Config {
             file: path.to_path_buf(),
             languages: raw.languages,
@@ -739,6 +760,7 @@ impl Config {
             sms,
             email,
             webchat: raw.webchat,
+            reports,
             unknown_keys,
         })
     }

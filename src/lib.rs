@@ -16,6 +16,7 @@
 //! - [`guestbook`]: guests (with PDP consent), visits, ratings, appointments.
 //! - [`store`]: domain storage traits; sled on disk, memory for tests.
 //! - [`admin`]: officers' commands, parsed then applied.
+//! - [`reports`]: the IKM, the monthly report (CSV, XLSX, chart) and the guest-book export.
 //! - [`config`]: the configuration file, validated at the door.
 //! - [`app`] and [`http`]: wiring for `serve`, `chat` and `check`; the axum router.
 
@@ -32,6 +33,7 @@ pub mod message;
 pub mod outbox;
 pub mod privacy;
 pub mod reminders;
+pub mod reports;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;
@@ -49,6 +51,8 @@ pub enum Error {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Runtime(#[from] runtime::RuntimeError),
+    #[error(transparent)]
+    Report(#[from] reports::ReportError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]

@@ -40,6 +40,36 @@ enum Command {
     Backup { file: PathBuf },
     /// Restore a backup FILE into the configured store folder, which must be empty.
     Restore { file: PathBuf },
+    /// Write the monthly report: a CSV per table, an XLSX workbook and a chart (PNG).
+    Report {
+        /// The month, as YYYY-MM (e.g. 2026-11).
+        #[arg(long)]
+        month: String,
+        /// The folder to write to (default: `reports.out_dir` of the config, then YYYY-MM).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Export data for the office's registers.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
+}
+
+#[derive(Subcommand)]
+enum Export {
+    /// The guest book's visits as CSV, in the columns of a visit register (with personal data).
+    Guestbook {
+        /// The first day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// The last day (included), YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// The CSV file to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -119,6 +149,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 s.entries,
                 config.store.path.display()
             );
+            Ok(())
+        }
+        Command::Report { month, out } => {
+            println!(
+                "{}",
+                pstbot::reports::run_monthly(&config, &month, out.as_deref())?
+            );
+            Ok(())
+        }
+        Command::Export {
+            what: Export::Guestbook { from, to, out },
+        } => {
+            let n = pstbot::reports::run_guestbook_export(
+                &config,
+                &from,
+                &to,
+                out.as_deref(),
+                &mut std::io::stdout().lock(),
+            )?;
+            if let Some(out) = out {
+                eprintln!("{n} kunjungan / visits written to {}", out.display());
+            }
             Ok(())
         }
     }

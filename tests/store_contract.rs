@@ -133,6 +133,15 @@ fn contract(store: &dyn Store) {
     store.commit(c).unwrap();
     let ani_id = store.guest_of(&ani).unwrap().unwrap().id;
     assert!(store.cases_of_guest(&ani_id).unwrap().is_empty());
+    // Every guest, each once (reports and the guest-book export read them all).
+    let mut names: Vec<String> = store
+        .guests()
+        .unwrap()
+        .iter()
+        .map(|g| g.name().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Ani", "Budi"]);
 
     // Open cases oldest first; history appends.
     let open: Vec<String> = store

@@ -21,6 +21,9 @@ const SEND_ROLES: &[Role] = &[Role::Petugas, Role::Pimpinan];
 const DESK_ROLES: &[Role] = &[Role::Resepsionis, Role::Petugas];
 /// Who may read the audit log of access to personal data.
 const AUDIT_ROLES: &[Role] = &[Role::Admin, Role::Pimpinan];
+/// The monthly report shows the office's performance: for the head of office and the admin.
+/// (The walidata belongs to the regional government, not to the office.)
+const REPORT_ROLES: &[Role] = &[Role::Pimpinan, Role::Admin];
 
 /// The officer's reply and what else goes out, built while planning.
 struct Draft<'a> {
@@ -396,6 +399,13 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
         AdminCommand::Today => {
             let text = today(rt, now)?;
             d.say(text);
+        }
+        AdminCommand::Report { month } => {
+            if !d.has_role(REPORT_ROLES) {
+                d.refuse_role(REPORT_ROLES);
+            } else {
+                report(d, month.as_deref(), now)?;
+            }
         }
     }
     Ok(())
@@ -781,6 +791,62 @@ fn send_file(
             file.filename, c.number
         )),
     }
+    Ok(())
+}
+
+/// The monthly report for the officer who asked: the summary, with the XLSX workbook and the
+/// chart as files (their bytes are kept as blobs in the same commit, like officers' files).
+fn report(d: &mut Draft, month: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    use crate::reports::{Period, ReportError, monthly::MonthlyReport};
+    let rt = d.rt;
+    let cal = &rt.bot.calendar;
+    let period = match month {
+        Some(m) => Period::month(cal, m),
+        None => Period::current_month(cal, now),
+    };
+    let Ok(period) = period else {
+        d.say("Tulis bulan sebagai TAHUN-BULAN / write the month as YYYY-MM, contoh / e.g.: laporan 2026-11");
+        return Ok(());
+    };
+    if period.from > now {
+        d.say(format!(
+            "Bulan {} belum dimulai / has not started yet.",
+            period.label()
+        ));
+        return Ok(());
+    }
+    let made = MonthlyReport::build(rt.store.as_ref(), &rt.bot, period, now).and_then(|r| {
+        let xlsx = r.xlsx()?;
+        let png = r.chart()?;
+        Ok((r, xlsx, png))
+    });
+    let (r, xlsx, png) = match made {
+        Ok(x) => x,
+        Err(ReportError::Store(e)) => return Err(e),
+        Err(e) => {
+            tracing::error!(error = %e, "monthly report failed");
+            d.say("Maaf, laporan gagal dibuat / sorry, the report could not be made. Coba lagi / please try again.");
+            return Ok(());
+        }
+    };
+    let mut msg = OutboundMessage::text(d.me.clone(), r.summary_text());
+    for (name, mime, bytes) in [
+        (
+            r.xlsx_name(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            xlsx,
+        ),
+        (r.chart_name(), "image/png", png),
+    ] {
+        let (file, bytes) = attachment_ref(&crate::message::Attachment {
+            filename: name,
+            mime: mime.into(),
+            bytes,
+        });
+        d.commit.blobs.push((file.blob.clone(), bytes));
+        msg.files.push(file);
+    }
+    d.out.push(msg);
     Ok(())
 }
 

@@ -146,6 +146,10 @@ impl Store for MemoryStore {
         })
     }
 
+    fn guests(&self) -> Result<Vec<Guest>> {
+        self.read(|s| s.guests.values().cloned().collect())
+    }
+
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
         self.read(|s| s.cases.get(number).cloned())
     }
@@ -236,10 +240,6 @@ impl Store for MemoryStore {
 
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>> {
         self.read(|s| s.blobs.get(hash).cloned())
-    }
-
-    fn guests(&self) -> Result<Vec<Guest>> {
-        self.read(|s| s.guests.values().cloned().collect())
     }
 
     fn audit_log(&self) -> Result<Vec<AuditEntry>> {

@@ -306,6 +306,8 @@ pub trait Store: Send + Sync + 'static {
     fn session(&self, who: &Identity) -> Result<Option<Conversation>>;
     /// The guest registered from this identity.
     fn guest_of(&self, who: &Identity) -> Result<Option<Guest>>;
+    /// Every guest in the guest book, by id (reports and the guest-book export).
+    fn guests(&self) -> Result<Vec<Guest>>;
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>>;
     /// A guest's cases, newest first.
     fn cases_of_guest(&self, guest_id: &str) -> Result<Vec<Case>>;
@@ -321,8 +323,6 @@ pub trait Store: Send + Sync + 'static {
     fn ratings(&self) -> Result<Vec<Rating>>;
     fn appointments(&self) -> Result<Vec<Appointment>>;
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
-    /// Every registered guest.
-    fn guests(&self) -> Result<Vec<Guest>>;
     /// The audit log, oldest first.
     fn audit_log(&self) -> Result<Vec<AuditEntry>>;
     /// Applies a commit atomically (see the module docs), queueing its follow-up messages and

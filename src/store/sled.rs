@@ -513,6 +513,10 @@ impl Store for SledStore {
         }
     }
 
+    fn guests(&self) -> Result<Vec<Guest>> {
+        self.all(T_GUESTS)
+    }
+
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
         self.get(T_CASES, &case_key(number))
     }
@@ -618,10 +622,6 @@ impl Store for SledStore {
         Ok(self.trees[T_BLOBS]
             .get(hash.as_bytes())?
             .map(|v| v.to_vec()))
-    }
-
-    fn guests(&self) -> Result<Vec<Guest>> {
-        self.all(T_GUESTS)
     }
 
     fn audit_log(&self) -> Result<Vec<AuditEntry>> {
