@@ -9,7 +9,8 @@
 //! `cases_by_time` (big-endian millis of creation + case number → ()). Walk-in queue counters
 //! live in `counters` as `Q/LETTER/DAY/issued` and `…/called`.
 //! Delivery: `outbox` (big-endian row id → row waiting to be sent), `outbox_sent` (row id →
-//! what was delivered), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
+//! what was delivered), `sent_refs` (channel, NUL, provider message id → big-endian row id: status
+//! callbacks and quoted replies find the row), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
 //! millis of the due time + timer id → timer), `timer_owners` (owner → the `timers` keys it
 //! holds, so a commit can replace an owner's timers inside a transaction, where sled cannot scan).
 //! Values are JSON, so a stored record can be read by hand when something goes wrong.
@@ -40,7 +41,8 @@ const T_SENT: usize = 14;
 const T_FAILED: usize = 15;
 const T_TIMERS: usize = 16;
 const T_TIMER_OWNERS: usize = 17;
-const TREE_NAMES: [&str; 18] = [
+const T_SENT_REFS: usize = 18;
+const TREE_NAMES: [&str; 19] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -59,6 +61,7 @@ const TREE_NAMES: [&str; 18] = [
     "outbox_failed",
     "timers",
     "timer_owners",
+    "sent_refs",
 ];
 
 /// A store on a sled directory.
@@ -86,6 +89,13 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
 
 fn identity_key(who: &Identity) -> Vec<u8> {
     who.to_string().into_bytes()
+}
+
+fn sent_ref_key(channel: ChannelKind, provider_ref: &str) -> Vec<u8> {
+    let mut k = channel.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(provider_ref.as_bytes());
+    k
 }
 
 fn case_key(n: &CaseNumber) -> Vec<u8> {
@@ -596,10 +606,17 @@ impl Store for SledStore {
 
     fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
         let key = rec.id.to_be_bytes();
-        let trees = [&self.trees[T_OUTBOX], &self.trees[T_SENT]];
+        let trees = [
+            &self.trees[T_OUTBOX],
+            &self.trees[T_SENT],
+            &self.trees[T_SENT_REFS],
+        ];
         tx_done(trees.transaction(|t| {
             t[0].remove(&key)?;
             t[1].insert(&key, enc(&rec))?;
+            for r in rec.refs() {
+                t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
+            }
             Ok(())
         }))
     }
@@ -622,6 +639,36 @@ impl Store for SledStore {
 
     fn sent(&self, id: u64) -> Result<Option<SentRecord>> {
         self.get(T_SENT, &id.to_be_bytes())
+    }
+
+    fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>> {
+        match self.trees[T_SENT_REFS].get(sent_ref_key(channel, provider_ref))? {
+            Some(id) => self.get(T_SENT, &id),
+            None => Ok(None),
+        }
+    }
+
+    fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool> {
+        let key = id.to_be_bytes();
+        let tree = &self.trees[T_SENT];
+        // Compare-and-swap: two callbacks for one message may race.
+        loop {
+            let Some(old) = tree.get(key)? else {
+                return Ok(false);
+            };
+            let mut rec: SentRecord = dec(&key, &old)?;
+            if !status.advances(rec.status) {
+                return Ok(false);
+            }
+            rec.status = Some(status);
+            rec.status_at = Some(at);
+            if tree
+                .compare_and_swap(key, Some(old), Some(enc(&rec)))?
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
     }
 
     fn failed(&self) -> Result<Vec<FailedRecord>> {
