@@ -1045,3 +1045,80 @@ async fn graph_errors_are_retried_or_reported_and_files_are_uploaded() {
     );
     svc.stop().await;
 }
+
+/// `pstbot serve` from a config file with `[whatsapp]` (secrets from the file here; the
+/// environment works too): `/webhook/whatsapp` on its HTTP server, replies through the
+/// Graph API at `graph_api_url`, and the officers' chat on the officer numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_whatsapp_from_the_config() {
+    let graph = FakeGraph::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let path = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "# whatsapp = \"+6281234567890\"",
+        &format!("whatsapp = \"+{RINA}\""),
+    );
+    let text = format!(
+        "{text}\n[whatsapp]\nphone_number_id = \"{PHONE_NUMBER_ID}\"\naccess_token = \"{ACCESS_TOKEN}\"\napp_secret = \"{APP_SECRET}\"\nverify_token = \"{VERIFY_TOKEN}\"\ngraph_api_url = \"{}\"\nofficer_numbers = [\"+{RINA}\"]\n\n[whatsapp.templates.case_update]\nname = \"pst_status_berubah\"\nlanguage = \"id\"\nparams = [1, 2]\n",
+        graph.url()
+    );
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg, async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/webhook/whatsapp");
+    let verify =
+        format!("{url}?hub.mode=subscribe&hub.challenge=424242&hub.verify_token={VERIFY_TOKEN}");
+    let mut answer = None;
+    for _ in 0..100 {
+        match client.get(&verify).send().await {
+            Ok(r) => {
+                answer = Some((r.status().as_u16(), r.text().await.unwrap()));
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(answer, Some((200, "424242".to_string())));
+    let body = serde_json::to_vec(&message_body(
+        RINA,
+        &wamid(),
+        "text",
+        json!({ "body": "antrian" }),
+        None,
+    ))
+    .unwrap();
+    let unsigned = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    let signed = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sign(&body, APP_SECRET))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status().as_u16(), 200);
+    // Rina is recognised as an officer: she gets the queue, not the applicants' menu.
+    let reply = graph
+        .wait_for(0, "an answer to Rina", |m| m.to() == RINA)
+        .await;
+    assert!(!reply.text().contains("Selamat datang"), "{}", reply.text());
+    tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), served)
+        .await
+        .expect("serve stops")
+        .unwrap()
+        .unwrap();
+}
