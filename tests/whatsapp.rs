@@ -487,6 +487,16 @@ async fn the_same_wamid_delivered_three_times_is_handled_once() {
     let menu = svc.sent_to(BUDI).pop().unwrap();
     assert_eq!(interactive_kind(&menu), "list");
     assert!(menu.choice_titles().iter().all(|t| t.chars().count() <= 24));
+    // The route's own limit (1 MiB by default) applies, not the other webhooks' 256 KiB: a
+    // 300 KiB post is taken (and its over-long text politely refused by the dialog).
+    let long = message_body(
+        BUDI,
+        &wamid(),
+        "text",
+        json!({ "body": "a".repeat(300 * 1024) }),
+        None,
+    );
+    assert_eq!(svc.post(&long).await, StatusCode::OK);
     svc.stop().await;
 }
 
