@@ -1019,6 +1019,35 @@ async fn graph_errors_are_retried_or_reported_and_files_are_uploaded() {
     assert_eq!(doc.body["document"]["id"], up.id.as_str());
     assert_eq!(doc.body["document"]["filename"], "surat-jawaban.pdf");
 
+    // Inside pstbot's reckoning of the window, but the API answers 131047 (re-engagement):
+    // a notification with a template goes as the template.
+    svc.graph.fail_next(vec![Fail {
+        status: 400,
+        code: 131047,
+    }]);
+    let n = svc.sent_to(BUDI).len();
+    let reply = OutboundMessage::text(who.clone(), "Balasan petugas: data sudah diperbarui.")
+        .about(Topic::case(
+            "officer_reply",
+            "ADU-2026-000007",
+            &["Data sudah diperbarui.".to_string()],
+        ));
+    svc.rt
+        .record(DedupeKey("test:reengage".into()), &who, vec![reply])
+        .await
+        .unwrap();
+    let tpl = svc
+        .graph
+        .wait_for(n, "the template after 131047", |m| {
+            m.to() == BUDI && m.kind() == "template"
+        })
+        .await;
+    assert_eq!(tpl.body["template"]["name"], "pst_balasan_petugas");
+    assert_eq!(
+        tpl.body["template"]["components"][0]["parameters"][1]["text"],
+        "Data sudah diperbarui."
+    );
+
     // An expired token (190) is permanent: no retry, and the officers are told what to renew.
     svc.graph.fail_next(vec![Fail {
         status: 401,
