@@ -53,10 +53,14 @@ pub fn report_config(config: &Config) {
             "telegram is configured without a token (`telegram.token` or PSTBOT_TELEGRAM_TOKEN): not started"
         );
     }
-    let pending = [
-        ("whatsapp", config.whatsapp.is_some()),
-        ("email", config.email.is_some()),
-    ];
+    if let Some(wa) = &config.whatsapp
+        && !wa.is_complete()
+    {
+        tracing::warn!(
+            "whatsapp is configured without all of `phone_number_id`, `access_token`, `app_secret` and `verify_token`: not started"
+        );
+    }
+    let pending = [("email", config.email.is_some())];
     for (name, set) in pending {
         if set {
             tracing::warn!(
@@ -87,9 +91,28 @@ pub fn telegram(config: &Config) -> crate::Result<Option<Arc<Telegram>>> {
 }
 
 /// The sending sides of the channels configured. `telegram` (from [`telegram`]) also hosts
-/// the officers' chat when its admin group is set.
+/// the officers' chat when its admin group is set. WhatsApp's 24-hour window is judged on the
+/// system clock: see [`channels_at`].
 pub fn channels(config: &Config, telegram: Option<&Arc<Telegram>>) -> crate::Result<Channels> {
+    channels_at(config, telegram, Arc::new(SystemClock))
+}
+
+/// [`channels`], with WhatsApp judging its 24-hour window on `clock` (the runtime's).
+/// WhatsApp hosts the officers' chat (on `whatsapp.officer_numbers`) when no Telegram group does.
+pub fn channels_at(
+    config: &Config,
+    telegram: Option<&Arc<Telegram>>,
+    clock: Arc<dyn Clock>,
+) -> crate::Result<Channels> {
     let mut ch = Channels::new();
+    if let Some(wa) = crate::channels::whatsapp::Whatsapp::from_config(config, clock) {
+        let sender: Arc<dyn crate::outbox::Channel> =
+            Arc::new(crate::channels::whatsapp::WhatsappChannel(wa.clone()));
+        ch.add(ChannelKind::Whatsapp, sender.clone());
+        if !wa.officer_numbers.is_empty() {
+            ch.add(ChannelKind::Officers, sender);
+        }
+    }
     if let Some(tg) = telegram {
         let sender: Arc<dyn crate::outbox::Channel> = Arc::new(TelegramChannel(tg.clone()));
         ch.add(ChannelKind::Telegram, sender.clone());
@@ -130,10 +153,10 @@ pub async fn serve(
     let sled = open_store(&config)?;
     let rt = Arc::new(build_on(&config, Arc::new(SystemClock), sled.clone())?);
     let tg = telegram(&config)?;
-    let chans = channels(&config, tg.as_ref())?;
+    let chans = channels_at(&config, tg.as_ref(), rt.clock.clone())?;
     if chans.get(ChannelKind::Officers).is_none() {
         tracing::warn!(
-            "no officers' admin chat runs in this process (set `telegram.admin_chat_id`): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
+            "no officers' admin chat runs in this process (set `telegram.admin_chat_id` or `whatsapp.officer_numbers`): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
         );
     }
     let stop = CancellationToken::new();

@@ -77,12 +77,18 @@ pub fn plan_erasure(
     }
     blobs.sort();
     blobs.dedup();
+    let cases = store
+        .cases_of_guest(&guest_id)?
+        .iter()
+        .map(|c| c.number.to_string())
+        .collect();
     Ok((
         Erasure {
             guest_id,
             identities,
             blobs,
             anon_id: anon,
+            cases,
         },
         closed,
     ))

@@ -225,7 +225,11 @@ impl Runtime {
             ChannelKind::Telegram => {
                 o.telegram_user_id.map(|id| id.to_string()).as_deref() == who.telegram_user()
             }
-            ChannelKind::Whatsapp => o.whatsapp.as_deref() == Some(who.address.as_str()),
+            ChannelKind::Whatsapp => {
+                let digits = crate::message::phone_digits;
+                o.whatsapp.as_deref().and_then(digits).is_some()
+                    && o.whatsapp.as_deref().and_then(digits) == digits(&who.address)
+            }
             ChannelKind::Email => o
                 .email
                 .as_deref()
@@ -279,6 +283,40 @@ impl Runtime {
         Ok(done
             .map(|(applied, msgs)| applied.queued.into_iter().zip(msgs).collect())
             .unwrap_or_default())
+    }
+
+    /// Records an event that needs no dialog step — a message answered by the channel itself
+    /// (a location, a sticker, a file that cannot be fetched), or a provider's delivery report
+    /// that causes messages — and queues `msgs` in the same transaction. `key` deduplicates it
+    /// like any message: a repeat changes nothing and returns `false`. When this returns `Ok`,
+    /// it is on disk.
+    pub async fn record(
+        &self,
+        key: DedupeKey,
+        who: &Identity,
+        msgs: Vec<OutboundMessage>,
+    ) -> Result<bool, RuntimeError> {
+        let _turn = self.shard(who).lock().await;
+        if self.store.is_handled(&key)? {
+            return Ok(false);
+        }
+        let done = self
+            .commit_planned(|now| {
+                let mut commit = Commit::new(
+                    key.clone(),
+                    now,
+                    who.clone(),
+                    dialogs::Conversation::default(),
+                );
+                commit.session = None;
+                let msgs = msgs.clone();
+                Ok(Plan {
+                    commit,
+                    render: Box::new(move |_| msgs.clone()),
+                })
+            })
+            .await?;
+        Ok(done.is_some())
     }
 
     /// Plans (again, when a case it changes was changed meanwhile), commits with the plan's

@@ -21,13 +21,11 @@ fn budi() -> Identity {
 fn deliver_all(store: &dyn Store) {
     for row in store.outbox_pending(None, 10_000).unwrap() {
         store
-            .outbox_sent(SentRecord {
-                id: row.id,
-                key: row.key.clone(),
-                to: row.kept_recipient(),
-                at: row.created_at,
-                provider_ref: None,
-            })
+            .outbox_sent(SentRecord::delivered(
+                &row,
+                row.created_at,
+                Some(format!("wamid.TEST{}", row.id)),
+            ))
             .unwrap();
     }
 }

@@ -375,6 +375,7 @@ fn erasure_contract(store: &dyn Store) {
         identities: vec![siti.clone()],
         blobs: vec!["hash-siti".into()],
         anon_id: "ANON-1".into(),
+        cases: Vec::new(),
     });
     store.commit(c).unwrap();
     assert!(store.guest_of(&siti).unwrap().is_none());
@@ -394,6 +395,93 @@ fn erasure_contract(store: &dyn Store) {
     assert!(store.is_handled(&DedupeKey::new(&siti, "e3")).unwrap());
     assert_eq!(store.guest_of(&rudi).unwrap().unwrap().name(), Some("Rudi"));
     assert!(store.session(&rudi).unwrap().is_some());
+}
+
+/// Delivered rows are found by each of their provider ids on their channel, and keep the
+/// furthest status a provider reported.
+fn delivery_contract(store: &dyn Store) {
+    use pstbot::message::{OutboundMessage, Topic};
+    use pstbot::store::{DeliveryStatus, OutboxRow, SentRecord};
+    let budi = Identity::new(ChannelKind::Whatsapp, "+6281234567890");
+    let msg = OutboundMessage::text(budi.clone(), "Status berubah").about(Topic::case(
+        "case_update",
+        "ADU-2026-000001",
+        &["Ditinjau".into()],
+    ));
+    struct One(OutboundMessage);
+    impl pstbot::store::Followups for One {
+        fn messages(&self, _: &Applied) -> Vec<OutboundMessage> {
+            vec![self.0.clone()]
+        }
+        fn case_timers(&self, _: &pstbot::cases::Case) -> Vec<pstbot::store::Timer> {
+            Vec::new()
+        }
+    }
+    let mut c = commit("d1", &budi, 0);
+    c.session = None;
+    let Committed::Applied(a) = store.commit_with(c, &One(msg.clone())).unwrap() else {
+        panic!()
+    };
+    let row: OutboxRow = store.outbox_pending(None, 10).unwrap().remove(0);
+    assert_eq!(row.id, a.queued[0]);
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+    let rec = SentRecord::delivered(&row, at, Some("wamid.A wamid.B".into()));
+    store.outbox_sent(rec).unwrap();
+    for r in ["wamid.A", "wamid.B"] {
+        let got = store
+            .sent_by_ref(ChannelKind::Whatsapp, r)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.id, row.id);
+        assert_eq!(got.msg.as_ref(), Some(&msg));
+    }
+    assert!(
+        store
+            .sent_by_ref(ChannelKind::Sms, "wamid.A")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .sent_by_ref(ChannelKind::Whatsapp, "wamid.C")
+            .unwrap()
+            .is_none()
+    );
+    let later = at + Duration::minutes(1);
+    assert!(
+        store
+            .outbox_status(row.id, DeliveryStatus::Read, later)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .outbox_status(row.id, DeliveryStatus::Delivered, later)
+            .unwrap()
+    );
+    let got = store.sent(row.id).unwrap().unwrap();
+    assert_eq!(got.status, Some(DeliveryStatus::Read));
+    assert_eq!(got.status_at, Some(later));
+    assert!(
+        store
+            .outbox_status(row.id, DeliveryStatus::Failed, later)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .outbox_status(row.id + 1000, DeliveryStatus::Read, later)
+            .unwrap()
+    );
+}
+
+#[test]
+fn memory_store_keeps_the_delivery_contract() {
+    delivery_contract(&MemoryStore::new());
+}
+
+#[test]
+fn sled_store_keeps_the_delivery_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    delivery_contract(&SledStore::open(dir.path(), 8).unwrap());
 }
 
 #[test]

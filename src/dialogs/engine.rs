@@ -588,6 +588,14 @@ fn enter_step(out: &mut Out, ctx: &Ctx) {
             return;
         }
     }
+    // SMS cannot carry files: an optional attachment is not asked for there (one exchange
+    // fewer for the person); a required one is still asked, and its prompt says what to send.
+    if s.optional
+        && matches!(s.kind, StepKind::Attachment { .. })
+        && ctx.identity.channel == crate::message::ChannelKind::Sms
+    {
+        return accept(out, ctx, Answer::Skipped, None);
+    }
     let _ = d;
     prompt_current(out, ctx);
 }

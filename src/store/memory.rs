@@ -21,6 +21,8 @@ struct State {
     outbox: BTreeMap<u64, OutboxRow>,
     next_row: u64,
     sent: BTreeMap<u64, SentRecord>,
+    /// (channel, provider id) → outbox id of the sent record.
+    sent_refs: BTreeMap<(ChannelKind, String), u64>,
     failed: BTreeMap<u64, FailedRecord>,
     /// (due, id) → timer.
     timers: BTreeMap<(DateTime<Utc>, String), Timer>,
@@ -75,7 +77,15 @@ impl State {
             }
         }
         self.sent.retain(|_, r| !mine(&r.to));
-        self.failed.retain(|_, r| !mine(&r.row.msg.to));
+        for r in self.sent.values_mut() {
+            if r.msg.as_ref().is_some_and(|m| e.quotes_case(&m.text)) {
+                r.msg = None;
+            }
+        }
+        let sent = &self.sent;
+        self.sent_refs.retain(|_, id| sent.contains_key(id));
+        self.failed
+            .retain(|_, r| !mine(&r.row.msg.to) && !e.quotes_case(&r.row.msg.text));
         self.timers.retain(|_, t| !e.owns_timer(&t.owner));
         self.dedupe.retain(|k| !e.names(&k.0));
         for h in &e.blobs {
@@ -394,6 +404,10 @@ impl Store for MemoryStore {
     fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
         self.write(|s| {
             s.outbox.remove(&rec.id);
+            let channel = rec.to.channel;
+            for r in rec.refs() {
+                s.sent_refs.insert((channel, r.to_string()), rec.id);
+            }
             s.sent.insert(rec.id, rec);
         })
     }
@@ -410,6 +424,25 @@ impl Store for MemoryStore {
 
     fn sent(&self, id: u64) -> Result<Option<SentRecord>> {
         self.read(|s| s.sent.get(&id).cloned())
+    }
+
+    fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>> {
+        self.read(|s| {
+            s.sent_refs
+                .get(&(channel, provider_ref.to_string()))
+                .and_then(|id| s.sent.get(id).cloned())
+        })
+    }
+
+    fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool> {
+        self.write(|s| match s.sent.get_mut(&id) {
+            Some(rec) if status.advances(rec.status) => {
+                rec.status = Some(status);
+                rec.status_at = Some(at);
+                true
+            }
+            _ => false,
+        })
     }
 
     fn failed(&self) -> Result<Vec<FailedRecord>> {

@@ -11,12 +11,12 @@ pub mod memory;
 pub mod records;
 pub mod sled;
 
-pub use records::{FailedRecord, OutboxRow, Reminder, SentRecord, Timer, TimerSet};
+pub use records::{DeliveryStatus, FailedRecord, OutboxRow, Reminder, SentRecord, Timer, TimerSet};
 
 use crate::cases::{AttachmentRef, Case, CaseEvent, CaseNumber, FormField, Service};
 use crate::dialogs::{Answer, Conversation};
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
-use crate::message::{Identity, OutboundMessage};
+use crate::message::{ChannelKind, Identity, OutboundMessage};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -129,6 +129,9 @@ pub struct Erasure {
     pub blobs: Vec<String>,
     /// The random id their anonymised visits and ratings carry from now on.
     pub anon_id: String,
+    /// Their case numbers: records of messages to others (the officers' posts) that quote
+    /// these cases keep no text.
+    pub cases: Vec<String>,
 }
 
 impl Erasure {
@@ -139,6 +142,11 @@ impl Erasure {
                 .identities
                 .iter()
                 .any(|i| text.contains(&i.to_string()))
+    }
+
+    /// Whether a message text is about one of the person's cases.
+    pub fn quotes_case(&self, text: &str) -> bool {
+        self.cases.iter().any(|n| text.contains(n.as_str()))
     }
 
     /// The owners of the person's own timers: idle conversations and appointments.
@@ -342,6 +350,12 @@ pub trait Store: Send + Sync + 'static {
     fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()>;
     /// A delivered message by outbox id.
     fn sent(&self, id: u64) -> Result<Option<SentRecord>>;
+    /// A delivered message by one of its provider ids on `channel` (a WhatsApp `wamid` in a
+    /// status callback or a quoted reply).
+    fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>>;
+    /// Records what the provider reported of a delivered message, unless it reported a later
+    /// state before ([`DeliveryStatus::advances`]). Returns whether the record changed.
+    fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool>;
     /// Messages given up on, oldest first.
     fn failed(&self) -> Result<Vec<FailedRecord>>;
     /// Up to `limit` timers due at or before `until`, earliest first.

@@ -9,7 +9,8 @@
 //! `cases_by_time` (big-endian millis of creation + case number → ()). Walk-in queue counters
 //! live in `counters` as `Q/LETTER/DAY/issued` and `…/called`.
 //! Delivery: `outbox` (big-endian row id → row waiting to be sent), `outbox_sent` (row id →
-//! what was delivered), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
+//! what was delivered), `sent_refs` (channel, NUL, provider message id → big-endian row id: status
+//! callbacks and quoted replies find the row), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
 //! millis of the due time + timer id → timer), `timer_owners` (owner → the `timers` keys it
 //! holds, so a commit can replace an owner's timers inside a transaction, where sled cannot scan).
 //! `audit` (big-endian millis + 8 bytes of a hash → officers' accesses to personal data).
@@ -42,7 +43,8 @@ const T_FAILED: usize = 15;
 const T_TIMERS: usize = 16;
 const T_TIMER_OWNERS: usize = 17;
 const T_AUDIT: usize = 18;
-const TREE_NAMES: [&str; 19] = [
+const T_SENT_REFS: usize = 19;
+const TREE_NAMES: [&str; 20] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -62,6 +64,7 @@ const TREE_NAMES: [&str; 19] = [
     "timers",
     "timer_owners",
     "audit",
+    "sent_refs",
 ];
 
 /// A store on a sled directory.
@@ -91,6 +94,13 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
 
 fn identity_key(who: &Identity) -> Vec<u8> {
     who.to_string().into_bytes()
+}
+
+fn sent_ref_key(channel: ChannelKind, provider_ref: &str) -> Vec<u8> {
+    let mut k = channel.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(provider_ref.as_bytes());
+    k
 }
 
 fn case_key(n: &CaseNumber) -> Vec<u8> {
@@ -130,6 +140,8 @@ enum Abort {
 struct EraseKeys {
     visits: Vec<(Vec<u8>, Visit)>,
     ratings: Vec<(Vec<u8>, Rating)>,
+    /// Delivery records of messages to others about the person's cases, without their text.
+    sent: Vec<(Vec<u8>, SentRecord)>,
     /// Whole keys to remove, per tree.
     remove: Vec<(usize, Vec<u8>)>,
     /// Timer owners whose timers go.
@@ -172,15 +184,24 @@ impl SledStore {
         }
         for kv in self.trees[T_SENT].iter() {
             let (key, v) = kv?;
-            let rec: SentRecord = dec(&key, &v)?;
-            if mine(&rec.to) {
+            let mut rec: SentRecord = dec(&key, &v)?;
+            if !mine(&rec.to) {
+                if rec.msg.as_ref().is_some_and(|m| e.quotes_case(&m.text)) {
+                    rec.msg = None;
+                    k.sent.push((key.to_vec(), rec));
+                }
+            } else {
                 k.remove.push((T_SENT, key.to_vec()));
+                for r in rec.refs() {
+                    k.remove
+                        .push((T_SENT_REFS, sent_ref_key(rec.to.channel, r)));
+                }
             }
         }
         for kv in self.trees[T_FAILED].iter() {
             let (key, v) = kv?;
             let rec: FailedRecord = dec(&key, &v)?;
-            if mine(&rec.row.msg.to) {
+            if mine(&rec.row.msg.to) || e.quotes_case(&rec.row.msg.text) {
                 k.remove.push((T_FAILED, key.to_vec()));
             }
         }
@@ -448,6 +469,9 @@ fn tx_erase(t: &[TransactionalTree], e: &Erasure, keys: &EraseKeys) -> TxResult<
     }
     for (k, r) in &keys.ratings {
         t[T_RATINGS].insert(k.as_slice(), enc(r))?;
+    }
+    for (k, r) in &keys.sent {
+        t[T_SENT].insert(k.as_slice(), enc(r))?;
     }
     for (tree, k) in &keys.remove {
         t[*tree].remove(k.as_slice())?;
@@ -832,10 +856,17 @@ impl Store for SledStore {
     fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
         let _writing = self.writing();
         let key = rec.id.to_be_bytes();
-        let trees = [&self.trees[T_OUTBOX], &self.trees[T_SENT]];
+        let trees = [
+            &self.trees[T_OUTBOX],
+            &self.trees[T_SENT],
+            &self.trees[T_SENT_REFS],
+        ];
         tx_done(trees.transaction(|t| {
             t[0].remove(&key)?;
             t[1].insert(&key, enc(&rec))?;
+            for r in rec.refs() {
+                t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
+            }
             Ok(())
         }))
     }
@@ -859,6 +890,36 @@ impl Store for SledStore {
 
     fn sent(&self, id: u64) -> Result<Option<SentRecord>> {
         self.get(T_SENT, &id.to_be_bytes())
+    }
+
+    fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>> {
+        match self.trees[T_SENT_REFS].get(sent_ref_key(channel, provider_ref))? {
+            Some(id) => self.get(T_SENT, &id),
+            None => Ok(None),
+        }
+    }
+
+    fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool> {
+        let key = id.to_be_bytes();
+        let tree = &self.trees[T_SENT];
+        // Compare-and-swap: two callbacks for one message may race.
+        loop {
+            let Some(old) = tree.get(key)? else {
+                return Ok(false);
+            };
+            let mut rec: SentRecord = dec(&key, &old)?;
+            if !status.advances(rec.status) {
+                return Ok(false);
+            }
+            rec.status = Some(status);
+            rec.status_at = Some(at);
+            if tree
+                .compare_and_swap(key, Some(old), Some(enc(&rec)))?
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
     }
 
     fn failed(&self) -> Result<Vec<FailedRecord>> {
