@@ -131,6 +131,19 @@ async fn erasure_leaves_no_trace_of_the_person_but_keeps_the_counts() {
         );
         assert!(!contains(&all, needle), "`{needle}` is still stored");
     }
+    // Nor in the guest-book export or the monthly report (with personal data included).
+    let period = pstbot::reports::Period::month(&t.rt.bot.calendar, "2026-11").unwrap();
+    let export =
+        pstbot::reports::export::guestbook(store.as_ref(), &t.rt.bot, period, true).unwrap();
+    let csv = pstbot::reports::table::to_csv(&export).unwrap();
+    assert_eq!(
+        export.rows.len(),
+        visits_before,
+        "the visits are still listed"
+    );
+    for needle in &needles {
+        assert!(!contains(&csv, needle), "`{needle}` is in the export");
+    }
     // Reports still count the case and the visit, anonymously.
     let cases = store
         .cases_created_between(
