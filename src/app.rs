@@ -164,7 +164,10 @@ pub async fn serve(
     let delivery = tokio::spawn(outbox.run(stop.clone()));
     let timers = tokio::spawn(crate::scheduler::run(rt.clone(), stop.clone()));
     let control = tokio::spawn(crate::backup::serve_socket(
-        sled,
+        crate::backup::Control {
+            sled,
+            rt: rt.clone(),
+        },
         crate::backup::socket_path(&config),
         stop.clone(),
     ));

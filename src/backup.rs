@@ -1,10 +1,10 @@
-//! `pstbot backup FILE` and `pstbot restore FILE`.
+//! `pstbot backup FILE` and `pstbot restore FILE`, and the service's control socket.
 //!
 //! sled allows one process per store, so while `pstbot serve` runs, `pstbot backup` asks the
 //! service for the snapshot over a Unix socket in the store folder (`admin.sock`, mode 0600:
 //! only the service's own user can use it). The service writes the file (to `FILE.part`, then
 //! renamed, so a file named FILE is always complete). With no service running, the command
-//! opens the store itself. Restore goes into an empty store folder only, with the service
+//! opens the store itself. `pstbot report` and `pstbot export` use the same socket. Restore goes into an empty store folder only, with the service
 //! stopped.
 
 use crate::config::Config;
@@ -34,16 +34,53 @@ pub fn write_backup(store: &SledStore, file: &Path) -> crate::Result<BackupStats
     Ok(stats)
 }
 
-fn answer(r: crate::Result<BackupStats>) -> String {
-    match r {
-        Ok(s) => format!("ok {} {} {}\n", s.trees, s.entries, s.bytes),
-        Err(e) => format!("error {}\n", e.to_string().replace('\n', " ")),
+/// What the control socket serves with: the running service's pieces.
+#[derive(Clone)]
+pub struct Control {
+    pub sled: Arc<SledStore>,
+    pub rt: Arc<crate::runtime::Runtime>,
+}
+
+impl Control {
+    /// Answers one request line: `ok …` on the first line (and a body after it), or `error …`.
+    fn answer(&self, line: &str) -> Vec<u8> {
+        let words: Vec<&str> = line.split(' ').collect();
+        let r: crate::Result<(String, Vec<u8>)> = match words[..] {
+            ["backup", file] if Path::new(file).is_absolute() => {
+                tracing::info!("backup requested");
+                write_backup(&self.sled, Path::new(file))
+                    .map(|s| (format!("{} {} {}", s.trees, s.entries, s.bytes), Vec::new()))
+            }
+            ["report", month, dir] if Path::new(dir).is_absolute() => crate::reports::monthly_to(
+                self.rt.store.as_ref(),
+                &self.rt.bot,
+                month,
+                Path::new(dir),
+            )
+            .map(|text| (String::new(), text.into_bytes())),
+            ["export-guestbook", from, to] => {
+                crate::reports::guestbook_csv(self.rt.store.as_ref(), &self.rt.bot, from, to)
+                    .map(|(n, csv)| (n.to_string(), csv))
+            }
+            _ => Err(crate::Error::msg(
+                "expected `backup /FILE`, `report YYYY-MM /DIR` or `export-guestbook FROM TO`",
+            )),
+        };
+        match r {
+            Ok((head, body)) => {
+                let mut out = format!("ok {head}\n").into_bytes();
+                out.extend(body);
+                out
+            }
+            Err(e) => format!("error {}\n", e.to_string().replace('\n', " ")).into_bytes(),
+        }
     }
 }
 
-/// Serves backup requests on the control socket until `stop`.
+/// Serves the control socket (backups, reports and exports while the service holds the
+/// store) until `stop`.
 pub async fn serve_socket(
-    store: Arc<SledStore>,
+    control: Control,
     path: PathBuf,
     stop: CancellationToken,
 ) -> crate::Result<()> {
@@ -57,7 +94,7 @@ pub async fn serve_socket(
             _ = stop.cancelled() => break,
         };
         let Ok((stream, _)) = conn else { continue };
-        let store = store.clone();
+        let control = control.clone();
         tokio::spawn(async move {
             let (rd, mut wr) = stream.into_split();
             let mut line = String::new();
@@ -65,66 +102,65 @@ pub async fn serve_socket(
             if rd.read_line(&mut line).await.is_err() {
                 return;
             }
-            let reply = match line.trim_end().strip_prefix("backup ") {
-                Some(file) if Path::new(file).is_absolute() => {
-                    let file = PathBuf::from(file);
-                    tracing::info!("backup requested");
-                    let r = tokio::task::spawn_blocking(move || write_backup(&store, &file))
-                        .await
-                        .unwrap_or_else(|e| Err(crate::Error::msg(e.to_string())));
-                    answer(r)
-                }
-                _ => "error expected `backup /absolute/path`\n".to_string(),
-            };
-            let _ = wr.write_all(reply.as_bytes()).await;
+            let line = line.trim_end().to_string();
+            let reply = tokio::task::spawn_blocking(move || control.answer(&line))
+                .await
+                .unwrap_or_else(|e| format!("error {e}\n").into_bytes());
+            let _ = wr.write_all(&reply).await;
         });
     }
     let _ = std::fs::remove_file(&path);
     Ok(())
 }
 
-/// `pstbot backup FILE`: through the running service if there is one, else directly.
-pub async fn backup(config: &Config, file: &Path) -> crate::Result<BackupStats> {
-    let file = std::path::absolute(file)?;
-    match tokio::net::UnixStream::connect(socket_path(config)).await {
-        Ok(stream) => {
-            let (rd, mut wr) = stream.into_split();
-            wr.write_all(format!("backup {}\n", file.display()).as_bytes())
-                .await?;
-            let mut line = String::new();
-            BufReader::new(rd).read_line(&mut line).await?;
-            parse_answer(&line)
-        }
-        Err(_) => {
-            let store = SledStore::open(&config.store.path, config.store.cache_mb)?;
-            let stats = write_backup(&store, &file)?;
-            Ok(stats)
-        }
-    }
-}
-
-fn parse_answer(line: &str) -> crate::Result<BackupStats> {
-    let line = line.trim_end();
-    if let Some(err) = line.strip_prefix("error ") {
+/// Sends one request to the running service. `None` when no service is running (nothing
+/// listens on the socket); otherwise the rest of the `ok` line and the body.
+pub fn ask_service(config: &Config, line: &str) -> crate::Result<Option<(String, Vec<u8>)>> {
+    use std::io::{BufRead, Read, Write};
+    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket_path(config)) else {
+        return Ok(None);
+    };
+    stream.write_all(format!("{line}\n").as_bytes())?;
+    let mut rd = std::io::BufReader::new(stream);
+    let mut head = String::new();
+    rd.read_line(&mut head)?;
+    let head = head.trim_end();
+    if let Some(err) = head.strip_prefix("error ") {
         return Err(crate::Error::msg(format!(
-            "the service could not back up: {err}"
+            "the running service refused: {err}"
         )));
     }
-    let nums: Vec<u64> = line
-        .strip_prefix("ok ")
-        .unwrap_or_default()
-        .split(' ')
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    match nums[..] {
-        [trees, entries, bytes] => Ok(BackupStats {
-            trees,
-            entries,
-            bytes,
-        }),
-        _ => Err(crate::Error::msg(format!(
-            "unexpected answer from the service: {line:?}"
-        ))),
+    let Some(rest) = head.strip_prefix("ok") else {
+        return Err(crate::Error::msg(format!(
+            "unexpected answer from the running service: {head:?}"
+        )));
+    };
+    let mut body = Vec::new();
+    rd.read_to_end(&mut body)?;
+    Ok(Some((rest.trim_start().to_string(), body)))
+}
+
+/// `pstbot backup FILE`: through the running service if there is one, else directly.
+pub fn backup(config: &Config, file: &Path) -> crate::Result<BackupStats> {
+    let file = std::path::absolute(file)?;
+    match ask_service(config, &format!("backup {}", file.display()))? {
+        Some((head, _)) => {
+            let nums: Vec<u64> = head.split(' ').filter_map(|n| n.parse().ok()).collect();
+            match nums[..] {
+                [trees, entries, bytes] => Ok(BackupStats {
+                    trees,
+                    entries,
+                    bytes,
+                }),
+                _ => Err(crate::Error::msg(format!(
+                    "unexpected answer from the running service: {head:?}"
+                ))),
+            }
+        }
+        None => {
+            let store = SledStore::open(&config.store.path, config.store.cache_mb)?;
+            write_backup(&store, &file)
+        }
     }
 }
 

@@ -131,7 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat { user } => Ok(runtime.block_on(pstbot::app::chat(config, &user))?),
         Command::Serve => Ok(runtime.block_on(pstbot::app::serve(config, stop_signal()))?),
         Command::Backup { file } => {
-            let s = runtime.block_on(pstbot::backup::backup(&config, &file))?;
+            let s = pstbot::backup::backup(&config, &file)?;
             println!(
                 "backup written to {}: {} trees, {} records, {} bytes",
                 file.display(),

@@ -171,6 +171,7 @@ fn serve_then_stop(signal: &str) {
     let config = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
     let mut child = pstbot()
         .args(["--config", config.to_str().unwrap(), "serve"])
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -248,6 +249,7 @@ fn backup_while_serving_then_restore_into_an_empty_store() {
     chat(&config, &format!("menu\n3\n{GUEST_BOOK}"));
     let mut child = pstbot()
         .args(["--config", config.to_str().unwrap(), "serve"])
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -265,6 +267,40 @@ fn backup_while_serving_then_restore_into_an_empty_store() {
             .arg(&file),
     );
     assert!(said.contains("backup written"), "{said}");
+    // The report and the export also work while the service holds the store.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let out = dir.path().join("laporan");
+    let said = succeeds(
+        pstbot()
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "report",
+                "--month",
+                &month,
+            ])
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(said.contains("Files / berkas"), "{said}");
+    assert!(out.join(format!("laporan-{month}.xlsx")).exists());
+    // (Office-local days: from yesterday to tomorrow covers today in any time zone.)
+    let day = |d: i64| {
+        (chrono::Utc::now() + chrono::Duration::days(d))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let csv = succeeds(pstbot().args([
+        "--config",
+        config.to_str().unwrap(),
+        "export",
+        "guestbook",
+        "--from",
+        &day(-1),
+        "--to",
+        &day(1),
+    ]));
+    assert!(csv.contains("Budi Santoso"), "{csv}");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -239,16 +239,28 @@ fn open_store(config: &Config) -> crate::Result<std::sync::Arc<dyn Store>> {
 
 /// `pstbot report --month YYYY-MM [--out DIR]`: writes the monthly report (one CSV per table,
 /// the XLSX workbook and the chart) to `out` (default: `reports.out_dir`/YYYY-MM) and returns
-/// the summary with the files written.
+/// the summary with the files written. While `pstbot serve` runs, the service writes it.
 pub fn run_monthly(config: &Config, month: &str, out: Option<&Path>) -> crate::Result<String> {
     let bot = Bot::load(config)?;
     let period = Period::month(&bot.calendar, month)?;
+    let dir = std::path::absolute(
+        out.map(Path::to_path_buf)
+            .unwrap_or_else(|| config.reports.out_dir.join(period.key())),
+    )?;
+    if let Some((_, text)) =
+        crate::backup::ask_service(config, &format!("report {month} {}", dir.display()))?
+    {
+        return Ok(String::from_utf8_lossy(&text).into_owned());
+    }
     let store = open_store(config)?;
-    let report = monthly::MonthlyReport::build(store.as_ref(), &bot, period, Utc::now())?;
-    let dir = out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| config.reports.out_dir.join(period.key()));
-    let files = report.write_to(&dir)?;
+    monthly_to(store.as_ref(), &bot, month, &dir)
+}
+
+/// The monthly report of `month` written to `dir`, and its summary.
+pub fn monthly_to(store: &dyn Store, bot: &Bot, month: &str, dir: &Path) -> crate::Result<String> {
+    let period = Period::month(&bot.calendar, month)?;
+    let report = monthly::MonthlyReport::build(store, bot, period, Utc::now())?;
+    let files = report.write_to(dir)?;
     let mut text = report.summary_text();
     text.push_str("\n\nFiles / berkas:");
     for f in files {
@@ -258,8 +270,9 @@ pub fn run_monthly(config: &Config, month: &str, out: Option<&Path>) -> crate::R
 }
 
 /// `pstbot export guestbook --from DATE --to DATE [--out FILE]`: the visit register of the
-/// days `from..=to` as CSV, with personal data (the admin runs it on the server). Without
-/// `out`, the CSV goes to `sink` (standard output). Returns how many visits were written.
+/// days `from..=to` as CSV, with personal data (the admin runs it on the server; recorded in
+/// the audit log). Without `out`, the CSV goes to `sink` (standard output). Returns how many
+/// visits were written. While `pstbot serve` runs, the service reads the store.
 pub fn run_guestbook_export(
     config: &Config,
     from: &str,
@@ -268,18 +281,36 @@ pub fn run_guestbook_export(
     sink: &mut dyn std::io::Write,
 ) -> crate::Result<usize> {
     let bot = Bot::load(config)?;
-    let period = Period::days(&bot.calendar, parse_date(from)?, parse_date(to)?)?;
-    let store = open_store(config)?;
-    let table = export::guestbook(store.as_ref(), &bot, period, true)?;
-    let bytes = table::to_csv(&table)?;
-    record_cli_access(store.as_ref(), "export_guestbook", &format!("{from}..{to}"))?;
+    let (n, bytes) =
+        match crate::backup::ask_service(config, &format!("export-guestbook {from} {to}"))? {
+            Some((head, body)) => (head.trim().parse().unwrap_or(0), body),
+            None => {
+                let store = open_store(config)?;
+                guestbook_csv(store.as_ref(), &bot, from, to)?
+            }
+        };
     match out {
         Some(path) => {
             write_file(path, &bytes)?;
         }
         None => sink.write_all(&bytes)?,
     }
-    Ok(table.rows.len())
+    Ok(n)
+}
+
+/// The guest-book export as CSV bytes, with how many visits it lists; recorded in the audit
+/// log as read from the server.
+pub fn guestbook_csv(
+    store: &dyn Store,
+    bot: &Bot,
+    from: &str,
+    to: &str,
+) -> crate::Result<(usize, Vec<u8>)> {
+    let period = Period::days(&bot.calendar, parse_date(from)?, parse_date(to)?)?;
+    let table = export::guestbook(store, bot, period, true)?;
+    let bytes = table::to_csv(&table)?;
+    record_cli_access(store, "export_guestbook", &format!("{from}..{to}"))?;
+    Ok((table.rows.len(), bytes))
 }
 
 /// Records in the audit log that a command run on the server read personal data (UU PDP:
