@@ -4,3 +4,4 @@
 pub mod sms;
 pub mod telegram;
 pub mod terminal;
+pub mod web;
