@@ -493,6 +493,12 @@ async fn limits_give_a_clear_answer_in_both_languages() {
         long.json
     );
     assert!(long.message("en").contains("4096 characters"));
+    // A body far over any message (64 KiB): the same answer, not a bare error page.
+    let huge = v
+        .post_json(serde_json::json!({"id": new_id(), "text": "a".repeat(100_000)}))
+        .await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(huge.json["error"], "too_long");
     // Too large a file: 413.
     let mut big = b"%PDF-1.4\n".to_vec();
     big.resize(2048, b'x');

@@ -351,3 +351,118 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
     let _ = stop_tx.send(());
     server.await.unwrap().unwrap();
 }
+
+/// The office's own website (another port on 127.0.0.1: the same site, as a subdomain of the
+/// office's domain would be) with the one `<script>` tag of the widget.
+async fn office_website(chat_port: u16) -> u16 {
+    let html = format!(
+        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>BPS Provinsi Bengkulu</title></head><body><h1>BPS Provinsi Bengkulu</h1>\
+         <p>Selamat datang di situs kami.</p>\
+         <script src=\"http://127.0.0.1:{chat_port}/widget.js\" defer></script></body></html>"
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_opens_the_chat_from_the_office_website_by_keyboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config =
+        pstbot::config::Config::load(&config_file(dir.path(), &format!("127.0.0.1:{port}")))
+            .unwrap();
+    let rt: Arc<Runtime> = Arc::new(pstbot::app::build(&config, Arc::new(SystemClock)).unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(pstbot::app::serve_runtime(config, rt.clone(), async move {
+        let _ = stop_rx.await;
+    }));
+    let site = office_website(port).await;
+    let driver_port = free_port();
+    let _driver = chromedriver(driver_port);
+    let profile = tempfile::tempdir().unwrap();
+    let c = connect(driver_port, profile.path()).await;
+    let started = Instant::now();
+    let bubble = loop {
+        c.goto(&format!("http://127.0.0.1:{site}/")).await.unwrap();
+        if let Ok(b) = c
+            .wait()
+            .at_most(Duration::from_secs(2))
+            .for_element(Locator::Css("button[aria-label*='Buka obrolan PST']"))
+            .await
+        {
+            break b;
+        }
+        assert!(started.elapsed() < PATIENCE, "the widget does not appear");
+    };
+    assert_eq!(
+        bubble.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
+    // Opened with the keyboard (Enter on the focused bubble).
+    bubble.send_keys(ENTER).await.unwrap();
+    let frame = c
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("iframe[src*='/chat?embed=1']"))
+        .await
+        .unwrap();
+    assert!(frame.is_displayed().await.unwrap());
+    assert_eq!(
+        bubble.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+    frame.clone().enter_frame().await.unwrap();
+    wait_bot(&c, 0, &["Selamat datang"]).await;
+    press(&c, "Informasi", &["Silakan ketik pertanyaan"]).await;
+    // The × in the chat closes the frame and gives the focus back to the bubble.
+    c.find(Locator::Id("close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+    let started = Instant::now();
+    while frame.is_displayed().await.unwrap() {
+        assert!(started.elapsed() < PATIENCE, "the chat does not close");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A later visit to the website: the conversation is still there (same site: the session
+    // cookie holds in the frame).
+    c.goto(&format!("http://127.0.0.1:{site}/")).await.unwrap();
+    let bubble = c
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("button[aria-label*='Buka obrolan PST']"))
+        .await
+        .unwrap();
+    bubble.click().await.unwrap();
+    let frame = c
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("iframe[src*='/chat?embed=1']"))
+        .await
+        .unwrap();
+    frame.enter_frame().await.unwrap();
+    wait_bot(&c, 0, &["Silakan ketik pertanyaan"]).await;
+    let mine = c
+        .find_all(Locator::Css("#log .msg.me"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(mine, 1, "the visitor's earlier choice is shown again");
+    c.close().await.unwrap();
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+}

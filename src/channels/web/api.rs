@@ -194,9 +194,18 @@ pub async fn message(
     State(chat): Shared,
     peer: guard::Peer,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Answer {
-    let r = post_message(&chat, peer, &headers, &body).await;
+    let r = match body {
+        Ok(body) => post_message(&chat, peer, &headers, &body).await,
+        // Over the route's body limit: far more than the longest message allowed.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "web_error_too_long",
+        )
+        .with("max", chat.rt.bot.max_message_chars)),
+        Err(_) => Err(Refusal::bad_request()),
+    };
     Answer(r, chat)
 }
 
