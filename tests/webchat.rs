@@ -719,6 +719,50 @@ async fn an_officers_reply_reaches_the_visitor_live_and_in_the_history() {
     // … and is in the history of a later visit.
     let h = v.history().await;
     assert!(texts(&h.json["messages"], false).contains("Tabelnya sudah kami perbaiki"));
+    // A file from the officer: downloadable from the conversation, by this visitor only.
+    officer.say(&format!("kirim {n}")).await;
+    let sent = officer.fixture("surat-pengantar.pdf").await;
+    assert!(sent.contains("surat-pengantar.pdf"), "{sent}");
+    let mut url = None;
+    while url.is_none() {
+        let h = v.history().await;
+        url = h.json["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["visitor"] == false)
+            .flat_map(|m| m["files"].as_array().cloned().unwrap_or_default())
+            .find(|f| f["name"] == "surat-pengantar.pdf")
+            .map(|f| f["url"].as_str().unwrap().to_string());
+        if url.is_none() {
+            tokio::time::timeout(std::time::Duration::from_secs(30), body.frame())
+                .await
+                .expect("the file message arrives");
+        }
+    }
+    let url = url.unwrap();
+    let resp = svc
+        .app
+        .clone()
+        .oneshot(v.request("GET", &url).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/pdf");
+    assert!(
+        resp.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("surat-pengantar.pdf")
+    );
+    let got = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(got.as_ref(), fixture("surat-pengantar.pdf").as_slice());
+    let mut stranger = Visitor::new(&svc);
+    stranger.start().await;
+    let r = stranger
+        .send(stranger.request("GET", &url).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     // Stopping the service ends the stream (the server can shut down).
     svc.stop.cancel();
     while let Some(f) = body.frame().await {

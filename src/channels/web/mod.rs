@@ -49,6 +49,10 @@ impl Hub {
     /// Listens to the entries appended to `session`'s log from now on.
     pub fn subscribe(&self, session: &str) -> broadcast::Receiver<(u64, WebLogEntry)> {
         let mut m = self.by_session.lock().expect("hub lock");
+        if m.len() > 1024 {
+            // Forget sessions whose pages have all gone away.
+            m.retain(|_, tx| tx.receiver_count() > 0);
+        }
         m.entry(session.to_string())
             .or_insert_with(|| broadcast::channel(64).0)
             .subscribe()
