@@ -16,12 +16,28 @@ use tokio_util::sync::CancellationToken;
 
 /// Loads dialogs and data and opens the sled store: everything a runtime needs.
 pub fn build(config: &Config, clock: Arc<dyn Clock>) -> crate::Result<Runtime> {
-    let bot = Arc::new(Bot::load(config)?);
+    build_on(config, clock, open_store(config)?)
+}
+
+/// Opens (or creates) the configured sled store.
+pub fn open_store(config: &Config) -> crate::Result<Arc<SledStore>> {
     std::fs::create_dir_all(&config.store.path)?;
-    let store: Arc<dyn Store> =
-        Arc::new(SledStore::open(&config.store.path, config.store.cache_mb)?);
+    Ok(Arc::new(SledStore::open(
+        &config.store.path,
+        config.store.cache_mb,
+    )?))
+}
+
+/// [`build`] on a store already open.
+pub fn build_on(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
+) -> crate::Result<Runtime> {
+    let bot = Arc::new(Bot::load(config)?);
     let mut rt = Runtime::new(bot, store, clock, config.officers.clone())?;
     rt.minutes_per_visitor = config.office.minutes_per_visitor;
+    rt.retention = config.privacy.retention;
     Ok(rt)
 }
 
@@ -37,10 +53,14 @@ pub fn report_config(config: &Config) {
             "telegram is configured without a token (`telegram.token` or PSTBOT_TELEGRAM_TOKEN): not started"
         );
     }
-    let pending = [
-        ("whatsapp", config.whatsapp.is_some()),
-        ("email", config.email.is_some()),
-    ];
+    if let Some(wa) = &config.whatsapp
+        && !wa.is_complete()
+    {
+        tracing::warn!(
+            "whatsapp is configured without all of `phone_number_id`, `access_token`, `app_secret` and `verify_token`: not started"
+        );
+    }
+    let pending = [("email", config.email.is_some())];
     for (name, set) in pending {
         if set {
             tracing::warn!(
@@ -71,9 +91,28 @@ pub fn telegram(config: &Config) -> crate::Result<Option<Arc<Telegram>>> {
 }
 
 /// The sending sides of the channels configured. `telegram` (from [`telegram`]) also hosts
-/// the officers' chat when its admin group is set.
+/// the officers' chat when its admin group is set. WhatsApp's 24-hour window is judged on the
+/// system clock: see [`channels_at`].
 pub fn channels(config: &Config, telegram: Option<&Arc<Telegram>>) -> crate::Result<Channels> {
+    channels_at(config, telegram, Arc::new(SystemClock))
+}
+
+/// [`channels`], with WhatsApp judging its 24-hour window on `clock` (the runtime's).
+/// WhatsApp hosts the officers' chat (on `whatsapp.officer_numbers`) when no Telegram group does.
+pub fn channels_at(
+    config: &Config,
+    telegram: Option<&Arc<Telegram>>,
+    clock: Arc<dyn Clock>,
+) -> crate::Result<Channels> {
     let mut ch = Channels::new();
+    if let Some(wa) = crate::channels::whatsapp::Whatsapp::from_config(config, clock) {
+        let sender: Arc<dyn crate::outbox::Channel> =
+            Arc::new(crate::channels::whatsapp::WhatsappChannel(wa.clone()));
+        ch.add(ChannelKind::Whatsapp, sender.clone());
+        if !wa.officer_numbers.is_empty() {
+            ch.add(ChannelKind::Officers, sender);
+        }
+    }
     if let Some(tg) = telegram {
         let sender: Arc<dyn crate::outbox::Channel> = Arc::new(TelegramChannel(tg.clone()));
         ch.add(ChannelKind::Telegram, sender.clone());
@@ -111,19 +150,21 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     report_config(&config);
-    let rt = Arc::new(build(&config, Arc::new(SystemClock))?);
-    serve_runtime(config, rt, shutdown).await
+    let sled = open_store(&config)?;
+    let rt = Arc::new(build_on(&config, Arc::new(SystemClock), sled.clone())?);
+    serve_runtime(config, rt, sled, shutdown).await
 }
 
-/// [`serve`] with a runtime built by the caller (tests keep it to act as an officer, or to
-/// look into the store while the service runs).
+/// [`serve`] with a runtime built by the caller on `sled` (tests keep the runtime to act as an
+/// officer, or to look into the store while the service runs).
 pub async fn serve_runtime(
     config: Config,
     rt: Arc<Runtime>,
+    sled: Arc<SledStore>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     let tg = telegram(&config)?;
-    let mut chans = channels(&config, tg.as_ref())?;
+    let mut chans = channels_at(&config, tg.as_ref(), rt.clock.clone())?;
     // The web chat delivers into each session's log and to its open pages.
     let web_hub = Arc::new(crate::channels::web::Hub::default());
     if config.webchat.enabled {
@@ -136,13 +177,18 @@ pub async fn serve_runtime(
     }
     if chans.get(ChannelKind::Officers).is_none() {
         tracing::warn!(
-            "no officers' admin chat runs in this process (set `telegram.admin_chat_id`): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
+            "no officers' admin chat runs in this process (set `telegram.admin_chat_id` or `whatsapp.officer_numbers`): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
         );
     }
     let stop = CancellationToken::new();
     let outbox = Arc::new(Outbox::new(rt.clone(), chans, config.delivery.clone()));
     let delivery = tokio::spawn(outbox.run(stop.clone()));
     let timers = tokio::spawn(crate::scheduler::run(rt.clone(), stop.clone()));
+    let control = tokio::spawn(crate::backup::serve_socket(
+        sled,
+        crate::backup::socket_path(&config),
+        stop.clone(),
+    ));
     // Telegram's inbound side: long polling, or the webhook registered at start.
     let mut telegram_task = None;
     let mut telegram_hook = None;
@@ -204,6 +250,9 @@ pub async fn serve_runtime(
     }
     let _ = timers.await;
     let _ = delivery.await;
+    if let Ok(Err(e)) = control.await {
+        tracing::warn!(error = %e, "backup socket was not available");
+    }
     rt.store.flush()?;
     served?;
     tracing::info!("pstbot stopped");

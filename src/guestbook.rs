@@ -18,6 +18,9 @@ pub struct Guest {
     /// Guest book answers by field (name, email, phone, gender, …).
     pub profile: BTreeMap<String, Answer>,
     pub consent_version: String,
+    /// The consent text the guest agreed to (UU PDP: what they agreed to, not only when).
+    #[serde(default)]
+    pub consent_text: String,
     pub consent_at: DateTime<Utc>,
     pub lang: String,
     pub created_at: DateTime<Utc>,

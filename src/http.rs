@@ -1,5 +1,6 @@
 //! The HTTP server's routes: `/healthz`, and the webhook of each configured channel
-//! (`/webhook/sms`, `/webhook/telegram`). Bodies are limited before any handler reads them (413 beyond).
+//! (`/webhook/sms`, `/webhook/telegram`, `/webhook/whatsapp`). Bodies are limited before any
+//! handler reads them (413 beyond).
 
 use crate::channels::telegram::webhook::TelegramWebhook;
 use crate::runtime::Runtime;
@@ -30,7 +31,7 @@ pub fn routes(
         && let Some(secret) = &sms.webhook_secret
     {
         let hook = crate::channels::sms::SmsWebhook {
-            rt,
+            rt: rt.clone(),
             secret: secret.expose().to_string(),
         };
         r = r.merge(
@@ -39,6 +40,20 @@ pub fn routes(
                     "/webhook/sms",
                     axum::routing::post(crate::channels::sms::webhook),
                 )
+                .with_state(hook),
+        );
+    }
+    if let Some(wa) = crate::channels::whatsapp::Whatsapp::from_config(config, rt.clock.clone()) {
+        use crate::channels::whatsapp::webhook;
+        let limit = wa.max_body;
+        let hook = webhook::WhatsappWebhook { wa, rt: rt.clone() };
+        r = r.merge(
+            Router::new()
+                .route(
+                    "/webhook/whatsapp",
+                    get(webhook::verify).post(webhook::receive),
+                )
+                .layer(axum::extract::DefaultBodyLimit::max(limit))
                 .with_state(hook),
         );
     }

@@ -4,8 +4,8 @@
 //! The map, following the one path every message takes:
 //!
 //! - [`message`]: the channel-neutral `InboundMessage` / `OutboundMessage` — all adapters share.
-//! - [`channels`]: one adapter per channel; they only translate (terminal, SMS, Telegram, and
-//!   the web chat: its page, widget, API and event stream, `channels::web`).
+//! - [`channels`]: one adapter per channel; they only translate (terminal, SMS, Telegram,
+//!   WhatsApp, and the web chat: its page, widget, API and event stream, `channels::web`).
 //! - [`runtime`]: the path of a message: dedupe, load, pure step, one commit (with its outbox
 //!   rows and timers), flush.
 //! - [`outbox`]: the delivery worker: per-chat order, retries with backoff, rate limits.
@@ -17,11 +17,13 @@
 //! - [`guestbook`]: guests (with PDP consent), visits, ratings, appointments.
 //! - [`store`]: domain storage traits; sled on disk, memory for tests.
 //! - [`admin`]: officers' commands, parsed then applied.
+//! - [`reports`]: the IKM, the monthly report (CSV, XLSX, chart) and the guest-book export.
 //! - [`config`]: the configuration file, validated at the door.
 //! - [`app`] and [`http`]: wiring for `serve`, `chat` and `check`; the axum router.
 
 pub mod admin;
 pub mod app;
+pub mod backup;
 pub mod cases;
 pub mod channels;
 pub mod config;
@@ -30,7 +32,9 @@ pub mod guestbook;
 pub mod http;
 pub mod message;
 pub mod outbox;
+pub mod privacy;
 pub mod reminders;
+pub mod reports;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;
@@ -48,8 +52,19 @@ pub enum Error {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Runtime(#[from] runtime::RuntimeError),
+    #[error(transparent)]
+    Report(#[from] reports::ReportError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// An error that is only a message.
+    pub fn msg(m: impl Into<String>) -> Self {
+        Error::Other(m.into())
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

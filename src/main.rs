@@ -36,6 +36,40 @@ enum Command {
     },
     /// Validate the config, dialogs and data files, then exit.
     Check,
+    /// Write a consistent snapshot of the store to FILE (also while `serve` runs).
+    Backup { file: PathBuf },
+    /// Restore a backup FILE into the configured store folder, which must be empty.
+    Restore { file: PathBuf },
+    /// Write the monthly report: a CSV per table, an XLSX workbook and a chart (PNG).
+    Report {
+        /// The month, as YYYY-MM (e.g. 2026-11).
+        #[arg(long)]
+        month: String,
+        /// The folder to write to (default: `reports.out_dir` of the config, then YYYY-MM).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Export data for the office's registers.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
+}
+
+#[derive(Subcommand)]
+enum Export {
+    /// The guest book's visits as CSV, in the columns of a visit register (with personal data).
+    Guestbook {
+        /// The first day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// The last day (included), YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// The CSV file to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -96,5 +130,48 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Chat { user } => Ok(runtime.block_on(pstbot::app::chat(config, &user))?),
         Command::Serve => Ok(runtime.block_on(pstbot::app::serve(config, stop_signal()))?),
+        Command::Backup { file } => {
+            let s = runtime.block_on(pstbot::backup::backup(&config, &file))?;
+            println!(
+                "backup written to {}: {} trees, {} records, {} bytes",
+                file.display(),
+                s.trees,
+                s.entries,
+                s.bytes
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let s = pstbot::backup::restore(&config, &file)?;
+            println!(
+                "restored {} trees, {} records into {}",
+                s.trees,
+                s.entries,
+                config.store.path.display()
+            );
+            Ok(())
+        }
+        Command::Report { month, out } => {
+            println!(
+                "{}",
+                pstbot::reports::run_monthly(&config, &month, out.as_deref())?
+            );
+            Ok(())
+        }
+        Command::Export {
+            what: Export::Guestbook { from, to, out },
+        } => {
+            let n = pstbot::reports::run_guestbook_export(
+                &config,
+                &from,
+                &to,
+                out.as_deref(),
+                &mut std::io::stdout().lock(),
+            )?;
+            if let Some(out) = out {
+                eprintln!("{n} kunjungan / visits written to {}", out.display());
+            }
+            Ok(())
+        }
     }
 }

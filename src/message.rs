@@ -115,6 +115,22 @@ impl fmt::Display for Identity {
     }
 }
 
+/// The digits of a phone number in international form (`+62 812-3456-7890` → `6281234567890`),
+/// or `None` when it is not one (8–15 digits, only spaces, dashes, dots and one leading `+`).
+/// WhatsApp's `wa_id` is this form.
+pub fn phone_digits(s: &str) -> Option<String> {
+    let s = s.trim();
+    let rest = s.strip_prefix('+').unwrap_or(s);
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.'))
+    {
+        return None;
+    }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    ((8..=15).contains(&digits.len()) && !digits.starts_with('0')).then_some(digits)
+}
+
 /// Masks personal data for logs: keeps the last three characters only.
 pub fn mask(s: &str) -> String {
     let n = s.chars().count();
@@ -205,7 +221,27 @@ pub struct Topic {
     pub params: Vec<String>,
 }
 
+/// The notification kinds of [`Topic::kind`], each with how many params it carries.
+pub const TOPIC_KINDS: &[(&str, usize)] = &[
+    ("case_received", 1),
+    ("case_update", 2),
+    ("officer_reply", 2),
+    ("officer_file", 2),
+    ("reminder_pending", 2),
+    ("reminder_rating", 1),
+    ("reminder_appointment", 3),
+    ("officer_reminder", 2),
+];
+
 impl Topic {
+    /// How many params a notification of `kind` carries; `None` for an unknown kind.
+    pub fn param_count(kind: &str) -> Option<usize> {
+        TOPIC_KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, n)| *n)
+    }
+
     /// A notification about case `case`; `params` start with the case number.
     pub fn case(kind: &str, case: impl ToString, more: &[String]) -> Self {
         let n = case.to_string();

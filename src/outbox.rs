@@ -19,7 +19,7 @@
 use crate::config::{DeliveryConfig, RateLimit};
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::runtime::Runtime;
-use crate::store::{FailedRecord, OutboxRow, SentRecord, Store};
+use crate::store::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Store};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -44,6 +44,14 @@ pub enum SendError {
     /// Trying again cannot help (HTTP 4xx other than 429, SMTP 5xx, a blocked recipient).
     #[error("permanent failure: {reason}")]
     Permanent { reason: String },
+    /// The channel decided not to send the row, and trying again will not change that
+    /// (WhatsApp outside its 24-hour window with no approved template for the message). The
+    /// row is finished, not retried. `covered`: someone else carries it (the e-mail copy of a
+    /// notification, or a stale conversation reply nobody needs) — the row is recorded as
+    /// sent with [`DeliveryStatus::Withheld`]. Not covered: it is recorded as failed and
+    /// the officers are told the person could not be reached.
+    #[error("not sent: {reason}")]
+    Withheld { reason: String, covered: bool },
 }
 
 impl SendError {
@@ -345,13 +353,18 @@ impl Outbox {
             let outcome = match result {
                 Ok(provider_ref) => {
                     sent_any = true;
-                    let rec = SentRecord {
-                        id: row.id,
-                        key: row.key.clone(),
-                        to: who.clone(),
-                        at: now,
-                        provider_ref,
-                    };
+                    let rec = SentRecord::delivered(&row, now, provider_ref);
+                    self.rt.store.outbox_sent(rec).map(|_| None)
+                }
+                Err(SendError::Withheld {
+                    reason,
+                    covered: true,
+                }) => {
+                    sent_any = true;
+                    tracing::info!(to = %who.masked(), %reason, "outbox: message finished without sending");
+                    let mut rec = SentRecord::delivered(&row, now, None);
+                    rec.status = Some(DeliveryStatus::Withheld);
+                    rec.status_at = Some(now);
                     self.rt.store.outbox_sent(rec).map(|_| None)
                 }
                 Err(SendError::Transient {
@@ -373,7 +386,7 @@ impl Outbox {
                     let rec = FailedRecord {
                         at: now,
                         reason: e.to_string(),
-                        row,
+                        row: row.kept(),
                     };
                     let r = self.rt.store.outbox_failed(rec, notice.clone());
                     if notice.is_some() {
@@ -422,6 +435,15 @@ fn failure_notice(row: &OutboxRow, e: &SendError) -> Option<OutboundMessage> {
         return None;
     }
     let preview = crate::message::clip(&row.msg.text, 80);
+    if let SendError::Withheld { reason, .. } = e {
+        return Some(OutboundMessage::text(
+            Identity::officers(),
+            format!(
+                "⚠️ Pemohon {to} tidak dapat dihubungi / the applicant could not be reached: {reason}.\n«{preview}»",
+                to = row.msg.to.masked()
+            ),
+        ));
+    }
     Some(OutboundMessage::text(
         Identity::officers(),
         format!(

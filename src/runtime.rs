@@ -157,6 +157,8 @@ pub struct Runtime {
     pub officers: Vec<OfficerConfig>,
     /// Average desk minutes per walk-in visitor, for queue estimates.
     pub minutes_per_visitor: u32,
+    /// Personal data of persons inactive this long is erased (`privacy.retention`).
+    pub retention: std::time::Duration,
     issued: Vec<Activity>,
     locks: Vec<tokio::sync::Mutex<()>>,
     /// Woken after a commit queued messages (the outbox worker waits on it).
@@ -206,6 +208,7 @@ impl Runtime {
             clock,
             officers,
             minutes_per_visitor: 15,
+            retention: crate::config::PrivacyConfig::default().retention,
             issued,
             locks: (0..LOCK_SHARDS)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -222,7 +225,11 @@ impl Runtime {
             ChannelKind::Telegram => {
                 o.telegram_user_id.map(|id| id.to_string()).as_deref() == who.telegram_user()
             }
-            ChannelKind::Whatsapp => o.whatsapp.as_deref() == Some(who.address.as_str()),
+            ChannelKind::Whatsapp => {
+                let digits = crate::message::phone_digits;
+                o.whatsapp.as_deref().and_then(digits).is_some()
+                    && o.whatsapp.as_deref().and_then(digits) == digits(&who.address)
+            }
             ChannelKind::Email => o
                 .email
                 .as_deref()
@@ -276,6 +283,40 @@ impl Runtime {
         Ok(done
             .map(|(applied, msgs)| applied.queued.into_iter().zip(msgs).collect())
             .unwrap_or_default())
+    }
+
+    /// Records an event that needs no dialog step — a message answered by the channel itself
+    /// (a location, a sticker, a file that cannot be fetched), or a provider's delivery report
+    /// that causes messages — and queues `msgs` in the same transaction. `key` deduplicates it
+    /// like any message: a repeat changes nothing and returns `false`. When this returns `Ok`,
+    /// it is on disk.
+    pub async fn record(
+        &self,
+        key: DedupeKey,
+        who: &Identity,
+        msgs: Vec<OutboundMessage>,
+    ) -> Result<bool, RuntimeError> {
+        let _turn = self.shard(who).lock().await;
+        if self.store.is_handled(&key)? {
+            return Ok(false);
+        }
+        let done = self
+            .commit_planned(|now| {
+                let mut commit = Commit::new(
+                    key.clone(),
+                    now,
+                    who.clone(),
+                    dialogs::Conversation::default(),
+                );
+                commit.session = None;
+                let msgs = msgs.clone();
+                Ok(Plan {
+                    commit,
+                    render: Box::new(move |_| msgs.clone()),
+                })
+            })
+            .await?;
+        Ok(done.is_some())
     }
 
     /// Plans (again, when a case it changes was changed meanwhile), commits with the plan's
@@ -386,6 +427,7 @@ impl Runtime {
                 Effect::SaveGuest {
                     profile,
                     consent_version,
+                    consent_text,
                     visit_for,
                 } => {
                     let purpose = profile
@@ -395,6 +437,7 @@ impl Runtime {
                     commit.guest = Some(GuestUpdate {
                         profile,
                         consent_version,
+                        consent_text,
                         lang: lang.clone(),
                     });
                     commit.visit = Some(Visit {
@@ -523,6 +566,19 @@ impl Runtime {
                         comment,
                         skm,
                     });
+                }
+                Effect::ErasePersonalData => {
+                    let (erasure, closed) =
+                        crate::privacy::plan_erasure(self.store.as_ref(), &mut edits, from, now)?;
+                    out.extend(closed.iter().map(crate::privacy::closed_notice));
+                    out.push(OutboundMessage::text(
+                        from.clone(),
+                        crate::dialogs::render::fill(
+                            &bot.sys("erase_done", &lang),
+                            &[("office", bot.office_name.clone())],
+                        ),
+                    ));
+                    commit.erase = Some(erasure);
                 }
                 Effect::BookAppointment { at, topic } => {
                     out.push(OutboundMessage::text(

@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 const BATCH: usize = 256;
 /// The longest sleep: a guard against the wall clock being set forward while asleep.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How often the retention purge looks for inactive persons.
+const PURGE_EVERY_HOURS: i64 = 24;
 
 /// Fires every timer due now (in due order); returns how many fired.
 pub async fn tick(rt: &Runtime) -> crate::Result<usize> {
@@ -35,9 +37,20 @@ pub async fn tick(rt: &Runtime) -> crate::Result<usize> {
 
 /// Runs until `shutdown`; a firing in progress completes first.
 pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
+    let mut next_purge = rt.clock.now();
     loop {
         if shutdown.is_cancelled() {
             return;
+        }
+        if rt.clock.now() >= next_purge {
+            // The retention purge (SPEC §6) runs at start and then once a day.
+            match rt.purge_inactive().await {
+                Ok(_) => next_purge = rt.clock.now() + chrono::Duration::hours(PURGE_EVERY_HOURS),
+                Err(e) => {
+                    tracing::error!(error = %e, "retention purge failed; trying again in an hour");
+                    next_purge = rt.clock.now() + chrono::Duration::hours(1);
+                }
+            }
         }
         let wait = match tick(&rt).await {
             Ok(_) => match rt.store.next_timer_due() {

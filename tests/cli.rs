@@ -11,6 +11,17 @@ fn pstbot() -> Command {
     c
 }
 
+/// Runs a command that must succeed; returns what it printed.
+fn succeeds(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn chat(config: &std::path::Path, script: &str) -> String {
     let mut child = pstbot()
         .args(["--config", config.to_str().unwrap(), "chat"])
@@ -38,17 +49,12 @@ const GUEST_BOOK: &str = "ya\nBudi Santoso\nbudi@example.go.id\n08123456789\n1\n
 
 #[test]
 fn check_accepts_the_shipped_dialogs() {
-    let out = pstbot()
-        .args(["--config", "config.example.toml", "check"])
-        .current_dir(support::repo())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let said = succeeds(
+        pstbot()
+            .args(["--config", "config.example.toml", "check"])
+            .current_dir(support::repo()),
     );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("OK: 9 dialogs"));
+    assert!(said.starts_with("OK: 9 dialogs"), "{said}");
 }
 
 #[test]
@@ -231,4 +237,62 @@ fn one_terminal_walks_a_recommendation_and_a_complaint_end_to_end() {
     ] {
         assert!(out.contains(fragment), "missing {fragment:?} in:\n{out}");
     }
+}
+
+#[test]
+fn backup_while_serving_then_restore_into_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let config = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
+    // Something to back up: a guest book entry and a case, through the terminal.
+    chat(&config, &format!("menu\n3\n{GUEST_BOOK}"));
+    let mut child = pstbot()
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sock = dir.path().join("data/admin.sock");
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let file = dir.path().join("pst.pstbak");
+    let said = succeeds(
+        pstbot()
+            .args(["--config", config.to_str().unwrap(), "backup"])
+            .arg(&file),
+    );
+    assert!(said.contains("backup written"), "{said}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+
+    // Restore into a fresh folder: the guest is there.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("/data\"", "/restored\"");
+    let config2 = dir.path().join("restore.toml");
+    std::fs::write(&config2, text).unwrap();
+    succeeds(
+        pstbot()
+            .args(["--config", config2.to_str().unwrap(), "restore"])
+            .arg(&file),
+    );
+    let store = pstbot::store::sled::SledStore::open(&dir.path().join("restored"), 8).unwrap();
+    use pstbot::store::Store;
+    let guests = store.guests().unwrap();
+    assert_eq!(guests.len(), 1);
+    assert_eq!(guests[0].name(), Some("Budi Santoso"));
+    drop(store);
+    // A second restore into the same folder is refused.
+    let out = pstbot()
+        .args(["--config", config2.to_str().unwrap(), "restore"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already holds data"));
 }

@@ -24,6 +24,7 @@ fn commit(id: &str, from: &Identity, minutes: i64) -> Commit {
         active: None,
         last_seen: Some(at),
         pending_send: None,
+        erase_asked: false,
     };
     Commit::new(DedupeKey::new(from, id), at, from.clone(), session)
 }
@@ -51,6 +52,7 @@ fn guest(name: &str) -> GuestUpdate {
     GuestUpdate {
         profile,
         consent_version: "2026-01".into(),
+        consent_text: "Setuju / agreed".into(),
         lang: "id".into(),
     }
 }
@@ -131,6 +133,15 @@ fn contract(store: &dyn Store) {
     store.commit(c).unwrap();
     let ani_id = store.guest_of(&ani).unwrap().unwrap().id;
     assert!(store.cases_of_guest(&ani_id).unwrap().is_empty());
+    // Every guest, each once (reports and the guest-book export read them all).
+    let mut names: Vec<String> = store
+        .guests()
+        .unwrap()
+        .iter()
+        .map(|g| g.name().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Ani", "Budi"]);
 
     // Open cases oldest first; history appends.
     let open: Vec<String> = store
@@ -322,7 +333,155 @@ fn contract(store: &dyn Store) {
         store.commit(c).unwrap(),
         Committed::Applied(Applied { called: None, .. })
     ));
+    erasure_contract(store);
     store.flush().unwrap();
+}
+
+/// An erasure removes the person's guest record, sessions, appointments and files no other
+/// case holds, and anonymises their visits and ratings; others' data stays.
+fn erasure_contract(store: &dyn Store) {
+    let siti = who("333");
+    let rudi = who("444");
+    let mut c = commit("e1", &siti, 100);
+    c.guest = Some(guest("Siti"));
+    c.visit = Some(pstbot::guestbook::Visit {
+        guest_id: pstbot::guestbook::Guest::id_for(&siti),
+        at: c.at,
+        channel: ChannelKind::Terminal,
+        service: Some("pengaduan".into()),
+        purpose: None,
+        name: None,
+    });
+    c.rating = Some(pstbot::guestbook::Rating {
+        guest_id: Some(pstbot::guestbook::Guest::id_for(&siti)),
+        case: None,
+        at: c.at,
+        score: 4,
+        comment: Some("Petugas Siti ramah".into()),
+        skm: None,
+    });
+    c.blobs.push(("hash-siti".into(), b"KTP Siti".to_vec()));
+    store.commit(c).unwrap();
+    let mut c = commit("e2", &rudi, 101);
+    c.guest = Some(guest("Rudi"));
+    store.commit(c).unwrap();
+    let visits = store.visits().unwrap().len();
+    let ratings = store.ratings().unwrap().len();
+
+    let mut c = commit("e3", &siti, 102);
+    c.session = None;
+    c.erase = Some(pstbot::store::Erasure {
+        guest_id: pstbot::guestbook::Guest::id_for(&siti),
+        identities: vec![siti.clone()],
+        blobs: vec!["hash-siti".into()],
+        anon_id: "ANON-1".into(),
+        cases: Vec::new(),
+    });
+    store.commit(c).unwrap();
+    assert!(store.guest_of(&siti).unwrap().is_none());
+    assert!(store.session(&siti).unwrap().is_none());
+    assert!(store.blob("hash-siti").unwrap().is_none());
+    assert_eq!(
+        store.visits().unwrap().len(),
+        visits,
+        "visits still counted"
+    );
+    let rs = store.ratings().unwrap();
+    assert_eq!(rs.len(), ratings, "ratings still counted");
+    let r = rs
+        .iter()
+        .find(|r| r.score == 4 && r.guest_id.as_deref() == Some("ANON-1"));
+    assert!(r.is_some_and(|r| r.comment.is_none()), "{rs:?}");
+    assert!(store.is_handled(&DedupeKey::new(&siti, "e3")).unwrap());
+    assert_eq!(store.guest_of(&rudi).unwrap().unwrap().name(), Some("Rudi"));
+    assert!(store.session(&rudi).unwrap().is_some());
+}
+
+/// Delivered rows are found by each of their provider ids on their channel, and keep the
+/// furthest status a provider reported.
+fn delivery_contract(store: &dyn Store) {
+    use pstbot::message::{OutboundMessage, Topic};
+    use pstbot::store::{DeliveryStatus, OutboxRow, SentRecord};
+    let budi = Identity::new(ChannelKind::Whatsapp, "+6281234567890");
+    let msg = OutboundMessage::text(budi.clone(), "Status berubah").about(Topic::case(
+        "case_update",
+        "ADU-2026-000001",
+        &["Ditinjau".into()],
+    ));
+    struct One(OutboundMessage);
+    impl pstbot::store::Followups for One {
+        fn messages(&self, _: &Applied) -> Vec<OutboundMessage> {
+            vec![self.0.clone()]
+        }
+        fn case_timers(&self, _: &pstbot::cases::Case) -> Vec<pstbot::store::Timer> {
+            Vec::new()
+        }
+    }
+    let mut c = commit("d1", &budi, 0);
+    c.session = None;
+    let Committed::Applied(a) = store.commit_with(c, &One(msg.clone())).unwrap() else {
+        panic!()
+    };
+    let row: OutboxRow = store.outbox_pending(None, 10).unwrap().remove(0);
+    assert_eq!(row.id, a.queued[0]);
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+    let rec = SentRecord::delivered(&row, at, Some("wamid.A wamid.B".into()));
+    store.outbox_sent(rec).unwrap();
+    for r in ["wamid.A", "wamid.B"] {
+        let got = store
+            .sent_by_ref(ChannelKind::Whatsapp, r)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.id, row.id);
+        assert_eq!(got.msg.as_ref(), Some(&msg));
+    }
+    assert!(
+        store
+            .sent_by_ref(ChannelKind::Sms, "wamid.A")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .sent_by_ref(ChannelKind::Whatsapp, "wamid.C")
+            .unwrap()
+            .is_none()
+    );
+    let later = at + Duration::minutes(1);
+    assert!(
+        store
+            .outbox_status(row.id, DeliveryStatus::Read, later)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .outbox_status(row.id, DeliveryStatus::Delivered, later)
+            .unwrap()
+    );
+    let got = store.sent(row.id).unwrap().unwrap();
+    assert_eq!(got.status, Some(DeliveryStatus::Read));
+    assert_eq!(got.status_at, Some(later));
+    assert!(
+        store
+            .outbox_status(row.id, DeliveryStatus::Failed, later)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .outbox_status(row.id + 1000, DeliveryStatus::Read, later)
+            .unwrap()
+    );
+}
+
+#[test]
+fn memory_store_keeps_the_delivery_contract() {
+    delivery_contract(&MemoryStore::new());
+}
+
+#[test]
+fn sled_store_keeps_the_delivery_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    delivery_contract(&SledStore::open(dir.path(), 8).unwrap());
 }
 
 #[test]

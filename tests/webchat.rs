@@ -38,6 +38,14 @@ struct Service {
 /// The web chat routes on an in-memory store, Monday morning, with `web` limits and
 /// `max_attachment_bytes`.
 fn service(web: WebchatConfig, max_attachment_bytes: Option<u64>) -> Service {
+    service_on(Arc::new(MemoryStore::new()), web, max_attachment_bytes)
+}
+
+fn service_on(
+    store: Arc<dyn pstbot::store::Store>,
+    web: WebchatConfig,
+    max_attachment_bytes: Option<u64>,
+) -> Service {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path());
     if let Some(max) = max_attachment_bytes {
@@ -45,15 +53,7 @@ fn service(web: WebchatConfig, max_attachment_bytes: Option<u64>) -> Service {
     }
     let bot = Arc::new(Bot::load(&cfg).unwrap());
     let clock = Arc::new(FixedClock::new(monday_morning()));
-    let rt = Arc::new(
-        Runtime::new(
-            bot,
-            Arc::new(MemoryStore::new()),
-            clock,
-            cfg.officers.clone(),
-        )
-        .unwrap(),
-    );
+    let rt = Arc::new(Runtime::new(bot, store, clock, cfg.officers.clone()).unwrap());
     let hub = Arc::new(Hub::default());
     let stop = CancellationToken::new();
     let chat = WebChat::new(rt.clone(), web, hub.clone(), stop.clone());
@@ -813,4 +813,54 @@ async fn pages_and_widget_are_served_from_the_binary() {
         )
         .await;
     assert_eq!(widget.status, StatusCode::NOT_FOUND);
+}
+
+/// `hapusdata` from the web chat erases the conversation log too (what the person typed and
+/// what they were told), on both stores.
+async fn erasure_clears_the_log(svc: Service) {
+    let mut v = Visitor::new(&svc);
+    v.start().await;
+    let menu = v.say("menu").await;
+    let consent = v.press(&menu, "Buku tamu").await;
+    let _ = v.press(&consent, "Ya").await;
+    v.expect("Budi Santoso", &["e-mail"]).await;
+    v.expect("budi.santoso@example.go.id", &["Nomor HP"]).await;
+    v.expect("0812-3456-7890", &["Jenis kelamin"]).await;
+    for a in ["1", "1", "3", "4"] {
+        v.say(a).await;
+    }
+    v.expect("Dinas Kominfo", &["Kategori instansi"]).await;
+    v.expect("pemerintah daerah", &["tujuan"]).await;
+    v.expect("2", &["Mohon periksa"]).await;
+    v.expect("kirim", &["tersimpan"]).await;
+    let h = v.history().await;
+    assert!(texts(&h.json["messages"], true).contains("budi.santoso@example.go.id"));
+    v.expect("hapusdata", &["Lanjutkan?"]).await;
+    v.expect("ya", &["sudah kami hapus"]).await;
+    let h = v.history().await;
+    let all = format!(
+        "{}\n{}",
+        texts(&h.json["messages"], true),
+        texts(&h.json["messages"], false)
+    );
+    assert!(
+        !all.contains("Budi Santoso") && !all.contains("budi.santoso@example.go.id"),
+        "{all}"
+    );
+    assert!(
+        all.contains("sudah kami hapus"),
+        "the answer is shown: {all}"
+    );
+}
+
+#[tokio::test]
+async fn erasing_personal_data_erases_the_web_conversation_in_memory() {
+    erasure_clears_the_log(service(roomy(), None)).await;
+}
+
+#[tokio::test]
+async fn erasing_personal_data_erases_the_web_conversation_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(pstbot::store::sled::SledStore::open(dir.path(), 8).unwrap());
+    erasure_clears_the_log(service_on(store, roomy(), None)).await;
 }

@@ -168,11 +168,18 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
     let config =
         pstbot::config::Config::load(&config_file(dir.path(), &format!("127.0.0.1:{port}")))
             .unwrap();
-    let rt: Arc<Runtime> = Arc::new(pstbot::app::build(&config, Arc::new(SystemClock)).unwrap());
+    let sled = pstbot::app::open_store(&config).unwrap();
+    let rt: Arc<Runtime> =
+        Arc::new(pstbot::app::build_on(&config, Arc::new(SystemClock), sled.clone()).unwrap());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(pstbot::app::serve_runtime(config, rt.clone(), async move {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(pstbot::app::serve_runtime(
+        config,
+        rt.clone(),
+        sled,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     let driver_port = free_port();
     let _driver = chromedriver(driver_port);
     let profile = tempfile::tempdir().unwrap();
@@ -382,11 +389,18 @@ async fn the_widget_opens_the_chat_from_the_office_website_by_keyboard() {
     let config =
         pstbot::config::Config::load(&config_file(dir.path(), &format!("127.0.0.1:{port}")))
             .unwrap();
-    let rt: Arc<Runtime> = Arc::new(pstbot::app::build(&config, Arc::new(SystemClock)).unwrap());
+    let sled = pstbot::app::open_store(&config).unwrap();
+    let rt: Arc<Runtime> =
+        Arc::new(pstbot::app::build_on(&config, Arc::new(SystemClock), sled.clone()).unwrap());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(pstbot::app::serve_runtime(config, rt.clone(), async move {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(pstbot::app::serve_runtime(
+        config,
+        rt.clone(),
+        sled,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     let site = office_website(port).await;
     let driver_port = free_port();
     let _driver = chromedriver(driver_port);

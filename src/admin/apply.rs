@@ -11,7 +11,7 @@ use crate::dialogs::{Answer, pick};
 use crate::guestbook::Visit;
 use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic};
 use crate::runtime::{CaseEdits, Plan, Runtime, attachment_ref};
-use crate::store::{Applied, Commit, DedupeKey, QueueKey, StoreError};
+use crate::store::{Applied, AuditEntry, Commit, DedupeKey, QueueKey, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 const TAKE_ROLES: &[Role] = &[Role::Petugas, Role::Walidata, Role::Pimpinan];
@@ -19,6 +19,11 @@ const ASSIGN_ROLES: &[Role] = &[Role::Pimpinan, Role::Admin, Role::Resepsionis];
 const REPLY_ROLES: &[Role] = &[Role::Petugas, Role::Walidata, Role::Pimpinan];
 const SEND_ROLES: &[Role] = &[Role::Petugas, Role::Pimpinan];
 const DESK_ROLES: &[Role] = &[Role::Resepsionis, Role::Petugas];
+/// Who may read the audit log of access to personal data.
+const AUDIT_ROLES: &[Role] = &[Role::Admin, Role::Pimpinan];
+/// The monthly report shows the office's performance: for the head of office and the admin.
+/// (The walidata belongs to the regional government, not to the office.)
+const REPORT_ROLES: &[Role] = &[Role::Pimpinan, Role::Admin];
 
 /// The officer's reply and what else goes out, built while planning.
 struct Draft<'a> {
@@ -222,6 +227,42 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
             if let Some(c) = d.case(&case)? {
                 let text = show(rt, d.officer, &c, now)?;
                 d.say(text);
+                d.commit.audit.push(AuditEntry {
+                    at: now,
+                    officer: d.officer.id.clone(),
+                    action: "lihat".into(),
+                    subject: c.number.to_string(),
+                });
+            }
+        }
+        AdminCommand::Audit { count } => {
+            if !d.has_role(AUDIT_ROLES) {
+                d.refuse_role(AUDIT_ROLES);
+            } else {
+                let log = rt.store.audit_log()?;
+                let n = count.unwrap_or(20).clamp(1, 200);
+                let lines: Vec<String> = log
+                    .iter()
+                    .rev()
+                    .take(n)
+                    .map(|a| {
+                        format!(
+                            "{} {} {} {}",
+                            rt.bot.calendar.format_local(a.at, "id"),
+                            a.officer,
+                            a.action,
+                            a.subject
+                        )
+                    })
+                    .collect();
+                if lines.is_empty() {
+                    d.say("Log audit kosong / the audit log is empty.");
+                } else {
+                    d.say(format!(
+                        "Akses data pribadi, terbaru dulu / access to personal data, newest first:\n{}",
+                        lines.join("\n")
+                    ));
+                }
             }
         }
         AdminCommand::Take { case } => {
@@ -358,6 +399,13 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
         AdminCommand::Today => {
             let text = today(rt, now)?;
             d.say(text);
+        }
+        AdminCommand::Report { month } => {
+            if !d.has_role(REPORT_ROLES) {
+                d.refuse_role(REPORT_ROLES);
+            } else {
+                report(d, month.as_deref(), now)?;
+            }
         }
     }
     Ok(())
@@ -743,6 +791,62 @@ fn send_file(
             file.filename, c.number
         )),
     }
+    Ok(())
+}
+
+/// The monthly report for the officer who asked: the summary, with the XLSX workbook and the
+/// chart as files (their bytes are kept as blobs in the same commit, like officers' files).
+fn report(d: &mut Draft, month: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    use crate::reports::{Period, ReportError, monthly::MonthlyReport};
+    let rt = d.rt;
+    let cal = &rt.bot.calendar;
+    let period = match month {
+        Some(m) => Period::month(cal, m),
+        None => Period::current_month(cal, now),
+    };
+    let Ok(period) = period else {
+        d.say("Tulis bulan sebagai TAHUN-BULAN / write the month as YYYY-MM, contoh / e.g.: laporan 2026-11");
+        return Ok(());
+    };
+    if period.from > now {
+        d.say(format!(
+            "Bulan {} belum dimulai / has not started yet.",
+            period.label()
+        ));
+        return Ok(());
+    }
+    let made = MonthlyReport::build(rt.store.as_ref(), &rt.bot, period, now).and_then(|r| {
+        let xlsx = r.xlsx()?;
+        let png = r.chart()?;
+        Ok((r, xlsx, png))
+    });
+    let (r, xlsx, png) = match made {
+        Ok(x) => x,
+        Err(ReportError::Store(e)) => return Err(e),
+        Err(e) => {
+            tracing::error!(error = %e, "monthly report failed");
+            d.say("Maaf, laporan gagal dibuat / sorry, the report could not be made. Coba lagi / please try again.");
+            return Ok(());
+        }
+    };
+    let mut msg = OutboundMessage::text(d.me.clone(), r.summary_text());
+    for (name, mime, bytes) in [
+        (
+            r.xlsx_name(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            xlsx,
+        ),
+        (r.chart_name(), "image/png", png),
+    ] {
+        let (file, bytes) = attachment_ref(&crate::message::Attachment {
+            filename: name,
+            mime: mime.into(),
+            bytes,
+        });
+        d.commit.blobs.push((file.blob.clone(), bytes));
+        msg.files.push(file);
+    }
+    d.out.push(msg);
     Ok(())
 }
 

@@ -81,6 +81,12 @@ pub enum AdminCommand {
     /// Angka hari ini / today's numbers
     #[command(name = "hariini", alias = "today")]
     Today,
+    /// Log akses data pribadi oleh petugas (terakhir N) / officers' access to personal data (last N)
+    #[command(name = "audit", alias = "auditlog")]
+    Audit { count: Option<usize> },
+    /// Laporan bulanan + XLSX + grafik; BULAN = TAHUN-BULAN, kosong = bulan ini / monthly report (YYYY-MM)
+    #[command(name = "laporan", alias = "report")]
+    Report { month: Option<String> },
     /// Daftar perintah / this list
     #[command(name = "bantuan", alias = "help")]
     Help,
@@ -212,6 +218,16 @@ mod tests {
                 .contains("tidak dikenal")
         );
         assert!(AdminCommand::parse("").is_err());
+        assert_eq!(
+            AdminCommand::parse("/laporan 2026-11"),
+            Ok(AdminCommand::Report {
+                month: Some("2026-11".into())
+            })
+        );
+        assert_eq!(
+            AdminCommand::parse("report"),
+            Ok(AdminCommand::Report { month: None })
+        );
         assert!(is_command_word("/antrian@pstbot") && is_command_word("Queue"));
         assert!(!is_command_word("terima") && !is_command_word(""));
     }
@@ -225,6 +241,7 @@ mod tests {
             "kembalikan (return) CASE REASON",
             "tamu (visitor) SERVICE NAME",
             "hariini (today)",
+            "laporan (report) [MONTH]",
         ] {
             assert!(h.contains(c), "{c} missing in:\n{h}");
         }

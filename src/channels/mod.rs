@@ -5,3 +5,4 @@ pub mod sms;
 pub mod telegram;
 pub mod terminal;
 pub mod web;
+pub mod whatsapp;

@@ -42,7 +42,9 @@ fn septets(c: char) -> Option<usize> {
 }
 
 /// Splits a text into SMS parts: one part of up to 160 GSM-7 septets (70 UCS-2 characters),
-/// or parts of 153 (67) with a `(i/n)` marker counted in.
+/// or parts of 153 (67) with a `(i/n)` marker counted in. Parts break after a space or a line
+/// break when one is in the second half of the part, so words stay whole; the parts joined
+/// (markers removed) are the text.
 pub fn split_sms(text: &str) -> Vec<String> {
     let gsm = text.chars().all(|c| septets(c).is_some());
     let cost = |c: char| {
@@ -60,19 +62,28 @@ pub fn split_sms(text: &str) -> Vec<String> {
     // Markers take up to 8 characters ("(12/34) "); reserve them from each part.
     let room = multi - 8;
     let mut parts: Vec<String> = Vec::new();
-    let mut cur = String::new();
+    let mut cur: Vec<char> = Vec::new();
     let mut used = 0;
     for c in text.chars() {
         let k = cost(c);
         if used + k > room {
-            parts.push(std::mem::take(&mut cur));
-            used = 0;
+            // Break after the last space or line break in the second half, if any.
+            let at = cur
+                .iter()
+                .rposition(|x| *x == ' ' || *x == '\n')
+                .filter(|i| *i + 1 > cur.len() / 2)
+                .map(|i| i + 1)
+                .unwrap_or(cur.len());
+            let rest = cur.split_off(at);
+            parts.push(cur.iter().collect());
+            used = rest.iter().map(|x| cost(*x)).sum();
+            cur = rest;
         }
         cur.push(c);
         used += k;
     }
     if !cur.is_empty() {
-        parts.push(cur);
+        parts.push(cur.iter().collect());
     }
     let n = parts.len();
     parts
@@ -82,7 +93,30 @@ pub fn split_sms(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The plain text of a message for SMS: no markup, choices as numbered lines, files named.
+/// Typographic characters outside GSM-7 replaced by their plain look-alikes, so a reply
+/// written with bullets or dashes still goes as 160-character GSM-7 parts instead of
+/// 70-character UCS-2 ones (a consent text: 4 SMS instead of 9). Anything else (emoji,
+/// other scripts) is left alone; the text is then sent as UCS-2.
+pub fn fold_to_gsm(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '•' | '·' | '–' | '—' | '−' => out.push('-'),
+            '‘' | '’' | '‚' | '′' => out.push('\''),
+            '“' | '”' | '„' | '«' | '»' | '″' => out.push('"'),
+            '…' => out.push_str("..."),
+            '×' => out.push('x'),
+            '✓' | '✔' => out.push('v'),
+            '\u{a0}' | '\u{2009}' | '\u{202f}' => out.push(' '),
+            '\u{fe0f}' | '\u{200b}' => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The plain text of a message for SMS: no markup, choices as numbered lines, files named,
+/// typography folded to GSM-7 ([`fold_to_gsm`]).
 pub fn render(m: &OutboundMessage) -> String {
     let mut s = m.text.replace('*', "");
     for f in &m.files {
@@ -91,7 +125,7 @@ pub fn render(m: &OutboundMessage) -> String {
     for (i, c) in m.choices.iter().enumerate() {
         s.push_str(&format!("\n{}. {}", i + 1, c.label));
     }
-    s
+    fold_to_gsm(&s)
 }
 
 /// The sending side: a reqwest client on the gateway URL.
@@ -304,6 +338,37 @@ mod tests {
             .map(|p| p.split_once(") ").unwrap().1)
             .collect();
         assert_eq!(joined, t);
+    }
+
+    #[test]
+    fn parts_break_between_words() {
+        let t = "Sebelum melanjutkan, kami meminta persetujuan Bapak/Ibu untuk memproses data pribadi. ".repeat(4);
+        let parts = split_sms(&t);
+        assert!(parts.len() > 1);
+        for p in &parts[..parts.len() - 1] {
+            assert!(p.ends_with(' '), "{p:?}");
+        }
+        let joined: String = parts
+            .iter()
+            .map(|p| p.split_once(") ").unwrap().1)
+            .collect();
+        assert_eq!(joined, t);
+    }
+
+    #[test]
+    fn bullets_and_dashes_keep_a_text_in_gsm_7() {
+        let m = OutboundMessage::text(
+            Identity::new(ChannelKind::Sms, "+628"),
+            "Data pribadi:\n• Tujuan – layanan\n• Hak “Anda” … ×2",
+        );
+        let s = render(&m);
+        assert_eq!(
+            s,
+            "Data pribadi:\n- Tujuan - layanan\n- Hak \"Anda\" ... x2"
+        );
+        assert!(s.chars().all(|c| septets(c).is_some()));
+        // Emoji stay: that text goes as UCS-2.
+        assert_eq!(fold_to_gsm("Terima kasih 🙏"), "Terima kasih 🙏");
     }
 
     #[test]

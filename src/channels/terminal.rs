@@ -77,6 +77,9 @@ fn delivered(rt: &Runtime, id: u64, to: &Identity) -> crate::Result<()> {
         to: to.clone(),
         at: rt.clock.now(),
         provider_ref: None,
+        msg: None,
+        status: None,
+        status_at: None,
     })?;
     Ok(())
 }
@@ -208,6 +211,9 @@ where
                     to: reply.to.clone(),
                     at: rt.clock.now(),
                     provider_ref: None,
+                    msg: None,
+                    status: None,
+                    status_at: None,
                 })?;
             }
         }

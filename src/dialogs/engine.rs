@@ -49,6 +49,7 @@ enum Command {
     Help,
     Language(Option<String>),
     MyData,
+    Erase,
 }
 
 fn parse_command(text: &str, languages: &[String]) -> Option<Command> {
@@ -63,6 +64,7 @@ fn parse_command(text: &str, languages: &[String]) -> Option<Command> {
         "kembali" | "back" if single => Command::Back,
         "bantuan" | "help" | "tolong" if single => Command::Help,
         "datasaya" | "mydata" if single => Command::MyData,
+        "hapusdata" | "erasemydata" | "deletemydata" if single => Command::Erase,
         "bahasa" | "language" | "lang" if rest.len() <= 1 => {
             let code = rest.first().map(|w| match *w {
                 "indonesia" | "indonesian" => "id".to_string(),
@@ -82,6 +84,22 @@ fn parse_command(text: &str, languages: &[String]) -> Option<Command> {
         }
         _ => return None,
     })
+}
+
+/// The choice values of the `hapusdata` confirmation.
+const ERASE_YES: &str = "hapusdata:ya";
+const ERASE_NO: &str = "hapusdata:batal";
+
+/// Whether the answer to the `hapusdata` question confirms it: the button, or the words.
+fn is_erase_confirmation(input: &Input) -> bool {
+    match input {
+        Input::Choice(c) => c == ERASE_YES,
+        Input::Text(t) => matches!(
+            t.trim().to_lowercase().as_str(),
+            "ya" | "ya, hapus" | "hapus" | "yes" | "yes, erase" | "erase"
+        ),
+        _ => false,
+    }
 }
 
 fn is_skip(t: &str) -> bool {
@@ -166,6 +184,20 @@ pub fn step(
         Input::Text(t) => Some(input::sanitize(t)),
         _ => None,
     };
+    if std::mem::take(&mut out.conv.erase_asked) {
+        if is_erase_confirmation(input) {
+            out.effects.push(Effect::ErasePersonalData);
+            out.conv.active = None;
+            return (out.conv, out.effects);
+        }
+        out.sys("erase_kept");
+        if matches!(input, Input::Choice(c) if c == ERASE_NO) {
+            if out.conv.active.is_some() {
+                prompt_current(&mut out, ctx);
+            }
+            return (out.conv, out.effects);
+        }
+    }
     if let Some(cmd) = text
         .as_deref()
         .and_then(|t| parse_command(t, &bot.languages))
@@ -392,6 +424,40 @@ fn command(out: &mut Out, ctx: &Ctx, cmd: Command) {
                 start_dialog(out, ctx, "menu", None);
             }
         }
+        Command::Erase => {
+            let lang = out.lang();
+            if ctx.guest.is_none() && ctx.cases.is_empty() {
+                out.sys("mydata_none");
+                return;
+            }
+            let open: Vec<String> = ctx
+                .cases
+                .iter()
+                .filter(|c| c.open)
+                .map(|c| c.number.to_string())
+                .collect();
+            let open_note = if open.is_empty() {
+                String::new()
+            } else {
+                fill(
+                    &bot.sys("erase_open_cases", &lang),
+                    &[("cases", open.join(", "))],
+                )
+            };
+            let text = fill(&bot.sys("erase_confirm", &lang), &[("open", open_note)]);
+            let choices = vec![
+                OutboundChoice {
+                    value: ERASE_YES.into(),
+                    label: bot.sys("erase_yes", &lang),
+                },
+                OutboundChoice {
+                    value: ERASE_NO.into(),
+                    label: bot.sys("erase_no", &lang),
+                },
+            ];
+            out.say(text.trim_end().to_string(), choices);
+            out.conv.erase_asked = true;
+        }
         Command::MyData => {
             let lang = out.lang();
             match ctx.guest {
@@ -411,7 +477,14 @@ fn command(out: &mut Out, ctx: &Ctx, cmd: Command) {
                         &bot.sys("mydata", &lang),
                         &[
                             ("profile", lines.join("\n")),
-                            ("consent", g.consent_version.clone()),
+                            (
+                                "consent",
+                                format!(
+                                    "{} ({})",
+                                    g.consent_version,
+                                    bot.calendar.format_local(g.consent_at, &lang)
+                                ),
+                            ),
                             ("cases", if cases.is_empty() { "-".into() } else { cases }),
                         ],
                     );
@@ -514,6 +587,14 @@ fn enter_step(out: &mut Out, ctx: &Ctx) {
             out.sys("menu_hint");
             return;
         }
+    }
+    // SMS cannot carry files: an optional attachment is not asked for there (one exchange
+    // fewer for the person); a required one is still asked, and its prompt says what to send.
+    if s.optional
+        && matches!(s.kind, StepKind::Attachment { .. })
+        && ctx.identity.channel == crate::message::ChannelKind::Sms
+    {
+        return accept(out, ctx, Answer::Skipped, None);
     }
     let _ = d;
     prompt_current(out, ctx);
@@ -1252,9 +1333,20 @@ fn finish(out: &mut Out, ctx: &Ctx) {
         FinishAction::SaveGuest => {
             let mut profile = a.answers.clone();
             profile.remove("consent");
+            let consent_text = d
+                .steps
+                .iter()
+                .find(|s| s.id == "consent")
+                .map(|s| {
+                    pick(&s.prompt, &lang, bot.default_lang())
+                        .trim()
+                        .to_string()
+                })
+                .unwrap_or_default();
             out.effects.push(Effect::SaveGuest {
                 profile,
                 consent_version: bot.consent_version.clone(),
+                consent_text,
                 visit_for: a.then.clone(),
             });
         }

@@ -170,6 +170,12 @@ pub struct Loaded {
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword
 /// them in `dialogs/system.toml` but may not leave one out.
 pub const SYSTEM_KEYS: &[&str] = &[
+    "erase_confirm",
+    "erase_open_cases",
+    "erase_yes",
+    "erase_no",
+    "erase_kept",
+    "erase_done",
     "welcome_back",
     "idle_closed",
     "idle_closed_later",

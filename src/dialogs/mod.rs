@@ -96,6 +96,9 @@ pub struct Conversation {
     /// For an officer: the case whose applicant gets the next file this officer sends.
     #[serde(default)]
     pub pending_send: Option<CaseNumber>,
+    /// `hapusdata` was asked and waits for the person's confirmation.
+    #[serde(default)]
+    pub erase_asked: bool,
 }
 
 /// A reply to the person who wrote.
@@ -118,6 +121,8 @@ pub enum Effect {
     SaveGuest {
         profile: BTreeMap<String, Answer>,
         consent_version: String,
+        /// The consent text the person agreed to, in their language.
+        consent_text: String,
         /// The service dialog the visit is for, if any.
         visit_for: Option<String>,
     },
@@ -155,6 +160,9 @@ pub enum Effect {
     ApplicantDone {
         case: CaseNumber,
     },
+    /// The person confirmed `hapusdata`: erase their personal data (UU PDP) and anonymise
+    /// their cases.
+    ErasePersonalData,
 }
 
 /// Everything the engine needs that does not change while the service runs: dialogs, texts,

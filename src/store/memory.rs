@@ -21,6 +21,8 @@ struct State {
     outbox: BTreeMap<u64, OutboxRow>,
     next_row: u64,
     sent: BTreeMap<u64, SentRecord>,
+    /// (channel, provider id) → outbox id of the sent record.
+    sent_refs: BTreeMap<(ChannelKind, String), u64>,
     failed: BTreeMap<u64, FailedRecord>,
     /// (due, id) → timer.
     timers: BTreeMap<(DateTime<Utc>, String), Timer>,
@@ -29,6 +31,7 @@ struct State {
     web_log: BTreeMap<(String, u64), WebLogEntry>,
     web_log_keys: BTreeMap<(String, String), u64>,
     next_web_seq: u64,
+    audit: Vec<AuditEntry>,
 }
 
 impl State {
@@ -44,6 +47,70 @@ impl State {
         for t in &set.timers {
             if !self.dedupe.contains(&DedupeKey(t.dedupe_id())) {
                 self.timers.insert((t.due, t.id.clone()), t.clone());
+            }
+        }
+    }
+}
+
+impl State {
+    /// Applies an erasure (see [`Erasure`]); rows queued by the same commit (`fresh`) stay,
+    /// marked to keep only a masked recipient.
+    fn erase(&mut self, e: &Erasure, fresh: &[u64]) {
+        let mine = |who: &Identity| e.identities.contains(who);
+        self.guests.remove(&e.guest_id);
+        self.guest_ids
+            .retain(|who, gid| !mine(who) && *gid != e.guest_id);
+        self.sessions.retain(|who, _| !mine(who));
+        // The web chat log of their sessions (what they typed and what they were told).
+        let web: Vec<&str> = e
+            .identities
+            .iter()
+            .filter(|i| i.channel == ChannelKind::Web)
+            .map(|i| i.address.as_str())
+            .collect();
+        self.web_log
+            .retain(|(session, _), _| !web.contains(&session.as_str()));
+        self.web_log_keys
+            .retain(|(session, _), _| !web.contains(&session.as_str()));
+        for v in self.visits.iter_mut().filter(|v| v.guest_id == e.guest_id) {
+            *v = e.visit(v);
+        }
+        for r in self
+            .ratings
+            .iter_mut()
+            .filter(|r| r.guest_id.as_deref() == Some(e.guest_id.as_str()))
+        {
+            *r = e.rating(r);
+        }
+        self.appointments.retain(|a| a.guest_id != e.guest_id);
+        self.outbox
+            .retain(|id, r| !mine(&r.msg.to) || fresh.contains(id));
+        for id in fresh {
+            if let Some(r) = self.outbox.get_mut(id)
+                && mine(&r.msg.to)
+            {
+                r.forget_recipient = true;
+            }
+        }
+        self.sent.retain(|_, r| !mine(&r.to));
+        for r in self.sent.values_mut() {
+            if r.msg.as_ref().is_some_and(|m| e.quotes_case(&m.text)) {
+                r.msg = None;
+            }
+        }
+        let sent = &self.sent;
+        self.sent_refs.retain(|_, id| sent.contains_key(id));
+        self.failed
+            .retain(|_, r| !mine(&r.row.msg.to) && !e.quotes_case(&r.row.msg.text));
+        self.timers.retain(|_, t| !e.owns_timer(&t.owner));
+        self.dedupe.retain(|k| !e.names(&k.0));
+        for h in &e.blobs {
+            let held = self
+                .cases
+                .values()
+                .any(|c| c.attachments.iter().any(|a| a.blob == *h));
+            if !held {
+                self.blobs.remove(h);
             }
         }
     }
@@ -103,6 +170,10 @@ impl Store for MemoryStore {
                 .and_then(|id| s.guests.get(id))
                 .cloned()
         })
+    }
+
+    fn guests(&self) -> Result<Vec<Guest>> {
+        self.read(|s| s.guests.values().cloned().collect())
     }
 
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
@@ -195,6 +266,10 @@ impl Store for MemoryStore {
 
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>> {
         self.read(|s| s.blobs.get(hash).cloned())
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        self.read(|s| s.audit.clone())
     }
 
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
@@ -310,6 +385,11 @@ impl Store for MemoryStore {
         if let Some(t) = &c.fired {
             s.timers.remove(&(t.due, t.id.clone()));
         }
+        s.audit.extend(c.audit.iter().cloned());
+        if let Some(e) = &c.erase {
+            s.erase(e, &applied.queued);
+            s.dedupe.insert(c.dedupe.clone());
+        }
         *guard = s;
         Ok(Committed::Applied(applied))
     }
@@ -340,6 +420,10 @@ impl Store for MemoryStore {
     fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
         self.write(|s| {
             s.outbox.remove(&rec.id);
+            let channel = rec.to.channel;
+            for r in rec.refs() {
+                s.sent_refs.insert((channel, r.to_string()), rec.id);
+            }
             s.sent.insert(rec.id, rec);
         })
     }
@@ -356,6 +440,25 @@ impl Store for MemoryStore {
 
     fn sent(&self, id: u64) -> Result<Option<SentRecord>> {
         self.read(|s| s.sent.get(&id).cloned())
+    }
+
+    fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>> {
+        self.read(|s| {
+            s.sent_refs
+                .get(&(channel, provider_ref.to_string()))
+                .and_then(|id| s.sent.get(id).cloned())
+        })
+    }
+
+    fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool> {
+        self.write(|s| match s.sent.get_mut(&id) {
+            Some(rec) if status.advances(rec.status) => {
+                rec.status = Some(status);
+                rec.status_at = Some(at);
+                true
+            }
+            _ => false,
+        })
     }
 
     fn failed(&self) -> Result<Vec<FailedRecord>> {

@@ -6,18 +6,20 @@
 //! guest, the new case with its number, ratings, appointments and kept files — all or nothing.
 //! A commit whose dedupe mark already exists changes nothing and reports a duplicate.
 
+pub mod backup;
 pub mod memory;
 pub mod records;
 pub mod sled;
 
 pub use records::{
-    FailedRecord, OutboxRow, Reminder, SentRecord, Timer, TimerSet, WebLogEntry, WebSession,
+    DeliveryStatus, FailedRecord, OutboxRow, Reminder, SentRecord, Timer, TimerSet, WebLogEntry,
+    WebSession,
 };
 
 use crate::cases::{AttachmentRef, Case, CaseEvent, CaseNumber, FormField, Service};
 use crate::dialogs::{Answer, Conversation};
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
-use crate::message::{Identity, OutboundMessage};
+use crate::message::{ChannelKind, Identity, OutboundMessage};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -56,6 +58,8 @@ impl DedupeKey {
 pub struct GuestUpdate {
     pub profile: BTreeMap<String, Answer>,
     pub consent_version: String,
+    /// The consent text agreed to (kept when only the profile changes).
+    pub consent_text: String,
     pub lang: String,
 }
 
@@ -107,6 +111,82 @@ pub struct Commit {
     /// The timer whose firing this commit is: removed from the due index in the same
     /// transaction.
     pub fired: Option<Timer>,
+    /// A person's personal data to erase (UU PDP), applied last in the same transaction.
+    pub erase: Option<Erasure>,
+    /// Officers' accesses to personal data that this commit records.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Erases a person's personal data (`hapusdata`, or the retention purge). The runtime writes
+/// their anonymised cases as ordinary [`Commit::case_updates`]; the store removes or
+/// anonymises everything else that names them: the guest record and its identity links, the
+/// sessions, visits and ratings (kept, anonymised, so reports still count them), appointments,
+/// queued, sent and failed messages to them, their idle and appointment timers and the marks of
+/// fired ones, and the files of their cases that no other case holds.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Erasure {
+    pub guest_id: String,
+    /// Every identity the person wrote from.
+    pub identities: Vec<Identity>,
+    /// Content hashes of the files of their cases.
+    pub blobs: Vec<String>,
+    /// The random id their anonymised visits and ratings carry from now on.
+    pub anon_id: String,
+    /// Their case numbers: records of messages to others (the officers' posts) that quote
+    /// these cases keep no text.
+    pub cases: Vec<String>,
+}
+
+impl Erasure {
+    /// Whether a stored key or text names the person (an identity or the guest id).
+    pub fn names(&self, text: &str) -> bool {
+        text.contains(&self.guest_id)
+            || self
+                .identities
+                .iter()
+                .any(|i| text.contains(&i.to_string()))
+    }
+
+    /// Whether a message text is about one of the person's cases.
+    pub fn quotes_case(&self, text: &str) -> bool {
+        self.cases.iter().any(|n| text.contains(n.as_str()))
+    }
+
+    /// The owners of the person's own timers: idle conversations and appointments.
+    pub fn owns_timer(&self, owner: &str) -> bool {
+        owner.starts_with("idle:") && self.names(owner)
+            || owner.starts_with(&format!("appt:{}:", self.guest_id))
+    }
+
+    /// A visit as it is kept after the erasure.
+    pub fn visit(&self, v: &Visit) -> Visit {
+        Visit {
+            guest_id: self.anon_id.clone(),
+            name: None,
+            ..v.clone()
+        }
+    }
+
+    /// A rating as it is kept after the erasure: the scores, not the words.
+    pub fn rating(&self, r: &Rating) -> Rating {
+        Rating {
+            guest_id: Some(self.anon_id.clone()),
+            comment: None,
+            ..r.clone()
+        }
+    }
+}
+
+/// One officer's access to personal data, kept in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    /// The officer's id, or `cli:<user>` for a command run on the server.
+    pub officer: String,
+    /// What was done: `lihat` (a case's details), `export_guestbook`, `report`, …
+    pub action: String,
+    /// Whose data: a case number, a guest id or a period.
+    pub subject: String,
 }
 
 impl Commit {
@@ -129,6 +209,8 @@ impl Commit {
             blobs: Vec::new(),
             timers: Vec::new(),
             fired: None,
+            erase: None,
+            audit: Vec::new(),
         }
     }
 
@@ -235,6 +317,8 @@ pub trait Store: Send + Sync + 'static {
     fn session(&self, who: &Identity) -> Result<Option<Conversation>>;
     /// The guest registered from this identity.
     fn guest_of(&self, who: &Identity) -> Result<Option<Guest>>;
+    /// Every guest in the guest book, by id (reports and the guest-book export).
+    fn guests(&self) -> Result<Vec<Guest>>;
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>>;
     /// A guest's cases, newest first.
     fn cases_of_guest(&self, guest_id: &str) -> Result<Vec<Case>>;
@@ -250,6 +334,8 @@ pub trait Store: Send + Sync + 'static {
     fn ratings(&self) -> Result<Vec<Rating>>;
     fn appointments(&self) -> Result<Vec<Appointment>>;
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
+    /// The audit log, oldest first.
+    fn audit_log(&self) -> Result<Vec<AuditEntry>>;
     /// Applies a commit atomically (see the module docs), queueing its follow-up messages and
     /// replacing the timers of every case it writes.
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed>;
@@ -267,6 +353,12 @@ pub trait Store: Send + Sync + 'static {
     fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()>;
     /// A delivered message by outbox id.
     fn sent(&self, id: u64) -> Result<Option<SentRecord>>;
+    /// A delivered message by one of its provider ids on `channel` (a WhatsApp `wamid` in a
+    /// status callback or a quoted reply).
+    fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>>;
+    /// Records what the provider reported of a delivered message, unless it reported a later
+    /// state before ([`DeliveryStatus::advances`]). Returns whether the record changed.
+    fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool>;
     /// Messages given up on, oldest first.
     fn failed(&self) -> Result<Vec<FailedRecord>>;
     /// Up to `limit` timers due at or before `until`, earliest first.
@@ -330,8 +422,9 @@ pub(crate) fn merged_guest(existing: Option<Guest>, c: &Commit, u: &GuestUpdate)
     match existing {
         Some(mut g) => {
             g.profile = u.profile.clone();
-            if g.consent_version != u.consent_version {
+            if g.consent_version != u.consent_version || g.consent_text.is_empty() {
                 g.consent_version = u.consent_version.clone();
+                g.consent_text = u.consent_text.clone();
                 g.consent_at = c.at;
             }
             g.lang = u.lang.clone();
@@ -346,6 +439,7 @@ pub(crate) fn merged_guest(existing: Option<Guest>, c: &Commit, u: &GuestUpdate)
             identities: vec![c.who.clone()],
             profile: u.profile.clone(),
             consent_version: u.consent_version.clone(),
+            consent_text: u.consent_text.clone(),
             consent_at: c.at,
             lang: u.lang.clone(),
             created_at: c.at,

@@ -25,6 +25,10 @@ pub struct OutboxRow {
     pub not_before: Option<DateTime<Utc>>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The recipient erased their data (the confirmation of `hapusdata`): once sent or given
+    /// up on, only a masked address is kept.
+    #[serde(default)]
+    pub forget_recipient: bool,
 }
 
 impl OutboxRow {
@@ -38,7 +42,26 @@ impl OutboxRow {
             attempts: 0,
             not_before: None,
             last_error: None,
+            forget_recipient: false,
         }
+    }
+
+    /// The recipient as a delivery record keeps it: masked when they erased their data.
+    pub fn kept_recipient(&self) -> Identity {
+        if self.forget_recipient {
+            Identity::new(
+                self.msg.to.channel,
+                crate::message::mask(&self.msg.to.address),
+            )
+        } else {
+            self.msg.to.clone()
+        }
+    }
+
+    /// The row as a failure record keeps it (see [`OutboxRow::kept_recipient`]).
+    pub fn kept(mut self) -> Self {
+        self.msg.to = self.kept_recipient();
+        self
     }
 
     /// The idempotency key of the `n`-th message a commit queues.
@@ -53,15 +76,76 @@ impl OutboxRow {
 }
 
 /// What is kept of a delivered message: enough to match a provider's status callback or a
-/// reply to it.
+/// reply to it, and to send it again when the provider reports a later failure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentRecord {
     pub id: u64,
     pub key: String,
     pub to: Identity,
     pub at: DateTime<Utc>,
-    /// The provider's id of the message (Telegram message id, WhatsApp `wamid`, …).
+    /// The provider's id of the message (Telegram message id, WhatsApp `wamid`, …). A row
+    /// delivered as several provider messages (parts, files, several officers' numbers) keeps
+    /// all their ids, separated by spaces; each one finds the row ([`SentRecord::refs`]).
     pub provider_ref: Option<String>,
+    /// The message itself (a quoted reply shows its text; a failed status resends it).
+    #[serde(default)]
+    pub msg: Option<OutboundMessage>,
+    /// What the provider reported since (WhatsApp's `statuses`), and when.
+    #[serde(default)]
+    pub status: Option<DeliveryStatus>,
+    #[serde(default)]
+    pub status_at: Option<DateTime<Utc>>,
+}
+
+impl SentRecord {
+    /// A record of a delivered row, with nothing reported yet.
+    pub fn delivered(row: &OutboxRow, at: DateTime<Utc>, provider_ref: Option<String>) -> Self {
+        SentRecord {
+            id: row.id,
+            key: row.key.clone(),
+            to: row.kept_recipient(),
+            at,
+            provider_ref,
+            // Not kept for a person who erased their data (the confirmation of `hapusdata`).
+            msg: (!row.forget_recipient).then(|| row.msg.clone()),
+            status: None,
+            status_at: None,
+        }
+    }
+
+    /// The provider ids this record answers to.
+    pub fn refs(&self) -> impl Iterator<Item = &str> {
+        self.provider_ref
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+    }
+}
+
+/// A delivery state a provider reports after it took a message (WhatsApp `statuses`), or
+/// [`DeliveryStatus::Withheld`]: the channel finished the row on purpose without sending it
+/// (outside WhatsApp's 24-hour window with no template; e-mail carries the notification).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    Withheld,
+}
+
+impl DeliveryStatus {
+    /// Whether a report of `self` may replace `old`: statuses arrive out of order, so a later
+    /// stage is never overwritten by an earlier one (a `read` stays `read`); a failure always counts.
+    pub fn advances(self, old: Option<DeliveryStatus>) -> bool {
+        match (old, self) {
+            (None, _) => true,
+            (_, DeliveryStatus::Failed) => true,
+            (Some(DeliveryStatus::Failed | DeliveryStatus::Withheld), _) => false,
+            (Some(o), n) => n > o,
+        }
+    }
 }
 
 /// A message given up on after its last attempt, kept for the officers to look at.

@@ -9,12 +9,14 @@
 //! `cases_by_time` (big-endian millis of creation + case number → ()). Walk-in queue counters
 //! live in `counters` as `Q/LETTER/DAY/issued` and `…/called`.
 //! Delivery: `outbox` (big-endian row id → row waiting to be sent), `outbox_sent` (row id →
-//! what was delivered), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
+//! what was delivered), `sent_refs` (channel, NUL, provider message id → big-endian row id: status
+//! callbacks and quoted replies find the row), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
 //! millis of the due time + timer id → timer), `timer_owners` (owner → the `timers` keys it
 //! holds, so a commit can replace an owner's timers inside a transaction, where sled cannot scan).
 //! Web chat: `web_sessions` (hash of a session token → session), `web_log` (session, NUL,
 //! big-endian sequence → log entry), `web_log_keys` (session, NUL, entry key → sequence, so an
 //! entry delivered twice is logged once).
+//! `audit` (big-endian millis + 8 bytes of a hash → officers' accesses to personal data).
 //! Values are JSON, so a stored record can be read by hand when something goes wrong.
 
 use super::*;
@@ -43,7 +45,9 @@ const T_SENT: usize = 14;
 const T_FAILED: usize = 15;
 const T_TIMERS: usize = 16;
 const T_TIMER_OWNERS: usize = 17;
-const TREE_NAMES: [&str; 18] = [
+const T_AUDIT: usize = 18;
+const T_SENT_REFS: usize = 19;
+const TREE_NAMES: [&str; 20] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -62,6 +66,8 @@ const TREE_NAMES: [&str; 18] = [
     "outbox_failed",
     "timers",
     "timer_owners",
+    "audit",
+    "sent_refs",
 ];
 
 /// A store on a sled directory.
@@ -70,6 +76,8 @@ pub struct SledStore {
     trees: Vec<Tree>,
     /// `web_sessions`, `web_log`, `web_log_keys`.
     web: [Tree; 3],
+    /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent.
+    gate: std::sync::RwLock<()>,
 }
 
 /// The web chat trees, apart from the commit's trees (a commit never writes them).
@@ -117,6 +125,13 @@ fn identity_key(who: &Identity) -> Vec<u8> {
     who.to_string().into_bytes()
 }
 
+fn sent_ref_key(channel: ChannelKind, provider_ref: &str) -> Vec<u8> {
+    let mut k = channel.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(provider_ref.as_bytes());
+    k
+}
+
 fn case_key(n: &CaseNumber) -> Vec<u8> {
     n.to_string().into_bytes()
 }
@@ -148,7 +163,124 @@ enum Abort {
     Corrupt(String, String),
 }
 
+/// The stored keys an [`Erasure`] touches, found by scanning before the transaction (sled
+/// transactions cannot scan).
+#[derive(Default)]
+struct EraseKeys {
+    visits: Vec<(Vec<u8>, Visit)>,
+    ratings: Vec<(Vec<u8>, Rating)>,
+    /// Delivery records of messages to others about the person's cases, without their text.
+    sent: Vec<(Vec<u8>, SentRecord)>,
+    /// Whole keys to remove, per tree.
+    remove: Vec<(usize, Vec<u8>)>,
+    /// Timer owners whose timers go.
+    owners: Vec<Vec<u8>>,
+}
+
 impl SledStore {
+    /// Finds what an erasure must change. `own_cases` are the person's cases (rewritten by the
+    /// same commit without their files), not counted as still holding a file.
+    fn erase_keys(&self, e: &Erasure, own_cases: &[CaseNumber]) -> Result<EraseKeys> {
+        let mut k = EraseKeys::default();
+        for kv in self.trees[T_VISITS].iter() {
+            let (key, v) = kv?;
+            let visit: Visit = dec(&key, &v)?;
+            if visit.guest_id == e.guest_id {
+                k.visits.push((key.to_vec(), e.visit(&visit)));
+            }
+        }
+        for kv in self.trees[T_RATINGS].iter() {
+            let (key, v) = kv?;
+            let r: Rating = dec(&key, &v)?;
+            if r.guest_id.as_deref() == Some(e.guest_id.as_str()) {
+                k.ratings.push((key.to_vec(), e.rating(&r)));
+            }
+        }
+        for kv in self.trees[T_APPOINTMENTS].iter() {
+            let (key, v) = kv?;
+            let a: Appointment = dec(&key, &v)?;
+            if a.guest_id == e.guest_id {
+                k.remove.push((T_APPOINTMENTS, key.to_vec()));
+            }
+        }
+        let mine = |who: &Identity| e.identities.contains(who);
+        for kv in self.trees[T_OUTBOX].iter() {
+            let (key, v) = kv?;
+            let row: OutboxRow = dec(&key, &v)?;
+            if mine(&row.msg.to) {
+                k.remove.push((T_OUTBOX, key.to_vec()));
+            }
+        }
+        for kv in self.trees[T_SENT].iter() {
+            let (key, v) = kv?;
+            let mut rec: SentRecord = dec(&key, &v)?;
+            if !mine(&rec.to) {
+                if rec.msg.as_ref().is_some_and(|m| e.quotes_case(&m.text)) {
+                    rec.msg = None;
+                    k.sent.push((key.to_vec(), rec));
+                }
+            } else {
+                k.remove.push((T_SENT, key.to_vec()));
+                for r in rec.refs() {
+                    k.remove
+                        .push((T_SENT_REFS, sent_ref_key(rec.to.channel, r)));
+                }
+            }
+        }
+        for kv in self.trees[T_FAILED].iter() {
+            let (key, v) = kv?;
+            let rec: FailedRecord = dec(&key, &v)?;
+            if mine(&rec.row.msg.to) || e.quotes_case(&rec.row.msg.text) {
+                k.remove.push((T_FAILED, key.to_vec()));
+            }
+        }
+        for kv in self.trees[T_TIMER_OWNERS].iter() {
+            let (key, _) = kv?;
+            if e.owns_timer(&String::from_utf8_lossy(&key)) {
+                k.owners.push(key.to_vec());
+            }
+        }
+        for kv in self.trees[T_DEDUPE].iter() {
+            let (key, _) = kv?;
+            if e.names(&String::from_utf8_lossy(&key)) {
+                k.remove.push((T_DEDUPE, key.to_vec()));
+            }
+        }
+        for kv in self.trees[T_GUEST_IDS].iter() {
+            let (key, v) = kv?;
+            if v.as_ref() == e.guest_id.as_bytes() {
+                k.remove.push((T_GUEST_IDS, key.to_vec()));
+            }
+        }
+        let mut prefix = e.guest_id.clone().into_bytes();
+        prefix.push(0);
+        for kv in self.trees[T_GUEST_CASES].scan_prefix(&prefix) {
+            k.remove.push((T_GUEST_CASES, kv?.0.to_vec()));
+        }
+        let own: Vec<Vec<u8>> = own_cases.iter().map(case_key).collect();
+        let mut held = vec![false; e.blobs.len()];
+        let finders: Vec<memchr::memmem::Finder> = e
+            .blobs
+            .iter()
+            .map(|h| memchr::memmem::Finder::new(h.as_bytes()))
+            .collect();
+        for kv in self.trees[T_CASES].iter() {
+            let (key, v) = kv?;
+            if own.iter().any(|o| o.as_slice() == key.as_ref()) {
+                continue;
+            }
+            for (i, f) in finders.iter().enumerate() {
+                held[i] |= f.find(&v).is_some();
+            }
+        }
+        for (h, held) in e.blobs.iter().zip(held) {
+            if !held {
+                k.remove.push((T_BLOBS, h.as_bytes().to_vec()));
+            }
+        }
+        Ok(k)
+    }
+
     /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB.
     pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore> {
         let config = ::sled::Config::new()
@@ -201,7 +333,12 @@ impl SledStore {
             db.open_tree(WEB_TREE_NAMES[1])?,
             db.open_tree(WEB_TREE_NAMES[2])?,
         ];
-        Ok(SledStore { db, trees, web })
+        Ok(SledStore {
+            db,
+            trees,
+            web,
+            gate: std::sync::RwLock::new(()),
+        })
     }
 
     fn get<T: DeserializeOwned>(&self, tree: usize, key: &[u8]) -> Result<Option<T>> {
@@ -219,6 +356,81 @@ impl SledStore {
                 dec(&k, &v)
             })
             .collect()
+    }
+
+    /// Removes a web session's log (UU PDP erasure); the session itself stays, empty.
+    fn erase_web_log(&self, session: &str) -> Result<()> {
+        let prefix = web_key(session, &[]);
+        for tree in [&self.web[1], &self.web[2]] {
+            let mut batch = ::sled::Batch::default();
+            for kv in tree.scan_prefix(&prefix) {
+                batch.remove(kv?.0);
+            }
+            tree.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Shared access for a write (see `gate`).
+    fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes every tree to `out` as one consistent snapshot: writes wait while it runs
+    /// (reads do not). The service keeps running; see `pstbot backup`.
+    pub fn backup_to(&self, out: impl std::io::Write) -> Result<super::backup::BackupStats> {
+        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let mut w = super::backup::BackupWriter::new(out)?;
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name)?;
+            w.tree(&name)?;
+            for kv in tree.iter() {
+                let (k, v) = kv?;
+                w.entry(&k, &v)?;
+            }
+        }
+        w.finish()
+    }
+
+    /// Restores a backup file into `dir`, which must hold no store yet (or an empty one).
+    /// The file is checked whole before anything is written.
+    pub fn restore_from(dir: &Path, file: &Path) -> Result<super::backup::BackupStats> {
+        use super::backup::{BackupReader, Item, verify};
+        let open = |p: &Path| {
+            std::fs::File::open(p)
+                .map(std::io::BufReader::new)
+                .map_err(|e| StoreError::Engine(format!("{}: {e}", p.display())))
+        };
+        verify(open(file)?)?;
+        let db = ::sled::Config::new().path(dir).open()?;
+        for name in db.tree_names() {
+            if !db.open_tree(&name)?.is_empty() {
+                return Err(StoreError::Engine(format!(
+                    "{} already holds data: restore only into an empty store folder",
+                    dir.display()
+                )));
+            }
+        }
+        let mut r = BackupReader::new(open(file)?)?;
+        let mut stats = super::backup::BackupStats::default();
+        let mut tree: Option<Tree> = None;
+        while let Some(item) = r.next_item()? {
+            match item {
+                Item::Tree(name) => {
+                    stats.trees += 1;
+                    tree = Some(db.open_tree(name)?);
+                }
+                Item::Entry(k, v) => {
+                    let t = tree.as_ref().ok_or_else(|| {
+                        StoreError::Engine("not a valid pstbot backup: entry before tree".into())
+                    })?;
+                    t.insert(k, v)?;
+                    stats.entries += 1;
+                }
+            }
+        }
+        db.flush()?;
+        Ok(stats)
     }
 
     /// Bytes on disk, for benchmarks and reports.
@@ -292,6 +504,38 @@ fn tx_replace_timers(t: &[TransactionalTree], set: &TimerSet) -> TxResult<()> {
     Ok(())
 }
 
+/// Applies an erasure inside the commit's transaction (see [`Erasure`]).
+fn tx_erase(t: &[TransactionalTree], e: &Erasure, keys: &EraseKeys) -> TxResult<()> {
+    t[T_GUESTS].remove(e.guest_id.as_bytes())?;
+    for who in &e.identities {
+        let k = identity_key(who);
+        t[T_SESSIONS].remove(k.as_slice())?;
+        t[T_GUEST_IDS].remove(k.as_slice())?;
+    }
+    for (k, v) in &keys.visits {
+        t[T_VISITS].insert(k.as_slice(), enc(v))?;
+    }
+    for (k, r) in &keys.ratings {
+        t[T_RATINGS].insert(k.as_slice(), enc(r))?;
+    }
+    for (k, r) in &keys.sent {
+        t[T_SENT].insert(k.as_slice(), enc(r))?;
+    }
+    for (tree, k) in &keys.remove {
+        t[*tree].remove(k.as_slice())?;
+    }
+    for owner in &keys.owners {
+        tx_replace_timers(
+            t,
+            &TimerSet {
+                owner: String::from_utf8_lossy(owner).into_owned(),
+                timers: Vec::new(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Removes one timer from the due index and from its owner's list.
 fn tx_remove_timer(
     timers: &TransactionalTree,
@@ -339,6 +583,10 @@ impl Store for SledStore {
             Some(id) => self.get(T_GUESTS, &id),
             None => Ok(None),
         }
+    }
+
+    fn guests(&self) -> Result<Vec<Guest>> {
+        self.all(T_GUESTS)
     }
 
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
@@ -448,7 +696,31 @@ impl Store for SledStore {
             .map(|v| v.to_vec()))
     }
 
+    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        self.all(T_AUDIT)
+    }
+
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
+        let _writing = self.writing();
+        let erase = match &c.erase {
+            Some(e) => {
+                let own: Vec<CaseNumber> =
+                    c.case_updates.iter().map(|u| u.number.clone()).collect();
+                Some((e, self.erase_keys(e, &own)?))
+            }
+            None => None,
+        };
+        if let Some((e, _)) = &erase {
+            // The web chat log of their sessions goes first: should the commit fail, the
+            // conversation copy is gone and the erasure is asked again, never the reverse.
+            for who in e
+                .identities
+                .iter()
+                .filter(|i| i.channel == ChannelKind::Web)
+            {
+                self.erase_web_log(&who.address)?;
+            }
+        }
         let result = self.trees.as_slice().transaction(|t| {
             let dedupe_key = c.dedupe.0.as_bytes();
             if t[T_DEDUPE].get(dedupe_key)?.is_some() {
@@ -572,7 +844,11 @@ impl Store for SledStore {
             };
             for (i, msg) in f.messages(&applied).into_iter().enumerate() {
                 let id = t[T_OUTBOX].generate_id()?;
-                let row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
+                let mut row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
+                row.forget_recipient = c
+                    .erase
+                    .as_ref()
+                    .is_some_and(|e| e.identities.contains(&row.msg.to));
                 t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
                 applied.queued.push(id);
             }
@@ -586,6 +862,13 @@ impl Store for SledStore {
             }
             if let Some(fired) = &c.fired {
                 tx_remove_timer(&t[T_TIMERS], &t[T_TIMER_OWNERS], fired)?;
+            }
+            for a in &c.audit {
+                let salt = format!("{}/{}/{}/{}", c.dedupe.0, a.officer, a.action, a.subject);
+                t[T_AUDIT].insert(event_key(a.at, &salt), enc(a))?;
+            }
+            if let Some((e, keys)) = &erase {
+                tx_erase(t, e, keys)?;
             }
             Ok(applied)
         });
@@ -619,6 +902,7 @@ impl Store for SledStore {
     }
 
     fn outbox_retry(&self, row: &OutboxRow) -> Result<()> {
+        let _writing = self.writing();
         // Only a row still waiting is written back (never resurrect one marked sent).
         let key = row.id.to_be_bytes();
         let tree = &self.trees[T_OUTBOX];
@@ -629,16 +913,25 @@ impl Store for SledStore {
     }
 
     fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
+        let _writing = self.writing();
         let key = rec.id.to_be_bytes();
-        let trees = [&self.trees[T_OUTBOX], &self.trees[T_SENT]];
+        let trees = [
+            &self.trees[T_OUTBOX],
+            &self.trees[T_SENT],
+            &self.trees[T_SENT_REFS],
+        ];
         tx_done(trees.transaction(|t| {
             t[0].remove(&key)?;
             t[1].insert(&key, enc(&rec))?;
+            for r in rec.refs() {
+                t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
+            }
             Ok(())
         }))
     }
 
     fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()> {
+        let _writing = self.writing();
         let key = rec.row.id.to_be_bytes();
         let trees = [&self.trees[T_OUTBOX], &self.trees[T_FAILED]];
         tx_done(trees.transaction(|t| {
@@ -656,6 +949,36 @@ impl Store for SledStore {
 
     fn sent(&self, id: u64) -> Result<Option<SentRecord>> {
         self.get(T_SENT, &id.to_be_bytes())
+    }
+
+    fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>> {
+        match self.trees[T_SENT_REFS].get(sent_ref_key(channel, provider_ref))? {
+            Some(id) => self.get(T_SENT, &id),
+            None => Ok(None),
+        }
+    }
+
+    fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool> {
+        let key = id.to_be_bytes();
+        let tree = &self.trees[T_SENT];
+        // Compare-and-swap: two callbacks for one message may race.
+        loop {
+            let Some(old) = tree.get(key)? else {
+                return Ok(false);
+            };
+            let mut rec: SentRecord = dec(&key, &old)?;
+            if !status.advances(rec.status) {
+                return Ok(false);
+            }
+            rec.status = Some(status);
+            rec.status_at = Some(at);
+            if tree
+                .compare_and_swap(key, Some(old), Some(enc(&rec)))?
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
     }
 
     fn failed(&self) -> Result<Vec<FailedRecord>> {
@@ -697,6 +1020,7 @@ impl Store for SledStore {
     }
 
     fn drop_timer(&self, timer: &Timer) -> Result<()> {
+        let _writing = self.writing();
         let trees = [&self.trees[T_TIMERS], &self.trees[T_TIMER_OWNERS]];
         tx_done(trees.transaction(|t| tx_remove_timer(&t[0], &t[1], timer)))
     }
@@ -709,11 +1033,13 @@ impl Store for SledStore {
     }
 
     fn put_web_session(&self, session: &WebSession) -> Result<()> {
+        let _writing = self.writing();
         self.web[0].insert(session.id.as_bytes(), enc(session))?;
         Ok(())
     }
 
     fn web_log_append(&self, session: &str, key: &str, entry: &WebLogEntry) -> Result<(u64, bool)> {
+        let _writing = self.writing();
         let kkey = web_key(session, key.as_bytes());
         let value = enc(entry);
         let trees = [&self.web[1], &self.web[2]];

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gateway;
+pub mod graph_api;
 pub mod telegram_api;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -336,11 +337,21 @@ pub async fn submit_recommendation(t: &mut Chat) -> String {
 
 /// Files a complaint as Budi and returns its number.
 pub async fn submit_complaint(t: &mut Chat, confidential: bool) -> String {
-    t.as_terminal("budi");
+    submit_complaint_as(t, "budi", "Budi Santoso", confidential).await
+}
+
+/// [`submit_complaint`] by the terminal user `user` named `name`.
+pub async fn submit_complaint_as(
+    t: &mut Chat,
+    user: &str,
+    name: &str,
+    confidential: bool,
+) -> String {
+    t.as_terminal(user);
     t.say("menu").await;
     t.say("3").await;
     if t.rt.store.guest_of(&t.who).unwrap().is_none() {
-        t.fill_guest_book("Budi Santoso").await;
+        t.fill_guest_book(name).await;
     } else {
         t.say("1").await;
     }

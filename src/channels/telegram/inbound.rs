@@ -203,7 +203,7 @@ async fn download(tg: &Telegram, file_id: FileId, max_bytes: u64) -> Result<Vec<
             crate::outbox::SendError::Permanent { reason } if reason.contains("too big") => {
                 Fetch::TooBig
             }
-            crate::outbox::SendError::Permanent { reason } => Fetch::Refused(reason),
+            other => Fetch::Refused(other.to_string()),
         })?;
     if file.meta.size != u32::MAX && u64::from(file.meta.size) > max_bytes {
         return Err(Fetch::TooBig);

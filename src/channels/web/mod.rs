@@ -211,6 +211,10 @@ pub(crate) fn mark_sent(rt: &Runtime, id: u64, to: &Identity, seq: u64) -> Resul
         to: to.clone(),
         at: rt.clock.now(),
         provider_ref: Some(seq.to_string()),
+        // The text is in the session's log; the delivery record need not keep it again.
+        msg: None,
+        status: None,
+        status_at: None,
     })
 }
 

@@ -1,0 +1,256 @@
+//! The WhatsApp channel, on the WhatsApp Business Cloud API (Meta's Graph API).
+//!
+//! - [`translate`]: a webhook body → messages for the runtime and delivery statuses (pure).
+//! - [`render`]: an outbound message → Cloud API message objects: text, reply buttons (≤ 3),
+//!   a list (≤ 10), numbered text beyond; templates (pure).
+//! - [`graph`]: the Graph API calls (send, media upload, media download) and its error codes.
+//! - [`webhook`]: `GET /webhook/whatsapp` (verification) and `POST /webhook/whatsapp`
+//!   (signature checked on the raw body before parsing; 200 once every message is durably
+//!   handled; statuses recorded).
+//! - Sending ([`WhatsappChannel`]) goes through the durable outbox.
+//!
+//! **The 24-hour customer-service window.** A business may send free-form messages to a person
+//! only within 24 hours of that person's last message; after that only an approved template.
+//! The time of a person's last message is the `last_seen` of their conversation, which the
+//! store writes in the same transaction as the message (officers' too). A row to a person
+//! outside the window goes as the template configured for its notification kind
+//! (`[whatsapp.templates.<kind>]`); without one it is not sent on WhatsApp
+//! ([`SendError::Withheld`]): a notification is carried by its e-mail copy when the person
+//! gave an e-mail address, else the officers are told the person could not be reached; a
+//! conversation reply (no topic) that old is of no use and is dropped quietly. A
+//! re-engagement refusal from the API (error 131047) takes the same path.
+//!
+//! Addresses: a WhatsApp identity is `+` and the `wa_id` digits (`+6281234567890`), so the
+//! guest book's phone number and the officers' `whatsapp` numbers compare directly. When no
+//! Telegram group hosts the officers' chat, it is delivered to `whatsapp.officer_numbers`.
+
+pub mod graph;
+pub mod render;
+pub mod translate;
+pub mod webhook;
+
+use crate::config::{Config, WhatsappTemplate};
+use crate::message::{ChannelKind, Identity, OutboundMessage, phone_digits};
+use crate::outbox::{Channel, ProviderRef, SendError, SendFuture};
+use crate::runtime::Clock;
+use crate::store::{OutboxRow, Store};
+use graph::{Graph, GraphFail};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How long after a person's last message free-form messages may be sent.
+pub const WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// The connection to the Cloud API, shared by sending and the webhook.
+pub struct Whatsapp {
+    pub graph: Graph,
+    pub phone_number_id: String,
+    pub app_secret: String,
+    pub verify_token: String,
+    /// Digits of the numbers that receive the officers' chat.
+    pub officer_numbers: Vec<String>,
+    pub templates: BTreeMap<String, WhatsappTemplate>,
+    pub max_body: usize,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Whatsapp {
+    /// The channel of `[whatsapp]`, when its credentials are complete.
+    pub fn from_config(config: &Config, clock: Arc<dyn Clock>) -> Option<Arc<Whatsapp>> {
+        let wa = config.whatsapp.as_ref().filter(|w| w.is_complete())?;
+        let secret = |s: &Option<crate::config::Secret>| {
+            s.as_ref()
+                .map(|s| s.expose().to_string())
+                .unwrap_or_default()
+        };
+        let phone_number_id = wa.phone_number_id.clone().unwrap_or_default();
+        Some(Arc::new(Whatsapp {
+            graph: Graph::new(
+                wa.graph_url(),
+                &phone_number_id,
+                &secret(&wa.access_token),
+                config.delivery.send_timeout,
+            ),
+            phone_number_id,
+            app_secret: secret(&wa.app_secret),
+            verify_token: secret(&wa.verify_token),
+            officer_numbers: wa
+                .officer_numbers
+                .iter()
+                .filter_map(|n| phone_digits(n))
+                .collect(),
+            templates: wa.templates.clone(),
+            max_body: wa.max_body(),
+            clock,
+        }))
+    }
+
+    /// Whether the person at `digits` wrote within the last 24 hours.
+    fn in_window(&self, store: &dyn Store, digits: &str) -> Result<bool, SendError> {
+        let who = Identity::new(ChannelKind::Whatsapp, format!("+{digits}"));
+        let last = store
+            .session(&who)
+            .map_err(|e| SendError::Transient {
+                reason: format!("cannot read the conversation: {e}"),
+                retry_after: None,
+            })?
+            .and_then(|c| c.last_seen);
+        Ok(last.is_some_and(|t| self.clock.now() - t < WINDOW))
+    }
+
+    /// Sends `m`'s text, choices and files as free-form messages; returns their wamids.
+    async fn send_free_form(
+        &self,
+        digits: &str,
+        m: &OutboundMessage,
+        store: &dyn Store,
+    ) -> Result<Vec<String>, GraphFail> {
+        let mut ids = Vec::new();
+        for payload in render::messages(digits, m) {
+            ids.push(self.graph.send_message(&payload).await?);
+        }
+        for f in &m.files {
+            let bytes = store
+                .blob(&f.blob)
+                .map_err(|e| SendError::Transient {
+                    reason: format!("cannot read the file from the store: {e}"),
+                    retry_after: None,
+                })?
+                .ok_or_else(|| SendError::Permanent {
+                    reason: format!("the file {} is not in the store", f.filename),
+                })?;
+            let media = self.graph.upload(&f.filename, &f.mime, bytes).await?;
+            ids.push(
+                self.graph
+                    .send_message(&render::document(digits, &media, &f.filename))
+                    .await?,
+            );
+        }
+        Ok(ids)
+    }
+
+    /// Sends `m` to one number: free-form inside the window, else its template, else
+    /// [`Outside::NoTemplate`].
+    async fn send_to(
+        &self,
+        digits: &str,
+        m: &OutboundMessage,
+        store: &dyn Store,
+    ) -> Result<Vec<String>, Outside> {
+        if self.in_window(store, digits).map_err(Outside::Failed)? {
+            match self.send_free_form(digits, m, store).await {
+                Ok(ids) => return Ok(ids),
+                Err(GraphFail::Reengage(why)) => {
+                    tracing::info!(to = %crate::message::mask(digits), %why, "whatsapp: window closed; trying the template path");
+                }
+                Err(GraphFail::Send(e)) => return Err(Outside::Failed(e)),
+            }
+        }
+        let template = m
+            .topic
+            .as_ref()
+            .and_then(|t| self.templates.get(&t.kind).map(|tpl| (t, tpl)));
+        match template {
+            Some((topic, tpl)) => self
+                .graph
+                .send_message(&render::template(digits, tpl, topic))
+                .await
+                .map(|id| vec![id])
+                .map_err(|e| Outside::Failed(e.into_send_error())),
+            None => Err(Outside::NoTemplate),
+        }
+    }
+
+    /// Delivers one outbox row: to a person, or to every officer number (officers' chat).
+    async fn deliver(&self, row: &OutboxRow, store: &dyn Store) -> Result<ProviderRef, SendError> {
+        let m = &row.msg;
+        match m.to.channel {
+            ChannelKind::Whatsapp => {
+                let digits = phone_digits(&m.to.address).ok_or_else(|| SendError::Permanent {
+                    reason: format!("`{}` is not a WhatsApp number", m.to.masked()),
+                })?;
+                match self.send_to(&digits, m, store).await {
+                    Ok(ids) => Ok(Some(ids.join(" "))),
+                    Err(Outside::Failed(e)) => Err(e),
+                    Err(Outside::NoTemplate) => Err(withheld(m, store)),
+                }
+            }
+            ChannelKind::Officers => {
+                let mut ids = Vec::new();
+                let mut first_error = None;
+                for n in &self.officer_numbers {
+                    match self.send_to(n, m, store).await {
+                        Ok(more) => ids.extend(more),
+                        Err(Outside::NoTemplate) => {
+                            tracing::info!(to = %crate::message::mask(n), "whatsapp: officer outside the 24-hour window; officers' post not sent to them");
+                        }
+                        Err(Outside::Failed(e)) => {
+                            tracing::warn!(to = %crate::message::mask(n), error = %e, "whatsapp: officers' post not delivered to one number");
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                match (ids.is_empty(), first_error) {
+                    (false, _) => Ok(Some(ids.join(" "))),
+                    (true, Some(e)) => Err(e),
+                    (true, None) => Err(SendError::Withheld {
+                        reason: "no officer number wrote to the bot within 24 hours (officers: send any message, e.g. `antrian`, to receive posts)".into(),
+                        covered: false,
+                    }),
+                }
+            }
+            other => Err(SendError::Permanent {
+                reason: format!("WhatsApp cannot deliver to {} addresses", other.as_str()),
+            }),
+        }
+    }
+}
+
+/// Why a message did not go to a number.
+enum Outside {
+    /// Outside the window and no template fits.
+    NoTemplate,
+    Failed(SendError),
+}
+
+/// The outcome of a row to a person outside the window with no template (see the module docs).
+fn withheld(m: &OutboundMessage, store: &dyn Store) -> SendError {
+    let Some(topic) = &m.topic else {
+        return SendError::Withheld {
+            reason: "a conversation reply outside WhatsApp's 24-hour window".into(),
+            covered: true,
+        };
+    };
+    let email = store
+        .guest_of(&m.to)
+        .ok()
+        .flatten()
+        .is_some_and(|g| g.email().is_some());
+    if email {
+        SendError::Withheld {
+            reason: format!(
+                "outside WhatsApp's 24-hour window with no template for `{}`; the e-mail copy carries it",
+                topic.kind
+            ),
+            covered: true,
+        }
+    } else {
+        SendError::Withheld {
+            reason: format!(
+                "outside WhatsApp's 24-hour window, no approved template for `{}` (`[whatsapp.templates.{}]`) and no e-mail address",
+                topic.kind, topic.kind
+            ),
+            covered: false,
+        }
+    }
+}
+
+/// The sending side, registered for [`ChannelKind::Whatsapp`] (and [`ChannelKind::Officers`]
+/// when no Telegram group hosts the officers' chat and officer numbers are set).
+pub struct WhatsappChannel(pub Arc<Whatsapp>);
+
+impl Channel for WhatsappChannel {
+    fn send<'a>(&'a self, row: &'a OutboxRow, store: &'a dyn Store) -> SendFuture<'a> {
+        Box::pin(self.0.deliver(row, store))
+    }
+}

@@ -1,0 +1,337 @@
+//! Reports for the office: the IKM ([`ikm`]), the monthly service report ([`monthly`]) with
+//! its chart ([`chart`]), and the guest-book export ([`export`]). Everything here is a pure
+//! function of what the [`Store`] holds, the workflows and the office calendar; writing CSV and
+//! XLSX is in [`table`]. The CLI (`pstbot report`, `pstbot export guestbook`) and the officers'
+//! `laporan` command call the same functions.
+
+pub mod chart;
+pub mod export;
+pub mod ikm;
+pub mod monthly;
+pub mod table;
+
+use crate::cases::Service;
+use crate::cases::calendar::OfficeCalendar;
+use crate::config::Config;
+use crate::dialogs::Bot;
+use crate::dialogs::spec::StepKind;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A month or date the user typed that cannot be read; the text says what is expected.
+    #[error("{0}")]
+    Input(String),
+    #[error("cannot write the report: {0}")]
+    Write(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<csv::Error> for ReportError {
+    fn from(e: csv::Error) -> Self {
+        ReportError::Write(e.to_string())
+    }
+}
+
+impl From<rust_xlsxwriter::XlsxError> for ReportError {
+    fn from(e: rust_xlsxwriter::XlsxError) -> Self {
+        ReportError::Write(e.to_string())
+    }
+}
+
+pub type Result<T, E = ReportError> = std::result::Result<T, E>;
+
+/// A reporting period: whole office-local days, `first` to `last` inclusive, and the same as
+/// UTC instants `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Period {
+    /// The office-local days `first..=last`.
+    pub fn days(cal: &OfficeCalendar, first: NaiveDate, last: NaiveDate) -> Result<Period> {
+        if last < first {
+            return Err(ReportError::Input(format!(
+                "the end date {last} is before the start date {first}"
+            )));
+        }
+        let after = last
+            .succ_opt()
+            .ok_or_else(|| ReportError::Input(format!("{last} is out of range")))?;
+        Ok(Period {
+            first,
+            last,
+            from: cal.to_utc(first.and_hms_opt(0, 0, 0).expect("midnight")),
+            to: cal.to_utc(after.and_hms_opt(0, 0, 0).expect("midnight")),
+        })
+    }
+
+    /// A calendar month as `YYYY-MM` (e.g. `2026-11`).
+    pub fn month(cal: &OfficeCalendar, text: &str) -> Result<Period> {
+        let (y, m) = parse_month(text).ok_or_else(|| {
+            ReportError::Input(format!(
+                "`{}` is not a month like 2026-11 (YYYY-MM)",
+                text.trim()
+            ))
+        })?;
+        Self::of_month(cal, y, m)
+    }
+
+    /// The month `m` of year `y`.
+    pub fn of_month(cal: &OfficeCalendar, y: i32, m: u32) -> Result<Period> {
+        let first = NaiveDate::from_ymd_opt(y, m, 1)
+            .ok_or_else(|| ReportError::Input(format!("{y}-{m:02} is not a month")))?;
+        let next = if m == 12 {
+            NaiveDate::from_ymd_opt(y + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(y, m + 1, 1)
+        }
+        .ok_or_else(|| ReportError::Input(format!("{y}-{m:02} is out of range")))?;
+        Self::days(cal, first, next.pred_opt().expect("a day before the 1st"))
+    }
+
+    /// The office-local month that `now` falls in.
+    pub fn current_month(cal: &OfficeCalendar, now: DateTime<Utc>) -> Result<Period> {
+        let d = cal.local(now).date();
+        Self::of_month(cal, d.year(), d.month())
+    }
+
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        t >= self.from && t < self.to
+    }
+
+    /// `YYYY-MM` of the first day (file names).
+    pub fn key(&self) -> String {
+        format!("{:04}-{:02}", self.first.year(), self.first.month())
+    }
+
+    /// "November 2026" in Indonesian, or the date range when it is not one whole month.
+    pub fn label(&self) -> String {
+        let whole_month = self.first.day() == 1
+            && self.last.succ_opt().is_some_and(|d| d.day() == 1)
+            && self.first.month() == self.last.month();
+        if whole_month {
+            format!(
+                "{} {}",
+                MONTHS_ID[self.first.month0() as usize],
+                self.first.year()
+            )
+        } else {
+            format!("{} – {}", self.first, self.last)
+        }
+    }
+}
+
+const MONTHS_ID: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+
+/// Reads `YYYY-MM`.
+pub fn parse_month(s: &str) -> Option<(i32, u32)> {
+    let (y, m) = s.trim().split_once('-')?;
+    if y.len() != 4 || m.is_empty() || m.len() > 2 {
+        return None;
+    }
+    if !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    (1..=12).contains(&m).then_some((y, m))
+}
+
+/// Reads a date as `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        ReportError::Input(format!(
+            "`{}` is not a date like 2026-11-30 (YYYY-MM-DD)",
+            s.trim()
+        ))
+    })
+}
+
+/// The service's name in report tables.
+pub fn service_name(s: Service) -> &'static str {
+    match s {
+        Service::Rek => "REK – Rekomendasi kegiatan statistik",
+        Service::Prd => "PRD – Produk statistik berbayar",
+        Service::Adu => "ADU – Pengaduan",
+    }
+}
+
+/// The label (in `lang`) of a guest-book choice value, e.g. `gender` `P` → "Perempuan"; the
+/// value itself when the dialog has no such option (an office changed its options).
+pub fn guestbook_label(bot: &Bot, field: &str, value: &str, lang: &str) -> String {
+    guestbook_options(bot, field)
+        .into_iter()
+        .find(|(v, _)| v == value)
+        .map(|(_, l)| crate::dialogs::pick(&l, lang, bot.default_lang()))
+        .unwrap_or_else(|| value.to_string())
+}
+
+/// The options (value, label) of a guest-book choice field, in the dialog's order.
+pub fn guestbook_options(bot: &Bot, field: &str) -> Vec<(String, crate::dialogs::spec::I18n)> {
+    bot.dialogs
+        .get("guestbook")
+        .and_then(|d| d.steps.iter().find(|s| s.field == field))
+        .map(|s| match &s.kind {
+            StepKind::Choice { options, .. } => options
+                .iter()
+                .map(|o| (o.value.clone(), o.label.clone()))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default()
+}
+
+/// The value at the `p`-th percentile by the nearest-rank method: the smallest observation
+/// with at least `p`% of all observations at or below it (so it is always one of them).
+/// The median is `percentile(v, 50)`. `None` for no observations.
+pub fn percentile(values: &[f64], p: u32) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = (u64::from(p) * v.len() as u64).div_ceil(100).max(1) as usize;
+    Some(v[rank.min(v.len()) - 1])
+}
+
+/// Opens the store of a config for a one-off command. sled allows one process at a time,
+/// so this fails with a clear word while `pstbot serve` runs on the same store.
+fn open_store(config: &Config) -> crate::Result<std::sync::Arc<dyn Store>> {
+    if !config.store.path.exists() {
+        return Err(crate::Error::Report(ReportError::Input(format!(
+            "no store at {} (has `pstbot serve` ever run with this config?)",
+            config.store.path.display()
+        ))));
+    }
+    match crate::store::sled::SledStore::open(&config.store.path, config.store.cache_mb) {
+        Ok(s) => Ok(std::sync::Arc::new(s)),
+        Err(StoreError::Engine(e)) if e.contains("lock") || e.contains("WouldBlock") => {
+            Err(crate::Error::Report(ReportError::Input(format!(
+                "the store at {} is in use by a running `pstbot serve`; use the officers' `laporan` command in the admin chat, or run this while the service is stopped",
+                config.store.path.display()
+            ))))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `pstbot report --month YYYY-MM [--out DIR]`: writes the monthly report (one CSV per table,
+/// the XLSX workbook and the chart) to `out` (default: `reports.out_dir`/YYYY-MM) and returns
+/// the summary with the files written.
+pub fn run_monthly(config: &Config, month: &str, out: Option<&Path>) -> crate::Result<String> {
+    let bot = Bot::load(config)?;
+    let period = Period::month(&bot.calendar, month)?;
+    let store = open_store(config)?;
+    let report = monthly::MonthlyReport::build(store.as_ref(), &bot, period, Utc::now())?;
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config.reports.out_dir.join(period.key()));
+    let files = report.write_to(&dir)?;
+    let mut text = report.summary_text();
+    text.push_str("\n\nFiles / berkas:");
+    for f in files {
+        text.push_str(&format!("\n{}", f.display()));
+    }
+    Ok(text)
+}
+
+/// `pstbot export guestbook --from DATE --to DATE [--out FILE]`: the visit register of the
+/// days `from..=to` as CSV, with personal data (the admin runs it on the server). Without
+/// `out`, the CSV goes to `sink` (standard output). Returns how many visits were written.
+pub fn run_guestbook_export(
+    config: &Config,
+    from: &str,
+    to: &str,
+    out: Option<&Path>,
+    sink: &mut dyn std::io::Write,
+) -> crate::Result<usize> {
+    let bot = Bot::load(config)?;
+    let period = Period::days(&bot.calendar, parse_date(from)?, parse_date(to)?)?;
+    let store = open_store(config)?;
+    let table = export::guestbook(store.as_ref(), &bot, period, true)?;
+    let bytes = table::to_csv(&table)?;
+    record_cli_access(store.as_ref(), "export_guestbook", &format!("{from}..{to}"))?;
+    match out {
+        Some(path) => {
+            write_file(path, &bytes)?;
+        }
+        None => sink.write_all(&bytes)?,
+    }
+    Ok(table.rows.len())
+}
+
+/// Records in the audit log that a command run on the server read personal data (UU PDP:
+/// every access is accounted for, also the administrator's).
+fn record_cli_access(store: &dyn Store, action: &str, subject: &str) -> crate::Result<()> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "?".into());
+    let now = Utc::now();
+    let mut c = crate::store::Commit::new(
+        crate::store::DedupeKey(format!("cli:{action}:{}", fastrand::u64(..))),
+        now,
+        crate::message::Identity::new(crate::message::ChannelKind::Desk, "cli"),
+        Default::default(),
+    );
+    c.session = None;
+    c.audit.push(crate::store::AuditEntry {
+        at: now,
+        officer: format!("cli:{user}"),
+        action: action.into(),
+        subject: subject.into(),
+    });
+    store.commit(c)?;
+    store.flush()?;
+    Ok(())
+}
+
+/// Writes a file, creating its folder.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, bytes)?;
+    Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_and_percentiles() {
+        assert_eq!(parse_month("2026-11"), Some((2026, 11)));
+        assert_eq!(parse_month(" 2026-3 "), Some((2026, 3)));
+        for bad in ["2026-13", "2026-00", "26-11", "2026/11", "2026-1x", ""] {
+            assert_eq!(parse_month(bad), None, "{bad}");
+        }
+        // Nearest rank: of 1..=10, the median is 5 and the 90th percentile 9.
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50), Some(5.0));
+        assert_eq!(percentile(&v, 90), Some(9.0));
+        assert_eq!(percentile(&[3.0], 90), Some(3.0));
+        assert_eq!(percentile(&[], 50), None);
+    }
+}

@@ -1,0 +1,251 @@
+//! Personal-data rights (UU PDP, SPEC §6): `datasaya`, `hapusdata` with its confirmation, the
+//! retention purge, and backup/restore of the store.
+
+mod support;
+
+use chrono::Duration;
+use pstbot::cases::CaseNumber;
+use pstbot::guestbook::Guest;
+use pstbot::message::{ChannelKind, Identity, InboundBody};
+use pstbot::runtime::FixedClock;
+use pstbot::store::sled::SledStore;
+use pstbot::store::{Commit, DedupeKey, SentRecord, Store};
+use std::sync::Arc;
+use support::{Chat, monday_morning, submit_complaint, submit_complaint_as};
+
+fn budi() -> Identity {
+    Identity::new(ChannelKind::Terminal, "budi")
+}
+
+/// Delivers every queued message the way the outbox worker records it.
+fn deliver_all(store: &dyn Store) {
+    for row in store.outbox_pending(None, 10_000).unwrap() {
+        store
+            .outbox_sent(SentRecord::delivered(
+                &row,
+                row.created_at,
+                Some(format!("wamid.TEST{}", row.id)),
+            ))
+            .unwrap();
+    }
+}
+
+/// Every key and value in the store, as one byte string (through the backup writer).
+fn everything(store: &SledStore) -> Vec<u8> {
+    let mut out = Vec::new();
+    store.backup_to(&mut out).unwrap();
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Closes a case as an officer's last step would.
+fn close(store: &dyn Store, n: &str, at: chrono::DateTime<chrono::Utc>) {
+    let mut c = store.case(&CaseNumber::parse(n).unwrap()).unwrap().unwrap();
+    c.open = false;
+    c.version += 1;
+    let mut commit = Commit::new(
+        DedupeKey(format!("test:close:{n}")),
+        at,
+        Identity::new(ChannelKind::Desk, "test"),
+        Default::default(),
+    );
+    commit.session = None;
+    commit.case_updates.push(c);
+    store.commit(commit).unwrap();
+}
+
+#[tokio::test]
+async fn mydata_shows_what_is_stored() {
+    let mut t = Chat::memory();
+    let n = submit_complaint(&mut t, false).await;
+    t.expect(
+        "datasaya",
+        &[
+            "Budi Santoso",
+            "budi.santoso@example.go.id",
+            &n,
+            "2026-01 (Senin",
+        ],
+    )
+    .await;
+    // The consent text agreed to is kept with its version.
+    let g = t.rt.store.guest_of(&budi()).unwrap().unwrap();
+    assert_eq!(g.consent_version, "2026-01");
+    assert!(g.consent_text.contains("UU 27/2022"), "{}", g.consent_text);
+}
+
+#[tokio::test]
+async fn erasure_leaves_no_trace_of_the_person_but_keeps_the_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path(), 16).unwrap());
+    let clock = Arc::new(FixedClock::new(monday_morning()));
+    let mut t = Chat::with_store(store.clone(), clock.clone());
+    let n = submit_complaint(&mut t, false).await;
+    // A file sent after the case was filed is attached to it.
+    let doc = b"%PDF-1.4 surat keterangan Budi Santoso".to_vec();
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&doc));
+    t.file("bukti-budi.pdf", doc).await;
+    assert!(store.blob(&hash).unwrap().is_some());
+    t.say("halo, apakah ada kabar?").await;
+    let visits_before = store.visits().unwrap().len();
+    deliver_all(store.as_ref());
+    let needles = [
+        "Budi Santoso".to_string(),
+        "budi.santoso@example.go.id".into(),
+        "6281234567890".into(),
+        "Tabel kemiskinan".into(),
+        "Dinas Komunikasi".into(),
+        "apakah ada kabar".into(),
+        "bukti-budi.pdf".into(),
+        "\"address\":\"budi\"".into(),
+        "terminal:budi".into(),
+        Guest::id_for(&budi()),
+        hash.clone(),
+    ];
+    let before = everything(&store);
+
+    t.expect("hapusdata", &["menghapus data pribadi", &n, "Lanjutkan?"])
+        .await;
+    assert!(
+        t.last
+            .iter()
+            .any(|m| m.choices.iter().any(|c| c.label == "Ya, hapus data saya")),
+        "the confirmation offers a button"
+    );
+    t.expect("ya", &["sudah kami hapus"]).await;
+    assert!(
+        t.sent_to(&Identity::officers()).contains("ditutup"),
+        "the officers learn that the open case was closed"
+    );
+    deliver_all(store.as_ref());
+    store.flush().unwrap();
+
+    let all = everything(&store);
+    for needle in &needles {
+        assert!(
+            contains(&before, needle),
+            "`{needle}` was stored before the erasure"
+        );
+        assert!(!contains(&all, needle), "`{needle}` is still stored");
+    }
+    // Nor in the guest-book export or the monthly report (with personal data included).
+    let period = pstbot::reports::Period::month(&t.rt.bot.calendar, "2026-11").unwrap();
+    let export =
+        pstbot::reports::export::guestbook(store.as_ref(), &t.rt.bot, period, true).unwrap();
+    let csv = pstbot::reports::table::to_csv(&export).unwrap();
+    assert_eq!(
+        export.rows.len(),
+        visits_before,
+        "the visits are still listed"
+    );
+    for needle in &needles {
+        assert!(!contains(&csv, needle), "`{needle}` is in the export");
+    }
+    // Reports still count the case and the visit, anonymously.
+    let cases = store
+        .cases_created_between(
+            monday_morning() - Duration::days(1),
+            monday_morning() + Duration::days(1),
+        )
+        .unwrap();
+    assert_eq!(cases.len(), 1);
+    assert!(!cases[0].open);
+    assert_eq!(cases[0].title, pstbot::privacy::ERASED_TITLE);
+    assert!(cases[0].guest_id.starts_with("ANON-"));
+    assert_eq!(store.visits().unwrap().len(), visits_before);
+    assert!(store.guests().unwrap().is_empty());
+    // Coming back, the person is a stranger: the guest book starts again with consent.
+    t.as_terminal("budi");
+    t.say("menu").await;
+    t.expect("3", &["persetujuan"]).await;
+}
+
+#[tokio::test]
+async fn erasure_is_asked_once_more_and_can_be_cancelled() {
+    let mut t = Chat::memory();
+    submit_complaint(&mut t, false).await;
+    t.expect("hapusdata", &["Lanjutkan?"]).await;
+    t.send(InboundBody::Choice("hapusdata:batal".into())).await;
+    assert!(t.sent_to(&budi()).contains("tidak dihapus"));
+    assert!(t.rt.store.guest_of(&budi()).unwrap().is_some());
+    // Any other answer also keeps the data.
+    t.expect("hapusdata", &["Lanjutkan?"]).await;
+    t.expect("menu", &["tidak dihapus"]).await;
+    assert!(t.rt.store.guest_of(&budi()).unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_retention_purge_erases_only_persons_inactive_long_enough() {
+    let mut t = Chat::memory();
+    let t0 = monday_morning();
+    let open = submit_complaint_as(&mut t, "budi", "Budi Santoso", false).await;
+    let old = submit_complaint_as(&mut t, "siti", "Siti Aminah", false).await;
+    let recent = submit_complaint_as(&mut t, "andi", "Andi Wijaya", false).await;
+    close(t.rt.store.as_ref(), &old, t0);
+    close(t.rt.store.as_ref(), &recent, t0);
+    // Andi writes again 400 days later.
+    t.clock.set(t0 + Duration::days(400));
+    t.as_terminal("andi");
+    t.say("menu").await;
+
+    // One day short of the retention (730 days by default): nobody is purged.
+    t.clock.set(t0 + Duration::days(729));
+    assert_eq!(t.rt.purge_inactive().await.unwrap(), 0);
+    t.clock.set(t0 + Duration::days(731));
+    assert_eq!(t.rt.purge_inactive().await.unwrap(), 1);
+    let store = &t.rt.store;
+    let siti = Identity::new(ChannelKind::Terminal, "siti");
+    assert!(
+        store.guest_of(&siti).unwrap().is_none(),
+        "Siti was inactive"
+    );
+    assert!(
+        store.guest_of(&budi()).unwrap().is_some(),
+        "Budi's case is open"
+    );
+    let andi = Identity::new(ChannelKind::Terminal, "andi");
+    assert!(store.guest_of(&andi).unwrap().is_some(), "Andi came back");
+    let c = store
+        .case(&CaseNumber::parse(&old).unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(c.form.is_empty() && c.guest_id.starts_with("ANON-"));
+    assert!(
+        store
+            .case(&CaseNumber::parse(&open).unwrap())
+            .unwrap()
+            .unwrap()
+            .open
+    );
+    assert_eq!(
+        store
+            .audit_log()
+            .unwrap()
+            .iter()
+            .filter(|a| a.action == "retention_purge")
+            .count(),
+        1
+    );
+    // Running it again finds nothing more to do.
+    assert_eq!(t.rt.purge_inactive().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn officers_reading_personal_data_are_logged_and_only_the_head_reads_the_log() {
+    let mut t = Chat::memory();
+    let n = submit_complaint(&mut t, false).await;
+    t.as_terminal("rina");
+    t.expect(&format!("lihat {n}"), &[&n]).await;
+    t.expect("audit", &["this command is for", "pimpinan"])
+        .await;
+    t.as_terminal("kepala");
+    let log = t.expect("audit", &["rina lihat", &n]).await;
+    assert!(!log.contains("kepala lihat"), "{log}");
+    let entries = t.rt.store.audit_log().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].officer, "rina");
+    assert_eq!(entries[0].subject, n);
+}
