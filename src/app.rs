@@ -152,8 +152,29 @@ pub async fn serve(
     report_config(&config);
     let sled = open_store(&config)?;
     let rt = Arc::new(build_on(&config, Arc::new(SystemClock), sled.clone())?);
+    serve_runtime(config, rt, sled, shutdown).await
+}
+
+/// [`serve`] with a runtime built by the caller on `sled` (tests keep the runtime to act as an
+/// officer, or to look into the store while the service runs).
+pub async fn serve_runtime(
+    config: Config,
+    rt: Arc<Runtime>,
+    sled: Arc<SledStore>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> crate::Result<()> {
     let tg = telegram(&config)?;
-    let chans = channels_at(&config, tg.as_ref(), rt.clock.clone())?;
+    let mut chans = channels_at(&config, tg.as_ref(), rt.clock.clone())?;
+    // The web chat delivers into each session's log and to its open pages.
+    let web_hub = Arc::new(crate::channels::web::Hub::default());
+    if config.webchat.enabled {
+        chans.add(
+            ChannelKind::Web,
+            Arc::new(crate::channels::web::WebChannel {
+                hub: web_hub.clone(),
+            }),
+        );
+    }
     if chans.get(ChannelKind::Officers).is_none() {
         tracing::warn!(
             "no officers' admin chat runs in this process (set `telegram.admin_chat_id` or `whatsapp.officer_numbers`): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
@@ -203,15 +224,28 @@ pub async fn serve(
     }
     let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, office = %config.office.name, "pstbot serving");
-    let app = crate::http::routes(rt.clone(), &config, telegram_hook);
+    let mut app = crate::http::routes(rt.clone(), &config, telegram_hook);
+    if config.webchat.enabled {
+        let chat = crate::channels::web::WebChat::new(
+            rt.clone(),
+            config.webchat.clone(),
+            web_hub,
+            stop.clone(),
+        );
+        app = app.merge(crate::channels::web::routes(Arc::new(chat)));
+        tracing::info!("web chat on / and /chat, widget on /widget.js");
+    }
     // The server's shutdown also stops polling: no update is taken after the signal.
     let on_shutdown = stop.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            on_shutdown.cancel();
-        })
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        on_shutdown.cancel();
+    })
+    .await;
     // The HTTP server has stopped taking messages and finished the requests in flight.
     stop.cancel();
     if let Some(t) = telegram_task {

@@ -137,7 +137,13 @@ fn restore_refuses_a_damaged_file_and_a_store_that_holds_data() {
     std::fs::write(&damaged, &bytes).unwrap();
     let target = dir.path().join("target");
     let err = SledStore::restore_from(&target, &damaged).unwrap_err();
-    assert!(err.to_string().contains("checksum"), "{err}");
+    // Where the flipped byte lands (data, or a length in the framing) depends on which trees
+    // the store has; either way the file is refused whole.
+    let e = err.to_string();
+    assert!(
+        e.contains("checksum") || e.contains("not a valid pstbot backup"),
+        "{err}"
+    );
     assert!(!has_data(&target), "nothing was written");
 
     let err = SledStore::restore_from(&dir.path().join("live2"), &dir.path().join("missing"))

@@ -4,4 +4,5 @@
 pub mod sms;
 pub mod telegram;
 pub mod terminal;
+pub mod web;
 pub mod whatsapp;

@@ -26,6 +26,11 @@ struct State {
     failed: BTreeMap<u64, FailedRecord>,
     /// (due, id) → timer.
     timers: BTreeMap<(DateTime<Utc>, String), Timer>,
+    web_sessions: BTreeMap<String, WebSession>,
+    /// (session, sequence) → entry, and (session, key) → sequence.
+    web_log: BTreeMap<(String, u64), WebLogEntry>,
+    web_log_keys: BTreeMap<(String, String), u64>,
+    next_web_seq: u64,
     audit: Vec<AuditEntry>,
 }
 
@@ -56,6 +61,17 @@ impl State {
         self.guest_ids
             .retain(|who, gid| !mine(who) && *gid != e.guest_id);
         self.sessions.retain(|who, _| !mine(who));
+        // The web chat log of their sessions (what they typed and what they were told).
+        let web: Vec<&str> = e
+            .identities
+            .iter()
+            .filter(|i| i.channel == ChannelKind::Web)
+            .map(|i| i.address.as_str())
+            .collect();
+        self.web_log
+            .retain(|(session, _), _| !web.contains(&session.as_str()));
+        self.web_log_keys
+            .retain(|(session, _), _| !web.contains(&session.as_str()));
         for v in self.visits.iter_mut().filter(|v| v.guest_id == e.guest_id) {
             *v = e.visit(v);
         }
@@ -477,6 +493,57 @@ impl Store for MemoryStore {
     fn drop_timer(&self, t: &Timer) -> Result<()> {
         self.write(|s| {
             s.timers.remove(&(t.due, t.id.clone()));
+        })
+    }
+
+    fn web_session(&self, id: &str) -> Result<Option<WebSession>> {
+        self.read(|s| s.web_sessions.get(id).cloned())
+    }
+
+    fn put_web_session(&self, session: &WebSession) -> Result<()> {
+        self.write(|s| {
+            s.web_sessions.insert(session.id.clone(), session.clone());
+        })
+    }
+
+    fn web_log_append(&self, session: &str, key: &str, entry: &WebLogEntry) -> Result<(u64, bool)> {
+        self.write(|s| {
+            let k = (session.to_string(), key.to_string());
+            if let Some(seq) = s.web_log_keys.get(&k) {
+                return (*seq, false);
+            }
+            s.next_web_seq += 1;
+            let seq = s.next_web_seq;
+            s.web_log_keys.insert(k, seq);
+            s.web_log.insert((session.to_string(), seq), entry.clone());
+            (seq, true)
+        })
+    }
+
+    fn web_log(&self, session: &str, after: u64, limit: usize) -> Result<Vec<(u64, WebLogEntry)>> {
+        self.read(|s| {
+            s.web_log
+                .range(
+                    (session.to_string(), after.saturating_add(1))
+                        ..=(session.to_string(), u64::MAX),
+                )
+                .take(limit)
+                .map(|((_, seq), e)| (*seq, e.clone()))
+                .collect()
+        })
+    }
+
+    fn web_log_tail(&self, session: &str, limit: usize) -> Result<Vec<(u64, WebLogEntry)>> {
+        self.read(|s| {
+            let mut v: Vec<_> = s
+                .web_log
+                .range((session.to_string(), 0)..=(session.to_string(), u64::MAX))
+                .rev()
+                .take(limit)
+                .map(|((_, seq), e)| (*seq, e.clone()))
+                .collect();
+            v.reverse();
+            v
         })
     }
 }

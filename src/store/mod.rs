@@ -11,7 +11,10 @@ pub mod memory;
 pub mod records;
 pub mod sled;
 
-pub use records::{DeliveryStatus, FailedRecord, OutboxRow, Reminder, SentRecord, Timer, TimerSet};
+pub use records::{
+    DeliveryStatus, FailedRecord, OutboxRow, Reminder, SentRecord, Timer, TimerSet, WebLogEntry,
+    WebSession,
+};
 
 use crate::cases::{AttachmentRef, Case, CaseEvent, CaseNumber, FormField, Service};
 use crate::dialogs::{Answer, Conversation};
@@ -368,6 +371,19 @@ pub trait Store: Send + Sync + 'static {
     fn drop_timer(&self, t: &Timer) -> Result<()>;
     /// Makes every applied commit durable. Called before a message counts as handled.
     fn flush(&self) -> Result<()>;
+    /// A web chat session by its id (the hash of its token).
+    fn web_session(&self, id: &str) -> Result<Option<WebSession>>;
+    /// Records a web chat session issued to a browser.
+    fn put_web_session(&self, s: &WebSession) -> Result<()>;
+    /// Appends `entry` to the log of web session `session`, unless an entry with the same
+    /// `key` (the visitor's message id, an outbox row) is there already. Returns the entry's
+    /// sequence number (increasing within the log) and whether it was added now.
+    fn web_log_append(&self, session: &str, key: &str, entry: &WebLogEntry) -> Result<(u64, bool)>;
+    /// Up to `limit` entries of a web session's log with a sequence number above `after`, in
+    /// order.
+    fn web_log(&self, session: &str, after: u64, limit: usize) -> Result<Vec<(u64, WebLogEntry)>>;
+    /// The last `limit` entries of a web session's log, in order.
+    fn web_log_tail(&self, session: &str, limit: usize) -> Result<Vec<(u64, WebLogEntry)>>;
 }
 
 /// Builds the case a commit creates (shared by both stores so they cannot drift apart).

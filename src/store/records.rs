@@ -228,3 +228,26 @@ pub struct TimerSet {
 pub fn case_owner(n: &CaseNumber) -> String {
     format!("case:{n}")
 }
+
+/// A web chat session: issued to a browser as a random token in a cookie; only the token's
+/// SHA-256 (hex) is stored, as `id`, which is also the session's identity address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebSession {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One line of a web chat session's conversation log: what the visitor sent, or a message
+/// delivered to them (a reply, a notification, an officer's answer). The page shows the log
+/// when a visitor comes back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebLogEntry {
+    pub at: DateTime<Utc>,
+    /// True for what the visitor sent, false for messages to them.
+    pub visitor: bool,
+    pub text: String,
+    #[serde(default)]
+    pub choices: Vec<crate::message::OutboundChoice>,
+    #[serde(default)]
+    pub files: Vec<crate::cases::AttachmentRef>,
+}

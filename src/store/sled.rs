@@ -13,6 +13,9 @@
 //! callbacks and quoted replies find the row), `outbox_failed` (row id → row given up on). Time: `timers` (big-endian
 //! millis of the due time + timer id → timer), `timer_owners` (owner → the `timers` keys it
 //! holds, so a commit can replace an owner's timers inside a transaction, where sled cannot scan).
+//! Web chat: `web_sessions` (hash of a session token → session), `web_log` (session, NUL,
+//! big-endian sequence → log entry), `web_log_keys` (session, NUL, entry key → sequence, so an
+//! entry delivered twice is logged once).
 //! `audit` (big-endian millis + 8 bytes of a hash → officers' accesses to personal data).
 //! Values are JSON, so a stored record can be read by hand when something goes wrong.
 
@@ -71,8 +74,34 @@ const TREE_NAMES: [&str; 20] = [
 pub struct SledStore {
     db: Db,
     trees: Vec<Tree>,
+    /// `web_sessions`, `web_log`, `web_log_keys`.
+    web: [Tree; 3],
     /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent.
     gate: std::sync::RwLock<()>,
+}
+
+/// The web chat trees, apart from the commit's trees (a commit never writes them).
+const WEB_TREE_NAMES: [&str; 3] = ["web_sessions", "web_log", "web_log_keys"];
+
+/// A key under a web session: the session id, NUL, then `rest`.
+fn web_key(session: &str, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(session.len() + 1 + rest.len());
+    k.extend_from_slice(session.as_bytes());
+    k.push(0);
+    k.extend_from_slice(rest);
+    k
+}
+
+/// The sequence number at the end of a `web_log` key.
+fn web_seq(key: &[u8]) -> Result<u64> {
+    key.len()
+        .checked_sub(8)
+        .and_then(|i| <[u8; 8]>::try_from(&key[i..]).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: "a web log key ends with an 8-byte sequence number".into(),
+        })
 }
 
 impl From<::sled::Error> for StoreError {
@@ -299,9 +328,15 @@ impl SledStore {
             .iter()
             .map(|n| db.open_tree(n))
             .collect::<std::result::Result<Vec<_>, _>>()?;
+        let web = [
+            db.open_tree(WEB_TREE_NAMES[0])?,
+            db.open_tree(WEB_TREE_NAMES[1])?,
+            db.open_tree(WEB_TREE_NAMES[2])?,
+        ];
         Ok(SledStore {
             db,
             trees,
+            web,
             gate: std::sync::RwLock::new(()),
         })
     }
@@ -321,6 +356,19 @@ impl SledStore {
                 dec(&k, &v)
             })
             .collect()
+    }
+
+    /// Removes a web session's log (UU PDP erasure); the session itself stays, empty.
+    fn erase_web_log(&self, session: &str) -> Result<()> {
+        let prefix = web_key(session, &[]);
+        for tree in [&self.web[1], &self.web[2]] {
+            let mut batch = ::sled::Batch::default();
+            for kv in tree.scan_prefix(&prefix) {
+                batch.remove(kv?.0);
+            }
+            tree.apply_batch(batch)?;
+        }
+        Ok(())
     }
 
     /// Shared access for a write (see `gate`).
@@ -662,6 +710,17 @@ impl Store for SledStore {
             }
             None => None,
         };
+        if let Some((e, _)) = &erase {
+            // The web chat log of their sessions goes first: should the commit fail, the
+            // conversation copy is gone and the erasure is asked again, never the reverse.
+            for who in e
+                .identities
+                .iter()
+                .filter(|i| i.channel == ChannelKind::Web)
+            {
+                self.erase_web_log(&who.address)?;
+            }
+        }
         let result = self.trees.as_slice().transaction(|t| {
             let dedupe_key = c.dedupe.0.as_bytes();
             if t[T_DEDUPE].get(dedupe_key)?.is_some() {
@@ -964,5 +1023,68 @@ impl Store for SledStore {
         let _writing = self.writing();
         let trees = [&self.trees[T_TIMERS], &self.trees[T_TIMER_OWNERS]];
         tx_done(trees.transaction(|t| tx_remove_timer(&t[0], &t[1], timer)))
+    }
+
+    fn web_session(&self, id: &str) -> Result<Option<WebSession>> {
+        match self.web[0].get(id.as_bytes())? {
+            Some(v) => Ok(Some(dec(id.as_bytes(), &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_web_session(&self, session: &WebSession) -> Result<()> {
+        let _writing = self.writing();
+        self.web[0].insert(session.id.as_bytes(), enc(session))?;
+        Ok(())
+    }
+
+    fn web_log_append(&self, session: &str, key: &str, entry: &WebLogEntry) -> Result<(u64, bool)> {
+        let _writing = self.writing();
+        let kkey = web_key(session, key.as_bytes());
+        let value = enc(entry);
+        let trees = [&self.web[1], &self.web[2]];
+        let r = trees.transaction(|t| -> TxResult<(u64, bool)> {
+            if let Some(v) = t[1].get(&kkey)? {
+                return Ok((counter_value(Some(v)), false));
+            }
+            let seq = t[0].generate_id()? + 1;
+            t[0].insert(web_key(session, &seq.to_be_bytes()), value.clone())?;
+            t[1].insert(kkey.as_slice(), &seq.to_be_bytes())?;
+            Ok((seq, true))
+        });
+        match r {
+            Ok(v) => Ok(v),
+            Err(TransactionError::Abort(a)) => Err(StoreError::Engine(format!("{a:?}"))),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    fn web_log(&self, session: &str, after: u64, limit: usize) -> Result<Vec<(u64, WebLogEntry)>> {
+        let start = web_key(session, &after.saturating_add(1).to_be_bytes());
+        let end = web_key(session, &u64::MAX.to_be_bytes());
+        self.web[1]
+            .range(start..=end)
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((web_seq(&k)?, dec(&k, &v)?))
+            })
+            .collect()
+    }
+
+    fn web_log_tail(&self, session: &str, limit: usize) -> Result<Vec<(u64, WebLogEntry)>> {
+        let start = web_key(session, &0u64.to_be_bytes());
+        let end = web_key(session, &u64::MAX.to_be_bytes());
+        let mut v = self.web[1]
+            .range(start..=end)
+            .rev()
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((web_seq(&k)?, dec(&k, &v)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        v.reverse();
+        Ok(v)
     }
 }

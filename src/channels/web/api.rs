@@ -1,0 +1,543 @@
+//! The web chat's HTTP API (`/api/web/…`), used by the page in `web/`:
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/web/config` | office name, service hours, languages, page texts, limits |
+//! | `POST /api/web/session` | resumes the session of the cookie, or starts one (sets the cookie) |
+//! | `GET /api/web/history` | the session's last messages |
+//! | `POST /api/web/messages` | `{id, text}` or `{id, choice, label}` (`silent`: not shown as typed) |
+//! | `POST /api/web/files` | multipart `id` + `file` |
+//! | `GET /api/web/files/{blob}` | a file of the session's conversation |
+//! | `GET /api/web/events?after=N` | Server-Sent Events: each new message, `id` = its sequence |
+//!
+//! Posts answer with the messages they added to the log (the visitor's and the bot's replies);
+//! the same messages also arrive on the event stream, so a page dedupes them by sequence.
+
+use super::guard::{self, Refusal};
+use super::{HISTORY, WebChat, entry_of, identity, mark_sent, row_key};
+use crate::message::{Attachment, InboundBody, InboundMessage};
+use crate::store::{WebLogEntry, WebSession};
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+
+type Shared = State<Arc<WebChat>>;
+
+/// A handler's result: its JSON, or a refusal worded for the visitor.
+pub struct Answer(Result<Response, Refusal>, Arc<WebChat>);
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut resp = match self.0 {
+            Ok(r) => r,
+            Err(refusal) => refusal.render(&self.1.rt.bot),
+        };
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+}
+
+/// A log entry as the page reads it.
+pub fn entry_json(seq: u64, e: &WebLogEntry) -> Value {
+    json!({
+        "seq": seq,
+        "at": e.at.to_rfc3339(),
+        "visitor": e.visitor,
+        "text": e.text,
+        "choices": e.choices.iter().map(|c| json!({"value": c.value, "label": c.label})).collect::<Vec<_>>(),
+        "files": e.files.iter().map(|f| json!({
+            "name": f.filename,
+            "size": f.size,
+            "url": format!("/api/web/files/{}", f.blob),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/web/config`: what the page shows before the conversation.
+pub async fn config(State(chat): Shared) -> Response {
+    let bot = &chat.rt.bot;
+    let max_mb = bot.max_attachment_bytes.div_ceil(1024 * 1024);
+    let types = guard::accepted_types().join(", ").to_uppercase();
+    let texts: serde_json::Map<String, Value> = bot
+        .languages
+        .iter()
+        .map(|l| {
+            let vars = [
+                ("hours", bot.calendar.hours_text(l)),
+                ("mb", max_mb.to_string()),
+                ("types", types.clone()),
+            ];
+            let t: serde_json::Map<String, Value> = crate::dialogs::load::SYSTEM_KEYS
+                .iter()
+                .filter(|k| k.starts_with("web_"))
+                .map(|k| {
+                    (
+                        k.trim_start_matches("web_").to_string(),
+                        crate::dialogs::render::fill(&bot.sys(k, l), &vars).into(),
+                    )
+                })
+                .collect();
+            (l.clone(), Value::Object(t))
+        })
+        .collect();
+    let mut resp = Json(json!({
+        "office": bot.office_name,
+        "address": bot.office_address,
+        "languages": bot.languages,
+        "default_language": bot.default_lang(),
+        "texts": texts,
+        "max_upload_bytes": bot.max_attachment_bytes,
+        "max_upload_mb": max_mb,
+        "accept": guard::accepted_types().iter().map(|t| format!(".{t}")).collect::<Vec<_>>().join(","),
+        "max_message_chars": bot.max_message_chars,
+    }))
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// `POST /api/web/session`: the session of the cookie, or a new one with its cookie.
+pub async fn session(State(chat): Shared, peer: guard::Peer, headers: HeaderMap) -> Answer {
+    let c = chat.clone();
+    Answer(start_session(&c, peer, &headers), chat)
+}
+
+fn start_session(
+    chat: &WebChat,
+    peer: guard::Peer,
+    headers: &HeaderMap,
+) -> Result<Response, Refusal> {
+    guard::same_origin(&chat.config, headers)?;
+    if let Some(token) = guard::cookie_token(headers)
+        && chat.session_of(&token)?.is_some()
+    {
+        return Ok(Json(json!({ "resumed": true })).into_response());
+    }
+    chat.limits
+        .new_session(guard::client_ip(&chat.config, headers, peer))?;
+    let token = super::new_token().map_err(|e| {
+        tracing::error!(error = %e, "web chat: the system's random source failed");
+        Refusal::server()
+    })?;
+    let id = super::session_id(&token);
+    chat.rt.store.put_web_session(&WebSession {
+        id: id.clone(),
+        created_at: chat.rt.clock.now(),
+    })?;
+    chat.rt.store.flush()?;
+    tracing::info!(session = %crate::message::mask(&id), "web chat: new session");
+    let mut cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        super::COOKIE,
+        u64::from(chat.config.session_days) * 86_400
+    );
+    if guard::is_https(&chat.config, headers) {
+        cookie.push_str("; Secure");
+    }
+    let mut resp = Json(json!({ "resumed": false })).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| Refusal::server())?,
+    );
+    Ok(resp)
+}
+
+/// `GET /api/web/history`: the last messages of the session.
+pub async fn history(State(chat): Shared, headers: HeaderMap) -> Answer {
+    let r = (|| {
+        let session = guard::session(&chat, &headers)?;
+        let log = chat.rt.store.web_log_tail(&session, HISTORY)?;
+        let messages: Vec<Value> = log.iter().map(|(s, e)| entry_json(*s, e)).collect();
+        Ok(Json(json!({ "messages": messages })).into_response())
+    })();
+    Answer(r, chat)
+}
+
+/// The body of `POST /api/web/messages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostedMessage {
+    /// Chosen by the page, unique per message: a message posted twice is handled once.
+    pub id: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The value of a pressed button, with its label to show.
+    #[serde(default)]
+    pub choice: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Sent by the page itself (opening the menu, switching language): not shown as typed.
+    #[serde(default)]
+    pub silent: bool,
+}
+
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `POST /api/web/messages`.
+pub async fn message(
+    State(chat): Shared,
+    peer: guard::Peer,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Answer {
+    let r = match body {
+        Ok(body) => post_message(&chat, peer, &headers, &body).await,
+        // Over the route's body limit: far more than the longest message allowed.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "web_error_too_long",
+        )
+        .with("max", chat.rt.bot.max_message_chars)),
+        Err(_) => Err(Refusal::bad_request()),
+    };
+    Answer(r, chat)
+}
+
+async fn post_message(
+    chat: &WebChat,
+    peer: guard::Peer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, Refusal> {
+    guard::same_origin(&chat.config, headers)?;
+    let session = guard::session(chat, headers)?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(Refusal::bad_request());
+    }
+    let posted: PostedMessage = serde_json::from_slice(body).map_err(|_| Refusal::bad_request())?;
+    if !valid_id(&posted.id) {
+        return Err(Refusal::bad_request());
+    }
+    let max = chat.rt.bot.max_message_chars;
+    let too_long = |s: &str| s.chars().count() > max;
+    let (body, shown) = match (&posted.text, &posted.choice) {
+        (Some(t), None) => {
+            if too_long(t) {
+                return Err(
+                    Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "web_error_too_long")
+                        .with("max", max),
+                );
+            }
+            if t.trim().is_empty() {
+                return Err(Refusal::bad_request());
+            }
+            (InboundBody::Text(t.clone()), t.clone())
+        }
+        (None, Some(c)) => {
+            if too_long(c) || posted.label.as_deref().is_some_and(too_long) {
+                return Err(
+                    Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "web_error_too_long")
+                        .with("max", max),
+                );
+            }
+            let label = posted.label.clone().unwrap_or_else(|| c.clone());
+            (InboundBody::Choice(c.clone()), label)
+        }
+        _ => return Err(Refusal::bad_request()),
+    };
+    chat.limits
+        .message(&session, guard::client_ip(&chat.config, headers, peer))?;
+    let entry = (!posted.silent).then(|| WebLogEntry {
+        at: chat.rt.clock.now(),
+        visitor: true,
+        text: shown,
+        choices: Vec::new(),
+        files: Vec::new(),
+    });
+    let out = converse(chat, &session, &posted.id, body, entry).await?;
+    Ok(Json(json!({ "messages": out })).into_response())
+}
+
+/// Logs what the visitor sent, lets the runtime handle it, and delivers the replies to the
+/// visitor into the log at once (other messages, e.g. to the officers, go by the outbox).
+async fn converse(
+    chat: &WebChat,
+    session: &str,
+    id: &str,
+    body: InboundBody,
+    visitor_entry: Option<WebLogEntry>,
+) -> Result<Vec<Value>, Refusal> {
+    let _turn = chat.turn(session).lock().await;
+    let mut out = Vec::new();
+    if let Some(e) = visitor_entry {
+        let seq = chat.log(session, &format!("in:{id}"), e.clone())?;
+        out.push(entry_json(seq, &e));
+    }
+    let who = identity(session);
+    let msg = InboundMessage {
+        id: format!("{session}/{id}"),
+        from: who.clone(),
+        body,
+        reply_to: None,
+    };
+    let queued = chat.rt.handle_queued(msg).await.map_err(|e| {
+        tracing::error!(error = %e, from = %who.masked(), "web chat: message not handled");
+        Refusal::server()
+    })?;
+    for (row, m) in queued {
+        if m.to != who {
+            continue;
+        }
+        let entry = entry_of(&m, chat.rt.clock.now());
+        let seq = chat.log(session, &row_key(row), entry.clone())?;
+        mark_sent(&chat.rt, row, &who, seq)?;
+        out.push(entry_json(seq, &entry));
+    }
+    Ok(out)
+}
+
+/// `POST /api/web/files`: multipart with the fields `id` and `file`.
+pub async fn upload(
+    State(chat): Shared,
+    peer: guard::Peer,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Answer {
+    let r = post_file(&chat, peer, &headers, multipart).await;
+    Answer(r, chat)
+}
+
+async fn post_file(
+    chat: &WebChat,
+    peer: guard::Peer,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, Refusal> {
+    guard::same_origin(&chat.config, headers)?;
+    let session = guard::session(chat, headers)?;
+    let max = chat.rt.bot.max_attachment_bytes;
+    let too_big = || {
+        Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "web_error_too_big")
+            .with("mb", max.div_ceil(1024 * 1024))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max + MULTIPART_OVERHEAD) {
+        return Err(too_big());
+    }
+    let mut multipart = multipart.map_err(|_| Refusal::bad_request())?;
+    chat.limits
+        .message(&session, guard::client_ip(&chat.config, headers, peer))?;
+    let mut id = None;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let field_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big()
+        } else {
+            Refusal::bad_request()
+        }
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(field_error)? {
+        match field.name() {
+            Some("id") => {
+                let v = field.text().await.map_err(field_error)?;
+                id = Some(v);
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or("file").to_string();
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(field_error)? {
+                    if (bytes.len() + chunk.len()) as u64 > max {
+                        return Err(too_big());
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                file = Some((name, bytes));
+            }
+            _ => return Err(Refusal::bad_request()),
+        }
+    }
+    let (Some(id), Some((name, bytes))) = (id, file) else {
+        return Err(Refusal::bad_request());
+    };
+    if !valid_id(&id) || bytes.is_empty() {
+        return Err(Refusal::bad_request());
+    }
+    let mime = guard::file_type(&name, &bytes)?;
+    let attachment = Attachment {
+        filename: crate::runtime::sanitize_filename(&name),
+        mime: mime.to_string(),
+        bytes,
+    };
+    let (aref, _) = crate::runtime::attachment_ref(&attachment);
+    let entry = WebLogEntry {
+        at: chat.rt.clock.now(),
+        visitor: true,
+        text: aref.filename.clone(),
+        choices: Vec::new(),
+        files: vec![aref],
+    };
+    let out = converse(
+        chat,
+        &session,
+        &id,
+        InboundBody::Attachment(attachment),
+        Some(entry),
+    )
+    .await?;
+    Ok(Json(json!({ "messages": out })).into_response())
+}
+
+/// Room for the multipart framing and the `id` field around a file of the largest size.
+pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+/// `GET /api/web/files/{blob}`: a file that is part of this session's conversation.
+pub async fn download(State(chat): Shared, headers: HeaderMap, Path(blob): Path<String>) -> Answer {
+    let r = (|| {
+        let session = guard::session(&chat, &headers)?;
+        let not_found = || Refusal::new(StatusCode::NOT_FOUND, "web_error_bad_request");
+        let log = chat.rt.store.web_log_tail(&session, usize::MAX)?;
+        let f = log
+            .iter()
+            .flat_map(|(_, e)| e.files.iter())
+            .find(|f| f.blob == blob)
+            .cloned()
+            .ok_or_else(not_found)?;
+        let bytes = chat.rt.store.blob(&f.blob)?.ok_or_else(not_found)?;
+        let ascii: String = f
+            .filename
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() && c != '"' || c == ' ' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut resp = bytes.into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&f.mime)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        Ok(resp)
+    })();
+    Answer(r, chat)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    #[serde(default)]
+    after: Option<u64>,
+}
+
+/// `GET /api/web/events`: the session's new messages as Server-Sent Events, from the sequence
+/// `after` (or the `Last-Event-ID` a reconnecting browser sends).
+pub async fn events(
+    State(chat): Shared,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Response {
+    let session = match guard::session(&chat, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.render(&chat.rt.bot),
+    };
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .or(q.after)
+        .unwrap_or(0);
+    let rx = chat.hub.subscribe(&session);
+    let backlog = match chat.rt.store.web_log(&session, after, HISTORY) {
+        Ok(v) => v,
+        Err(e) => return Refusal::from(e).render(&chat.rt.bot),
+    };
+    let stream = live(chat.clone(), session, after, rx, backlog.into());
+    let mut resp = Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+struct Live {
+    chat: Arc<WebChat>,
+    session: String,
+    last: u64,
+    rx: tokio::sync::broadcast::Receiver<(u64, WebLogEntry)>,
+    backlog: VecDeque<(u64, WebLogEntry)>,
+}
+
+/// The stored entries after `after`, then each new one as it is logged; ends when the
+/// service stops.
+fn live(
+    chat: Arc<WebChat>,
+    session: String,
+    after: u64,
+    rx: tokio::sync::broadcast::Receiver<(u64, WebLogEntry)>,
+    backlog: VecDeque<(u64, WebLogEntry)>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let state = Live {
+        chat,
+        session,
+        last: after,
+        rx,
+        backlog,
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
+        loop {
+            if let Some((seq, e)) = s.backlog.pop_front() {
+                if seq <= s.last {
+                    continue;
+                }
+                s.last = seq;
+                let ev = Event::default()
+                    .id(seq.to_string())
+                    .event("message")
+                    .data(entry_json(seq, &e).to_string());
+                return Some((Ok(ev), s));
+            }
+            let stop = s.chat.stop.clone();
+            tokio::select! {
+                _ = stop.cancelled() => return None,
+                got = s.rx.recv() => match got {
+                    Ok(item) => s.backlog.push_back(item),
+                    Err(RecvError::Lagged(_)) => {
+                        // Missed some: read them from the log.
+                        match s.chat.rt.store.web_log(&s.session, s.last, HISTORY) {
+                            Ok(v) => s.backlog.extend(v),
+                            Err(e) => {
+                                tracing::error!(error = %e, "web chat: cannot read the log for an event stream");
+                                return None;
+                            }
+                        }
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+            }
+        }
+    })
+}

@@ -1,0 +1,237 @@
+//! The web chat: the page an office puts on its website, and the HTTP API behind it.
+//!
+//! - [`pages`]: the chat page (`/`, `/chat`), the embeddable widget (`/widget.js`), the privacy
+//!   page and their assets, compiled into the binary (no CDN, no external fonts).
+//! - [`api`]: `/api/web/…`: start or resume a session, post a message, a choice or a file, read
+//!   the history, download a file sent to the visitor, and a Server-Sent Events stream of new
+//!   messages.
+//! - [`guard`]: what refuses bad requests before they reach the runtime: cross-site posts,
+//!   unknown sessions, sizes, file types and rates.
+//!
+//! A visitor is `Identity { channel: Web, address: session id }`. The session id is the SHA-256
+//! of a random 256-bit token that only the visitor's browser holds (an HttpOnly cookie); the
+//! store keeps the hash, never the token. Every message of a session — what the visitor sent and
+//! what was delivered to them — is kept in the session's log in the store, so coming back shows
+//! the conversation. Messages to a web visitor are "delivered" by appending them to that log
+//! and pushing them to the browsers listening on the session's event stream: replies at once by
+//! the request that caused them, and notifications and officers' answers by the outbox worker
+//! through [`WebChannel`]. Both paths log a message under its outbox id, so it is logged once.
+
+pub mod api;
+pub mod guard;
+pub mod pages;
+
+pub use pages::routes;
+
+use crate::config::WebchatConfig;
+use crate::message::{ChannelKind, Identity, OutboundMessage};
+use crate::outbox::{Channel, SendError, SendFuture};
+use crate::runtime::Runtime;
+use crate::store::{OutboxRow, SentRecord, Store, StoreError, WebLogEntry, WebSession};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "pstbot_session";
+/// How many log entries the page gets when it opens.
+pub const HISTORY: usize = 300;
+
+/// The live listeners of each session: an entry appended to a session's log is sent to them.
+#[derive(Default)]
+pub struct Hub {
+    by_session: Mutex<HashMap<String, broadcast::Sender<(u64, WebLogEntry)>>>,
+}
+
+impl Hub {
+    /// Listens to the entries appended to `session`'s log from now on.
+    pub fn subscribe(&self, session: &str) -> broadcast::Receiver<(u64, WebLogEntry)> {
+        let mut m = self.by_session.lock().expect("hub lock");
+        if m.len() > 1024 {
+            // Forget sessions whose pages have all gone away.
+            m.retain(|_, tx| tx.receiver_count() > 0);
+        }
+        m.entry(session.to_string())
+            .or_insert_with(|| broadcast::channel(64).0)
+            .subscribe()
+    }
+
+    /// Tells the listeners of `session` about a new entry (nobody listening: nothing to do).
+    pub fn publish(&self, session: &str, seq: u64, entry: &WebLogEntry) {
+        let mut m = self.by_session.lock().expect("hub lock");
+        if let Some(tx) = m.get(session)
+            && tx.send((seq, entry.clone())).is_err()
+        {
+            // Every listener has gone away.
+            m.remove(session);
+        }
+    }
+}
+
+/// A new session token: 32 bytes from the operating system's CSPRNG, hex-encoded.
+pub fn new_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
+}
+
+/// The session id of a token: the hex SHA-256 of it. Only this is stored.
+pub fn session_id(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Whether a cookie value looks like a token this server issues (64 lowercase hex digits),
+/// before it is looked up.
+pub fn well_formed_token(token: &str) -> bool {
+    token.len() == 64
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The web visitor identity of a session.
+pub fn identity(session: &str) -> Identity {
+    Identity::new(ChannelKind::Web, session)
+}
+
+/// The log entry of a message delivered to a visitor.
+pub fn entry_of(msg: &OutboundMessage, at: chrono::DateTime<chrono::Utc>) -> WebLogEntry {
+    WebLogEntry {
+        at,
+        visitor: false,
+        text: msg.text.clone(),
+        choices: msg.choices.clone(),
+        files: msg.files.clone(),
+    }
+}
+
+/// The log key of a delivered outbox row: the same from the request and the outbox worker.
+pub fn row_key(id: u64) -> String {
+    format!("out:{id}")
+}
+
+/// Everything the web chat's handlers share.
+pub struct WebChat {
+    pub rt: Arc<Runtime>,
+    pub config: WebchatConfig,
+    pub hub: Arc<Hub>,
+    pub limits: guard::Limits,
+    /// Cancelled when the service stops: event streams end so the server can shut down.
+    pub stop: CancellationToken,
+    /// One request at a time per session (shards), so a visitor's message and its replies are
+    /// logged together.
+    turns: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl WebChat {
+    pub fn new(
+        rt: Arc<Runtime>,
+        config: WebchatConfig,
+        hub: Arc<Hub>,
+        stop: CancellationToken,
+    ) -> WebChat {
+        let limits = guard::Limits::new(&config);
+        WebChat {
+            rt,
+            config,
+            hub,
+            limits,
+            stop,
+            turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    fn turn(&self, session: &str) -> &tokio::sync::Mutex<()> {
+        let n = session
+            .bytes()
+            .take(8)
+            .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
+        &self.turns[n % self.turns.len()]
+    }
+
+    /// The session of a cookie token, if this server issued it.
+    pub fn session_of(&self, token: &str) -> Result<Option<WebSession>, StoreError> {
+        if !well_formed_token(token) {
+            return Ok(None);
+        }
+        self.rt.store.web_session(&session_id(token))
+    }
+
+    /// Appends an entry to a session's log (once per key) and pushes it to its listeners.
+    pub fn log(&self, session: &str, key: &str, entry: WebLogEntry) -> Result<u64, StoreError> {
+        log_and_publish(&*self.rt.store, &self.hub, session, key, entry)
+    }
+}
+
+/// Appends to a session's log once per key and tells the listeners when it is new.
+fn log_and_publish(
+    store: &dyn Store,
+    hub: &Hub,
+    session: &str,
+    key: &str,
+    entry: WebLogEntry,
+) -> Result<u64, StoreError> {
+    let (seq, new) = store.web_log_append(session, key, &entry)?;
+    if new {
+        hub.publish(session, seq, &entry);
+    }
+    Ok(seq)
+}
+
+/// The web chat's sending side for the outbox: a message to a web visitor is delivered when
+/// it is in the session's log (and pushed to an open page). The visitor reads it live or on
+/// their next visit.
+pub struct WebChannel {
+    pub hub: Arc<Hub>,
+}
+
+impl Channel for WebChannel {
+    fn send<'a>(&'a self, row: &'a OutboxRow, store: &'a dyn Store) -> SendFuture<'a> {
+        Box::pin(async move {
+            let session = &row.msg.to.address;
+            let entry = entry_of(&row.msg, row.created_at);
+            match log_and_publish(store, &self.hub, session, &row_key(row.id), entry) {
+                Ok(seq) => Ok(Some(seq.to_string())),
+                Err(e) => Err(SendError::Transient {
+                    reason: format!("web log: {e}"),
+                    retry_after: None,
+                }),
+            }
+        })
+    }
+}
+
+/// Marks a row the request delivered itself as sent, so the outbox does not keep it.
+pub(crate) fn mark_sent(rt: &Runtime, id: u64, to: &Identity, seq: u64) -> Result<(), StoreError> {
+    rt.store.outbox_sent(SentRecord {
+        id,
+        key: String::new(),
+        to: to.clone(),
+        at: rt.clock.now(),
+        provider_ref: Some(seq.to_string()),
+        // The text is in the session's log; the delivery record need not keep it again.
+        msg: None,
+        status: None,
+        status_at: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_only_their_hash_is_the_session() {
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
+        assert_ne!(a, b);
+        assert!(well_formed_token(&a), "{a}");
+        let id = session_id(&a);
+        assert_eq!(id.len(), 64);
+        assert_ne!(id, a);
+        assert!(!well_formed_token("abc"));
+        assert!(!well_formed_token(&"G".repeat(64)));
+    }
+}
