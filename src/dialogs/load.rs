@@ -170,6 +170,8 @@ pub struct Loaded {
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword
 /// them in `dialogs/system.toml` but may not leave one out.
 pub const SYSTEM_KEYS: &[&str] = &[
+    "email_case_added",
+    "email_footer",
     "welcome_back",
     "idle_closed",
     "idle_closed_later",

@@ -24,6 +24,7 @@ struct State {
     failed: BTreeMap<u64, FailedRecord>,
     /// (due, id) → timer.
     timers: BTreeMap<(DateTime<Utc>, String), Timer>,
+    failing: BTreeSet<Identity>,
 }
 
 impl State {
@@ -192,6 +193,10 @@ impl Store for MemoryStore {
         self.read(|s| s.blobs.get(hash).cloned())
     }
 
+    fn address_failing(&self, who: &Identity) -> Result<bool> {
+        self.read(|s| s.failing.contains(&failing_key(who)))
+    }
+
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
         let mut guard = self
             .state
@@ -278,6 +283,13 @@ impl Store for MemoryStore {
         s.appointments.extend(c.appointment.clone());
         for (h, b) in &c.blobs {
             s.blobs.insert(h.clone(), b.clone());
+        }
+        if let Some((who, failing)) = &c.address_failing {
+            if *failing {
+                s.failing.insert(failing_key(who));
+            } else {
+                s.failing.remove(&failing_key(who));
+            }
         }
         let mut applied = Applied {
             case: created,
@@ -387,4 +399,9 @@ impl Store for MemoryStore {
             s.timers.remove(&(t.due, t.id.clone()));
         })
     }
+}
+
+/// Addresses are compared without case (e-mail addresses are, in practice).
+fn failing_key(who: &Identity) -> Identity {
+    Identity::new(who.channel, who.address.to_lowercase())
 }

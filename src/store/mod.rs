@@ -105,6 +105,9 @@ pub struct Commit {
     /// The timer whose firing this commit is: removed from the due index in the same
     /// transaction.
     pub fired: Option<Timer>,
+    /// Marks an address as failing (`true`: a bounce said mail to it cannot be delivered) or
+    /// working again (`false`: mail came from it). Kept durably; see [`Store::address_failing`].
+    pub address_failing: Option<(Identity, bool)>,
 }
 
 impl Commit {
@@ -127,6 +130,7 @@ impl Commit {
             blobs: Vec::new(),
             timers: Vec::new(),
             fired: None,
+            address_failing: None,
         }
     }
 
@@ -248,6 +252,9 @@ pub trait Store: Send + Sync + 'static {
     fn ratings(&self) -> Result<Vec<Rating>>;
     fn appointments(&self) -> Result<Vec<Appointment>>;
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
+    /// Whether mail to this address bounced (and it has not written since): nothing more is
+    /// sent there.
+    fn address_failing(&self, who: &Identity) -> Result<bool>;
     /// Applies a commit atomically (see the module docs), queueing its follow-up messages and
     /// replacing the timers of every case it writes.
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed>;

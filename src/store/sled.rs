@@ -40,7 +40,8 @@ const T_SENT: usize = 14;
 const T_FAILED: usize = 15;
 const T_TIMERS: usize = 16;
 const T_TIMER_OWNERS: usize = 17;
-const TREE_NAMES: [&str; 18] = [
+const T_FAILING: usize = 18;
+const TREE_NAMES: [&str; 19] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -59,6 +60,7 @@ const TREE_NAMES: [&str; 18] = [
     "outbox_failed",
     "timers",
     "timer_owners",
+    "failing_addresses",
 ];
 
 /// A store on a sled directory.
@@ -414,6 +416,10 @@ impl Store for SledStore {
             .map(|v| v.to_vec()))
     }
 
+    fn address_failing(&self, who: &Identity) -> Result<bool> {
+        Ok(self.trees[T_FAILING].get(failing_key(who))?.is_some())
+    }
+
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
         let result = self.trees.as_slice().transaction(|t| {
             let dedupe_key = c.dedupe.0.as_bytes();
@@ -528,6 +534,13 @@ impl Store for SledStore {
             }
             for (hash, bytes) in &c.blobs {
                 t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
+            }
+            if let Some((who, failing)) = &c.address_failing {
+                if *failing {
+                    t[T_FAILING].insert(failing_key(who), &time_key(c.at))?;
+                } else {
+                    t[T_FAILING].remove(failing_key(who))?;
+                }
             }
             let mut applied = Applied {
                 case: created,
@@ -666,4 +679,9 @@ impl Store for SledStore {
         let trees = [&self.trees[T_TIMERS], &self.trees[T_TIMER_OWNERS]];
         tx_done(trees.transaction(|t| tx_remove_timer(&t[0], &t[1], timer)))
     }
+}
+
+/// Addresses are compared without case (e-mail addresses are, in practice).
+fn failing_key(who: &Identity) -> Vec<u8> {
+    format!("{}:{}", who.channel.as_str(), who.address.to_lowercase()).into_bytes()
 }
