@@ -37,10 +37,7 @@ pub fn report_config(config: &Config) {
             "telegram is configured without a token (`telegram.token` or PSTBOT_TELEGRAM_TOKEN): not started"
         );
     }
-    let pending = [
-        ("whatsapp", config.whatsapp.is_some()),
-        ("email", config.email.is_some()),
-    ];
+    let pending = [("whatsapp", config.whatsapp.is_some())];
     for (name, set) in pending {
         if set {
             tracing::warn!(
@@ -70,6 +67,21 @@ pub fn telegram(config: &Config) -> crate::Result<Option<Arc<Telegram>>> {
     )?)))
 }
 
+/// The checked `[email]` settings, when the section is there.
+pub fn email_settings(
+    config: &Config,
+) -> crate::Result<Option<crate::channels::email::EmailSettings>> {
+    let Some(e) = &config.email else {
+        return Ok(None);
+    };
+    Ok(Some(crate::channels::email::EmailSettings::from_config(
+        &config.file,
+        &config.office.name,
+        e,
+        config.delivery.send_timeout,
+    )?))
+}
+
 /// The sending sides of the channels configured. `telegram` (from [`telegram`]) also hosts
 /// the officers' chat when its admin group is set.
 pub fn channels(config: &Config, telegram: Option<&Arc<Telegram>>) -> crate::Result<Channels> {
@@ -80,6 +92,13 @@ pub fn channels(config: &Config, telegram: Option<&Arc<Telegram>>) -> crate::Res
         if tg.admin_chat.is_some() {
             ch.add(ChannelKind::Officers, sender);
         }
+    }
+    if let Some(email) = email_settings(config)? {
+        let bot = Arc::new(Bot::load(config)?);
+        ch.add(
+            ChannelKind::Email,
+            Arc::new(crate::channels::email::send::EmailChannel::new(email, bot)?),
+        );
     }
     if let Some(sms) = &config.sms {
         let url = sms.gateway_url.clone().ok_or_else(|| {
@@ -153,6 +172,16 @@ pub async fn serve(
             )));
         }
     }
+    // E-mail's inbound side: the IMAP mailbox, when `email.imap_host` is set.
+    let email_task = email_settings(&config)?
+        .filter(|e| e.imap.is_some())
+        .map(|e| {
+            tokio::spawn(crate::channels::email::imap::run(
+                e,
+                rt.clone(),
+                stop.clone(),
+            ))
+        });
     let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, office = %config.office.name, "pstbot serving");
     let app = crate::http::routes(rt.clone(), &config, telegram_hook);
@@ -167,6 +196,9 @@ pub async fn serve(
     // The HTTP server has stopped taking messages and finished the requests in flight.
     stop.cancel();
     if let Some(t) = telegram_task {
+        let _ = t.await;
+    }
+    if let Some(t) = email_task {
         let _ = t.await;
     }
     let _ = timers.await;

@@ -509,6 +509,71 @@ pub struct EmailConfig {
     pub imap_password: Option<Secret>,
     pub imap_folder: Option<String>,
     pub poll_seconds: Option<u64>,
+    /// The office's signature under every mail (plain text, several lines allowed).
+    pub signature: Option<String>,
+    /// Wait for new mail with IMAP IDLE (falls back to polling when the server lacks it).
+    #[serde(default)]
+    pub idle: bool,
+    /// What happens to handled mail: `flag` (marked \Seen and `$PstbotHandled`, the default)
+    /// or `move` (moved to `handled_folder`).
+    pub handled: Option<String>,
+    pub handled_folder: Option<String>,
+}
+
+impl EmailConfig {
+    /// Checks the values the channel needs, as the office would see them.
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, v) in [
+            ("smtp_security", &self.smtp_security),
+            ("imap_security", &self.imap_security),
+        ] {
+            if let Some(s) = v
+                && !matches!(s.as_str(), "starttls" | "tls" | "none")
+            {
+                return Err(format!(
+                    "`email.{key}`: `{s}` must be \"starttls\", \"tls\" or \"none\""
+                ));
+            }
+        }
+        match self.handled.as_deref() {
+            None | Some("flag") => {}
+            Some("move") => {
+                if self
+                    .handled_folder
+                    .as_deref()
+                    .unwrap_or("")
+                    .trim()
+                    .is_empty()
+                {
+                    return Err(
+                        "`email.handled_folder` is required when `email.handled` is \"move\""
+                            .into(),
+                    );
+                }
+            }
+            Some(h) => {
+                return Err(format!(
+                    "`email.handled`: `{h}` must be \"flag\" or \"move\""
+                ));
+            }
+        }
+        if let Some(a) = &self.from_address
+            && a.parse::<lettre::Address>().is_err()
+        {
+            return Err(format!(
+                "`email.from_address`: `{a}` is not an e-mail address"
+            ));
+        }
+        if let Some(a) = &self.reply_to
+            && a.parse::<lettre::Address>().is_err()
+        {
+            return Err(format!("`email.reply_to`: `{a}` is not an e-mail address"));
+        }
+        if self.poll_seconds == Some(0) {
+            return Err("`email.poll_seconds` must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -683,6 +748,9 @@ impl Config {
         }
         if let Some(tg) = &raw.telegram {
             tg.validate().map_err(fail)?;
+        }
+        if let Some(em) = &raw.email {
+            em.validate().map_err(fail)?;
         }
         let mut office = raw.office;
         office.holidays_file = office.holidays_file.as_deref().map(resolve);

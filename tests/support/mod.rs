@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gateway;
+pub mod mail;
 pub mod telegram_api;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
