@@ -859,6 +859,7 @@ impl Runtime {
                 at += 1;
             }
             let kind = current_kind(&conv);
+            let start = at;
             let input = match kind {
                 Some(dialogs::spec::StepKind::Attachment { .. }) if !files.is_empty() => {
                     Input::File(files.pop_front().expect("not empty"))
@@ -890,7 +891,17 @@ impl Runtime {
                 issued: &self.issued,
             };
             let before = position(&conv);
-            let (next, effects) = dialogs::step(bot, &ctx, &conv, &input);
+            let (mut next, mut effects) = dialogs::step(bot, &ctx, &conv, &input);
+            let mut rest_taken = false;
+            if before.is_none() && next.active.is_none() && conv.last_seen.is_some() {
+                // Outside a dialog a line that starts none (a message for an open case's
+                // officers, a question for the FAQ) stands for the whole rest of the mail.
+                let rest = lines[start..].join("\n").trim().to_string();
+                if !rest.is_empty() {
+                    (next, effects) = dialogs::step(bot, &ctx, &conv, &Input::Text(rest));
+                }
+                rest_taken = true;
+            }
             stepped = true;
             conv = next;
             last_replies.clear();
@@ -924,7 +935,7 @@ impl Runtime {
             let after = position(&conv);
             let stuck = before.is_some() && before == after;
             let ended = before.is_some() && after.is_none();
-            if filed || stuck || ended {
+            if filed || stuck || ended || rest_taken {
                 break;
             }
         }

@@ -385,3 +385,144 @@ iVBORw0KGgpsYXlhcg==\n\
             .is_none()
     );
 }
+
+fn to_budi_by_mail(t: &support::Chat) -> Vec<OutboundMessage> {
+    t.last
+        .iter()
+        .filter(|m| m.to == Identity::new(ChannelKind::Email, BUDI_MAIL))
+        .cloned()
+        .collect()
+}
+
+/// The runtime's side, without servers: notifications get an e-mail copy in the same commit,
+/// conversation replies do not; a bounce stops the copies until mail comes from the address
+/// again; outside a dialog a whole mail is one message for the open case.
+#[tokio::test]
+async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_the_case() {
+    let mut t = support::Chat::memory();
+    let n = support::submit_complaint(&mut t, false).await;
+    let copies = to_budi_by_mail(&t);
+    assert_eq!(copies.len(), 1, "the receipt, by e-mail too");
+    assert!(copies[0].text.contains(&n));
+    assert_eq!(copies[0].topic.as_ref().unwrap().kind, "case_received");
+    t.say("status").await;
+    assert!(
+        to_budi_by_mail(&t).is_empty(),
+        "conversation replies are not copied"
+    );
+
+    let daemon = Identity::new(ChannelKind::Email, "mailer-daemon");
+    t.rt.handle_mail_bounce("<dsn-9@mx>", &daemon, Some(BUDI_MAIL), "550 5.1.1 unknown")
+        .await
+        .unwrap();
+    let budi_mail = Identity::new(ChannelKind::Email, BUDI_MAIL);
+    assert!(t.rt.store.address_failing(&budi_mail).unwrap());
+    t.as_terminal("rina");
+    t.say(&format!("ambil {n}")).await;
+    t.say(&format!("balas {n} Tabelnya sudah kami perbaiki."))
+        .await;
+    assert!(
+        t.sent_to(&support_budi())
+            .contains("Tabelnya sudah kami perbaiki")
+    );
+    assert!(
+        to_budi_by_mail(&t).is_empty(),
+        "no mail to a bouncing address"
+    );
+
+    // Budi writes from that address: it works again.
+    t.as_person(ChannelKind::Email, BUDI_MAIL);
+    t.send(pstbot::message::InboundBody::Mail {
+        text: "Halo".into(),
+        files: Vec::new(),
+    })
+    .await;
+    assert!(!t.rt.store.address_failing(&budi_mail).unwrap());
+
+    // Siti files by mail, then writes again outside any dialog: her whole mail goes to the
+    // officers on her case, in one piece, and she gets one answer.
+    t.as_person(ChannelKind::Email, "siti@example.org");
+    let raw = complaint_mail("siti-r1");
+    let body = raw.split_once("\n\n").unwrap().1.replace("=\n", "");
+    let out = t
+        .send(pstbot::message::InboundBody::Mail {
+            text: body,
+            files: Vec::new(),
+        })
+        .await;
+    let siti_case = support::case_number(&out).unwrap();
+    let out = t
+        .send(pstbot::message::InboundBody::Mail {
+            text: "Terima kasih.\nSatu lagi: tabel tahun 2025 juga tidak bisa diunduh.".into(),
+            files: Vec::new(),
+        })
+        .await;
+    let officers = t.sent_to(&Identity::officers());
+    assert!(
+        officers.contains(&format!("[{siti_case}]"))
+            && officers.contains("Terima kasih.\nSatu lagi: tabel tahun 2025"),
+        "{officers}"
+    );
+    let to_siti: Vec<_> = t
+        .last
+        .iter()
+        .filter(|m| m.to.address == "siti@example.org")
+        .collect();
+    assert_eq!(to_siti.len(), 1, "{out}");
+}
+
+fn support_budi() -> Identity {
+    Identity::new(ChannelKind::Terminal, "budi")
+}
+
+/// IMAP IDLE wakes the service for new mail (the poll interval is far longer than the test),
+/// and `handled = "move"` moves handled mail out of the inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_wakes_for_new_mail_and_handled_mail_is_moved() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::config_file(dir.path(), "127.0.0.1:0");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&servers.email_section().replace(
+        "poll_seconds = 1",
+        "poll_seconds = 600\nidle = true\nhandled = \"move\"\nhandled_folder = \"Diproses\"",
+    ));
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg, async {
+        let _ = rx.await;
+    }));
+    let hello = |id: &str| {
+        format!(
+            "From: rudi@example.org\nTo: {USER}\nSubject: Halo\nMessage-ID: <{id}@example.org>\n\nhalo\n"
+        )
+    };
+    servers.deliver(&hello("rudi-1")).await;
+    servers
+        .wait_for("the first answer", async |s| {
+            s.sent_to("rudi@example.org").len() == 1
+        })
+        .await;
+    servers
+        .wait_for("the first mail moved", async |s| {
+            s.count("Diproses").await == 1
+        })
+        .await;
+    // The service now waits in IDLE; only the server's notice can wake it in time.
+    servers.deliver(&hello("rudi-2")).await;
+    servers
+        .wait_for("the second answer", async |s| {
+            s.sent_to("rudi@example.org").len() == 2
+        })
+        .await;
+    servers
+        .wait_for("both mails moved", async |s| {
+            s.count("Diproses").await == 2 && s.count("INBOX").await == 0
+        })
+        .await;
+    tx.send(()).unwrap();
+    served.await.unwrap().unwrap();
+    let menu = servers.sent_to("rudi@example.org")[0].text();
+    assert!(menu.contains("Pengaduan"), "the menu: {menu}");
+}

@@ -243,6 +243,14 @@ poll_seconds = 1
         out
     }
 
+    /// How many mails `folder` holds (0 when it does not exist).
+    pub async fn count(&self, folder: &str) -> u32 {
+        let mut s = self.session().await;
+        let n = s.select(folder).await.map(|m| m.exists).unwrap_or(0);
+        s.logout().await.unwrap();
+        n
+    }
+
     /// Takes pstbot's marks off every mail: what the mailbox looks like when pstbot crashed
     /// after handling mail and before marking it.
     pub async fn unmark_all(&self) {
