@@ -225,6 +225,7 @@ pub async fn chat(config: Config, user: &str) -> crate::Result<()> {
 /// `pstbot check`: validates the config, the dialogs and the data files; changes nothing.
 pub fn check(config: &Config) -> crate::Result<String> {
     report_config(config);
+    email_settings(config)?;
     let bot = Bot::load(config)?;
     let steps: usize = bot.dialogs.values().map(|d| d.steps.len()).sum();
     let workflows: Vec<String> = bot.workflows.values().map(|w| w.id.clone()).collect();

@@ -452,7 +452,14 @@ impl Runtime {
             return Ok(());
         }
         let failed = failed.map(|a| Identity::new(ChannelKind::Email, a.trim().to_lowercase()));
-        let reason = crate::message::clip(reason.trim(), 200);
+        let mut reason = crate::message::clip(reason.trim(), 200);
+        if let Some(a) = &failed {
+            // The diagnostic often repeats the address: officers see it masked.
+            let masked = crate::message::mask(&a.address);
+            if let Ok(re) = regex::Regex::new(&format!("(?i){}", regex::escape(&a.address))) {
+                reason = re.replace_all(&reason, masked.as_str()).into_owned();
+            }
+        }
         self.commit_planned(|now| {
             let mut commit = Commit::new(key.clone(), now, from.clone(), Default::default());
             commit.session = None;

@@ -92,7 +92,7 @@ pub async fn connect(imap: &ImapSettings) -> anyhow::Result<ImapSession> {
             .ok_or_else(|| anyhow::anyhow!("the server closed the connection"))?;
     }
     let session = client
-        .login(&imap.user, &imap.password)
+        .login(&imap.user, imap.password.expose())
         .await
         .map_err(|(e, _)| anyhow::anyhow!("login as {} failed: {e}", mask(&imap.user)))?;
     Ok(session)

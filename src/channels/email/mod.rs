@@ -17,7 +17,7 @@ pub mod parse;
 pub mod render;
 pub mod send;
 
-use crate::config::{ConfigError, EmailConfig};
+use crate::config::{ConfigError, EmailConfig, Secret};
 use std::path::Path;
 use std::time::Duration;
 
@@ -62,7 +62,7 @@ pub struct SmtpSettings {
     pub port: u16,
     pub security: Security,
     pub user: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub timeout: Duration,
 }
 
@@ -73,7 +73,7 @@ pub struct ImapSettings {
     pub port: u16,
     pub security: Security,
     pub user: String,
-    pub password: String,
+    pub password: Secret,
     pub folder: String,
     pub poll: Duration,
     pub idle: bool,
@@ -134,7 +134,7 @@ impl EmailSettings {
             port,
             security,
             user: c.smtp_user.clone().filter(|u| !u.is_empty()),
-            password: c.smtp_password.as_ref().map(|p| p.expose().to_string()),
+            password: c.smtp_password.clone(),
             timeout: send_timeout,
         };
         let imap = match &c.imap_host {
@@ -150,11 +150,7 @@ impl EmailSettings {
                     }),
                     security,
                     user: need(&c.imap_user, "imap_user")?,
-                    password: c
-                        .imap_password
-                        .as_ref()
-                        .map(|p| p.expose().to_string())
-                        .ok_or_else(|| {
+                    password: c.imap_password.clone().ok_or_else(|| {
                             ConfigError::new(
                                 file,
                                 "`email.imap_password` (or PSTBOT_IMAP_PASSWORD) is required with `email.imap_host`",

@@ -48,7 +48,7 @@ impl EmailChannel {
         })?;
         let mut builder = builder.port(s.port).timeout(Some(s.timeout));
         if let (Some(u), Some(p)) = (&s.user, &s.password) {
-            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+            builder = builder.credentials(Credentials::new(u.clone(), p.expose().to_string()));
         }
         Ok(EmailChannel {
             transport: builder.build(),
