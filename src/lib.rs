@@ -4,7 +4,8 @@
 //! The map, following the one path every message takes:
 //!
 //! - [`message`]: the channel-neutral `InboundMessage` / `OutboundMessage` — all adapters share.
-//! - [`channels`]: one adapter per channel; they only translate (terminal, SMS, Telegram).
+//! - [`channels`]: one adapter per channel; they only translate (terminal, SMS, Telegram,
+//!   e-mail).
 //! - [`runtime`]: the path of a message: dedupe, load, pure step, one commit (with its outbox
 //!   rows and timers), flush.
 //! - [`outbox`]: the delivery worker: per-chat order, retries with backoff, rate limits.
