@@ -948,4 +948,31 @@ mod tests {
         assert_eq!(tg.token.as_ref().unwrap().expose(), "123:ABC");
         assert!(!format!("{c:?}").contains("123:ABC"));
     }
+
+    #[test]
+    fn email_keys_are_checked() {
+        let base = "[office]\nname = \"X\"\n[email]\nsmtp_host = \"smtp.example.go.id\"\nfrom_address = \"pst@example.go.id\"\n";
+        for (extra, key) in [
+            ("smtp_security = \"ssl\"\n", "`email.smtp_security`"),
+            ("imap_security = \"plain\"\n", "`email.imap_security`"),
+            ("handled = \"move\"\n", "`email.handled_folder`"),
+            ("handled = \"delete\"\n", "`email.handled`"),
+            ("reply_to = \"not an address\"\n", "`email.reply_to`"),
+            ("poll_seconds = 0\n", "`email.poll_seconds`"),
+        ] {
+            let e = parse(&format!("{base}{extra}")).unwrap_err();
+            assert!(e.problem.contains(key), "{extra}: {}", e.problem);
+        }
+        let e = parse(&base.replace("pst@example.go.id", "pst-at-example")).unwrap_err();
+        assert!(e.problem.contains("`email.from_address`"), "{}", e.problem);
+        let c = Config::parse(
+            Path::new("c.toml"),
+            &format!("{base}handled = \"move\"\nhandled_folder = \"Diproses\"\n"),
+            |k| (k == "PSTBOT_IMAP_PASSWORD").then(|| "imap-secret".to_string()),
+        )
+        .unwrap();
+        let e = c.email.as_ref().unwrap();
+        assert_eq!(e.imap_password.as_ref().unwrap().expose(), "imap-secret");
+        assert!(!format!("{c:?}").contains("imap-secret"));
+    }
 }
