@@ -41,7 +41,7 @@ pub fn build_on(
     Ok(rt)
 }
 
-/// Warns about config keys pstbot does not know, and channels configured before they exist.
+/// Warns about config keys pstbot does not know, and channels configured without what they need.
 pub fn report_config(config: &Config) {
     for k in &config.unknown_keys {
         tracing::warn!(key = %k, file = %config.file.display(), "unknown configuration key (ignored)");
@@ -59,15 +59,6 @@ pub fn report_config(config: &Config) {
         tracing::warn!(
             "whatsapp is configured without all of `phone_number_id`, `access_token`, `app_secret` and `verify_token`: not started"
         );
-    }
-    let pending = [("email", config.email.is_some())];
-    for (name, set) in pending {
-        if set {
-            tracing::warn!(
-                channel = name,
-                "channel is configured but this version does not run it yet"
-            );
-        }
     }
 }
 
@@ -88,6 +79,21 @@ pub fn telegram(config: &Config) -> crate::Result<Option<Arc<Telegram>>> {
         Some(api_url),
         tg.admin_chat_id,
     )?)))
+}
+
+/// The checked `[email]` settings, when the section is there.
+pub fn email_settings(
+    config: &Config,
+) -> crate::Result<Option<crate::channels::email::EmailSettings>> {
+    let Some(e) = &config.email else {
+        return Ok(None);
+    };
+    Ok(Some(crate::channels::email::EmailSettings::from_config(
+        &config.file,
+        &config.office.name,
+        e,
+        config.delivery.send_timeout,
+    )?))
 }
 
 /// The sending sides of the channels configured. `telegram` (from [`telegram`]) also hosts
@@ -119,6 +125,13 @@ pub fn channels_at(
         if tg.admin_chat.is_some() {
             ch.add(ChannelKind::Officers, sender);
         }
+    }
+    if let Some(email) = email_settings(config)? {
+        let bot = Arc::new(Bot::load(config)?);
+        ch.add(
+            ChannelKind::Email,
+            Arc::new(crate::channels::email::send::EmailChannel::new(email, bot)?),
+        );
     }
     if let Some(sms) = &config.sms {
         let url = sms.gateway_url.clone().ok_or_else(|| {
@@ -222,6 +235,16 @@ pub async fn serve_runtime(
             )));
         }
     }
+    // E-mail's inbound side: the IMAP mailbox, when `email.imap_host` is set.
+    let email_task = email_settings(&config)?
+        .filter(|e| e.imap.is_some())
+        .map(|e| {
+            tokio::spawn(crate::channels::email::imap::run(
+                e,
+                rt.clone(),
+                stop.clone(),
+            ))
+        });
     let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, office = %config.office.name, "pstbot serving");
     let mut app = crate::http::routes(rt.clone(), &config, telegram_hook);
@@ -251,6 +274,9 @@ pub async fn serve_runtime(
     if let Some(t) = telegram_task {
         let _ = t.await;
     }
+    if let Some(t) = email_task {
+        let _ = t.await;
+    }
     let _ = timers.await;
     let _ = delivery.await;
     if let Ok(Err(e)) = control.await {
@@ -278,6 +304,7 @@ pub async fn chat(config: Config, user: &str) -> crate::Result<()> {
 /// `pstbot check`: validates the config, the dialogs and the data files; changes nothing.
 pub fn check(config: &Config) -> crate::Result<String> {
     report_config(config);
+    email_settings(config)?;
     let bot = Bot::load(config)?;
     let steps: usize = bot.dialogs.values().map(|d| d.steps.len()).sum();
     let workflows: Vec<String> = bot.workflows.values().map(|w| w.id.clone()).collect();

@@ -692,6 +692,71 @@ pub struct EmailConfig {
     pub imap_password: Option<Secret>,
     pub imap_folder: Option<String>,
     pub poll_seconds: Option<u64>,
+    /// The office's signature under every mail (plain text, several lines allowed).
+    pub signature: Option<String>,
+    /// Wait for new mail with IMAP IDLE (falls back to polling when the server lacks it).
+    #[serde(default)]
+    pub idle: bool,
+    /// What happens to handled mail: `flag` (marked \Seen and `$PstbotHandled`, the default)
+    /// or `move` (moved to `handled_folder`).
+    pub handled: Option<String>,
+    pub handled_folder: Option<String>,
+}
+
+impl EmailConfig {
+    /// Checks the values the channel needs, as the office would see them.
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, v) in [
+            ("smtp_security", &self.smtp_security),
+            ("imap_security", &self.imap_security),
+        ] {
+            if let Some(s) = v
+                && !matches!(s.as_str(), "starttls" | "tls" | "none")
+            {
+                return Err(format!(
+                    "`email.{key}`: `{s}` must be \"starttls\", \"tls\" or \"none\""
+                ));
+            }
+        }
+        match self.handled.as_deref() {
+            None | Some("flag") => {}
+            Some("move") => {
+                if self
+                    .handled_folder
+                    .as_deref()
+                    .unwrap_or("")
+                    .trim()
+                    .is_empty()
+                {
+                    return Err(
+                        "`email.handled_folder` is required when `email.handled` is \"move\""
+                            .into(),
+                    );
+                }
+            }
+            Some(h) => {
+                return Err(format!(
+                    "`email.handled`: `{h}` must be \"flag\" or \"move\""
+                ));
+            }
+        }
+        if let Some(a) = &self.from_address
+            && a.parse::<lettre::Address>().is_err()
+        {
+            return Err(format!(
+                "`email.from_address`: `{a}` is not an e-mail address"
+            ));
+        }
+        if let Some(a) = &self.reply_to
+            && a.parse::<lettre::Address>().is_err()
+        {
+            return Err(format!("`email.reply_to`: `{a}` is not an e-mail address"));
+        }
+        if self.poll_seconds == Some(0) {
+            return Err("`email.poll_seconds` must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// The web chat on `pstbot serve` (README "Web chat").
@@ -939,6 +1004,9 @@ impl Config {
             tg.validate().map_err(fail)?;
         }
         raw.webchat.validate().map_err(fail)?;
+        if let Some(em) = &raw.email {
+            em.validate().map_err(fail)?;
+        }
         let mut office = raw.office;
         office.holidays_file = office.holidays_file.as_deref().map(resolve);
         let mut telegram = raw.telegram;
@@ -1230,5 +1298,32 @@ mod tests {
         let tg = c.telegram.as_ref().unwrap();
         assert_eq!(tg.token.as_ref().unwrap().expose(), "123:ABC");
         assert!(!format!("{c:?}").contains("123:ABC"));
+    }
+
+    #[test]
+    fn email_keys_are_checked() {
+        let base = "[office]\nname = \"X\"\n[email]\nsmtp_host = \"smtp.example.go.id\"\nfrom_address = \"pst@example.go.id\"\n";
+        for (extra, key) in [
+            ("smtp_security = \"ssl\"\n", "`email.smtp_security`"),
+            ("imap_security = \"plain\"\n", "`email.imap_security`"),
+            ("handled = \"move\"\n", "`email.handled_folder`"),
+            ("handled = \"delete\"\n", "`email.handled`"),
+            ("reply_to = \"not an address\"\n", "`email.reply_to`"),
+            ("poll_seconds = 0\n", "`email.poll_seconds`"),
+        ] {
+            let e = parse(&format!("{base}{extra}")).unwrap_err();
+            assert!(e.problem.contains(key), "{extra}: {}", e.problem);
+        }
+        let e = parse(&base.replace("pst@example.go.id", "pst-at-example")).unwrap_err();
+        assert!(e.problem.contains("`email.from_address`"), "{}", e.problem);
+        let c = Config::parse(
+            Path::new("c.toml"),
+            &format!("{base}handled = \"move\"\nhandled_folder = \"Diproses\"\n"),
+            |k| (k == "PSTBOT_IMAP_PASSWORD").then(|| "imap-secret".to_string()),
+        )
+        .unwrap();
+        let e = c.email.as_ref().unwrap();
+        assert_eq!(e.imap_password.as_ref().unwrap().expose(), "imap-secret");
+        assert!(!format!("{c:?}").contains("imap-secret"));
     }
 }

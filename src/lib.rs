@@ -6,6 +6,7 @@
 //! - [`message`]: the channel-neutral `InboundMessage` / `OutboundMessage` — all adapters share.
 //! - [`channels`]: one adapter per channel; they only translate (terminal, SMS, Telegram,
 //!   WhatsApp, and the web chat: its page, widget, API and event stream, `channels::web`).
+//!   e-mail).
 //! - [`runtime`]: the path of a message: dedupe, load, pure step, one commit (with its outbox
 //!   rows and timers), flush.
 //! - [`outbox`]: the delivery worker: per-chat order, retries with backoff, rate limits.

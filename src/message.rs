@@ -160,6 +160,13 @@ pub enum InboundBody {
     Attachment(Attachment),
     /// A shared contact card; `own` is true when the channel vouches it is the sender's own.
     Contact { phone: String, own: bool },
+    /// An e-mail: its new text (quoted history and signature removed) and its attachments.
+    /// Each non-empty line answers one question of the dialog (see the runtime), so a complaint
+    /// can be filed in one mail.
+    Mail {
+        text: String,
+        files: Vec<Attachment>,
+    },
 }
 
 /// One message from a person, as every channel delivers it to the runtime.

@@ -60,9 +60,16 @@ pub fn plan_erasure(
         .as_ref()
         .map(|g| g.id.clone())
         .unwrap_or_else(|| Guest::id_for(who));
+    // The guest book's e-mail address counts as theirs too: notifications were copied there.
+    let email = guest
+        .as_ref()
+        .and_then(|g| g.email())
+        .map(|e| Identity::new(crate::message::ChannelKind::Email, e));
     let mut identities = guest.map(|g| g.identities).unwrap_or_default();
-    if !identities.contains(who) {
-        identities.push(who.clone());
+    for id in std::iter::once(who.clone()).chain(email) {
+        if !identities.contains(&id) {
+            identities.push(id);
+        }
     }
     let anon = anon_id();
     let mut blobs = Vec::new();

@@ -89,13 +89,16 @@ struct PlanFollowups<'a> {
     bot: &'a Bot,
     render: &'a Render,
     now: DateTime<Utc>,
+    /// The e-mail address of each recipient who gave one (and whose mail does not bounce):
+    /// every notification to them also goes there.
+    emails: BTreeMap<Identity, String>,
     /// What the last call of `messages` produced: returned to the caller after the commit.
     queued: Mutex<Vec<OutboundMessage>>,
 }
 
 impl Followups for PlanFollowups<'_> {
     fn messages(&self, applied: &Applied) -> Vec<OutboundMessage> {
-        let msgs = (self.render)(applied);
+        let msgs = with_email_copies((self.render)(applied), &self.emails);
         *self.queued.lock().expect("followups lock") = msgs.clone();
         msgs
     }
@@ -103,6 +106,33 @@ impl Followups for PlanFollowups<'_> {
     fn case_timers(&self, case: &Case) -> Vec<Timer> {
         crate::reminders::case_timers(self.bot, case, self.now)
     }
+}
+
+/// Adds, after every notification (a message with a [`Topic`]) to an applicant on another
+/// channel, the same notification by e-mail when that applicant gave an address: the SOP
+/// notifies by e-mail too. Conversation replies (no topic) are not copied.
+fn with_email_copies(
+    msgs: Vec<OutboundMessage>,
+    emails: &BTreeMap<Identity, String>,
+) -> Vec<OutboundMessage> {
+    let mut out = Vec::with_capacity(msgs.len());
+    for m in msgs {
+        let copy = match (&m.topic, emails.get(&m.to)) {
+            (Some(_), Some(addr))
+                if !matches!(m.to.channel, ChannelKind::Email | ChannelKind::Officers) =>
+            {
+                let mut c = m.clone();
+                c.to = Identity::new(ChannelKind::Email, addr.clone());
+                c.choices.clear();
+                c.ask_contact = false;
+                Some(c)
+            }
+            _ => None,
+        };
+        out.push(m);
+        out.extend(copy);
+    }
+    out
 }
 
 /// Cases a plan changes: read once, edited, written back with the version bumped once.
@@ -329,10 +359,12 @@ impl Runtime {
         let (applied, msgs) = loop {
             let now = self.clock.now();
             let p = plan(now)?;
+            let emails = self.recipient_emails(&p)?;
             let f = PlanFollowups {
                 bot: &self.bot,
                 render: &p.render,
                 now,
+                emails,
                 queued: Mutex::new(Vec::new()),
             };
             match self.store.commit_with(p.commit, &f) {
@@ -360,6 +392,177 @@ impl Runtime {
         Ok(Some((applied, msgs)))
     }
 
+    /// An e-mail in the thread of case `case` (by its headers or the number in its subject):
+    /// when it comes from the case's applicant, its text goes to the officers on that case and
+    /// its files are attached, and the applicant gets a short confirmation. Returns `false`
+    /// (and changes nothing) when the sender is not that case's applicant or there is no such
+    /// case: the caller then treats the mail as a new conversation. A mail handled before
+    /// returns `true` and changes nothing.
+    pub async fn handle_case_mail(
+        &self,
+        id: &str,
+        from: &Identity,
+        case: &CaseNumber,
+        text: &str,
+        files: &[crate::message::Attachment],
+    ) -> Result<bool, RuntimeError> {
+        let key = DedupeKey::new(from, id);
+        let _turn = self.shard(from).lock().await;
+        if self.store.is_handled(&key)? {
+            return Ok(true);
+        }
+        let Some(c) = self.store.case(case)? else {
+            return Ok(false);
+        };
+        let owner = c.origin == *from
+            || self
+                .store
+                .guest_of(from)?
+                .is_some_and(|g| g.id == c.guest_id)
+            || self.store.guest_of(&c.origin)?.is_some_and(|g| {
+                g.email()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&from.address))
+            });
+        if !owner {
+            return Ok(false);
+        }
+        self.commit_planned(|now| {
+            let conv = self.store.session(from)?.unwrap_or_default();
+            let lang = if conv.lang.is_empty() {
+                c.lang.clone()
+            } else {
+                conv.lang.clone()
+            };
+            let mut effects = Vec::new();
+            let mut file_bytes = Vec::new();
+            if !text.trim().is_empty() {
+                effects.push(Effect::Forward {
+                    case: case.clone(),
+                    text: text.trim().to_string(),
+                });
+            }
+            let mut names = Vec::new();
+            for f in files {
+                let (r, bytes) = attachment_ref(f);
+                if r.size > self.bot.max_attachment_bytes {
+                    continue;
+                }
+                names.push(r.filename.clone());
+                effects.push(Effect::KeepFile(r.blob.clone()));
+                effects.push(Effect::AttachToCase {
+                    case: case.clone(),
+                    file: r.clone(),
+                });
+                file_bytes.push((r.blob, bytes));
+            }
+            let files_line = if names.is_empty() {
+                "-".to_string()
+            } else {
+                names.join(", ")
+            };
+            effects.push(Effect::Reply(dialogs::Reply {
+                text: crate::dialogs::render::fill(
+                    &self.bot.sys("email_case_added", &lang),
+                    &[("case", case.to_string()), ("files", files_line)],
+                ),
+                choices: Vec::new(),
+                ask_contact: false,
+            }));
+            let guest = self.store.guest_of(from)?;
+            let mut conv = conv;
+            conv.lang = lang;
+            self.effects_plan(key.clone(), now, from, guest, conv, effects, file_bytes)
+        })
+        .await?;
+        Ok(true)
+    }
+
+    /// A bounce (a delivery status notification) or another automatic answer to our mail.
+    /// For a bounce naming the address that failed, the address is marked failing (no more
+    /// mail goes there until mail comes from it again) and the officers are told, masked.
+    /// Nothing is sent to the sender. Handled once per message id.
+    pub async fn handle_mail_bounce(
+        &self,
+        id: &str,
+        from: &Identity,
+        failed: Option<&str>,
+        reason: &str,
+    ) -> Result<(), RuntimeError> {
+        let key = DedupeKey::new(from, id);
+        if self.store.is_handled(&key)? {
+            return Ok(());
+        }
+        let failed = failed.map(|a| Identity::new(ChannelKind::Email, a.trim().to_lowercase()));
+        let mut reason = crate::message::clip(reason.trim(), 200);
+        if let Some(a) = &failed {
+            // The diagnostic often repeats the address: officers see it masked.
+            let masked = crate::message::mask(&a.address);
+            if let Ok(re) = regex::Regex::new(&format!("(?i){}", regex::escape(&a.address))) {
+                reason = re.replace_all(&reason, masked.as_str()).into_owned();
+            }
+        }
+        self.commit_planned(|now| {
+            let mut commit = Commit::new(key.clone(), now, from.clone(), Default::default());
+            commit.session = None;
+            let mut out = Vec::new();
+            if let Some(addr) = &failed {
+                commit.address_failing = Some((addr.clone(), true));
+                out.push(OutboundMessage::text(
+                    Identity::officers(),
+                    format!(
+                        "E-mail ke / to {} gagal terkirim / bounced: {reason}\nE-mail berikutnya ke alamat ini tidak dikirim sampai pemohon menulis lagi. / No more mail goes there until the applicant writes again.",
+                        crate::message::mask(&addr.address)
+                    ),
+                ));
+            }
+            Ok(Plan {
+                commit,
+                render: Box::new(move |_| out.clone()),
+            })
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The e-mail addresses of the people a plan writes to (read before the transaction: the
+    /// render is pure and addresses its messages the same whatever numbers the commit assigns).
+    /// A guest book saved by the same commit counts; addresses whose mail bounced do not.
+    fn recipient_emails(&self, p: &Plan) -> Result<BTreeMap<Identity, String>, StoreError> {
+        let mut emails = BTreeMap::new();
+        let draft = (p.render)(&Applied::default());
+        for m in &draft {
+            if matches!(m.to.channel, ChannelKind::Email | ChannelKind::Officers)
+                || emails.contains_key(&m.to)
+            {
+                continue;
+            }
+            let saved = match &p.commit.guest {
+                Some(u) if p.commit.who == m.to => u
+                    .profile
+                    .get("email")
+                    .and_then(|a| a.as_text())
+                    .map(|e| e.trim().to_string())
+                    .filter(|e| e.contains('@')),
+                _ => None,
+            };
+            let addr = match saved {
+                Some(a) => Some(a),
+                None => self
+                    .store
+                    .guest_of(&m.to)?
+                    .and_then(|g| g.email().map(str::to_string)),
+            };
+            if let Some(a) = addr
+                && !self
+                    .store
+                    .address_failing(&Identity::new(ChannelKind::Email, a.clone()))?
+            {
+                emails.insert(m.to.clone(), a);
+            }
+        }
+        Ok(emails)
+    }
+
     /// Runs the dialog step for an applicant and turns its effects into a plan.
     fn applicant_plan(
         &self,
@@ -380,36 +583,67 @@ impl Runtime {
                 .collect(),
             None => Vec::new(),
         };
-        let mut file_bytes: Option<(String, Vec<u8>)> = None;
-        let input = match &msg.body {
-            InboundBody::Text(t) => Input::Text(t.clone()),
-            InboundBody::Choice(c) => Input::Choice(c.clone()),
-            InboundBody::Contact { phone, own } => Input::Contact {
-                phone: phone.clone(),
-                own: *own,
-            },
-            InboundBody::Attachment(a) => {
-                let (r, bytes) = attachment_ref(a);
-                if r.size <= bot.max_attachment_bytes {
-                    file_bytes = Some((r.blob.clone(), bytes));
-                }
-                Input::File(r)
+        let mut file_bytes: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut keep = |a: &crate::message::Attachment| {
+            let (r, bytes) = attachment_ref(a);
+            if r.size <= bot.max_attachment_bytes {
+                file_bytes.push((r.blob.clone(), bytes));
+            }
+            r
+        };
+        let (new_conv, effects) = match &msg.body {
+            InboundBody::Mail { text, files } => {
+                let files: Vec<_> = files.iter().map(&mut keep).collect();
+                self.mail_steps(now, from, guest.as_ref(), &cases, conv, text, files)
+            }
+            body => {
+                let input = match body {
+                    InboundBody::Text(t) => Input::Text(t.clone()),
+                    InboundBody::Choice(c) => Input::Choice(c.clone()),
+                    InboundBody::Contact { phone, own } => Input::Contact {
+                        phone: phone.clone(),
+                        own: *own,
+                    },
+                    InboundBody::Attachment(a) => Input::File(keep(a)),
+                    InboundBody::Mail { .. } => unreachable!("handled above"),
+                };
+                let ctx = Ctx {
+                    now,
+                    identity: from,
+                    guest: guest.as_ref(),
+                    cases: &cases,
+                    issued: &self.issued,
+                };
+                dialogs::step(bot, &ctx, &conv, &input)
             }
         };
-        let ctx = Ctx {
-            now,
-            identity: from,
-            guest: guest.as_ref(),
-            cases: &cases,
-            issued: &self.issued,
-        };
-        let (new_conv, effects) = dialogs::step(bot, &ctx, &conv, &input);
+        self.effects_plan(key, now, from, guest, new_conv, effects, file_bytes)
+    }
+
+    /// Turns a dialog step's effects into a plan: the commit, and the messages to word once
+    /// the commit has assigned numbers.
+    #[allow(clippy::too_many_arguments)]
+    fn effects_plan(
+        &self,
+        key: DedupeKey,
+        now: DateTime<Utc>,
+        from: &Identity,
+        guest: Option<Guest>,
+        new_conv: dialogs::Conversation,
+        effects: Vec<Effect>,
+        file_bytes: Vec<(String, Vec<u8>)>,
+    ) -> Result<Plan, StoreError> {
+        let bot = &self.bot;
         let lang = new_conv.lang.clone();
         let guest_id = guest
             .as_ref()
             .map(|g| g.id.clone())
             .unwrap_or_else(|| Guest::id_for(from));
         let mut commit = Commit::new(key, now, from.clone(), new_conv);
+        // Mail from an address that bounced before: it works again.
+        if from.channel == ChannelKind::Email && self.store.address_failing(from)? {
+            commit.address_failing = Some((from.clone(), false));
+        }
         let mut edits = CaseEdits::new();
         // Messages in order; `None` in `to` means the sender.
         let mut out: Vec<OutboundMessage> = Vec::new();
@@ -481,8 +715,8 @@ impl Runtime {
                     });
                 }
                 Effect::KeepFile(hash) => {
-                    if let Some((h, bytes)) = &file_bytes
-                        && *h == hash
+                    if let Some((h, bytes)) = file_bytes.iter().find(|(h, _)| *h == hash)
+                        && !commit.blobs.iter().any(|(b, _)| b == h)
                     {
                         commit.blobs.push((h.clone(), bytes.clone()));
                     }
@@ -639,6 +873,178 @@ impl Runtime {
                 msgs
             }),
         })
+    }
+
+    /// Runs the dialog over one e-mail: each non-empty line answers the question asked (a
+    /// long free-text question takes the lines up to the next empty line), and an attachment
+    /// answers a question that asks for a file. It stops at the first answer the dialog does
+    /// not take, when a dialog ends (a case is filed), or when the mail is used up. Everything
+    /// the answers did is kept; only the replies to the last answer are sent (what is still
+    /// missing, the problem with the answer, or the receipt), so one mail gets one reply.
+    #[allow(clippy::too_many_arguments)]
+    fn mail_steps(
+        &self,
+        now: DateTime<Utc>,
+        from: &Identity,
+        guest: Option<&Guest>,
+        cases: &[CaseSummary],
+        conv: dialogs::Conversation,
+        text: &str,
+        files: Vec<crate::cases::AttachmentRef>,
+    ) -> (dialogs::Conversation, Vec<Effect>) {
+        let bot = &self.bot;
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let mut files = std::collections::VecDeque::from(files);
+        let mut at = 0;
+        let mut conv = conv;
+        let mut guest: Option<Guest> = guest.cloned();
+        let mut kept: Vec<Effect> = Vec::new();
+        let mut last_replies: Vec<Effect> = Vec::new();
+        let position = |c: &dialogs::Conversation| {
+            c.active
+                .as_ref()
+                .map(|a| (a.dialog.clone(), a.step.clone(), format!("{:?}", a.sub)))
+        };
+        let current_kind = |c: &dialogs::Conversation| {
+            c.active.as_ref().and_then(|a| {
+                bot.dialogs
+                    .get(&a.dialog)
+                    .and_then(|d| d.step(&a.step))
+                    .map(|s| s.kind.clone())
+            })
+        };
+        // The first line of a first mail is also the greeting (it sets the language); it is
+        // then read again as the answer to the menu.
+        let mut first = conv.last_seen.is_none();
+        let mut stepped = false;
+        for _ in 0..200 {
+            while at < lines.len() && lines[at].is_empty() {
+                at += 1;
+            }
+            let kind = current_kind(&conv);
+            let start = at;
+            let input = match kind {
+                Some(dialogs::spec::StepKind::Attachment { .. }) if !files.is_empty() => {
+                    Input::File(files.pop_front().expect("not empty"))
+                }
+                _ if at >= lines.len() => break,
+                Some(dialogs::spec::StepKind::Text { max_len, .. }) if max_len > 200 => {
+                    let end = lines[at..]
+                        .iter()
+                        .position(|l| l.is_empty())
+                        .map_or(lines.len(), |n| at + n);
+                    let answer = lines[at..end].join("\n");
+                    at = end;
+                    Input::Text(answer)
+                }
+                _ => {
+                    let answer = lines[at].to_string();
+                    if !first {
+                        at += 1;
+                    }
+                    first = false;
+                    Input::Text(answer)
+                }
+            };
+            let ctx = Ctx {
+                now,
+                identity: from,
+                guest: guest.as_ref(),
+                cases,
+                issued: &self.issued,
+            };
+            let before = position(&conv);
+            let (mut next, mut effects) = dialogs::step(bot, &ctx, &conv, &input);
+            let mut rest_taken = false;
+            if before.is_none() && next.active.is_none() && conv.last_seen.is_some() {
+                // Outside a dialog a line that starts none (a message for an open case's
+                // officers, a question for the FAQ) stands for the whole rest of the mail.
+                let rest = lines[start..].join("\n").trim().to_string();
+                if !rest.is_empty() {
+                    (next, effects) = dialogs::step(bot, &ctx, &conv, &Input::Text(rest));
+                }
+                rest_taken = true;
+            }
+            stepped = true;
+            conv = next;
+            last_replies.clear();
+            let mut filed = false;
+            for e in effects {
+                match e {
+                    Effect::Reply(_) => last_replies.push(e),
+                    Effect::SaveGuest {
+                        ref profile,
+                        ref consent_version,
+                        ref consent_text,
+                        ..
+                    } => {
+                        let update = GuestUpdate {
+                            profile: profile.clone(),
+                            consent_version: consent_version.clone(),
+                            consent_text: consent_text.clone(),
+                            lang: conv.lang.clone(),
+                        };
+                        let mut c =
+                            Commit::new(DedupeKey(String::new()), now, from.clone(), conv.clone());
+                        c.guest = Some(update.clone());
+                        guest = Some(crate::store::merged_guest(guest.take(), &c, &update));
+                        kept.push(e);
+                    }
+                    Effect::CreateCase { .. } => {
+                        filed = true;
+                        kept.push(e);
+                    }
+                    other => kept.push(other),
+                }
+            }
+            let after = position(&conv);
+            let stuck = before.is_some() && before == after;
+            let ended = before.is_some() && after.is_none();
+            if filed || stuck || ended || rest_taken {
+                break;
+            }
+        }
+        if !stepped {
+            // A mail with nothing to read: its file (for an open case), or the menu.
+            let input = match files.pop_front() {
+                Some(f) => Input::File(f),
+                None => Input::Text("menu".into()),
+            };
+            let ctx = Ctx {
+                now,
+                identity: from,
+                guest: guest.as_ref(),
+                cases,
+                issued: &self.issued,
+            };
+            let (next, effects) = dialogs::step(bot, &ctx, &conv, &input);
+            conv = next;
+            last_replies.clear();
+            for e in effects {
+                match e {
+                    Effect::Reply(_) => last_replies.push(e),
+                    other => kept.push(other),
+                }
+            }
+        }
+        // One mail in, one mail out: the replies of the last answer together.
+        let mut merged: Option<dialogs::Reply> = None;
+        for e in last_replies {
+            if let Effect::Reply(r) = e {
+                merged = Some(match merged {
+                    None => r,
+                    Some(mut m) => {
+                        m.text.push_str("\n\n");
+                        m.text.push_str(&r.text);
+                        m.choices = r.choices;
+                        m.ask_contact |= r.ask_contact;
+                        m
+                    }
+                });
+            }
+        }
+        kept.extend(merged.map(Effect::Reply));
+        (conv, kept)
     }
 
     /// The applicant takes the transition of `kind` out of the case's current stage (their

@@ -16,6 +16,11 @@ fn budi() -> Identity {
     Identity::new(ChannelKind::Terminal, "budi")
 }
 
+/// The e-mail address Budi gave in the guest book: every notification also goes there.
+fn budi_mail() -> Identity {
+    Identity::new(ChannelKind::Email, "budi.santoso@example.go.id")
+}
+
 fn officers() -> Identity {
     Identity::officers()
 }
@@ -471,7 +476,9 @@ async fn an_applicant_is_reminded_of_a_pending_revision_after_two_and_five_worki
         when,
         vec![
             (wib(2026, 11, 25, 15, 30), &budi()),
+            (wib(2026, 11, 25, 15, 30), &budi_mail()),
             (wib(2026, 11, 30, 15, 30), &budi()),
+            (wib(2026, 11, 30, 15, 30), &budi_mail()),
         ],
         "{sent:#?}"
     );
@@ -591,8 +598,10 @@ async fn a_rating_asked_late_in_the_evening_is_asked_again_at_seven_not_at_night
         .iter()
         .filter(|s| s.text.contains("menilai layanan"))
         .collect();
-    assert_eq!(ratings.len(), 1, "{sent:#?}");
+    assert_eq!(ratings.len(), 2, "{sent:#?}");
     assert_eq!(ratings[0].to, budi());
+    assert_eq!(ratings[1].to, budi_mail(), "the same reminder by e-mail");
+    assert_eq!(ratings[1].text, ratings[0].text);
     assert_eq!(ratings[0].at, wib(2026, 11, 25, 7, 0));
     assert_eq!(
         ratings[0].text,
@@ -630,13 +639,15 @@ async fn an_appointment_is_recalled_a_day_and_an_hour_before() {
     let text = "Pengingat janji temu di BPS Provinsi Bengkulu: Rabu, 25 November 2026 10.00 WIB \
                 — Konsultasi data kemiskinan. Sampai jumpa.";
     assert_eq!(texts_to(&day_before, &budi()), vec![text.to_string()]);
-    assert_eq!(day_before.len(), 1, "{day_before:#?}");
+    assert_eq!(texts_to(&day_before, &budi_mail()), vec![text.to_string()]);
+    assert_eq!(day_before.len(), 2, "{day_before:#?}");
     assert!(tick(&t).await.is_empty(), "once");
 
     assert!(tick_at(&t, wib(2026, 11, 25, 8, 59)).await.is_empty());
     let hour_before = tick_at(&t, wib(2026, 11, 25, 9, 0)).await;
     assert_eq!(texts_to(&hour_before, &budi()), vec![text.to_string()]);
-    assert_eq!(hour_before.len(), 1, "{hour_before:#?}");
+    assert_eq!(texts_to(&hour_before, &budi_mail()), vec![text.to_string()]);
+    assert_eq!(hour_before.len(), 2, "{hour_before:#?}");
     let sent = run_until(&t, wib(2026, 11, 27, 12, 0)).await;
     assert!(sent.is_empty(), "{sent:#?}");
 }

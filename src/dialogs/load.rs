@@ -176,6 +176,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "erase_no",
     "erase_kept",
     "erase_done",
+    "email_case_added",
+    "email_footer",
     "welcome_back",
     "idle_closed",
     "idle_closed_later",

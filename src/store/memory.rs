@@ -32,6 +32,7 @@ struct State {
     web_log_keys: BTreeMap<(String, String), u64>,
     next_web_seq: u64,
     audit: Vec<AuditEntry>,
+    failing: BTreeSet<Identity>,
 }
 
 impl State {
@@ -61,6 +62,9 @@ impl State {
         self.guest_ids
             .retain(|who, gid| !mine(who) && *gid != e.guest_id);
         self.sessions.retain(|who, _| !mine(who));
+        for who in &e.identities {
+            self.failing.remove(&failing_key(who));
+        }
         // The web chat log of their sessions (what they typed and what they were told).
         let web: Vec<&str> = e
             .identities
@@ -272,6 +276,10 @@ impl Store for MemoryStore {
         self.read(|s| s.audit.clone())
     }
 
+    fn address_failing(&self, who: &Identity) -> Result<bool> {
+        self.read(|s| s.failing.contains(&failing_key(who)))
+    }
+
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
         let mut guard = self
             .state
@@ -358,6 +366,13 @@ impl Store for MemoryStore {
         s.appointments.extend(c.appointment.clone());
         for (h, b) in &c.blobs {
             s.blobs.insert(h.clone(), b.clone());
+        }
+        if let Some((who, failing)) = &c.address_failing {
+            if *failing {
+                s.failing.insert(failing_key(who));
+            } else {
+                s.failing.remove(&failing_key(who));
+            }
         }
         let mut applied = Applied {
             case: created,
@@ -546,4 +561,9 @@ impl Store for MemoryStore {
             v
         })
     }
+}
+
+/// Addresses are compared without case (e-mail addresses are, in practice).
+fn failing_key(who: &Identity) -> Identity {
+    Identity::new(who.channel, who.address.to_lowercase())
 }

@@ -111,6 +111,9 @@ pub struct Commit {
     /// The timer whose firing this commit is: removed from the due index in the same
     /// transaction.
     pub fired: Option<Timer>,
+    /// Marks an address as failing (`true`: a bounce said mail to it cannot be delivered) or
+    /// working again (`false`: mail came from it). Kept durably; see [`Store::address_failing`].
+    pub address_failing: Option<(Identity, bool)>,
     /// A person's personal data to erase (UU PDP), applied last in the same transaction.
     pub erase: Option<Erasure>,
     /// Officers' accesses to personal data that this commit records.
@@ -211,6 +214,7 @@ impl Commit {
             fired: None,
             erase: None,
             audit: Vec::new(),
+            address_failing: None,
         }
     }
 
@@ -336,6 +340,9 @@ pub trait Store: Send + Sync + 'static {
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
     /// The audit log, oldest first.
     fn audit_log(&self) -> Result<Vec<AuditEntry>>;
+    /// Whether mail to this address bounced (and it has not written since): nothing more is
+    /// sent there.
+    fn address_failing(&self, who: &Identity) -> Result<bool>;
     /// Applies a commit atomically (see the module docs), queueing its follow-up messages and
     /// replacing the timers of every case it writes.
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed>;

@@ -47,7 +47,8 @@ const T_TIMERS: usize = 16;
 const T_TIMER_OWNERS: usize = 17;
 const T_AUDIT: usize = 18;
 const T_SENT_REFS: usize = 19;
-const TREE_NAMES: [&str; 20] = [
+const T_FAILING: usize = 20;
+const TREE_NAMES: [&str; 21] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -68,6 +69,7 @@ const TREE_NAMES: [&str; 20] = [
     "timer_owners",
     "audit",
     "sent_refs",
+    "failing_addresses",
 ];
 
 /// A store on a sled directory.
@@ -511,6 +513,7 @@ fn tx_erase(t: &[TransactionalTree], e: &Erasure, keys: &EraseKeys) -> TxResult<
         let k = identity_key(who);
         t[T_SESSIONS].remove(k.as_slice())?;
         t[T_GUEST_IDS].remove(k.as_slice())?;
+        t[T_FAILING].remove(failing_key(who))?;
     }
     for (k, v) in &keys.visits {
         t[T_VISITS].insert(k.as_slice(), enc(v))?;
@@ -700,6 +703,10 @@ impl Store for SledStore {
         self.all(T_AUDIT)
     }
 
+    fn address_failing(&self, who: &Identity) -> Result<bool> {
+        Ok(self.trees[T_FAILING].get(failing_key(who))?.is_some())
+    }
+
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
         let _writing = self.writing();
         let erase = match &c.erase {
@@ -834,6 +841,13 @@ impl Store for SledStore {
             }
             for (hash, bytes) in &c.blobs {
                 t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
+            }
+            if let Some((who, failing)) = &c.address_failing {
+                if *failing {
+                    t[T_FAILING].insert(failing_key(who), &time_key(c.at))?;
+                } else {
+                    t[T_FAILING].remove(failing_key(who))?;
+                }
             }
             let mut applied = Applied {
                 case: created,
@@ -1087,4 +1101,9 @@ impl Store for SledStore {
         v.reverse();
         Ok(v)
     }
+}
+
+/// Addresses are compared without case (e-mail addresses are, in practice).
+fn failing_key(who: &Identity) -> Vec<u8> {
+    format!("{}:{}", who.channel.as_str(), who.address.to_lowercase()).into_bytes()
 }

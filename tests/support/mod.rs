@@ -4,6 +4,7 @@
 
 pub mod gateway;
 pub mod graph_api;
+pub mod mail;
 pub mod telegram_api;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};

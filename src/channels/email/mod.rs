@@ -1,0 +1,239 @@
+//! The e-mail channel: notifications and conversation replies by SMTP (lettre), new mail by
+//! IMAP (async-imap), parsed with mail-parser.
+//!
+//! - [`render`]: an outbox row → a MIME mail (plain text + HTML, attachments, stable ids).
+//! - [`send`]: the outbox's [`crate::outbox::Channel`] over SMTP; 4xx transient, 5xx permanent.
+//! - [`parse`]: a raw mail → what it means (pure): a reply to a case, a new message, a bounce,
+//!   an automatic answer; quoted history and signatures removed.
+//! - [`imap`]: the mailbox loop: fetch, hand to the runtime, then mark handled.
+//!
+//! Threads need no state: every mail about case `ADU-2026-000012` refers to the root id
+//! `<pstbot.ADU-2026-000012@DOMAIN>`, and each mail's own id is derived from its outbox row's
+//! key (`<pstbot.ADU-2026-000012.HASH@DOMAIN>`), so a resend after a crash is the same mail and
+//! a reply names its case in its headers.
+
+pub mod imap;
+pub mod parse;
+pub mod render;
+pub mod send;
+
+use crate::config::{ConfigError, EmailConfig, Secret};
+use std::path::Path;
+use std::time::Duration;
+
+/// How a connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// TLS from the first byte (SMTP 465, IMAP 993).
+    Tls,
+    /// Plain, then upgraded with STARTTLS (SMTP 587, IMAP 143).
+    StartTls,
+    /// No TLS: only for a relay on the same machine or network.
+    None,
+}
+
+impl Security {
+    fn parse(s: Option<&str>, default: Security) -> Security {
+        match s {
+            Some("tls") => Security::Tls,
+            Some("starttls") => Security::StartTls,
+            Some("none") => Security::None,
+            _ => default,
+        }
+    }
+}
+
+/// Where handled mail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Marked `\Seen` and with the keyword [`HANDLED_KEYWORD`]; stays in the folder.
+    Flag,
+    /// Moved to this folder.
+    Move(String),
+}
+
+/// The IMAP keyword pstbot puts on mail it handled.
+pub const HANDLED_KEYWORD: &str = "$PstbotHandled";
+
+/// The SMTP side, checked.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub timeout: Duration,
+}
+
+/// The IMAP side, checked.
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub user: String,
+    pub password: Secret,
+    pub folder: String,
+    pub poll: Duration,
+    pub idle: bool,
+    pub handled: Handled,
+}
+
+/// What the mail channel writes as, and how.
+#[derive(Debug, Clone)]
+pub struct MailIdentity {
+    pub from_address: String,
+    pub from_name: String,
+    pub reply_to: Option<String>,
+    pub signature: String,
+    pub office: String,
+}
+
+impl MailIdentity {
+    /// The domain of the from address: the right-hand side of every id we make.
+    pub fn domain(&self) -> &str {
+        self.from_address
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or("localhost")
+    }
+}
+
+/// Everything `[email]` says, checked: SMTP (sending) and, when set, IMAP (receiving).
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    pub me: MailIdentity,
+    pub smtp: SmtpSettings,
+    pub imap: Option<ImapSettings>,
+}
+
+impl EmailSettings {
+    /// Builds the settings from `[email]`; `send_timeout` bounds one SMTP conversation.
+    pub fn from_config(
+        file: &Path,
+        office: &str,
+        c: &EmailConfig,
+        send_timeout: Duration,
+    ) -> Result<EmailSettings, ConfigError> {
+        let need = |v: &Option<String>, key: &str| {
+            v.clone()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| ConfigError::new(file, format!("`email.{key}` is required")))
+        };
+        let host = need(&c.smtp_host, "smtp_host")?;
+        let from_address = need(&c.from_address, "from_address")?;
+        let security = Security::parse(c.smtp_security.as_deref(), Security::StartTls);
+        let port = c.smtp_port.unwrap_or(match security {
+            Security::Tls => 465,
+            Security::StartTls => 587,
+            Security::None => 25,
+        });
+        let smtp = SmtpSettings {
+            host,
+            port,
+            security,
+            user: c.smtp_user.clone().filter(|u| !u.is_empty()),
+            password: c.smtp_password.clone(),
+            timeout: send_timeout,
+        };
+        let imap = match &c.imap_host {
+            None => None,
+            Some(h) if h.trim().is_empty() => None,
+            Some(h) => {
+                let security = Security::parse(c.imap_security.as_deref(), Security::Tls);
+                Some(ImapSettings {
+                    host: h.clone(),
+                    port: c.imap_port.unwrap_or(match security {
+                        Security::Tls => 993,
+                        _ => 143,
+                    }),
+                    security,
+                    user: need(&c.imap_user, "imap_user")?,
+                    password: c.imap_password.clone().ok_or_else(|| {
+                            ConfigError::new(
+                                file,
+                                "`email.imap_password` (or PSTBOT_IMAP_PASSWORD) is required with `email.imap_host`",
+                            )
+                        })?,
+                    folder: c.imap_folder.clone().unwrap_or_else(|| "INBOX".into()),
+                    poll: Duration::from_secs(c.poll_seconds.unwrap_or(60).max(1)),
+                    idle: c.idle,
+                    handled: match c.handled.as_deref() {
+                        Some("move") => Handled::Move(c.handled_folder.clone().unwrap_or_default()),
+                        _ => Handled::Flag,
+                    },
+                })
+            }
+        };
+        Ok(EmailSettings {
+            me: MailIdentity {
+                from_name: c
+                    .from_name
+                    .clone()
+                    .unwrap_or_else(|| format!("PST {office}")),
+                from_address,
+                reply_to: c.reply_to.clone(),
+                signature: c
+                    .signature
+                    .clone()
+                    .unwrap_or_else(|| format!("Pelayanan Statistik Terpadu (PST)\n{office}")),
+                office: office.to_string(),
+            },
+            smtp,
+            imap,
+        })
+    }
+}
+
+/// The id every mail about `case` refers to (the thread's root).
+pub fn thread_root_id(case: &str, domain: &str) -> String {
+    format!("<pstbot.{case}@{domain}>")
+}
+
+/// The id of the mail an outbox row becomes: the same for every attempt of that row.
+pub fn message_id_for_row(key: &str, case: Option<&str>, domain: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = hex::encode(&Sha256::digest(key.as_bytes())[..12]);
+    match case {
+        Some(c) => format!("<pstbot.{c}.{h}@{domain}>"),
+        None => format!("<pstbot.{h}@{domain}>"),
+    }
+}
+
+/// The message id of the mail a row answers, when the row was caused by a mail (its key is
+/// `email:<MESSAGE-ID>#N`).
+pub fn answered_mail_id(row_key: &str) -> Option<String> {
+    let rest = row_key.strip_prefix("email:")?;
+    let (id, _) = rest.rsplit_once('#')?;
+    let id = id.trim();
+    (id.starts_with('<') && id.ends_with('>') && id.len() > 2).then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_name_their_case() {
+        let a = message_id_for_row("telegram:5#0", Some("ADU-2026-000012"), "bps.go.id");
+        assert_eq!(
+            a,
+            message_id_for_row("telegram:5#0", Some("ADU-2026-000012"), "bps.go.id")
+        );
+        assert!(a.starts_with("<pstbot.ADU-2026-000012."));
+        assert_ne!(
+            a,
+            message_id_for_row("telegram:5#1", Some("ADU-2026-000012"), "bps.go.id")
+        );
+        assert_eq!(
+            thread_root_id("ADU-2026-000012", "bps.go.id"),
+            "<pstbot.ADU-2026-000012@bps.go.id>"
+        );
+        assert_eq!(
+            answered_mail_id("email:<abc@x.id>#2").as_deref(),
+            Some("<abc@x.id>")
+        );
+        assert_eq!(answered_mail_id("telegram:5#0"), None);
+    }
+}

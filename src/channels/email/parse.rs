@@ -1,0 +1,330 @@
+//! What a received mail is (pure): a bounce, an automatic answer, or a person writing — with
+//! its new text (quoted history and signature removed), its files and the case it belongs to.
+
+use crate::cases::CaseNumber;
+use crate::message::Attachment;
+use mail_parser::{MessageParser, MimeHeaders};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// A person's mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonMail {
+    /// The sender's address, lowercased.
+    pub from: String,
+    pub subject: String,
+    /// The new text: decoded, without quoted history and signature.
+    pub text: String,
+    pub files: Vec<Attachment>,
+    /// The case this mail answers: named in `In-Reply-To`/`References` (our ids) or in the
+    /// subject as `[ADU-2026-000012]`.
+    pub case: Option<CaseNumber>,
+}
+
+/// What a mail is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MailKind {
+    /// A delivery failure report; the address that failed when the report names it.
+    Bounce {
+        failed: Option<String>,
+        reason: String,
+    },
+    /// An automatic mail (out-of-office, list or bulk mail, our own): never answered.
+    Automatic(String),
+    Person(PersonMail),
+}
+
+/// A parsed mail with the id it is deduplicated by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// `<Message-ID>`, or one derived from the content when the mail has none.
+    pub id: String,
+    pub kind: MailKind,
+}
+
+static CASE_IN_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^<pstbot\.([A-Z]{3}-\d{4}-\d{6})[.@][^>]*@([^@>]+)>$|^<pstbot\.([A-Z]{3}-\d{4}-\d{6})@([^@>]+)>$").expect("regex")
+});
+static CASE_IN_SUBJECT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\[\s*([A-Z]{3}-\d{4}-\d{6})\s*\]").expect("regex"));
+static FINAL_RECIPIENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^\s*(?:Final|Original)-Recipient:\s*rfc822\s*;\s*<?([^<>\s;]+@[^<>\s;]+)>?")
+        .expect("regex")
+});
+static DIAGNOSTIC: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)^\s*Diagnostic-Code:\s*(.+)$").expect("regex"));
+static STATUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)^\s*Status:\s*(.+)$").expect("regex"));
+
+/// Reads a raw mail. `own` is our from address (mail from it is never answered), `domain` the
+/// right-hand side of our ids.
+pub fn parse(raw: &[u8], own: &str, domain: &str) -> Parsed {
+    let Some(m) = MessageParser::default().parse(raw) else {
+        return Parsed {
+            id: derived_id(raw),
+            kind: MailKind::Automatic("unreadable mail".into()),
+        };
+    };
+    let id = m
+        .message_id()
+        .map(|i| i.trim().trim_matches(['<', '>']).to_string())
+        .filter(|i| !i.is_empty() && !i.contains(char::is_whitespace))
+        .map(|i| format!("<{i}>"))
+        .unwrap_or_else(|| derived_id(raw));
+    let from = m
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(|a| a.trim().to_lowercase())
+        .unwrap_or_default();
+    let header = |name: &str| m.header_raw(name).map(|v| v.trim().to_lowercase());
+    let ct = m.content_type();
+    let is_report = ct.is_some_and(|c| {
+        c.ctype().eq_ignore_ascii_case("multipart")
+            && c.subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && c.attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+    });
+    let local = from.split('@').next().unwrap_or("");
+    let daemon =
+        local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster");
+    let empty_return_path = header("return-path").is_some_and(|r| {
+        let r = r.trim();
+        r == "<>" || r.is_empty()
+    });
+    let lossy = String::from_utf8_lossy(raw);
+    if is_report || daemon {
+        let failed = FINAL_RECIPIENT
+            .captures(&lossy)
+            .map(|c| c[1].trim().to_lowercase());
+        let reason = DIAGNOSTIC
+            .captures(&lossy)
+            .or_else(|| STATUS.captures(&lossy))
+            .map(|c| c[1].trim().to_string())
+            .or_else(|| m.subject().map(str::to_string))
+            .unwrap_or_else(|| "undeliverable".into());
+        return Parsed {
+            id,
+            kind: MailKind::Bounce { failed, reason },
+        };
+    }
+    let automatic = if empty_return_path {
+        Some("empty return path".to_string())
+    } else if let Some(a) = header("auto-submitted").filter(|a| !a.starts_with("no")) {
+        Some(format!("Auto-Submitted: {a}"))
+    } else if let Some(p) =
+        header("precedence").filter(|p| matches!(p.as_str(), "bulk" | "junk" | "list"))
+    {
+        Some(format!("Precedence: {p}"))
+    } else if header("x-autoreply").is_some() || header("x-autorespond").is_some() {
+        Some("autoresponder".to_string())
+    } else if from.is_empty() {
+        Some("no sender".to_string())
+    } else if from.eq_ignore_ascii_case(own) {
+        Some("our own mail".to_string())
+    } else {
+        None
+    };
+    if let Some(why) = automatic {
+        return Parsed {
+            id,
+            kind: MailKind::Automatic(why),
+        };
+    }
+    let subject = m.subject().unwrap_or("").trim().to_string();
+    // Our ids in the thread headers name the case; then the subject.
+    let mut case = None;
+    for h in [m.in_reply_to(), m.references()] {
+        let ids: Vec<String> = match (h.as_text_list(), h.as_text()) {
+            (Some(list), _) => list.iter().map(|s| s.to_string()).collect(),
+            (None, Some(t)) => vec![t.to_string()],
+            _ => Vec::new(),
+        };
+        for i in ids {
+            let bracketed = format!("<{}>", i.trim().trim_matches(['<', '>']));
+            if let Some(c) = CASE_IN_ID.captures(&bracketed) {
+                let (number, at) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
+                    (Some(n), Some(d), _, _) | (_, _, Some(n), Some(d)) => (n.as_str(), d.as_str()),
+                    _ => continue,
+                };
+                if at.eq_ignore_ascii_case(domain)
+                    && let Some(n) = CaseNumber::parse(number)
+                {
+                    case = Some(n);
+                }
+            }
+        }
+    }
+    if case.is_none() {
+        case = CASE_IN_SUBJECT
+            .captures(&subject)
+            .and_then(|c| CaseNumber::parse(&c[1]));
+    }
+    let body = m.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+    let text = strip_quotes_and_signature(&body);
+    let files = m
+        .attachments()
+        .filter(|p| !p.is_message())
+        .map(|p| {
+            let mime = p
+                .content_type()
+                .map(|c| match c.subtype() {
+                    Some(s) => format!("{}/{}", c.ctype(), s),
+                    None => c.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_lowercase();
+            Attachment {
+                filename: p.attachment_name().unwrap_or("lampiran").to_string(),
+                mime,
+                bytes: p.contents().to_vec(),
+            }
+        })
+        .collect();
+    Parsed {
+        id,
+        kind: MailKind::Person(PersonMail {
+            from,
+            subject,
+            text,
+            files,
+            case,
+        }),
+    }
+}
+
+fn derived_id(raw: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "<{}@no-message-id>",
+        hex::encode(&Sha256::digest(raw)[..16])
+    )
+}
+
+/// Keeps what the person wrote now: cuts at the quoted history (`> …` lines, "On … wrote:",
+/// "Pada … menulis:", forwarded/original-message markers, an Outlook header block) and at the
+/// signature (`-- `, "Sent from my …", "Dikirim dari …").
+pub fn strip_quotes_and_signature(body: &str) -> String {
+    let lines: Vec<&str> = body.lines().collect();
+    let mut end = lines.len();
+    for (i, raw) in lines.iter().enumerate() {
+        let l = raw.trim();
+        let lower = l.to_lowercase();
+        let cut = l.starts_with('>')
+            || raw.trim_end() == "--"
+            || *raw == "-- "
+            || (lower.ends_with("wrote:") || lower.ends_with("menulis:"))
+            || lower.starts_with("-----original message")
+            || lower.starts_with("-----pesan asli")
+            || lower.starts_with("---------- forwarded message")
+            || lower.starts_with("________________")
+            || lower.starts_with("sent from my ")
+            || lower.starts_with("dikirim dari ")
+            || (lower.starts_with("from:")
+                && lines.get(i + 1).is_some_and(|n| {
+                    n.to_lowercase().trim_start().starts_with("sent:")
+                        || n.to_lowercase().trim_start().starts_with("date:")
+                        || n.to_lowercase().trim_start().starts_with("to:")
+                }));
+        if cut {
+            end = i;
+            // "On Mon, … Budi <" wrapped onto two lines before "wrote:".
+            if (lower.ends_with("wrote:") || lower.ends_with("menulis:"))
+                && !(lower.starts_with("on ") || lower.starts_with("pada "))
+                && i > 0
+            {
+                let prev = lines[i - 1].trim().to_lowercase();
+                if prev.starts_with("on ") || prev.starts_with("pada ") {
+                    end = i - 1;
+                }
+            }
+            break;
+        }
+    }
+    let kept: Vec<&str> = lines[..end].iter().map(|l| l.trim_end()).collect();
+    kept.join("\n").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_and_signatures_are_removed() {
+        let body = "Baik, saya kirim lampirannya.\nTerima kasih\n\n-- \nBudi\n0812\n";
+        assert_eq!(
+            strip_quotes_and_signature(body),
+            "Baik, saya kirim lampirannya.\nTerima kasih"
+        );
+        let body = "Sudah saya perbaiki.\n\nPada Sen, 5 Jan 2026 pukul 10.00 PST BPS <pst@bps.example>\nmenulis:\n> Mohon perbaiki\n";
+        assert_eq!(strip_quotes_and_signature(body), "Sudah saya perbaiki.");
+        let body = "Thanks\n\nOn Mon, Jan 5, 2026 at 10:00 AM PST <pst@x> wrote:\n> old";
+        assert_eq!(strip_quotes_and_signature(body), "Thanks");
+        let body = "Oke\n\nSent from my iPhone";
+        assert_eq!(strip_quotes_and_signature(body), "Oke");
+    }
+
+    const DOMAIN: &str = "bps.example";
+
+    #[test]
+    fn replies_name_their_case_by_headers_or_subject() {
+        let raw = b"From: Budi <Budi@Example.org>\r\nTo: pst@bps.example\r\nSubject: Re: hal\r\nMessage-ID: <m1@example.org>\r\nIn-Reply-To: <pstbot.ADU-2026-000012.abcdef@bps.example>\r\n\r\nBaik.\r\n";
+        let p = parse(raw, "pst@bps.example", DOMAIN);
+        assert_eq!(p.id, "<m1@example.org>");
+        let MailKind::Person(m) = p.kind else {
+            panic!("a person")
+        };
+        assert_eq!(m.from, "budi@example.org");
+        assert_eq!(
+            m.case.map(|c| c.to_string()).as_deref(),
+            Some("ADU-2026-000012")
+        );
+        // Someone else's domain in the id does not count; the subject does.
+        let raw = b"From: a@b.org\r\nSubject: Re: [PRD-2026-000003] Tagihan\r\nIn-Reply-To: <pstbot.ADU-2026-000012.x@evil.org>\r\n\r\nok\r\n";
+        let MailKind::Person(m) = parse(raw, "pst@bps.example", DOMAIN).kind else {
+            panic!("a person")
+        };
+        assert_eq!(
+            m.case.map(|c| c.to_string()).as_deref(),
+            Some("PRD-2026-000003")
+        );
+    }
+
+    #[test]
+    fn automatic_mail_and_bounces_are_recognised() {
+        let ooo = b"From: a@b.org\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\nAway\r\n";
+        assert!(matches!(
+            parse(ooo, "pst@bps.example", DOMAIN).kind,
+            MailKind::Automatic(_)
+        ));
+        let not_auto = b"From: a@b.org\r\nAuto-Submitted: no\r\nSubject: hi\r\n\r\nhalo\r\n";
+        assert!(matches!(
+            parse(not_auto, "pst@bps.example", DOMAIN).kind,
+            MailKind::Person(_)
+        ));
+        let bulk = b"From: news@b.org\r\nPrecedence: bulk\r\nSubject: News\r\n\r\nx\r\n";
+        assert!(matches!(
+            parse(bulk, "pst@bps.example", DOMAIN).kind,
+            MailKind::Automatic(_)
+        ));
+        let dsn = b"From: MAILER-DAEMON@mx.b.org\r\nSubject: Undelivered\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.b.org\r\n\r\nFinal-Recipient: rfc822; Gone@B.org\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--b--\r\n";
+        match parse(dsn, "pst@bps.example", DOMAIN).kind {
+            MailKind::Bounce { failed, reason } => {
+                assert_eq!(failed.as_deref(), Some("gone@b.org"));
+                assert!(reason.contains("550"), "{reason}");
+            }
+            other => panic!("a bounce, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn latin1_and_quoted_printable_are_decoded() {
+        let raw = b"From: a@b.org\r\nSubject: =?ISO-8859-1?Q?Pengaduan_caf=E9?=\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSaya minum caf=E9 =80 5=\r\n ribu\r\n";
+        let MailKind::Person(m) = parse(raw, "pst@bps.example", DOMAIN).kind else {
+            panic!("a person")
+        };
+        assert_eq!(m.subject, "Pengaduan café");
+        assert_eq!(m.text, "Saya minum café € 5 ribu");
+    }
+}

@@ -1,0 +1,530 @@
+//! The e-mail channel against real mail servers on 127.0.0.1: Dovecot (IMAP) and an aiosmtpd
+//! SMTP server, both started by the test (see `support/mail.rs`).
+
+mod support;
+
+use pstbot::cases::CaseNumber;
+use pstbot::config::Config;
+use pstbot::message::{ChannelKind, Identity, OutboundMessage, Topic};
+use pstbot::outbox::{Outbox, SendError};
+use pstbot::store::sled::SledStore;
+use pstbot::store::{OutboxRow, Store};
+use std::sync::Arc;
+use support::mail::{DOMAIN, MailServers, USER};
+use tokio_util::sync::CancellationToken;
+
+const BUDI_MAIL: &str = "budi.santoso@example.go.id";
+
+fn mail_config(dir: &std::path::Path, servers: &MailServers) -> Config {
+    let path = support::config_file(dir, "127.0.0.1:0");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&servers.email_section());
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
+}
+
+/// A case's notifications reach an applicant who chatted on another channel by e-mail too:
+/// the case number in the subject, text and HTML parts, the office signature, the officer's
+/// file attached, ids that thread the case's mails together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_notifications_also_arrive_by_mail_with_thread_headers_parts_and_file() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), &servers);
+    let mut t = support::Chat::memory();
+    let n = support::submit_complaint(&mut t, false).await;
+    t.as_terminal("rina");
+    t.say(&format!("kirim {n}")).await;
+    let letter = b"%PDF-1.4 surat jawaban pengaduan".to_vec();
+    t.file("surat-jawaban.pdf", letter.clone()).await;
+
+    let chans = pstbot::app::channels(&cfg, None).unwrap();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(
+        Arc::new(Outbox::new(t.rt.clone(), chans, cfg.delivery.clone())).run(stop.clone()),
+    );
+    servers
+        .wait_for("two mails to Budi", async |s| {
+            s.sent_to(BUDI_MAIL).len() >= 2
+        })
+        .await;
+    stop.cancel();
+    worker.await.unwrap();
+
+    let mails = servers.sent_to(BUDI_MAIL);
+    assert_eq!(mails.len(), 2, "the receipt and the file, nothing else");
+    let root = format!("<pstbot.{n}@{DOMAIN}>");
+    let receipt = &mails[0];
+    assert!(receipt.header("Subject").starts_with(&format!("[{n}] ")));
+    assert!(receipt.text().contains(&n), "{}", receipt.text());
+    assert!(receipt.text().contains("Pelayanan Statistik Terpadu"));
+    let file_mail = &mails[1];
+    let p = file_mail.parsed();
+    assert_eq!(p.from().unwrap().first().unwrap().address(), Some(USER));
+    assert!(p.subject().unwrap().starts_with(&format!("[{n}] ")));
+    let id = p.message_id().unwrap().to_string();
+    assert!(id.starts_with(&format!("pstbot.{n}.")), "{id}");
+    assert!(id.ends_with(&format!("@{DOMAIN}")), "{id}");
+    assert_ne!(Some(id.as_str()), receipt.parsed().message_id());
+    for m in [receipt, file_mail] {
+        assert!(
+            m.header("References").contains(&root),
+            "{}",
+            m.header("References")
+        );
+        assert_eq!(m.header("In-Reply-To"), root);
+        assert_eq!(m.header("Auto-Submitted"), "auto-generated");
+    }
+    assert_eq!(p.text_body_count(), 1);
+    assert_eq!(p.html_body_count(), 1);
+    let html = p.body_html(0).unwrap();
+    assert!(
+        html.contains("surat-jawaban.pdf") && html.contains("<br>"),
+        "{html}"
+    );
+    let att: Vec<_> = p.attachments().collect();
+    assert_eq!(att.len(), 1);
+    use mail_parser::MimeHeaders;
+    assert_eq!(att[0].attachment_name(), Some("surat-jawaban.pdf"));
+    assert_eq!(att[0].contents(), letter.as_slice());
+    // Conversation replies on the terminal were not copied; the officers' posts neither.
+    assert_eq!(servers.sent().len(), 2);
+}
+
+fn row(to: &str, key: &str) -> OutboxRow {
+    OutboxRow::new(
+        1,
+        key.into(),
+        chrono::Utc::now(),
+        OutboundMessage::text(
+            Identity::new(ChannelKind::Email, to),
+            "Permohonan Anda diproses.",
+        )
+        .about(Topic::case("case_update", "ADU-2026-000007", &[])),
+    )
+}
+
+/// SMTP 4xx is worth retrying, 5xx is not; a resent row is the same mail (same Message-ID).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_4xx_is_transient_5xx_permanent_and_a_resend_is_the_same_mail() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), &servers);
+    let store = pstbot::store::memory::MemoryStore::new();
+    let chans = pstbot::app::channels(&cfg, None).unwrap();
+    let ch = chans.get(ChannelKind::Email).unwrap();
+    match ch.send(&row("tempfail@example.org", "k#0"), &store).await {
+        Err(SendError::Transient { reason, .. }) => assert!(reason.contains("451"), "{reason}"),
+        other => panic!("451 is transient, got {other:?}"),
+    }
+    match ch.send(&row("reject@example.org", "k#0"), &store).await {
+        Err(SendError::Permanent { reason }) => assert!(reason.contains("550"), "{reason}"),
+        other => panic!("550 is permanent, got {other:?}"),
+    }
+    let first = ch
+        .send(&row("siti@example.org", "k#3"), &store)
+        .await
+        .unwrap();
+    let again = ch
+        .send(&row("siti@example.org", "k#3"), &store)
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    let mails = servers.sent_to("siti@example.org");
+    assert_eq!(mails.len(), 2);
+    assert_eq!(
+        mails[0].parsed().message_id(),
+        mails[1].parsed().message_id()
+    );
+}
+
+/// A complaint by mail, in one message, one answer per line (in windows-1252, quoted-printable).
+fn complaint_mail(id: &str) -> String {
+    format!(
+        "From: Siti Aminah <Siti@Example.org>\n\
+To: {USER}\n\
+Subject: Pengaduan data\n\
+Message-ID: <{id}@example.org>\n\
+MIME-Version: 1.0\n\
+Content-Type: text/plain; charset=windows-1252\n\
+Content-Transfer-Encoding: quoted-printable\n\
+\n\
+Pengaduan\n\
+ya\n\
+Siti Aminah\n\
+siti@example.org\n\
+0812-3456-7890\n\
+2\n\
+3\n\
+4\n\
+3\n\
+Dinas Komunikasi dan Informatika Provinsi Bengkulu\n\
+pemerintah daerah\n\
+2\n\
+kirim\n\
+2\n\
+Tabel kemiskinan di situs tidak bisa diunduh sejak pekan lalu; kata petugas caf=E9 =\n\
+tutup =96 mohon dibantu.\n\
+\n\
+20/11/2026\n\
+lewati\n\
+tidak\n\
+-\n\
+kirim\n\
+\n\
+--=20\n\
+Siti\n"
+    )
+}
+
+fn case_of(store: &dyn Store, n: &str) -> pstbot::cases::Case {
+    store.case(&CaseNumber::parse(n).unwrap()).unwrap().unwrap()
+}
+
+/// The whole mailbox story on `pstbot serve`: a complaint filed in one mail; a reply in the
+/// case's thread lands on the case with its file; an incomplete mail gets asked for what is
+/// missing; auto-replies and bounces are not answered and a bounce marks the address failing;
+/// after a crash between handling and marking, a restart handles nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_conversations_complaints_replies_bounces_and_restarts() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), &servers);
+    let serve = |cfg: Config| {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(pstbot::app::serve(cfg, async {
+            let _ = rx.await;
+        }));
+        (tx, task)
+    };
+    let (stop, served) = serve(cfg.clone());
+
+    // 1. A complaint in one mail.
+    servers.deliver(&complaint_mail("siti-1")).await;
+    servers
+        .wait_for("the receipt to Siti", async |s| {
+            !s.sent_to("siti@example.org").is_empty()
+        })
+        .await;
+    let all = servers.sent_to("siti@example.org");
+    assert_eq!(
+        all.len(),
+        1,
+        "one mail in, one mail out: {:?}",
+        all.iter().map(|m| m.text()).collect::<Vec<_>>()
+    );
+    let receipt = all[0].clone();
+    let text = receipt.text();
+    assert!(text.contains("ADU-2026-000001"), "{text}");
+    assert!(text.contains("Terima kasih, Siti Aminah"), "{text}");
+    assert_eq!(receipt.header("In-Reply-To"), "<siti-1@example.org>");
+    assert!(receipt.header("Subject").starts_with("[ADU-2026-000001]"));
+    let receipt_id = format!("<{}>", receipt.parsed().message_id().unwrap());
+
+    // 2. Her reply in the thread, with a file and the quoted history, lands on the case.
+    servers
+        .deliver(&format!(
+            "From: siti@example.org\n\
+To: {USER}\n\
+Subject: Re: [ADU-2026-000001] Terima kasih\n\
+Message-ID: <siti-2@example.org>\n\
+In-Reply-To: {receipt_id}\n\
+References: {receipt_id}\n\
+MIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\n\
+\n\
+--b1\n\
+Content-Type: text/plain; charset=utf-8\n\
+\n\
+Berikut tangkapan layarnya.\n\
+\n\
+Pada Sen, 23 Nov 2026, PST menulis:\n\
+> Terima kasih, Siti Aminah.\n\
+--b1\n\
+Content-Type: image/png\n\
+Content-Disposition: attachment; filename=\"layar.png\"\n\
+Content-Transfer-Encoding: base64\n\
+\n\
+iVBORw0KGgpsYXlhcg==\n\
+--b1--\n"
+        ))
+        .await;
+    servers
+        .wait_for("the confirmation to Siti", async |s| {
+            s.sent_to("siti@example.org").len() >= 2
+        })
+        .await;
+    let confirm = servers.sent_to("siti@example.org").remove(1);
+    assert!(
+        confirm.text().contains("kami tambahkan ke ADU-2026-000001"),
+        "{}",
+        confirm.text()
+    );
+    assert!(confirm.text().contains("layar.png"));
+
+    // 3. An incomplete mail from a new person: the bot asks, by mail, for what is missing.
+    servers
+        .deliver(&format!(
+            "From: Andi <andi@example.org>\nTo: {USER}\nSubject: Tanya\nMessage-ID: <andi-1@example.org>\n\nPengaduan\nya\nAndi Wijaya\n"
+        ))
+        .await;
+    servers
+        .wait_for("the question to Andi", async |s| {
+            !s.sent_to("andi@example.org").is_empty()
+        })
+        .await;
+    let ask = servers.sent_to("andi@example.org").remove(0).text();
+    assert!(ask.contains("e-mail"), "asks for the next answer: {ask}");
+    assert!(ask.contains("satu jawaban per baris"), "{ask}");
+
+    // 4. An out-of-office answer and a bounce: never answered.
+    servers
+        .deliver(&format!(
+            "From: budi@example.org\nTo: {USER}\nSubject: Cuti\nAuto-Submitted: auto-replied\nMessage-ID: <ooo-1@example.org>\n\nSaya sedang cuti.\n"
+        ))
+        .await;
+    servers
+        .deliver(&format!(
+            "From: MAILER-DAEMON@mx.example.org\nTo: {USER}\nSubject: Undelivered Mail Returned to Sender\nMessage-ID: <dsn-1@mx.example.org>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n--r\nContent-Type: text/plain\n\nYour message could not be delivered.\n--r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; andi@example.org\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <Andi@example.org>: mailbox unavailable\n--r--\n"
+        ))
+        .await;
+    servers
+        .wait_for("every mail marked handled", async |s| {
+            let f = s.flags().await;
+            f.len() == 5
+                && f.iter()
+                    .all(|(_, fl)| fl.iter().any(|x| x.contains("PstbotHandled")))
+        })
+        .await;
+    let sent_before = servers.sent().len();
+    assert_eq!(
+        sent_before, 3,
+        "Siti twice, Andi once; nothing to the robots"
+    );
+    assert!(servers.sent_to("budi@example.org").is_empty());
+    assert!(servers.sent_to("MAILER-DAEMON@mx.example.org").is_empty());
+
+    stop.send(()).unwrap();
+    served.await.unwrap().unwrap();
+    {
+        let store = SledStore::open(&cfg.store.path, 16).unwrap();
+        let case = case_of(&store, "ADU-2026-000001");
+        let described = case
+            .form
+            .iter()
+            .find(|f| f.field == "description")
+            .and_then(|f| f.value.as_text().map(str::to_string))
+            .unwrap();
+        assert!(
+            described.contains("caf\u{e9} tutup \u{2013} mohon"),
+            "{described}"
+        );
+        let note = case
+            .history
+            .iter()
+            .find(|e| e.kind == "applicant_message")
+            .and_then(|e| e.note.clone())
+            .unwrap();
+        assert_eq!(note, "Berikut tangkapan layarnya.");
+        assert!(case.attachments.iter().any(|a| a.filename == "layar.png"));
+        assert!(
+            store
+                .address_failing(&Identity::new(ChannelKind::Email, "andi@example.org"))
+                .unwrap()
+        );
+        let officers: Vec<String> = store
+            .outbox_pending(None, 1000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.msg.to == Identity::officers())
+            .map(|r| r.msg.text)
+            .collect();
+        assert!(
+            officers
+                .iter()
+                .any(|t| t.contains("Berikut tangkapan layarnya."))
+        );
+        assert!(
+            officers
+                .iter()
+                .any(|t| t.contains("bounced") && t.contains("***org"))
+        );
+        assert!(
+            !officers
+                .iter()
+                .any(|t| t.to_lowercase().contains("andi@example.org")),
+            "masked, also in the diagnostic: {officers:?}"
+        );
+    }
+
+    // 5. A crash after handling and before marking: the marks are gone, the mails come again.
+    servers.unmark_all().await;
+    let (stop, served) = serve(cfg.clone());
+    servers
+        .wait_for("every mail marked again", async |s| {
+            s.flags()
+                .await
+                .iter()
+                .all(|(_, fl)| fl.iter().any(|x| x.contains("PstbotHandled")))
+        })
+        .await;
+    stop.send(()).unwrap();
+    served.await.unwrap().unwrap();
+    assert_eq!(servers.sent().len(), sent_before, "nothing answered twice");
+    let store = SledStore::open(&cfg.store.path, 16).unwrap();
+    let case = case_of(&store, "ADU-2026-000001");
+    assert_eq!(
+        case.history
+            .iter()
+            .filter(|e| e.kind == "applicant_message")
+            .count(),
+        1
+    );
+    assert!(
+        store
+            .case(&CaseNumber::parse("ADU-2026-000002").unwrap())
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn to_budi_by_mail(t: &support::Chat) -> Vec<OutboundMessage> {
+    t.last
+        .iter()
+        .filter(|m| m.to == Identity::new(ChannelKind::Email, BUDI_MAIL))
+        .cloned()
+        .collect()
+}
+
+/// The runtime's side, without servers: notifications get an e-mail copy in the same commit,
+/// conversation replies do not; a bounce stops the copies until mail comes from the address
+/// again; outside a dialog a whole mail is one message for the open case.
+#[tokio::test]
+async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_the_case() {
+    let mut t = support::Chat::memory();
+    let n = support::submit_complaint(&mut t, false).await;
+    let copies = to_budi_by_mail(&t);
+    assert_eq!(copies.len(), 1, "the receipt, by e-mail too");
+    assert!(copies[0].text.contains(&n));
+    assert_eq!(copies[0].topic.as_ref().unwrap().kind, "case_received");
+    t.say("status").await;
+    assert!(
+        to_budi_by_mail(&t).is_empty(),
+        "conversation replies are not copied"
+    );
+
+    let daemon = Identity::new(ChannelKind::Email, "mailer-daemon");
+    t.rt.handle_mail_bounce("<dsn-9@mx>", &daemon, Some(BUDI_MAIL), "550 5.1.1 unknown")
+        .await
+        .unwrap();
+    let budi_mail = Identity::new(ChannelKind::Email, BUDI_MAIL);
+    assert!(t.rt.store.address_failing(&budi_mail).unwrap());
+    t.as_terminal("rina");
+    t.say(&format!("ambil {n}")).await;
+    t.say(&format!("balas {n} Tabelnya sudah kami perbaiki."))
+        .await;
+    assert!(
+        t.sent_to(&support_budi())
+            .contains("Tabelnya sudah kami perbaiki")
+    );
+    assert!(
+        to_budi_by_mail(&t).is_empty(),
+        "no mail to a bouncing address"
+    );
+
+    // Budi writes from that address: it works again.
+    t.as_person(ChannelKind::Email, BUDI_MAIL);
+    t.send(pstbot::message::InboundBody::Mail {
+        text: "Halo".into(),
+        files: Vec::new(),
+    })
+    .await;
+    assert!(!t.rt.store.address_failing(&budi_mail).unwrap());
+
+    // Siti files by mail, then writes again outside any dialog: her whole mail goes to the
+    // officers on her case, in one piece, and she gets one answer.
+    t.as_person(ChannelKind::Email, "siti@example.org");
+    let raw = complaint_mail("siti-r1");
+    let body = raw.split_once("\n\n").unwrap().1.replace("=\n", "");
+    let out = t
+        .send(pstbot::message::InboundBody::Mail {
+            text: body,
+            files: Vec::new(),
+        })
+        .await;
+    let siti_case = support::case_number(&out).unwrap();
+    let out = t
+        .send(pstbot::message::InboundBody::Mail {
+            text: "Terima kasih.\nSatu lagi: tabel tahun 2025 juga tidak bisa diunduh.".into(),
+            files: Vec::new(),
+        })
+        .await;
+    let officers = t.sent_to(&Identity::officers());
+    assert!(
+        officers.contains(&format!("[{siti_case}]"))
+            && officers.contains("Terima kasih.\nSatu lagi: tabel tahun 2025"),
+        "{officers}"
+    );
+    let to_siti: Vec<_> = t
+        .last
+        .iter()
+        .filter(|m| m.to.address == "siti@example.org")
+        .collect();
+    assert_eq!(to_siti.len(), 1, "{out}");
+}
+
+fn support_budi() -> Identity {
+    Identity::new(ChannelKind::Terminal, "budi")
+}
+
+/// IMAP IDLE wakes the service for new mail (the poll interval is far longer than the test),
+/// and `handled = "move"` moves handled mail out of the inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_wakes_for_new_mail_and_handled_mail_is_moved() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::config_file(dir.path(), "127.0.0.1:0");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&servers.email_section().replace(
+        "poll_seconds = 1",
+        "poll_seconds = 600\nidle = true\nhandled = \"move\"\nhandled_folder = \"Diproses\"",
+    ));
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg, async {
+        let _ = rx.await;
+    }));
+    let hello = |id: &str| {
+        format!(
+            "From: rudi@example.org\nTo: {USER}\nSubject: Halo\nMessage-ID: <{id}@example.org>\n\nhalo\n"
+        )
+    };
+    servers.deliver(&hello("rudi-1")).await;
+    servers
+        .wait_for("the first answer", async |s| {
+            s.sent_to("rudi@example.org").len() == 1
+        })
+        .await;
+    servers
+        .wait_for("the first mail moved", async |s| {
+            s.count("Diproses").await == 1
+        })
+        .await;
+    // The service now waits in IDLE; only the server's notice can wake it in time.
+    servers.deliver(&hello("rudi-2")).await;
+    servers
+        .wait_for("the second answer", async |s| {
+            s.sent_to("rudi@example.org").len() == 2
+        })
+        .await;
+    servers
+        .wait_for("both mails moved", async |s| {
+            s.count("Diproses").await == 2 && s.count("INBOX").await == 0
+        })
+        .await;
+    tx.send(()).unwrap();
+    served.await.unwrap().unwrap();
+    let menu = servers.sent_to("rudi@example.org")[0].text();
+    assert!(menu.contains("Pengaduan"), "the menu: {menu}");
+}
