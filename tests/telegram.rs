@@ -360,25 +360,8 @@ async fn guest_book_complaint_and_an_officer_answering_in_the_group() {
         .unwrap();
     assert_eq!(doc.1, letter, "the document arrives byte for byte");
     // The evidence Budi sent was downloaded whole and kept with the case.
-    let c = svc
-        .rt
-        .store
-        .case(&pstbot::cases::CaseNumber::parse(&case).unwrap())
-        .unwrap()
-        .unwrap();
-    let evidence = c
-        .attachments
-        .iter()
-        .cloned()
-        .chain(c.form.iter().filter_map(|f| match &f.value {
-            pstbot::dialogs::Answer::File(a) => Some(a.clone()),
-            _ => None,
-        }))
-        .find(|a| a.filename == "bukti-layar.pdf")
-        .expect("the evidence is on the case");
-    let kept = svc.rt.store.blob(&evidence.blob).unwrap();
     assert_eq!(
-        kept.unwrap(),
+        support::case_file(svc.rt.store.as_ref(), &case, "bukti-layar.pdf"),
         std::fs::read(support::repo().join("tests/fixtures/kuesioner.pdf")).unwrap()
     );
     svc.stop().await;

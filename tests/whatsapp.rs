@@ -616,24 +616,8 @@ async fn guest_book_and_paid_product_through_buttons_and_lists() {
 async fn a_document_from_the_applicant_is_attached_to_the_case() {
     let svc = Service::start(Options::default()).await;
     let case = complaint(&svc, true).await;
-    let c = svc
-        .rt
-        .store
-        .case(&pstbot::cases::CaseNumber::parse(&case).unwrap())
-        .unwrap()
-        .unwrap();
-    let evidence = c
-        .attachments
-        .iter()
-        .cloned()
-        .chain(c.form.iter().filter_map(|f| match &f.value {
-            pstbot::dialogs::Answer::File(a) => Some(a.clone()),
-            _ => None,
-        }))
-        .find(|a| a.filename == "bukti-layar.pdf")
-        .expect("the evidence is on the case");
     assert_eq!(
-        svc.rt.store.blob(&evidence.blob).unwrap().unwrap(),
+        support::case_file(svc.rt.store.as_ref(), &case, "bukti-layar.pdf"),
         std::fs::read(support::repo().join("tests/fixtures/kuesioner.pdf")).unwrap()
     );
     assert_eq!(svc.graph.state.media_fetches.load(Ordering::Relaxed), 1);
@@ -907,16 +891,7 @@ async fn status_callbacks_are_recorded_and_failures_retried_or_reported() {
     assert_eq!(svc.post(&failed).await, StatusCode::OK);
     svc.settled().await;
     assert_eq!(svc.sent_to(BUDI).len(), n + 1);
-    let officers = || -> Vec<String> {
-        svc.rt
-            .store
-            .outbox_pending(None, 1000)
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.msg.to.channel == ChannelKind::Officers)
-            .map(|r| r.msg.text)
-            .collect()
-    };
+    let officers = || support::officers_pending(svc.rt.store.as_ref());
     assert!(
         officers()
             .iter()
@@ -1061,15 +1036,7 @@ async fn graph_errors_are_retried_or_reported_and_files_are_uploaded() {
         .find(|f| f.row.msg.text == "Kasus Anda sedang ditinjau.")
         .expect("given up at once");
     assert_eq!(f.row.attempts, 0, "not retried");
-    let notices: Vec<String> = svc
-        .rt
-        .store
-        .outbox_pending(None, 1000)
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.msg.to.channel == ChannelKind::Officers)
-        .map(|r| r.msg.text)
-        .collect();
+    let notices = support::officers_pending(svc.rt.store.as_ref());
     assert!(
         notices
             .iter()
