@@ -7,7 +7,7 @@ mod support;
 
 use pstbot::channels::telegram::webhook::{SECRET_HEADER, TelegramWebhook};
 use pstbot::channels::telegram::{Telegram, polling};
-use pstbot::config::{Config, DeliveryConfig, RateLimit};
+use pstbot::config::{Config, DeliveryConfig};
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity};
 use pstbot::outbox::Outbox;
@@ -38,24 +38,11 @@ fn config(dir: &Path) -> Config {
 
 /// Quick retries, and limits loose enough that a scripted conversation is not slowed down.
 fn delivery() -> DeliveryConfig {
-    let mut d = DeliveryConfig {
-        max_attempts: 3,
+    DeliveryConfig {
         backoff_initial: Duration::from_millis(50),
         backoff_max: Duration::from_millis(400),
-        send_timeout: Duration::from_secs(5),
-        limits: Default::default(),
-    };
-    for ch in ["telegram", "officers"] {
-        d.limits.insert(
-            ch.into(),
-            RateLimit {
-                per_chat_per_minute: 6000,
-                group_per_minute: 6000,
-                per_second: 1000,
-            },
-        );
+        ..support::quick_delivery(&["telegram", "officers"])
     }
-    d
 }
 
 /// pstbot's Telegram side running against the fake API: runtime on sled, outbox, polling.

@@ -8,7 +8,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hmac::{Hmac, Mac};
-use pstbot::config::{Config, DeliveryConfig, RateLimit, Secret, WhatsappConfig, WhatsappTemplate};
+use pstbot::config::{Config, DeliveryConfig, Secret, WhatsappConfig, WhatsappTemplate};
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity, OutboundMessage, Topic};
 use pstbot::outbox::Outbox;
@@ -31,24 +31,7 @@ const BUDI: &str = "6281234567890";
 const RINA: &str = "6281111111111";
 
 fn delivery() -> DeliveryConfig {
-    let mut d = DeliveryConfig {
-        max_attempts: 3,
-        backoff_initial: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(100),
-        send_timeout: Duration::from_secs(5),
-        limits: Default::default(),
-    };
-    for ch in ["whatsapp", "officers"] {
-        d.limits.insert(
-            ch.into(),
-            RateLimit {
-                per_chat_per_minute: 6000,
-                group_per_minute: 6000,
-                per_second: 1000,
-            },
-        );
-    }
-    d
+    support::quick_delivery(&["whatsapp", "officers"])
 }
 
 struct Options {

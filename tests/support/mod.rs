@@ -383,6 +383,29 @@ pub async fn submit_complaint_on(
     case_number(&out).unwrap()
 }
 
+/// Quick retries (20 ms doubling to 100 ms, three attempts), and on `channels` limits loose
+/// enough that a scripted conversation is not slowed down.
+pub fn quick_delivery(channels: &[&str]) -> pstbot::config::DeliveryConfig {
+    let mut d = pstbot::config::DeliveryConfig {
+        max_attempts: 3,
+        backoff_initial: std::time::Duration::from_millis(20),
+        backoff_max: std::time::Duration::from_millis(100),
+        send_timeout: std::time::Duration::from_secs(5),
+        limits: Default::default(),
+    };
+    for ch in channels {
+        d.limits.insert(
+            ch.to_string(),
+            pstbot::config::RateLimit {
+                per_chat_per_minute: 6000,
+                group_per_minute: 6000,
+                per_second: 1000,
+            },
+        );
+    }
+    d
+}
+
 /// The texts of the rows waiting for the officers' chat (notices about deliveries, new cases).
 pub fn officers_pending(store: &dyn Store) -> Vec<String> {
     store
