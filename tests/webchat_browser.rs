@@ -220,6 +220,23 @@ impl Browser {
     }
 }
 
+/// The text of the element at `at`.
+async fn text_of(c: &Client, at: Locator<'_>) -> String {
+    c.find(at).await.unwrap().text().await.unwrap()
+}
+
+/// Presses the language button; waits for the bot's menu, which shows every fragment.
+async fn switch_language(c: &Client, fragments: &[&str]) -> String {
+    let before = bot_texts(c).await.len();
+    c.find(Locator::Id("lang"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_bot(c, before, fragments).await
+}
+
 fn artifacts() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -249,13 +266,7 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
 
     // The menu opens by itself, with the office and its hours in the header.
     wait_bot(c, 0, &["Selamat datang", "Jam layanan"]).await;
-    let header = c
-        .find(Locator::Css("header"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let header = text_of(c, Locator::Css("header")).await;
     assert!(
         header.contains("BPS Provinsi Bengkulu") && header.contains("Jam layanan"),
         "{header}"
@@ -264,41 +275,13 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
     assert_eq!(privacy.text().await.unwrap(), "Data Anda dilindungi");
 
     // Switch to English and back: the page's labels and the bot follow.
-    let before = bot_texts(c).await.len();
-    c.find(Locator::Id("lang"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
     // The bot confirms and shows the menu again in English.
-    wait_bot(c, before, &["Welcome", "Complaint"]).await;
+    switch_language(c, &["Welcome", "Complaint"]).await;
     assert!(bot_texts(c).await.join("\n").contains("Language: English."));
-    let send = c
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let send = text_of(c, Locator::Id("send")).await;
     assert_eq!(send, "Send");
-    let before = bot_texts(c).await.len();
-    c.find(Locator::Id("lang"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_bot(c, before, &["Selamat datang", "Pengaduan"]).await;
-    assert_eq!(
-        c.find(Locator::Id("send"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Kirim"
-    );
+    switch_language(c, &["Selamat datang", "Pengaduan"]).await;
+    assert_eq!(text_of(c, Locator::Id("send")).await, "Kirim");
 
     // The complaint, by buttons and typed answers.
     press(c, "Pengaduan", &["Pelindungan Data Pribadi"]).await;
@@ -327,13 +310,7 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
         .to_string();
     answer(c, &today, &["bukti"]).await;
     // The evidence, through the file picker; the size limit is shown next to it.
-    let hint = c
-        .find(Locator::Id("attach-hint"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let hint = text_of(c, Locator::Id("attach-hint")).await;
     assert!(hint.contains("20 MB") && hint.contains("PDF"), "{hint}");
     let before = bot_texts(c).await.len();
     let fixture = repo().join("tests/fixtures/kuesioner.pdf");
