@@ -220,6 +220,15 @@ impl Browser {
     }
 }
 
+/// Waits for the element matching the CSS selector `css` to appear.
+async fn appears(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+}
+
 /// The text of the element at `at`.
 async fn text_of(c: &Client, at: Locator<'_>) -> String {
     c.find(at).await.unwrap().text().await.unwrap()
@@ -426,12 +435,7 @@ async fn the_widget_opens_the_chat_from_the_office_website_by_keyboard() {
     );
     // Opened with the keyboard (Enter on the focused bubble).
     bubble.send_keys(ENTER).await.unwrap();
-    let frame = c
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("iframe[src*='/chat?embed=1']"))
-        .await
-        .unwrap();
+    let frame = appears(c, "iframe[src*='/chat?embed=1']").await;
     assert!(frame.is_displayed().await.unwrap());
     assert_eq!(
         bubble.attr("aria-expanded").await.unwrap().as_deref(),
@@ -456,19 +460,9 @@ async fn the_widget_opens_the_chat_from_the_office_website_by_keyboard() {
     // A later visit to the website: the conversation is still there (same site: the session
     // cookie holds in the frame).
     c.goto(&format!("http://127.0.0.1:{site}/")).await.unwrap();
-    let bubble = c
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("button[aria-label*='Buka obrolan PST']"))
-        .await
-        .unwrap();
+    let bubble = appears(c, "button[aria-label*='Buka obrolan PST']").await;
     bubble.click().await.unwrap();
-    let frame = c
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("iframe[src*='/chat?embed=1']"))
-        .await
-        .unwrap();
+    let frame = appears(c, "iframe[src*='/chat?embed=1']").await;
     frame.enter_frame().await.unwrap();
     wait_bot(c, 0, &["Silakan ketik pertanyaan"]).await;
     let mine = c
