@@ -40,6 +40,16 @@ struct Options {
     max_body: Option<usize>,
 }
 
+impl Options {
+    /// The officers' chat is not on WhatsApp: their rows wait, and can be read in the outbox.
+    fn officers_elsewhere() -> Self {
+        Options {
+            officers_on_whatsapp: false,
+            ..Options::default()
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -705,11 +715,7 @@ async fn officer(svc: &Service, text: &str) -> Vec<(u64, OutboundMessage)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_25_hours_notifications_go_as_templates_or_fall_back_to_e_mail() {
-    let svc = Service::start(Options {
-        officers_on_whatsapp: false,
-        ..Options::default()
-    })
-    .await;
+    let svc = Service::start(Options::officers_elsewhere()).await;
     let case = complaint(&svc, false).await;
     let before = svc.sent_to(BUDI).len();
     svc.clock.advance(chrono::Duration::hours(25));
@@ -809,11 +815,7 @@ async fn after_25_hours_notifications_go_as_templates_or_fall_back_to_e_mail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_callbacks_are_recorded_and_failures_retried_or_reported() {
-    let svc = Service::start(Options {
-        officers_on_whatsapp: false,
-        ..Options::default()
-    })
-    .await;
+    let svc = Service::start(Options::officers_elsewhere()).await;
     let budi = Phone {
         svc: &svc,
         wa_id: BUDI,
@@ -898,11 +900,7 @@ async fn status_callbacks_are_recorded_and_failures_retried_or_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_errors_are_retried_or_reported_and_files_are_uploaded() {
-    let svc = Service::start(Options {
-        officers_on_whatsapp: false,
-        ..Options::default()
-    })
-    .await;
+    let svc = Service::start(Options::officers_elsewhere()).await;
     // A rate limit (130429) is retried: the greeting arrives after it.
     // (The outbox's backoff runs on the runtime's fixed clock: moved on once the failure is in.)
     svc.graph.fail_next(vec![Fail {
