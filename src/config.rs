@@ -1110,6 +1110,13 @@ mod tests {
         Config::parse(Path::new("/etc/pstbot/config.toml"), text, |_| None)
     }
 
+    /// `text` is refused with a problem that says `needle`.
+    fn rejects(text: &str, needle: &str) -> ConfigError {
+        let e = parse(text).unwrap_err();
+        assert!(e.problem.contains(needle), "{needle}: {}", e.problem);
+        e
+    }
+
     #[test]
     fn minimal_config_gets_the_sop_defaults() {
         let c = parse("[office]\nname = \"BPS Provinsi Bengkulu\"\n").unwrap();
@@ -1137,16 +1144,17 @@ mod tests {
 
     #[test]
     fn invalid_values_name_their_key() {
-        let e = parse("[office]\nname = \"X\"\n[http]\nlisten = \"not an address\"\n").unwrap_err();
-        assert!(e.problem.contains("`http.listen`"), "{}", e.problem);
-        let e = parse("[office]\nname = \"X\"\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
-        assert!(e.problem.contains("`office.timezone`"), "{}", e.problem);
-        let e = parse("[office]\nname = \"X\"\n[office.service_hours]\nmon = \"15:00-08:00\"\n")
-            .unwrap_err();
-        assert!(
-            e.problem.contains("`office.service_hours.mon`"),
-            "{}",
-            e.problem
+        rejects(
+            "[office]\nname = \"X\"\n[http]\nlisten = \"not an address\"\n",
+            "`http.listen`",
+        );
+        rejects(
+            "[office]\nname = \"X\"\ntimezone = \"Mars/Olympus\"\n",
+            "`office.timezone`",
+        );
+        let e = rejects(
+            "[office]\nname = \"X\"\n[office.service_hours]\nmon = \"15:00-08:00\"\n",
+            "`office.service_hours.mon`",
         );
         assert!(
             e.problem.contains("closes before it opens"),
@@ -1158,37 +1166,27 @@ mod tests {
     #[test]
     fn telegram_mode_and_webhook_keys_are_checked() {
         let base = "[office]\nname = \"X\"\n[telegram]\ntoken = \"1:A\"\n";
-        let e = parse(&format!("{base}mode = \"push\"\n")).unwrap_err();
-        assert!(e.problem.contains("`telegram.mode`"), "{}", e.problem);
-        let e = parse(&format!(
-            "{base}mode = \"webhook\"\nwebhook_secret = \"abc\"\n"
-        ))
-        .unwrap_err();
-        assert!(
-            e.problem.contains("`telegram.webhook_url`"),
-            "{}",
-            e.problem
+        rejects(&format!("{base}mode = \"push\"\n"), "`telegram.mode`");
+        rejects(
+            &format!("{base}mode = \"webhook\"\nwebhook_secret = \"abc\"\n"),
+            "`telegram.webhook_url`",
         );
-        let e = parse(&format!(
-            "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\n"
-        ))
-        .unwrap_err();
-        assert!(
-            e.problem.contains("`telegram.webhook_secret`"),
-            "{}",
-            e.problem
+        rejects(
+            &format!(
+                "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\n"
+            ),
+            "`telegram.webhook_secret`",
         );
-        let e = parse(&format!(
-            "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"with space\"\n"
-        ))
-        .unwrap_err();
-        assert!(
-            e.problem.contains("`telegram.webhook_secret`"),
-            "{}",
-            e.problem
+        rejects(
+            &format!(
+                "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"with space\"\n"
+            ),
+            "`telegram.webhook_secret`",
         );
-        let e = parse(&format!("{base}api_url = \"localhost:8081\"\n")).unwrap_err();
-        assert!(e.problem.contains("`telegram.api_url`"), "{}", e.problem);
+        rejects(
+            &format!("{base}api_url = \"localhost:8081\"\n"),
+            "`telegram.api_url`",
+        );
         let c = parse(&format!(
             "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"s3cret-Token_1\"\nadmin_chat_id = -1001234567890\n"
         ))
@@ -1209,18 +1207,13 @@ mod tests {
         let wa = c.whatsapp.unwrap();
         assert!(wa.is_complete());
         assert_eq!(wa.graph_url(), DEFAULT_GRAPH_API_URL);
-        let e = parse(&base.replace("106540352242922", "+62 812")).unwrap_err();
-        assert!(
-            e.problem.contains("`whatsapp.phone_number_id`"),
-            "{}",
-            e.problem
+        rejects(
+            &base.replace("106540352242922", "+62 812"),
+            "`whatsapp.phone_number_id`",
         );
-        let e = parse(&base.replace("app_secret = \"s\"\n", "")).unwrap_err();
-        assert!(
-            e.problem
-                .contains("`whatsapp.app_secret` (or PSTBOT_WHATSAPP_APP_SECRET)"),
-            "{}",
-            e.problem
+        rejects(
+            &base.replace("app_secret = \"s\"\n", ""),
+            "`whatsapp.app_secret` (or PSTBOT_WHATSAPP_APP_SECRET)",
         );
         let c = Config::parse(
             Path::new("c.toml"),
@@ -1239,14 +1232,14 @@ mod tests {
             "from-env"
         );
         assert!(!format!("{c:?}").contains("from-env"));
-        let e = parse(&format!("{base}graph_api_url = \"graph.facebook.com\"\n")).unwrap_err();
-        assert!(
-            e.problem.contains("`whatsapp.graph_api_url`"),
-            "{}",
-            e.problem
+        rejects(
+            &format!("{base}graph_api_url = \"graph.facebook.com\"\n"),
+            "`whatsapp.graph_api_url`",
         );
-        let e = parse(&format!("{base}officer_numbers = [\"+6289999999999\"]\n")).unwrap_err();
-        assert!(e.problem.contains("no officer's number"), "{}", e.problem);
+        rejects(
+            &format!("{base}officer_numbers = [\"+6289999999999\"]\n"),
+            "no officer's number",
+        );
         assert!(
             parse(&format!(
                 "{base}officer_numbers = [\"+62 811-1111-1111\"]\n"
@@ -1254,31 +1247,22 @@ mod tests {
             .is_ok()
         );
         let tpl = |t: &str| format!("{base}[whatsapp.templates.{t}\n");
-        let e = parse(&tpl("case_moved]\nname = \"x\"\nlanguage = \"id\"")).unwrap_err();
-        assert!(
-            e.problem.contains("no such notification kind"),
-            "{}",
-            e.problem
+        rejects(
+            &tpl("case_moved]\nname = \"x\"\nlanguage = \"id\""),
+            "no such notification kind",
         );
-        let e = parse(&tpl(
-            "case_update]\nname = \"Case Update\"\nlanguage = \"id\"",
-        ))
-        .unwrap_err();
-        assert!(
-            e.problem.contains("`whatsapp.templates.case_update.name`"),
-            "{}",
-            e.problem
+        rejects(
+            &tpl("case_update]\nname = \"Case Update\"\nlanguage = \"id\""),
+            "`whatsapp.templates.case_update.name`",
         );
-        let e = parse(&tpl(
-            "case_update]\nname = \"pst_update\"\nlanguage = \"indonesian\"",
-        ))
-        .unwrap_err();
-        assert!(e.problem.contains(".language`"), "{}", e.problem);
-        let e = parse(&tpl(
-            "case_update]\nname = \"pst_update\"\nlanguage = \"id\"\nparams = [1, 3]",
-        ))
-        .unwrap_err();
-        assert!(e.problem.contains("between 1 and 2"), "{}", e.problem);
+        rejects(
+            &tpl("case_update]\nname = \"pst_update\"\nlanguage = \"indonesian\""),
+            ".language`",
+        );
+        rejects(
+            &tpl("case_update]\nname = \"pst_update\"\nlanguage = \"id\"\nparams = [1, 3]"),
+            "between 1 and 2",
+        );
         let c = parse(&tpl(
             "case_update]\nname = \"pst_update\"\nlanguage = \"en_US\"\nparams = [2, 1]",
         ))
@@ -1311,11 +1295,12 @@ mod tests {
             ("reply_to = \"not an address\"\n", "`email.reply_to`"),
             ("poll_seconds = 0\n", "`email.poll_seconds`"),
         ] {
-            let e = parse(&format!("{base}{extra}")).unwrap_err();
-            assert!(e.problem.contains(key), "{extra}: {}", e.problem);
+            rejects(&format!("{base}{extra}"), key);
         }
-        let e = parse(&base.replace("pst@example.go.id", "pst-at-example")).unwrap_err();
-        assert!(e.problem.contains("`email.from_address`"), "{}", e.problem);
+        rejects(
+            &base.replace("pst@example.go.id", "pst-at-example"),
+            "`email.from_address`",
+        );
         let c = Config::parse(
             Path::new("c.toml"),
             &format!("{base}handled = \"move\"\nhandled_folder = \"Diproses\"\n"),

@@ -302,9 +302,48 @@ pub fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// Escapes text for HTML anywhere, attribute values included (`&`, `<`, `>`, `"`, `'`): web
+/// pages and e-mail bodies.
+pub fn escape_html(s: &str) -> String {
+    escape_with(s, true)
+}
+
+/// Escapes text for HTML element content only (`&`, `<`, `>`): what Telegram's HTML parse mode
+/// treats as special.
+pub fn escape_html_text(s: &str) -> String {
+    escape_with(s, false)
+}
+
+fn escape_with(s: &str, quotes: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if quotes => out.push_str("&quot;"),
+            '\'' if quotes => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_is_escaped_with_or_without_quotes() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(
+            escape_html_text("<a href=\"x\">&'"),
+            "&lt;a href=\"x\"&gt;&amp;'"
+        );
+    }
 
     #[test]
     fn masks_all_but_three_last_characters() {

@@ -16,6 +16,7 @@
 //!
 //! Rows for a channel that is not running (not configured in this process) stay queued.
 
+use crate::cases::AttachmentRef;
 use crate::config::{DeliveryConfig, RateLimit};
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::runtime::Runtime;
@@ -67,6 +68,20 @@ impl SendError {
             SendError::Permanent { reason }
         }
     }
+}
+
+/// The bytes of a file a row carries, read from the store for a channel to send: a store that
+/// cannot be read is worth retrying; a file the store does not hold cannot come back.
+pub fn attachment_bytes(store: &dyn Store, f: &AttachmentRef) -> Result<Vec<u8>, SendError> {
+    store
+        .blob(&f.blob)
+        .map_err(|e| SendError::Transient {
+            reason: format!("cannot read the file from the store: {e}"),
+            retry_after: None,
+        })?
+        .ok_or_else(|| SendError::Permanent {
+            reason: format!("the file {} is not in the store", f.filename),
+        })
 }
 
 /// A delivered message's id at the provider, when it gives one.

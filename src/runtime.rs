@@ -900,6 +900,14 @@ impl Runtime {
         let mut guest: Option<Guest> = guest.cloned();
         let mut kept: Vec<Effect> = Vec::new();
         let mut last_replies: Vec<Effect> = Vec::new();
+        // Every step reads the same context but for the guest record, which answers update.
+        let base = Ctx {
+            now,
+            identity: from,
+            guest: None,
+            cases,
+            issued: &self.issued,
+        };
         let position = |c: &dialogs::Conversation| {
             c.active
                 .as_ref()
@@ -947,11 +955,8 @@ impl Runtime {
                 }
             };
             let ctx = Ctx {
-                now,
-                identity: from,
                 guest: guest.as_ref(),
-                cases,
-                issued: &self.issued,
+                ..base
             };
             let before = position(&conv);
             let (mut next, mut effects) = dialogs::step(bot, &ctx, &conv, &input);
@@ -1011,11 +1016,8 @@ impl Runtime {
                 None => Input::Text("menu".into()),
             };
             let ctx = Ctx {
-                now,
-                identity: from,
                 guest: guest.as_ref(),
-                cases,
-                issued: &self.issued,
+                ..base
             };
             let (next, effects) = dialogs::step(bot, &ctx, &conv, &input);
             conv = next;

@@ -165,16 +165,21 @@ fn serve_stops_gracefully_on_sigterm() {
     serve_then_stop("-TERM");
 }
 
-fn serve_then_stop(signal: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let port = support::free_port();
-    let config = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
-    let mut child = pstbot()
+/// `pstbot serve` in the background; its log goes to a pipe of its own, not the harness's.
+fn serve(config: &std::path::Path) -> std::process::Child {
+    pstbot()
         .args(["--config", config.to_str().unwrap(), "serve"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn serve_then_stop(signal: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let config = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
+    let mut child = serve(&config);
     let mut body = String::new();
     for _ in 0..100 {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -247,12 +252,7 @@ fn backup_while_serving_then_restore_into_an_empty_store() {
     let config = support::config_file(dir.path(), &format!("127.0.0.1:{port}"));
     // Something to back up: a guest book entry and a case, through the terminal.
     chat(&config, &format!("menu\n3\n{GUEST_BOOK}"));
-    let mut child = pstbot()
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = serve(&config);
     let sock = dir.path().join("data/admin.sock");
     for _ in 0..100 {
         if sock.exists() {

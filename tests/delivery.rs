@@ -135,13 +135,7 @@ fn texts_to(rs: &[Received], phone: &str) -> Vec<String> {
 }
 
 fn officers_rows(rt: &Runtime) -> Vec<String> {
-    rt.store
-        .outbox_pending(None, 1000)
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.msg.to.channel == ChannelKind::Officers)
-        .map(|r| r.msg.text)
-        .collect()
+    support::officers_pending(rt.store.as_ref())
 }
 
 #[tokio::test]

@@ -14,32 +14,23 @@ use pstbot::reports::monthly::MonthlyReport;
 use pstbot::reports::table::to_csv;
 use pstbot::reports::{Period, export};
 use pstbot::store::{Commit, DedupeKey, Store};
-use support::{Chat, case_number, submit_recommendation, wib};
+use support::{Chat, submit_recommendation, wib};
 
 /// Files a complaint as Budi (what happened on 26 October 2026) and returns its number; like
 /// `support::submit_complaint`, whose incident date lies after some of these filing dates.
-async fn submit_complaint(t: &mut Chat, _confidential: bool) -> String {
-    t.as_terminal("budi");
-    t.say("menu").await;
-    t.say("3").await;
-    if t.rt.store.guest_of(&t.who).unwrap().is_none() {
-        t.fill_guest_book("Budi Santoso").await;
-    } else {
-        t.say("1").await;
-    }
-    t.expect("kirim", &["tentang apa"]).await;
-    t.expect("2", &["Ceritakan"]).await;
-    t.expect(
-        "Tabel kemiskinan kabupaten di situs web tidak bisa diunduh.",
-        &["Kapan"],
-    )
-    .await;
-    t.expect("26/10/2026", &["bukti"]).await;
-    t.expect("lewati", &["dirahasiakan"]).await;
-    t.expect("tidak", &["LAPOR"]).await;
-    t.expect("-", &["Mohon periksa"]).await;
-    let out = t.expect("kirim", &["ADU-2026-"]).await;
-    case_number(&out).unwrap()
+async fn submit_complaint(t: &mut Chat, confidential: bool) -> String {
+    support::submit_complaint_on(t, "budi", "Budi Santoso", confidential, "26/10/2026").await
+}
+
+/// Runs the `pstbot` binary with this config; returns what it did.
+fn cli(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("PSTBOT_CONFIG")
+        .output()
+        .unwrap()
 }
 
 /// The four SKM surveys of the hand-computed example (elements U1…U9, each 1–4).
@@ -587,34 +578,21 @@ async fn cli_writes_the_report_files_and_the_export() {
     // While the service holds the store, the CLI says so instead of failing obscurely.
     {
         let _serving = pstbot::store::sled::SledStore::open(&dir.path().join("data"), 16).unwrap();
-        let busy = std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "report",
-                "--month",
-                "2026-11",
-            ])
-            .env_remove("PSTBOT_CONFIG")
-            .output()
-            .unwrap();
+        let busy = cli(&config, &["report", "--month", "2026-11"]);
         assert!(!busy.status.success());
         let err = String::from_utf8_lossy(&busy.stderr);
         assert!(err.contains("in use by a running `pstbot serve`"), "{err}");
     }
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
+    let run = cli(
+        &config,
+        &[
             "report",
             "--month",
             "2026-11",
             "--out",
-        ])
-        .arg(&out)
-        .env_remove("PSTBOT_CONFIG")
-        .output()
-        .unwrap();
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(
         run.status.success(),
         "{}",
@@ -648,20 +626,17 @@ async fn cli_writes_the_report_files_and_the_export() {
         .unwrap();
     assert_eq!(info.info().width, pstbot::reports::chart::WIDTH);
 
-    let exported = std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
+    let exported = cli(
+        &config,
+        &[
             "export",
             "guestbook",
             "--from",
             "2026-11-01",
             "--to",
             "2026-11-30",
-        ])
-        .env_remove("PSTBOT_CONFIG")
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(
         exported.status.success(),
         "{}",
@@ -687,17 +662,7 @@ async fn cli_writes_the_report_files_and_the_export() {
         );
     }
 
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "report",
-            "--month",
-            "2026-13",
-        ])
-        .env_remove("PSTBOT_CONFIG")
-        .output()
-        .unwrap();
+    let bad = cli(&config, &["report", "--month", "2026-13"]);
     assert!(!bad.status.success());
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("is not a month like 2026-11"),

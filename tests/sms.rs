@@ -7,7 +7,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use pstbot::config::{DeliveryConfig, RateLimit, Secret, SmsConfig};
+use pstbot::config::{Secret, SmsConfig};
 use pstbot::dialogs::Bot;
 use pstbot::outbox::Outbox;
 use pstbot::runtime::{FixedClock, Runtime};
@@ -45,21 +45,7 @@ impl Sms {
             sender: Some("BPS1700".into()),
             webhook_secret: Some(Secret(SECRET.into())),
         });
-        let mut delivery = DeliveryConfig {
-            max_attempts: 3,
-            backoff_initial: Duration::from_millis(20),
-            backoff_max: Duration::from_millis(100),
-            send_timeout: Duration::from_secs(5),
-            limits: Default::default(),
-        };
-        delivery.limits.insert(
-            "sms".into(),
-            RateLimit {
-                per_chat_per_minute: 6000,
-                group_per_minute: 6000,
-                per_second: 1000,
-            },
-        );
+        let delivery = support::quick_delivery(&["sms"]);
         let clock = Arc::new(FixedClock::new(support::monday_morning()));
         let bot = Arc::new(Bot::load(&cfg).unwrap());
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());

@@ -7,7 +7,7 @@ mod support;
 
 use pstbot::channels::telegram::webhook::{SECRET_HEADER, TelegramWebhook};
 use pstbot::channels::telegram::{Telegram, polling};
-use pstbot::config::{Config, DeliveryConfig, RateLimit};
+use pstbot::config::{Config, DeliveryConfig};
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity};
 use pstbot::outbox::Outbox;
@@ -38,24 +38,11 @@ fn config(dir: &Path) -> Config {
 
 /// Quick retries, and limits loose enough that a scripted conversation is not slowed down.
 fn delivery() -> DeliveryConfig {
-    let mut d = DeliveryConfig {
-        max_attempts: 3,
+    DeliveryConfig {
         backoff_initial: Duration::from_millis(50),
         backoff_max: Duration::from_millis(400),
-        send_timeout: Duration::from_secs(5),
-        limits: Default::default(),
-    };
-    for ch in ["telegram", "officers"] {
-        d.limits.insert(
-            ch.into(),
-            RateLimit {
-                per_chat_per_minute: 6000,
-                group_per_minute: 6000,
-                per_second: 1000,
-            },
-        );
+        ..support::quick_delivery(&["telegram", "officers"])
     }
-    d
 }
 
 /// pstbot's Telegram side running against the fake API: runtime on sled, outbox, polling.
@@ -360,25 +347,8 @@ async fn guest_book_complaint_and_an_officer_answering_in_the_group() {
         .unwrap();
     assert_eq!(doc.1, letter, "the document arrives byte for byte");
     // The evidence Budi sent was downloaded whole and kept with the case.
-    let c = svc
-        .rt
-        .store
-        .case(&pstbot::cases::CaseNumber::parse(&case).unwrap())
-        .unwrap()
-        .unwrap();
-    let evidence = c
-        .attachments
-        .iter()
-        .cloned()
-        .chain(c.form.iter().filter_map(|f| match &f.value {
-            pstbot::dialogs::Answer::File(a) => Some(a.clone()),
-            _ => None,
-        }))
-        .find(|a| a.filename == "bukti-layar.pdf")
-        .expect("the evidence is on the case");
-    let kept = svc.rt.store.blob(&evidence.blob).unwrap();
     assert_eq!(
-        kept.unwrap(),
+        support::case_file(svc.rt.store.as_ref(), &case, "bukti-layar.pdf"),
         std::fs::read(support::repo().join("tests/fixtures/kuesioner.pdf")).unwrap()
     );
     svc.stop().await;

@@ -197,6 +197,23 @@ impl<'a> Visitor<'a> {
             .await
     }
 
+    /// Opens the menu, picks `service` and fills in Budi's guest book up to its summary.
+    async fn fill_guest_book(&self, service: &str) {
+        let menu = self.say("menu").await;
+        let consent = self.press(&menu, service).await;
+        let _ = self.press(&consent, "Ya").await;
+        self.expect("Budi Santoso", &["e-mail"]).await;
+        self.expect("budi.santoso@example.go.id", &["Nomor HP"])
+            .await;
+        self.expect("0812-3456-7890", &["Jenis kelamin"]).await;
+        for a in ["1", "1", "3", "4"] {
+            self.say(a).await;
+        }
+        self.expect("Dinas Kominfo", &["Kategori instansi"]).await;
+        self.expect("pemerintah daerah", &["tujuan"]).await;
+        self.expect("2", &["Mohon periksa"]).await;
+    }
+
     /// Says `text` and checks the bot's answer contains every fragment.
     async fn expect(&self, text: &str, fragments: &[&str]) -> String {
         let r = self.say(text).await;
@@ -629,18 +646,7 @@ async fn an_officers_reply_reaches_the_visitor_live_and_in_the_history() {
     let mut v = Visitor::new(&svc);
     v.start().await;
     // File a complaint from the web.
-    let menu = v.say("menu").await;
-    let consent = v.press(&menu, "Pengaduan").await;
-    let _ = v.press(&consent, "Ya").await;
-    v.expect("Budi Santoso", &["e-mail"]).await;
-    v.expect("budi.santoso@example.go.id", &["Nomor HP"]).await;
-    v.expect("0812-3456-7890", &["Jenis kelamin"]).await;
-    for a in ["1", "1", "3", "4"] {
-        v.say(a).await;
-    }
-    v.expect("Dinas Kominfo", &["Kategori instansi"]).await;
-    v.expect("pemerintah daerah", &["tujuan"]).await;
-    v.expect("2", &["Mohon periksa"]).await;
+    v.fill_guest_book("Pengaduan").await;
     v.expect("kirim", &["tentang apa"]).await;
     v.expect("2", &["Ceritakan"]).await;
     v.expect("Tabel kemiskinan tidak bisa diunduh.", &["Kapan"])
@@ -820,18 +826,7 @@ async fn pages_and_widget_are_served_from_the_binary() {
 async fn erasure_clears_the_log(svc: Service) {
     let mut v = Visitor::new(&svc);
     v.start().await;
-    let menu = v.say("menu").await;
-    let consent = v.press(&menu, "Buku tamu").await;
-    let _ = v.press(&consent, "Ya").await;
-    v.expect("Budi Santoso", &["e-mail"]).await;
-    v.expect("budi.santoso@example.go.id", &["Nomor HP"]).await;
-    v.expect("0812-3456-7890", &["Jenis kelamin"]).await;
-    for a in ["1", "1", "3", "4"] {
-        v.say(a).await;
-    }
-    v.expect("Dinas Kominfo", &["Kategori instansi"]).await;
-    v.expect("pemerintah daerah", &["tujuan"]).await;
-    v.expect("2", &["Mohon periksa"]).await;
+    v.fill_guest_book("Buku tamu").await;
     v.expect("kirim", &["tersimpan"]).await;
     let h = v.history().await;
     assert!(texts(&h.json["messages"], true).contains("budi.santoso@example.go.id"));

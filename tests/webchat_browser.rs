@@ -152,6 +152,100 @@ async fn press(c: &Client, label: &str, fragments: &[&str]) -> String {
     wait_bot(c, before, fragments).await
 }
 
+/// `pstbot serve` in-process on a sled store with the example config, on a free port.
+struct Service {
+    rt: Arc<Runtime>,
+    port: u16,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<pstbot::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Service {
+    async fn start() -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config =
+            pstbot::config::Config::load(&config_file(dir.path(), &format!("127.0.0.1:{port}")))
+                .unwrap();
+        let sled = pstbot::app::open_store(&config).unwrap();
+        let rt: Arc<Runtime> =
+            Arc::new(pstbot::app::build_on(&config, Arc::new(SystemClock), sled.clone()).unwrap());
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(pstbot::app::serve_runtime(
+            config,
+            rt.clone(),
+            sled,
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        Service {
+            rt,
+            port,
+            stop,
+            server,
+            _dir: dir,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap().unwrap();
+    }
+}
+
+/// A headless chromium with its own profile, driven through its own chromedriver.
+struct Browser {
+    client: Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let driver_port = free_port();
+        let driver = chromedriver(driver_port);
+        let profile = tempfile::tempdir().unwrap();
+        let client = connect(driver_port, profile.path()).await;
+        Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
+
+/// Waits for the element matching the CSS selector `css` to appear.
+async fn appears(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+}
+
+/// The text of the element at `at`.
+async fn text_of(c: &Client, at: Locator<'_>) -> String {
+    c.find(at).await.unwrap().text().await.unwrap()
+}
+
+/// Presses the language button; waits for the bot's menu, which shows every fragment.
+async fn switch_language(c: &Client, fragments: &[&str]) -> String {
+    let before = bot_texts(c).await.len();
+    c.find(Locator::Id("lang"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_bot(c, before, fragments).await
+}
+
 fn artifacts() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -163,27 +257,10 @@ fn artifacts() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_reply_live() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config =
-        pstbot::config::Config::load(&config_file(dir.path(), &format!("127.0.0.1:{port}")))
-            .unwrap();
-    let sled = pstbot::app::open_store(&config).unwrap();
-    let rt: Arc<Runtime> =
-        Arc::new(pstbot::app::build_on(&config, Arc::new(SystemClock), sled.clone()).unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(pstbot::app::serve_runtime(
-        config,
-        rt.clone(),
-        sled,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let driver_port = free_port();
-    let _driver = chromedriver(driver_port);
-    let profile = tempfile::tempdir().unwrap();
-    let c = connect(driver_port, profile.path()).await;
+    let service = Service::start().await;
+    let port = service.port;
+    let browser = Browser::start().await;
+    let c = &browser.client;
     let base = format!("http://127.0.0.1:{port}");
     // The service may still be binding its port: the page is retried until it loads.
     let started = Instant::now();
@@ -197,14 +274,8 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
     }
 
     // The menu opens by itself, with the office and its hours in the header.
-    wait_bot(&c, 0, &["Selamat datang", "Jam layanan"]).await;
-    let header = c
-        .find(Locator::Css("header"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    wait_bot(c, 0, &["Selamat datang", "Jam layanan"]).await;
+    let header = text_of(c, Locator::Css("header")).await;
     assert!(
         header.contains("BPS Provinsi Bengkulu") && header.contains("Jam layanan"),
         "{header}"
@@ -213,69 +284,31 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
     assert_eq!(privacy.text().await.unwrap(), "Data Anda dilindungi");
 
     // Switch to English and back: the page's labels and the bot follow.
-    let before = bot_texts(&c).await.len();
-    c.find(Locator::Id("lang"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
     // The bot confirms and shows the menu again in English.
-    wait_bot(&c, before, &["Welcome", "Complaint"]).await;
-    assert!(
-        bot_texts(&c)
-            .await
-            .join("\n")
-            .contains("Language: English.")
-    );
-    let send = c
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    switch_language(c, &["Welcome", "Complaint"]).await;
+    assert!(bot_texts(c).await.join("\n").contains("Language: English."));
+    let send = text_of(c, Locator::Id("send")).await;
     assert_eq!(send, "Send");
-    let before = bot_texts(&c).await.len();
-    c.find(Locator::Id("lang"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_bot(&c, before, &["Selamat datang", "Pengaduan"]).await;
-    assert_eq!(
-        c.find(Locator::Id("send"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Kirim"
-    );
+    switch_language(c, &["Selamat datang", "Pengaduan"]).await;
+    assert_eq!(text_of(c, Locator::Id("send")).await, "Kirim");
 
     // The complaint, by buttons and typed answers.
-    press(&c, "Pengaduan", &["Pelindungan Data Pribadi"]).await;
-    press(&c, "Ya", &["nama lengkap"]).await;
-    answer(&c, "Budi Santoso", &["e-mail"]).await;
-    answer(&c, "budi.santoso@example.go.id", &["Nomor HP"]).await;
-    answer(&c, "0812-3456-7890", &["Jenis kelamin"]).await;
-    press(&c, "Laki", &["Kelompok umur"]).await;
-    answer(&c, "1", &["Pendidikan"]).await;
-    answer(&c, "3", &["Pekerjaan"]).await;
-    answer(&c, "4", &["instansi"]).await;
+    press(c, "Pengaduan", &["Pelindungan Data Pribadi"]).await;
+    press(c, "Ya", &["nama lengkap"]).await;
+    answer(c, "Budi Santoso", &["e-mail"]).await;
+    answer(c, "budi.santoso@example.go.id", &["Nomor HP"]).await;
+    answer(c, "0812-3456-7890", &["Jenis kelamin"]).await;
+    press(c, "Laki", &["Kelompok umur"]).await;
+    answer(c, "1", &["Pendidikan"]).await;
+    answer(c, "3", &["Pekerjaan"]).await;
+    answer(c, "4", &["instansi"]).await;
+    answer(c, "Dinas Kominfo Provinsi Bengkulu", &["Kategori instansi"]).await;
+    answer(c, "pemerintah daerah", &["tujuan"]).await;
+    answer(c, "2", &["Mohon periksa"]).await;
+    press(c, "Kirim", &["tentang apa"]).await;
+    answer(c, "2", &["Ceritakan"]).await;
     answer(
-        &c,
-        "Dinas Kominfo Provinsi Bengkulu",
-        &["Kategori instansi"],
-    )
-    .await;
-    answer(&c, "pemerintah daerah", &["tujuan"]).await;
-    answer(&c, "2", &["Mohon periksa"]).await;
-    press(&c, "Kirim", &["tentang apa"]).await;
-    answer(&c, "2", &["Ceritakan"]).await;
-    answer(
-        &c,
+        c,
         "Tabel kemiskinan kabupaten di situs web tidak bisa diunduh.",
         &["Kapan"],
     )
@@ -284,17 +317,11 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
         .with_timezone(&chrono_tz::Asia::Jakarta)
         .format("%d/%m/%Y")
         .to_string();
-    answer(&c, &today, &["bukti"]).await;
+    answer(c, &today, &["bukti"]).await;
     // The evidence, through the file picker; the size limit is shown next to it.
-    let hint = c
-        .find(Locator::Id("attach-hint"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let hint = text_of(c, Locator::Id("attach-hint")).await;
     assert!(hint.contains("20 MB") && hint.contains("PDF"), "{hint}");
-    let before = bot_texts(&c).await.len();
+    let before = bot_texts(c).await.len();
     let fixture = repo().join("tests/fixtures/kuesioner.pdf");
     c.find(Locator::Id("attach"))
         .await
@@ -302,16 +329,17 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
         .send_keys(&fixture.display().to_string())
         .await
         .unwrap();
-    wait_bot(&c, before, &["dirahasiakan"]).await;
-    press(&c, "Tidak", &["LAPOR"]).await;
-    answer(&c, "-", &["Mohon periksa", "kuesioner.pdf"]).await;
-    let done = press(&c, "Kirim", &["ADU-"]).await;
+    wait_bot(c, before, &["dirahasiakan"]).await;
+    press(c, "Tidak", &["LAPOR"]).await;
+    answer(c, "-", &["Mohon periksa", "kuesioner.pdf"]).await;
+    let done = press(c, "Kirim", &["ADU-"]).await;
     let n = case_number(&done).expect("the page shows the case number");
     assert!(n.starts_with("ADU-"), "{n}");
 
     // An officer answers from the admin chat; the page shows it without a reload.
-    let before = bot_texts(&c).await.len();
-    let replies = rt
+    let before = bot_texts(c).await.len();
+    let replies = service
+        .rt
         .handle(InboundMessage {
             id: "officer-1".into(),
             from: Identity::new(ChannelKind::Terminal, "rina"),
@@ -326,7 +354,7 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
         replies.iter().any(|m| m.text.contains("Balasan terkirim")),
         "{replies:?}"
     );
-    let live = wait_bot(&c, before, &["Tabelnya sudah kami perbaiki"]).await;
+    let live = wait_bot(c, before, &["Tabelnya sudah kami perbaiki"]).await;
     assert!(live.contains(&n), "{live}");
 
     // Usable at 360 px: nothing is wider than the screen.
@@ -350,13 +378,12 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
 
     // Coming back later (a reload) shows the whole conversation again.
     c.refresh().await.unwrap();
-    wait_bot(&c, 0, &["Tabelnya sudah kami perbaiki"]).await;
-    let all = bot_texts(&c).await.join("\n");
+    wait_bot(c, 0, &["Tabelnya sudah kami perbaiki"]).await;
+    let all = bot_texts(c).await.join("\n");
     assert!(all.contains(&n) && all.contains("Ceritakan"), "{all}");
 
-    c.close().await.unwrap();
-    let _ = stop_tx.send(());
-    server.await.unwrap().unwrap();
+    browser.close().await;
+    service.stop().await;
 }
 
 /// The office's own website (another port on 127.0.0.1: the same site, as a subdomain of the
@@ -384,28 +411,11 @@ async fn office_website(chat_port: u16) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_opens_the_chat_from_the_office_website_by_keyboard() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config =
-        pstbot::config::Config::load(&config_file(dir.path(), &format!("127.0.0.1:{port}")))
-            .unwrap();
-    let sled = pstbot::app::open_store(&config).unwrap();
-    let rt: Arc<Runtime> =
-        Arc::new(pstbot::app::build_on(&config, Arc::new(SystemClock), sled.clone()).unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(pstbot::app::serve_runtime(
-        config,
-        rt.clone(),
-        sled,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
+    let service = Service::start().await;
+    let port = service.port;
     let site = office_website(port).await;
-    let driver_port = free_port();
-    let _driver = chromedriver(driver_port);
-    let profile = tempfile::tempdir().unwrap();
-    let c = connect(driver_port, profile.path()).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
     let started = Instant::now();
     let bubble = loop {
         c.goto(&format!("http://127.0.0.1:{site}/")).await.unwrap();
@@ -425,20 +435,15 @@ async fn the_widget_opens_the_chat_from_the_office_website_by_keyboard() {
     );
     // Opened with the keyboard (Enter on the focused bubble).
     bubble.send_keys(ENTER).await.unwrap();
-    let frame = c
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("iframe[src*='/chat?embed=1']"))
-        .await
-        .unwrap();
+    let frame = appears(c, "iframe[src*='/chat?embed=1']").await;
     assert!(frame.is_displayed().await.unwrap());
     assert_eq!(
         bubble.attr("aria-expanded").await.unwrap().as_deref(),
         Some("true")
     );
     frame.clone().enter_frame().await.unwrap();
-    wait_bot(&c, 0, &["Selamat datang"]).await;
-    press(&c, "Informasi", &["Silakan ketik pertanyaan"]).await;
+    wait_bot(c, 0, &["Selamat datang"]).await;
+    press(c, "Informasi", &["Silakan ketik pertanyaan"]).await;
     // The × in the chat closes the frame and gives the focus back to the bubble.
     c.find(Locator::Id("close"))
         .await
@@ -455,28 +460,17 @@ async fn the_widget_opens_the_chat_from_the_office_website_by_keyboard() {
     // A later visit to the website: the conversation is still there (same site: the session
     // cookie holds in the frame).
     c.goto(&format!("http://127.0.0.1:{site}/")).await.unwrap();
-    let bubble = c
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("button[aria-label*='Buka obrolan PST']"))
-        .await
-        .unwrap();
+    let bubble = appears(c, "button[aria-label*='Buka obrolan PST']").await;
     bubble.click().await.unwrap();
-    let frame = c
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("iframe[src*='/chat?embed=1']"))
-        .await
-        .unwrap();
+    let frame = appears(c, "iframe[src*='/chat?embed=1']").await;
     frame.enter_frame().await.unwrap();
-    wait_bot(&c, 0, &["Silakan ketik pertanyaan"]).await;
+    wait_bot(c, 0, &["Silakan ketik pertanyaan"]).await;
     let mine = c
         .find_all(Locator::Css("#log .msg.me"))
         .await
         .unwrap()
         .len();
     assert_eq!(mine, 1, "the visitor's earlier choice is shown again");
-    c.close().await.unwrap();
-    let _ = stop_tx.send(());
-    server.await.unwrap().unwrap();
+    browser.close().await;
+    service.stop().await;
 }

@@ -8,7 +8,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hmac::{Hmac, Mac};
-use pstbot::config::{Config, DeliveryConfig, RateLimit, Secret, WhatsappConfig, WhatsappTemplate};
+use pstbot::config::{Config, DeliveryConfig, Secret, WhatsappConfig, WhatsappTemplate};
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity, OutboundMessage, Topic};
 use pstbot::outbox::Outbox;
@@ -31,30 +31,23 @@ const BUDI: &str = "6281234567890";
 const RINA: &str = "6281111111111";
 
 fn delivery() -> DeliveryConfig {
-    let mut d = DeliveryConfig {
-        max_attempts: 3,
-        backoff_initial: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(100),
-        send_timeout: Duration::from_secs(5),
-        limits: Default::default(),
-    };
-    for ch in ["whatsapp", "officers"] {
-        d.limits.insert(
-            ch.into(),
-            RateLimit {
-                per_chat_per_minute: 6000,
-                group_per_minute: 6000,
-                per_second: 1000,
-            },
-        );
-    }
-    d
+    support::quick_delivery(&["whatsapp", "officers"])
 }
 
 struct Options {
     officers_on_whatsapp: bool,
     templates: bool,
     max_body: Option<usize>,
+}
+
+impl Options {
+    /// The officers' chat is not on WhatsApp: their rows wait, and can be read in the outbox.
+    fn officers_elsewhere() -> Self {
+        Options {
+            officers_on_whatsapp: false,
+            ..Options::default()
+        }
+    }
 }
 
 impl Default for Options {
@@ -616,24 +609,8 @@ async fn guest_book_and_paid_product_through_buttons_and_lists() {
 async fn a_document_from_the_applicant_is_attached_to_the_case() {
     let svc = Service::start(Options::default()).await;
     let case = complaint(&svc, true).await;
-    let c = svc
-        .rt
-        .store
-        .case(&pstbot::cases::CaseNumber::parse(&case).unwrap())
-        .unwrap()
-        .unwrap();
-    let evidence = c
-        .attachments
-        .iter()
-        .cloned()
-        .chain(c.form.iter().filter_map(|f| match &f.value {
-            pstbot::dialogs::Answer::File(a) => Some(a.clone()),
-            _ => None,
-        }))
-        .find(|a| a.filename == "bukti-layar.pdf")
-        .expect("the evidence is on the case");
     assert_eq!(
-        svc.rt.store.blob(&evidence.blob).unwrap().unwrap(),
+        support::case_file(svc.rt.store.as_ref(), &case, "bukti-layar.pdf"),
         std::fs::read(support::repo().join("tests/fixtures/kuesioner.pdf")).unwrap()
     );
     assert_eq!(svc.graph.state.media_fetches.load(Ordering::Relaxed), 1);
@@ -738,11 +715,7 @@ async fn officer(svc: &Service, text: &str) -> Vec<(u64, OutboundMessage)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_25_hours_notifications_go_as_templates_or_fall_back_to_e_mail() {
-    let svc = Service::start(Options {
-        officers_on_whatsapp: false,
-        ..Options::default()
-    })
-    .await;
+    let svc = Service::start(Options::officers_elsewhere()).await;
     let case = complaint(&svc, false).await;
     let before = svc.sent_to(BUDI).len();
     svc.clock.advance(chrono::Duration::hours(25));
@@ -842,11 +815,7 @@ async fn after_25_hours_notifications_go_as_templates_or_fall_back_to_e_mail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_callbacks_are_recorded_and_failures_retried_or_reported() {
-    let svc = Service::start(Options {
-        officers_on_whatsapp: false,
-        ..Options::default()
-    })
-    .await;
+    let svc = Service::start(Options::officers_elsewhere()).await;
     let budi = Phone {
         svc: &svc,
         wa_id: BUDI,
@@ -907,16 +876,7 @@ async fn status_callbacks_are_recorded_and_failures_retried_or_reported() {
     assert_eq!(svc.post(&failed).await, StatusCode::OK);
     svc.settled().await;
     assert_eq!(svc.sent_to(BUDI).len(), n + 1);
-    let officers = || -> Vec<String> {
-        svc.rt
-            .store
-            .outbox_pending(None, 1000)
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.msg.to.channel == ChannelKind::Officers)
-            .map(|r| r.msg.text)
-            .collect()
-    };
+    let officers = || support::officers_pending(svc.rt.store.as_ref());
     assert!(
         officers()
             .iter()
@@ -940,11 +900,7 @@ async fn status_callbacks_are_recorded_and_failures_retried_or_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_errors_are_retried_or_reported_and_files_are_uploaded() {
-    let svc = Service::start(Options {
-        officers_on_whatsapp: false,
-        ..Options::default()
-    })
-    .await;
+    let svc = Service::start(Options::officers_elsewhere()).await;
     // A rate limit (130429) is retried: the greeting arrives after it.
     // (The outbox's backoff runs on the runtime's fixed clock: moved on once the failure is in.)
     svc.graph.fail_next(vec![Fail {
@@ -1061,15 +1017,7 @@ async fn graph_errors_are_retried_or_reported_and_files_are_uploaded() {
         .find(|f| f.row.msg.text == "Kasus Anda sedang ditinjau.")
         .expect("given up at once");
     assert_eq!(f.row.attempts, 0, "not retried");
-    let notices: Vec<String> = svc
-        .rt
-        .store
-        .outbox_pending(None, 1000)
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.msg.to.channel == ChannelKind::Officers)
-        .map(|r| r.msg.text)
-        .collect();
+    let notices = support::officers_pending(svc.rt.store.as_ref());
     assert!(
         notices
             .iter()

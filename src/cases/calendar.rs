@@ -193,7 +193,8 @@ impl OfficeCalendar {
     }
 }
 
-const MONTHS_ID: [&str; 12] = [
+/// Month names in Bahasa Indonesia (dates in texts, report titles).
+pub const MONTHS_ID: [&str; 12] = [
     "Januari",
     "Februari",
     "Maret",

@@ -326,6 +326,14 @@ mod tests {
         assert_eq!(split_sms(&t).len(), 1);
     }
 
+    /// The parts' texts joined again without their `(i/n) ` markers.
+    fn unmarked(parts: &[String]) -> String {
+        parts
+            .iter()
+            .map(|p| p.split_once(") ").unwrap().1)
+            .collect()
+    }
+
     #[test]
     fn long_gsm_texts_split_with_markers() {
         let t = "a".repeat(400);
@@ -333,11 +341,7 @@ mod tests {
         assert_eq!(parts.len(), 3);
         assert!(parts[0].starts_with("(1/3) "));
         assert!(parts.iter().all(|p| p.chars().count() <= 153));
-        let joined: String = parts
-            .iter()
-            .map(|p| p.split_once(") ").unwrap().1)
-            .collect();
-        assert_eq!(joined, t);
+        assert_eq!(unmarked(&parts), t);
     }
 
     #[test]
@@ -348,11 +352,7 @@ mod tests {
         for p in &parts[..parts.len() - 1] {
             assert!(p.ends_with(' '), "{p:?}");
         }
-        let joined: String = parts
-            .iter()
-            .map(|p| p.split_once(") ").unwrap().1)
-            .collect();
-        assert_eq!(joined, t);
+        assert_eq!(unmarked(&parts), t);
     }
 
     #[test]

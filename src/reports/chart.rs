@@ -94,14 +94,7 @@ where
         .unwrap_or(0)
         .max(1) as u32;
     let top = top + top.div_ceil(5);
-    let mut chart = ChartBuilder::on(area)
-        .caption(
-            "Kasus diterima per minggu / cases received per week",
-            (FONT, 18),
-        )
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(50)
+    let mut chart = frame(area, "Kasus diterima per minggu / cases received per week")
         .build_cartesian_2d((0u32..n - 1).into_segmented(), 0u32..top)
         .map_err(draw_err)?;
     let labels: Vec<String> = weeks
@@ -150,17 +143,46 @@ where
             .draw_series(bars)
             .map_err(draw_err)?
             .label(s.prefix())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], c.filled()));
+            .legend(swatch(c.filled()));
     }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+/// One half of the chart: its caption and the room for the axes' labels.
+fn frame<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut b = ChartBuilder::on(area);
+    b.caption(caption, (FONT, 18))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(50);
+    b
+}
+
+/// A legend entry's mark: a small square in `style`.
+fn swatch(style: impl Into<ShapeStyle>) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
+    let style = style.into();
+    move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], style)
+}
+
+/// Draws the legend of the labelled series at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .label_font((FONT, 14))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()
-        .map_err(draw_err)?;
-    Ok(())
+        .map_err(draw_err)
 }
 
 /// Median time to complete per service (bar) with its 90th percentile (outline).
@@ -184,11 +206,7 @@ where
         .filter_map(|(_, _, p90, _)| *p90)
         .fold(1.0f64, f64::max);
     let top = (top * 1.2).ceil();
-    let mut chart = ChartBuilder::on(area)
-        .caption("Waktu penyelesaian / time to complete", (FONT, 18))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(50)
+    let mut chart = frame(area, "Waktu penyelesaian / time to complete")
         .build_cartesian_2d((0u32..2).into_segmented(), 0f64..top)
         .map_err(draw_err)?;
     chart
@@ -238,24 +256,11 @@ where
         .draw_series(std::iter::empty::<Rectangle<(SegmentValue<u32>, f64)>>())
         .map_err(draw_err)?
         .label("median")
-        .legend(|(x, y)| {
-            Rectangle::new(
-                [(x, y - 6), (x + 12, y + 6)],
-                RGBColor(120, 120, 120).filled(),
-            )
-        });
+        .legend(swatch(RGBColor(120, 120, 120).filled()));
     chart
         .draw_series(std::iter::empty::<Rectangle<(SegmentValue<u32>, f64)>>())
         .map_err(draw_err)?
         .label("persentil 90 / 90th percentile")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], BLACK.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw_err)?;
-    Ok(())
+        .legend(swatch(BLACK.stroke_width(2)));
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }

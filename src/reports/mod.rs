@@ -11,7 +11,7 @@ pub mod monthly;
 pub mod table;
 
 use crate::cases::Service;
-use crate::cases::calendar::OfficeCalendar;
+use crate::cases::calendar::{MONTHS_ID, OfficeCalendar};
 use crate::config::Config;
 use crate::dialogs::Bot;
 use crate::dialogs::spec::StepKind;
@@ -130,21 +130,6 @@ impl Period {
         }
     }
 }
-
-const MONTHS_ID: [&str; 12] = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-];
 
 /// Reads `YYYY-MM`.
 pub fn parse_month(s: &str) -> Option<(i32, u32)> {

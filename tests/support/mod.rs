@@ -348,6 +348,17 @@ pub async fn submit_complaint_as(
     name: &str,
     confidential: bool,
 ) -> String {
+    submit_complaint_on(t, user, name, confidential, "20/11/2026").await
+}
+
+/// [`submit_complaint_as`] about an incident on `incident` (`DD/MM/YYYY`).
+pub async fn submit_complaint_on(
+    t: &mut Chat,
+    user: &str,
+    name: &str,
+    confidential: bool,
+    incident: &str,
+) -> String {
     t.as_terminal(user);
     t.say("menu").await;
     t.say("3").await;
@@ -363,13 +374,66 @@ pub async fn submit_complaint_as(
         &["Kapan"],
     )
     .await;
-    t.expect("20/11/2026", &["bukti"]).await;
+    t.expect(incident, &["bukti"]).await;
     t.expect("lewati", &["dirahasiakan"]).await;
     t.expect(if confidential { "ya" } else { "tidak" }, &["LAPOR"])
         .await;
     t.expect("-", &["Mohon periksa"]).await;
     let out = t.expect("kirim", &["ADU-2026-"]).await;
     case_number(&out).unwrap()
+}
+
+/// Quick retries (20 ms doubling to 100 ms, three attempts), and on `channels` limits loose
+/// enough that a scripted conversation is not slowed down.
+pub fn quick_delivery(channels: &[&str]) -> pstbot::config::DeliveryConfig {
+    let mut d = pstbot::config::DeliveryConfig {
+        max_attempts: 3,
+        backoff_initial: std::time::Duration::from_millis(20),
+        backoff_max: std::time::Duration::from_millis(100),
+        send_timeout: std::time::Duration::from_secs(5),
+        limits: Default::default(),
+    };
+    for ch in channels {
+        d.limits.insert(
+            ch.to_string(),
+            pstbot::config::RateLimit {
+                per_chat_per_minute: 6000,
+                group_per_minute: 6000,
+                per_second: 1000,
+            },
+        );
+    }
+    d
+}
+
+/// The texts of the rows waiting for the officers' chat (notices about deliveries, new cases).
+pub fn officers_pending(store: &dyn Store) -> Vec<String> {
+    store
+        .outbox_pending(None, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.msg.to.channel == ChannelKind::Officers)
+        .map(|r| r.msg.text)
+        .collect()
+}
+
+/// The bytes kept with case `case` for its file `filename` (an attachment or a form answer).
+pub fn case_file(store: &dyn Store, case: &str, filename: &str) -> Vec<u8> {
+    let c = store
+        .case(&pstbot::cases::CaseNumber::parse(case).unwrap())
+        .unwrap()
+        .unwrap();
+    let file = c
+        .attachments
+        .iter()
+        .cloned()
+        .chain(c.form.iter().filter_map(|f| match &f.value {
+            pstbot::dialogs::Answer::File(a) => Some(a.clone()),
+            _ => None,
+        }))
+        .find(|a| a.filename == filename)
+        .unwrap_or_else(|| panic!("{filename} is not on case {case}"));
+    store.blob(&file.blob).unwrap().unwrap()
 }
 
 /// A config like the example, with the store in `dir` and the HTTP server on `listen`.

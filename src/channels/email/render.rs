@@ -3,7 +3,7 @@
 //! case's mails one thread and a resent row the same mail.
 
 use super::{MailIdentity, answered_mail_id, message_id_for_row, thread_root_id};
-use crate::message::{OutboundMessage, clip};
+use crate::message::{OutboundMessage, clip, escape_html};
 use crate::store::OutboxRow;
 use lettre::Message;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
@@ -69,22 +69,6 @@ pub fn plain_text(msg: &OutboundMessage, footer: Option<&str>, me: &MailIdentity
     s.push_str(&me.signature);
     s.push('\n');
     s
-}
-
-/// Escapes text for HTML.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Escaped text with `*bold*` as `<b>` and line breaks as `<br>`.

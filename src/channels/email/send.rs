@@ -4,7 +4,7 @@ use super::render::{self, File};
 use super::{EmailSettings, Security, message_id_for_row};
 use crate::dialogs::Bot;
 use crate::message::ChannelKind;
-use crate::outbox::{Channel, SendError, SendFuture};
+use crate::outbox::{Channel, SendError, SendFuture, attachment_bytes};
 use crate::store::{OutboxRow, Store};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -94,15 +94,7 @@ impl EmailChannel {
         };
         let mut files = Vec::new();
         for f in &row.msg.files {
-            let bytes = store
-                .blob(&f.blob)
-                .map_err(|e| SendError::Transient {
-                    reason: format!("store: {e}"),
-                    retry_after: None,
-                })?
-                .ok_or_else(|| SendError::Permanent {
-                    reason: format!("the file {} is not in the store", f.filename),
-                })?;
+            let bytes = attachment_bytes(store, f)?;
             files.push(File {
                 filename: f.filename.clone(),
                 mime: f.mime.clone(),

@@ -25,7 +25,7 @@ pub mod translate;
 pub mod webhook;
 
 use crate::message::{ChannelKind, Identity, OutboundChoice};
-use crate::outbox::{Channel, ProviderRef, SendError, SendFuture};
+use crate::outbox::{Channel, ProviderRef, SendError, SendFuture, attachment_bytes};
 use crate::store::{OutboxRow, Store};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, RwLock};
@@ -200,15 +200,7 @@ impl Telegram {
             }
         }
         for f in &m.files {
-            let bytes = store
-                .blob(&f.blob)
-                .map_err(|e| SendError::Transient {
-                    reason: format!("cannot read the file from the store: {e}"),
-                    retry_after: None,
-                })?
-                .ok_or_else(|| SendError::Permanent {
-                    reason: format!("the file {} is not in the store", f.filename),
-                })?;
+            let bytes = attachment_bytes(store, f)?;
             let doc = InputFile::memory(bytes).file_name(f.filename.clone());
             let sent = self.bot.send_document(chat, doc).await.map_err(classify)?;
             last = Some(sent.id.0.to_string());

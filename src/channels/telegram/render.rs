@@ -2,7 +2,7 @@
 //! texts split under Telegram's 4096-character limit, and choices as an inline keyboard with
 //! short callback data, paged when the list is long. Pure functions, unit-tested here.
 
-use crate::message::OutboundChoice;
+use crate::message::{OutboundChoice, escape_html_text};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 /// Buttons on one keyboard page; longer lists page (and are also listed, numbered, in the text).
@@ -11,20 +11,6 @@ pub const PAGE: usize = 8;
 const PART_CHARS: usize = 3800;
 /// Telegram's limit on `callback_data`, in bytes.
 const MAX_CALLBACK: usize = 64;
-
-/// Escapes text for Telegram's HTML parse mode: only `&`, `<` and `>` are special there.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Renders one line of message text as HTML: escaped, with `*emphasis*` pairs (the dialogs'
 /// markup) in bold. A lone `*` — in a name, say — stays as it is.
@@ -37,19 +23,19 @@ fn line_html(line: &str) -> String {
             Some(end)
                 if end > 0 && !after[..end].starts_with(' ') && !after[..end].ends_with(' ') =>
             {
-                out.push_str(&escape(&rest[..start]));
+                out.push_str(&escape_html_text(&rest[..start]));
                 out.push_str("<b>");
-                out.push_str(&escape(&after[..end]));
+                out.push_str(&escape_html_text(&after[..end]));
                 out.push_str("</b>");
                 rest = &after[end + 1..];
             }
             _ => {
-                out.push_str(&escape(&rest[..=start]));
+                out.push_str(&escape_html_text(&rest[..=start]));
                 rest = after;
             }
         }
     }
-    out.push_str(&escape(rest));
+    out.push_str(&escape_html_text(rest));
     out
 }
 

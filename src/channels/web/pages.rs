@@ -3,6 +3,7 @@
 
 use super::WebChat;
 use super::api;
+use crate::message::escape_html;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
@@ -117,22 +118,6 @@ struct LangQuery {
     lang: Option<String>,
 }
 
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// `GET /privacy?lang=en`: the personal data consent text of the guest book (the same words
 /// the chat asks consent with), the cookie note, and the way back to the chat.
 async fn privacy(State(chat): State<Arc<WebChat>>, Query(q): Query<LangQuery>) -> Response {
@@ -150,7 +135,7 @@ async fn privacy(State(chat): State<Arc<WebChat>>, Query(q): Query<LangQuery>) -
     let paragraphs: String = consent
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| format!("<p>{}</p>\n", esc(&l.replace('*', ""))))
+        .map(|l| format!("<p>{}</p>\n", escape_html(&l.replace('*', ""))))
         .collect();
     let page = format!(
         "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -159,24 +144,13 @@ async fn privacy(State(chat): State<Arc<WebChat>>, Query(q): Query<LangQuery>) -
          </head>\n<body class=\"doc\">\n<main class=\"privacy\">\n<h1>{title}</h1>\n\
          <p class=\"office\">{office}</p>\n<p>{intro}</p>\n<blockquote>\n{paragraphs}</blockquote>\n\
          <p>{cookie}</p>\n<p><a href=\"/chat\">{back}</a></p>\n</main>\n</body>\n</html>\n",
-        title = esc(&bot.sys("web_privacy_title", &lang)),
-        office = esc(&bot.office_name),
-        intro = esc(&bot.sys("web_privacy_intro", &lang)),
-        cookie = esc(&bot.sys("web_privacy_cookie", &lang)),
-        back = esc(&bot.sys("web_back_to_chat", &lang)),
+        title = escape_html(&bot.sys("web_privacy_title", &lang)),
+        office = escape_html(&bot.office_name),
+        intro = escape_html(&bot.sys("web_privacy_intro", &lang)),
+        cookie = escape_html(&bot.sys("web_privacy_cookie", &lang)),
+        back = escape_html(&bot.sys("web_back_to_chat", &lang)),
     );
     let mut resp = asset("", "text/html; charset=utf-8", &chat);
     *resp.body_mut() = axum::body::Body::from(page);
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            super::esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
 }

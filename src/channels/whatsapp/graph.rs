@@ -117,6 +117,19 @@ pub struct Graph {
     token: String,
 }
 
+/// The id string at `pointer` in a Graph API answer; an answer without it is worth retrying.
+fn id_at(v: &Value, pointer: &str, missing: &str) -> Result<String, GraphFail> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            GraphFail::Send(SendError::Transient {
+                reason: missing.into(),
+                retry_after: None,
+            })
+        })
+}
+
 fn transport(e: reqwest::Error) -> SendError {
     crate::channels::sms::transport_error(e)
 }
@@ -152,25 +165,18 @@ impl Graph {
 
     /// Sends one message object; returns its `wamid`.
     pub async fn send_message(&self, payload: &Value) -> Result<String, GraphFail> {
-        let url = format!("{}/{}/messages", self.base, self.phone_number_id);
         let resp = self
-            .client
-            .post(url)
-            .bearer_auth(&self.token)
+            .post("messages")
             .json(payload)
             .send()
             .await
             .map_err(transport)?;
         let v = Self::answer(resp).await?;
-        v["messages"][0]["id"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| {
-                GraphFail::Send(SendError::Transient {
-                    reason: "the Graph API answer has no message id".into(),
-                    retry_after: None,
-                })
-            })
+        id_at(
+            &v,
+            "/messages/0/id",
+            "the Graph API answer has no message id",
+        )
     }
 
     /// Uploads a file (`POST /{phone-number-id}/media`); returns its media id.
@@ -196,22 +202,21 @@ impl Graph {
             .text("messaging_product", "whatsapp")
             .text("type", mime.to_string())
             .part("file", part);
-        let url = format!("{}/{}/media", self.base, self.phone_number_id);
         let resp = self
-            .client
-            .post(url)
-            .bearer_auth(&self.token)
+            .post("media")
             .multipart(form)
             .send()
             .await
             .map_err(transport)?;
         let v = Self::answer(resp).await?;
-        v["id"].as_str().map(str::to_string).ok_or_else(|| {
-            GraphFail::Send(SendError::Transient {
-                reason: "the media upload answer has no id".into(),
-                retry_after: None,
-            })
-        })
+        id_at(&v, "/id", "the media upload answer has no id")
+    }
+
+    /// An authorised `POST /{phone-number-id}/{edge}`.
+    fn post(&self, edge: &str) -> reqwest::RequestBuilder {
+        self.client
+            .post(format!("{}/{}/{edge}", self.base, self.phone_number_id))
+            .bearer_auth(&self.token)
     }
 
     /// Downloads a person's file: `GET /{media-id}` for its URL, then the URL itself (both

@@ -31,7 +31,7 @@ pub mod webhook;
 
 use crate::config::{Config, WhatsappTemplate};
 use crate::message::{ChannelKind, Identity, OutboundMessage, phone_digits};
-use crate::outbox::{Channel, ProviderRef, SendError, SendFuture};
+use crate::outbox::{Channel, ProviderRef, SendError, SendFuture, attachment_bytes};
 use crate::runtime::Clock;
 use crate::store::{OutboxRow, Store};
 use graph::{Graph, GraphFail};
@@ -110,15 +110,7 @@ impl Whatsapp {
             ids.push(self.graph.send_message(&payload).await?);
         }
         for f in &m.files {
-            let bytes = store
-                .blob(&f.blob)
-                .map_err(|e| SendError::Transient {
-                    reason: format!("cannot read the file from the store: {e}"),
-                    retry_after: None,
-                })?
-                .ok_or_else(|| SendError::Permanent {
-                    reason: format!("the file {} is not in the store", f.filename),
-                })?;
+            let bytes = attachment_bytes(store, f)?;
             let media = self.graph.upload(&f.filename, &f.mime, bytes).await?;
             ids.push(
                 self.graph
