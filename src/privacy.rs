@@ -74,7 +74,9 @@ pub fn plan_erasure(
     let anon = anon_id();
     let mut blobs = Vec::new();
     let mut closed = Vec::new();
+    let mut cases = Vec::new();
     for c in store.cases_of_guest(&guest_id)? {
+        cases.push(c.number.to_string());
         if let Some(case) = edits.get(store, &c.number)? {
             if case.open {
                 closed.push(case.number.clone());
@@ -84,11 +86,6 @@ pub fn plan_erasure(
     }
     blobs.sort();
     blobs.dedup();
-    let cases = store
-        .cases_of_guest(&guest_id)?
-        .iter()
-        .map(|c| c.number.to_string())
-        .collect();
     Ok((
         Erasure {
             guest_id,
