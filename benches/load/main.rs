@@ -421,33 +421,57 @@ per_second = 100000
         ));
         let config = dir.path().join("config.toml");
         std::fs::write(&config, text)?;
-        let log = std::fs::File::create(dir.path().join("serve.log"))?;
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
+        let child = Self::spawn(dir.path())?;
+        let mut m = Managed {
+            child,
+            dir,
+            url: format!("http://{listen}"),
+        };
+        m.wait_serving().await?;
+        Ok(m)
+    }
+
+    fn spawn(dir: &Path) -> anyhow::Result<std::process::Child> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("serve.log"))?;
+        Ok(std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
             .arg("--config")
-            .arg(&config)
+            .arg(dir.join("config.toml"))
             .arg("serve")
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
-            .spawn()?;
-        let url = format!("http://{listen}");
-        let m = Managed { child, dir, url };
+            .spawn()?)
+    }
+
+    /// Waits until `/healthz` answers 200.
+    async fn wait_serving(&mut self) -> anyhow::Result<()> {
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            if let Ok(r) = client.get(format!("{}/healthz", m.url)).send().await
+            if let Ok(r) = client.get(format!("{}/healthz", self.url)).send().await
                 && r.status().is_success()
             {
-                return Ok(m);
+                return Ok(());
             }
-            if Instant::now() > deadline {
+            if Instant::now() > deadline || self.child.try_wait()?.is_some() {
                 anyhow::bail!(
                     "pstbot serve did not answer /healthz; its log:\n{}",
-                    m.log()
+                    self.log()
                 );
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// Starts the stopped bot again on its store: the time until it answers `/healthz`.
+    async fn restart(&mut self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        self.child = Self::spawn(self.dir.path())?;
+        self.wait_serving().await?;
+        Ok(started.elapsed())
     }
 
     fn log(&self) -> String {
@@ -585,6 +609,12 @@ async fn load(args: Args) -> anyhow::Result<()> {
         ));
         let errors = m.log().lines().filter(|l| l.contains("ERROR")).count();
         notes.push(format!("ERROR lines in the bot's log: {errors}"));
+        let restart = m.restart().await?;
+        m.stop().await?;
+        notes.push(format!(
+            "restart on this store to serving (/healthz 200): {:.0} ms",
+            restart.as_secs_f64() * 1000.0
+        ));
         storage = Some(floors::measure_store(
             &data,
             bot.messages.max(1),
