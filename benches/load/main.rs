@@ -14,6 +14,8 @@
 //! `http://PROVIDER` (`--provider-listen`), with this tool's secrets (see `people.rs`).
 //! See BENCHMARKS.md.
 
+#[path = "../../tests/support/example_config.rs"]
+mod example_config;
 mod floors;
 mod people;
 mod provider;
@@ -367,24 +369,8 @@ impl Managed {
             .local_addr()?
             .port();
         let listen = format!("127.0.0.1:{port}");
-        let mut text = std::fs::read_to_string(repo.join("config.example.toml"))?
-            .replace(
-                "dialogs_dir = \"dialogs\"",
-                &format!("dialogs_dir = \"{}\"", repo.join("dialogs").display()),
-            )
-            .replace(
-                "holidays_file = \"dialogs/",
-                &format!("holidays_file = \"{}/dialogs/", repo.display()),
-            )
-            .replace(
-                "path = \"./data\"",
-                &format!("path = \"{}\"", dir.path().join("data").display()),
-            )
-            .replace("cache_mb = 64", &format!("cache_mb = {cache_mb}"))
-            .replace(
-                "listen = \"127.0.0.1:8080\"",
-                &format!("listen = \"{listen}\""),
-            );
+        let mut text = example_config::example_config(&repo, &dir.path().join("data"), &listen)
+            .replace("cache_mb = 64", &format!("cache_mb = {cache_mb}"));
         text.push_str(&format!(
             r#"
 [whatsapp]

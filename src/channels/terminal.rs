@@ -205,16 +205,7 @@ where
                 reply.to.channel,
                 ChannelKind::Terminal | ChannelKind::Officers
             ) {
-                rt.store.outbox_sent(crate::store::SentRecord {
-                    id,
-                    key: String::new(),
-                    to: reply.to.clone(),
-                    at: rt.clock.now(),
-                    provider_ref: None,
-                    msg: None,
-                    status: None,
-                    status_at: None,
-                })?;
+                delivered(rt, id, &reply.to)?;
             }
         }
         out.flush()?;

@@ -2,6 +2,7 @@
 //! a conversation driver that reads like a script (the person says …, the bot answers …).
 #![allow(dead_code)]
 
+pub mod example_config;
 pub mod gateway;
 pub mod graph_api;
 pub mod mail;
@@ -438,25 +439,7 @@ pub fn case_file(store: &dyn Store, case: &str, filename: &str) -> Vec<u8> {
 
 /// A config like the example, with the store in `dir` and the HTTP server on `listen`.
 pub fn config_file(dir: &std::path::Path, listen: &str) -> std::path::PathBuf {
-    let repo = repo();
-    let text = std::fs::read_to_string(repo.join("config.example.toml"))
-        .unwrap()
-        .replace(
-            "dialogs_dir = \"dialogs\"",
-            &format!("dialogs_dir = \"{}\"", repo.join("dialogs").display()),
-        )
-        .replace(
-            "holidays_file = \"dialogs/",
-            &format!("holidays_file = \"{}/dialogs/", repo.display()),
-        )
-        .replace(
-            "path = \"./data\"",
-            &format!("path = \"{}\"", dir.join("data").display()),
-        )
-        .replace(
-            "listen = \"127.0.0.1:8080\"",
-            &format!("listen = \"{listen}\""),
-        );
+    let text = example_config::example_config(&repo(), &dir.join("data"), listen);
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     path
