@@ -291,8 +291,12 @@ async fn converse(
         reply_to: None,
     };
     let queued = chat.rt.handle_queued(msg).await.map_err(|e| {
-        tracing::error!(error = %e, from = %who.masked(), "web chat: message not handled");
-        Refusal::server()
+        chat.rt.log_unhandled("web chat", &who, &e);
+        if chat.rt.store.trouble().is_some() {
+            Refusal::unavailable()
+        } else {
+            Refusal::server()
+        }
     })?;
     for (row, m) in queued {
         if m.to != who {
