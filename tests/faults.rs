@@ -272,27 +272,6 @@ impl Service {
     }
 }
 
-/// Every delivered row in the store, by id.
-fn delivered(store: &dyn Store) -> Vec<pstbot::store::SentRecord> {
-    let mut out = Vec::new();
-    let mut misses = 0;
-    for id in 0.. {
-        match store.sent(id).unwrap() {
-            Some(r) => {
-                misses = 0;
-                out.push(r)
-            }
-            None => {
-                misses += 1;
-                if misses > 2000 {
-                    break;
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Waits until no provider has taken anything for `quiet`, at most `limit`.
 async fn settle(p: &Providers, quiet: Duration, limit: Duration) -> bool {
     let count = || p.api.sent().len() + p.graph.sent().len() + p.gw.delivered().len();
@@ -377,7 +356,7 @@ async fn providers_down_slow_refusing_or_garbled_then_back_lose_nothing_and_keep
         "deliveries never settled"
     );
     let (store, _dir, acked) = svc.stop().await;
-    let sent = delivered(&store);
+    let sent = store.sent_records().unwrap();
     assert!(
         store.outbox_pending(None, 10).unwrap().is_empty(),
         "messages left undelivered"

@@ -537,6 +537,18 @@ impl SledStore {
         Ok(stats)
     }
 
+    /// Every delivered row's record, in row order (for checks after a crash campaign, and by
+    /// hand when something goes wrong: row ids are not contiguous after a restart).
+    pub fn sent_records(&self) -> Result<Vec<SentRecord>> {
+        self.e()?.trees[T_SENT]
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                dec(&k, &v)
+            })
+            .collect()
+    }
+
     /// Bytes on disk, for benchmarks and reports.
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.e()?.db.size_on_disk()?)
