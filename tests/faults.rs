@@ -555,3 +555,153 @@ async fn permanent_refusals_are_reported_to_the_officers() {
         "the three refused messages are kept as failed"
     );
 }
+
+/// SMTP and IMAP (real Dovecot and an aiosmtpd sink, as in `tests/email.rs`) behind the fault
+/// proxy: the mailbox unreachable, slow or cut off, the SMTP server down, slow, answering
+/// `421` or cutting the greeting — the service stays up, mail waiting in the inbox is handled
+/// when IMAP returns, replies go out in order when SMTP returns; a `554` refusal reaches the
+/// officers' chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_servers_down_slow_or_refusing() {
+    use support::mail::{MailServers, USER};
+    let servers = tokio::task::spawn_blocking(MailServers::start)
+        .await
+        .unwrap();
+    let smtp = FaultProxy::start(([127, 0, 0, 1], servers.smtp_port).into()).await;
+    let imap = FaultProxy::start(([127, 0, 0, 1], servers.imap_port).into()).await;
+    smtp.set(Mode::Down).await;
+    imap.set(Mode::Down).await;
+    let p = Providers::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let mut cfg_text = {
+        config(dir.path(), port, &p);
+        std::fs::read_to_string(dir.path().join("config.toml")).unwrap()
+    };
+    cfg_text.push_str(
+        &servers
+            .email_section()
+            .replace(
+                &format!("smtp_port = {}", servers.smtp_port),
+                &format!("smtp_port = {}", smtp.addr.port()),
+            )
+            .replace(
+                &format!("imap_port = {}", servers.imap_port),
+                &format!("imap_port = {}", imap.addr.port()),
+            ),
+    );
+    std::fs::write(dir.path().join("config.toml"), cfg_text).unwrap();
+    let cfg = Config::load(&dir.path().join("config.toml")).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(pstbot::app::serve(cfg, async {
+        let _ = rx.await;
+    }));
+    let svc = Service {
+        port,
+        client: reqwest::Client::new(),
+        stop: Some(tx),
+        task,
+        dir,
+        acked: Vec::new(),
+        seq: BTreeMap::new(),
+    };
+    assert!(
+        svc.healthy().await,
+        "pstbot did not start with its mail servers down"
+    );
+    let people = ["rudi@example.org", "sari@example.org"];
+    let mail = |from: &str, n: usize, text: &str| {
+        format!("From: {from}\nTo: {USER}\nSubject: Halo {n}\nMessage-ID: <{n}-{from}>\n\n{text}\n")
+    };
+    for (i, who) in people.iter().enumerate() {
+        servers.deliver(&mail(who, i, "halo")).await;
+    }
+    // IMAP down, slow, cut off: the mail waits in the inbox; the service stays up.
+    for mode in [
+        Mode::Down,
+        Mode::Slow(Duration::from_millis(2500)),
+        Mode::Drop,
+        Mode::Answer(b"* BYE server shutting down\r\n".to_vec()),
+    ] {
+        imap.set(mode).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(svc.healthy().await);
+    }
+    assert!(servers.sent().is_empty(), "nothing could be sent yet");
+    imap.set(Mode::Pass).await;
+    // More mail while SMTP misbehaves; IMAP takes it now.
+    for (round, mode) in [
+        Mode::Down,
+        Mode::Slow(Duration::from_millis(2500)),
+        Mode::Answer(b"421 4.3.2 Service not available, closing channel\r\n".to_vec()),
+        Mode::Drop,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        smtp.set(mode).await;
+        for (i, who) in people.iter().enumerate() {
+            servers.deliver(&mail(who, 10 + i + 2 * round, "1")).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(svc.healthy().await);
+    }
+    smtp.set(Mode::Pass).await;
+    servers
+        .wait_for("every mail answered", async |s| {
+            s.sent_to(people[0]).len() >= 5 && s.sent_to(people[1]).len() >= 5
+        })
+        .await;
+    // A permanent refusal: the officers are told.
+    let before = p.api.sent_to(ADMIN).len();
+    smtp.set(Mode::Answer(b"554 5.3.2 No service here\r\n".to_vec()))
+        .await;
+    servers.deliver(&mail("tono@example.org", 99, "halo")).await;
+    let told = p
+        .api
+        .wait_for(Duration::from_secs(30), |api| {
+            api.sent_to(ADMIN)[before..]
+                .iter()
+                .any(|s| s.text.contains("gagal terkirim") && s.text.contains("email:"))
+        })
+        .await;
+    assert!(told, "officers not told: {:?}", p.api.sent_to(ADMIN));
+    smtp.set(Mode::Pass).await;
+    assert!(settle(&p, Duration::from_secs(2), Duration::from_secs(30)).await);
+    let (store, _dir, _) = svc.stop().await;
+    assert!(store.outbox_pending(None, 10).unwrap().is_empty());
+    assert_eq!(
+        store.failed().unwrap().len(),
+        1,
+        "only the refused reply failed"
+    );
+    // In order per person: each row's Message-ID reached the sink after the previous row's.
+    let sink = servers.sent();
+    let mut checked = 0;
+    for who in people {
+        let rows: Vec<_> = store
+            .sent_records()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.to.address == who)
+            .collect();
+        assert!(rows.len() >= 5, "{who}: {} replies", rows.len());
+        let pos: Vec<usize> = rows
+            .iter()
+            .map(|r| {
+                let id = r.provider_ref.clone().unwrap_or_default();
+                sink.iter()
+                    .rposition(|m| m.header("Message-ID").contains(id.trim_matches(['<', '>'])))
+                    .unwrap_or_else(|| panic!("{who}: row {} not at the sink", r.id))
+            })
+            .collect();
+        assert!(
+            pos.windows(2).all(|w| w[0] < w[1]),
+            "{who}: out of order {pos:?}"
+        );
+        checked += rows.len();
+    }
+    println!(
+        "mail faults: IMAP down/slow/cut/BYE, SMTP down/slow/421/cut then 554; {checked} replies delivered in order, 1 refusal reported"
+    );
+}
