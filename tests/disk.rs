@@ -118,6 +118,25 @@ async fn sms(client: &reqwest::Client, port: u16, id: &str, from: &str, text: &s
         .unwrap_or(0)
 }
 
+/// A web chat post as a browser on the service's own page makes it.
+fn web(
+    client: &reqwest::Client,
+    port: u16,
+    path: &str,
+    cookie: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let mut b = client
+        .post(format!("http://127.0.0.1:{port}{path}"))
+        .header("origin", format!("http://127.0.0.1:{port}"))
+        .header("sec-fetch-site", "same-origin")
+        .header("x-pstbot-chat", "1")
+        .header("content-type", "application/json");
+    if let Some(c) = cookie {
+        b = b.header("cookie", format!("pstbot_session={c}"));
+    }
+    b
+}
+
 /// Fills the file system of `dir` up to the last byte.
 fn fill(dir: &Path) -> PathBuf {
     use std::io::Write;
@@ -177,6 +196,21 @@ async fn full_disk_refuses_work_logs_once_and_recovers_without_restart() {
         "no reply while healthy"
     );
 
+    // A web chat visitor opened the page before the disk filled.
+    let r = web(&client, port, "/api/web/session", None)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim_start_matches("pstbot_session=").to_string())
+        .expect("a session cookie");
+
     // The disk fills up. Messages may still be taken while sled buffers; the first refusal
     // comes soon, and from then on every message is refused with 503 until space returns.
     let filler = fill(&mount.dir);
@@ -205,6 +239,18 @@ async fn full_disk_refuses_work_logs_once_and_recovers_without_restart() {
         );
         refused.push((id, from));
     }
+    // The web chat visitor is asked, in both languages, to try again shortly.
+    let r = web(&client, port, "/api/web/messages", Some(&cookie))
+        .body(r#"{"id":"web-1","text":"halo"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let said = r.text().await.unwrap();
+    assert!(
+        said.contains("coba lagi sebentar lagi") && said.contains("try again shortly"),
+        "{said}"
+    );
     let (status, body) = health(&client, port).await.expect("the service stays up");
     assert_eq!(status, 503, "/healthz must report the store: {body}");
     assert_eq!(body["status"], "store unavailable");
@@ -227,6 +273,12 @@ async fn full_disk_refuses_work_logs_once_and_recovers_without_restart() {
         assert_eq!(sms(&client, port, id, from, "halo").await, 200, "{id}");
         acked.push(id.clone());
     }
+    let r = web(&client, port, "/api/web/messages", Some(&cookie))
+        .body(r#"{"id":"web-1","text":"halo"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the web chat takes the message again");
     let all_answered = |rs: &[support::gateway::Received]| {
         acked.iter().all(|id| {
             let prefix = format!("sms:{id}#");

@@ -39,6 +39,13 @@ impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         let mut resp = match self.0 {
             Ok(r) => r,
+            // While the store cannot write, a failure is that: "try again shortly", with 503.
+            Err(refusal)
+                if refusal.status == StatusCode::INTERNAL_SERVER_ERROR
+                    && self.1.rt.store.trouble().is_some() =>
+            {
+                Refusal::unavailable().render(&self.1.rt.bot)
+            }
             Err(refusal) => refusal.render(&self.1.rt.bot),
         };
         resp.headers_mut()

@@ -102,7 +102,12 @@ impl Refusal {
 
 impl From<crate::store::StoreError> for Refusal {
     fn from(e: crate::store::StoreError) -> Refusal {
-        tracing::error!(error = %e, "web chat: store error");
+        // Disk trouble is logged once by the store; other store errors here.
+        if matches!(e, crate::store::StoreError::Engine(_)) {
+            tracing::debug!(error = %e, "web chat: store error");
+        } else {
+            tracing::error!(error = %e, "web chat: store error");
+        }
         Refusal::server()
     }
 }
