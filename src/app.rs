@@ -197,6 +197,7 @@ pub async fn serve_runtime(
     let outbox = Arc::new(Outbox::new(rt.clone(), chans, config.delivery.clone()));
     let delivery = tokio::spawn(outbox.run(stop.clone()));
     let timers = tokio::spawn(crate::scheduler::run(rt.clone(), stop.clone()));
+    let doctor = tokio::spawn(store_doctor(sled.clone(), stop.clone()));
     let control = tokio::spawn(crate::backup::serve_socket(
         crate::backup::Control {
             sled,
@@ -279,6 +280,7 @@ pub async fn serve_runtime(
     }
     let _ = timers.await;
     let _ = delivery.await;
+    let _ = doctor.await;
     if let Ok(Err(e)) = control.await {
         tracing::warn!(error = %e, "backup socket was not available");
     }
@@ -286,6 +288,22 @@ pub async fn serve_runtime(
     served?;
     tracing::info!("pstbot stopped");
     Ok(())
+}
+
+/// Reopens the store after a disk error (full or read-only) once the disk takes writes again:
+/// every second while the store reports trouble. The service keeps running meanwhile and
+/// refuses new work (webhooks answer 503, so providers retry).
+async fn store_doctor(sled: Arc<SledStore>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stop.cancelled() => return,
+        }
+        if sled.trouble().is_some() {
+            let s = sled.clone();
+            let _ = tokio::task::spawn_blocking(move || s.heal()).await;
+        }
+    }
 }
 
 /// `pstbot chat`: a terminal conversation on stdin/stdout.

@@ -70,10 +70,18 @@ pub fn routes(
     r.layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
 }
 
-/// Liveness and a cheap store check (reading a key proves the store answers).
+/// Liveness and a cheap store check (reading a key proves the store answers); 503 while the
+/// store cannot write (disk full or read-only).
 async fn healthz(
     State(rt): State<Arc<Runtime>>,
 ) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    if let Some(trouble) = rt.store.trouble() {
+        // Logged once by the store when the trouble started.
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "store unavailable", "reason": trouble })),
+        );
+    }
     let probe = crate::store::DedupeKey("healthz:probe".into());
     match rt.store.is_handled(&probe) {
         Ok(_) => (

@@ -256,7 +256,30 @@ impl Outbox {
         let mut q = Queues::default();
         let mut tasks: JoinSet<Attempt> = JoinSet::new();
         let mut reload = true;
+        let mut troubled = false;
         loop {
+            // While the store cannot write, nothing is sent (a delivery could not be marked);
+            // once it was reopened, the queues are read again from what is on disk.
+            let trouble = self.rt.store.trouble().is_some();
+            if trouble != troubled {
+                troubled = trouble;
+                if !trouble {
+                    q.chats.clear();
+                    q.known.retain(|id| q.in_flight.contains(id));
+                    q.highest = None;
+                    reload = true;
+                }
+            }
+            if trouble && !shutdown.is_cancelled() {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                        self.finish(&mut q, vec![done]).await;
+                    }
+                    _ = shutdown.cancelled() => {}
+                }
+                continue;
+            }
             if reload && !shutdown.is_cancelled() {
                 if let Err(e) = self.load(&mut q) {
                     tracing::error!(error = %e, "outbox: cannot read queued messages; retrying");

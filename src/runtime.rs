@@ -278,6 +278,17 @@ impl Runtime {
     /// notifications to applicants, posts to the officers' chat — all queued in the outbox in
     /// the same transaction. A message handled before returns nothing and changes nothing.
     /// When this returns `Ok`, the effects and the queued messages are on disk.
+    /// Logs why a message was not handled (the caller answers "retry later"): an error, but
+    /// only at debug level while the store is known to refuse writes — the store logged that
+    /// once when it started, and a provider's retries must not flood the log.
+    pub fn log_unhandled(&self, what: &str, from: &Identity, e: &dyn std::fmt::Display) {
+        if self.store.trouble().is_some() {
+            tracing::debug!(error = %e, from = %from.masked(), "{what}: refused while the store cannot write");
+        } else {
+            tracing::error!(error = %e, from = %from.masked(), "{what}: not handled; the sender should retry");
+        }
+    }
+
     pub async fn handle(&self, msg: InboundMessage) -> Result<Vec<OutboundMessage>, RuntimeError> {
         Ok(self
             .handle_queued(msg)
@@ -355,6 +366,10 @@ impl Runtime {
         &self,
         mut plan: impl FnMut(DateTime<Utc>) -> Result<Plan, StoreError>,
     ) -> Result<Option<(Applied, Vec<OutboundMessage>)>, RuntimeError> {
+        // While the disk refuses writes, new work is refused before anything is planned.
+        if let Some(trouble) = self.store.trouble() {
+            return Err(StoreError::Engine(trouble).into());
+        }
         let mut attempt = 0;
         let (applied, msgs) = loop {
             let now = self.clock.now();

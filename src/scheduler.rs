@@ -64,6 +64,10 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                     Duration::from_secs(1)
                 }
             },
+            Err(e) if rt.store.trouble().is_some() => {
+                tracing::debug!(error = %e, "scheduler: waiting for the store to take writes");
+                Duration::from_secs(1)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "scheduler: a timer could not fire; trying again soon");
                 Duration::from_secs(1)

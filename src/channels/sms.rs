@@ -306,10 +306,11 @@ pub async fn webhook(
         body: InboundBody::Text(sms.text),
         reply_to: None,
     };
+    let from = msg.from.clone();
     match hook.rt.handle(msg).await {
         Ok(_) => answer(StatusCode::OK, "ok"),
         Err(e) => {
-            tracing::error!(error = %e, "sms webhook: message not stored; the gateway should retry");
+            hook.rt.log_unhandled("sms webhook", &from, &e);
             answer(StatusCode::SERVICE_UNAVAILABLE, "not stored; retry later")
         }
     }

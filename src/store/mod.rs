@@ -378,6 +378,11 @@ pub trait Store: Send + Sync + 'static {
     fn drop_timer(&self, t: &Timer) -> Result<()>;
     /// Makes every applied commit durable. Called before a message counts as handled.
     fn flush(&self) -> Result<()>;
+    /// Why the store cannot take writes now (disk full or read-only), while that lasts:
+    /// the service refuses new work meanwhile. A store that cannot fail this way says `None`.
+    fn trouble(&self) -> Option<String> {
+        None
+    }
     /// A web chat session by its id (the hash of its token).
     fn web_session(&self, id: &str) -> Result<Option<WebSession>>;
     /// Records a web chat session issued to a browser.

@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::Arc;
 
 const T_SESSIONS: usize = 0;
 const T_GUESTS: usize = 1;
@@ -74,12 +75,22 @@ const TREE_NAMES: [&str; 21] = [
 
 /// A store on a sled directory.
 pub struct SledStore {
+    path: std::path::PathBuf,
+    cache_mb: u64,
+    /// The open database; `None` while it is closed to be reopened after a disk error.
+    live: std::sync::RwLock<Option<Arc<Engine>>>,
+    /// Why the store cannot write now (a disk error), until [`SledStore::heal`] succeeds.
+    trouble: std::sync::Mutex<Option<String>>,
+    /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent.
+    gate: std::sync::RwLock<()>,
+}
+
+/// One open sled database and its trees.
+struct Engine {
     db: Db,
     trees: Vec<Tree>,
     /// `web_sessions`, `web_log`, `web_log_keys`.
     web: [Tree; 3],
-    /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent.
-    gate: std::sync::RwLock<()>,
 }
 
 /// The web chat trees, apart from the commit's trees (a commit never writes them).
@@ -184,21 +195,21 @@ impl SledStore {
     /// same commit without their files), not counted as still holding a file.
     fn erase_keys(&self, e: &Erasure, own_cases: &[CaseNumber]) -> Result<EraseKeys> {
         let mut k = EraseKeys::default();
-        for kv in self.trees[T_VISITS].iter() {
+        for kv in self.e()?.trees[T_VISITS].iter() {
             let (key, v) = kv?;
             let visit: Visit = dec(&key, &v)?;
             if visit.guest_id == e.guest_id {
                 k.visits.push((key.to_vec(), e.visit(&visit)));
             }
         }
-        for kv in self.trees[T_RATINGS].iter() {
+        for kv in self.e()?.trees[T_RATINGS].iter() {
             let (key, v) = kv?;
             let r: Rating = dec(&key, &v)?;
             if r.guest_id.as_deref() == Some(e.guest_id.as_str()) {
                 k.ratings.push((key.to_vec(), e.rating(&r)));
             }
         }
-        for kv in self.trees[T_APPOINTMENTS].iter() {
+        for kv in self.e()?.trees[T_APPOINTMENTS].iter() {
             let (key, v) = kv?;
             let a: Appointment = dec(&key, &v)?;
             if a.guest_id == e.guest_id {
@@ -206,14 +217,14 @@ impl SledStore {
             }
         }
         let mine = |who: &Identity| e.identities.contains(who);
-        for kv in self.trees[T_OUTBOX].iter() {
+        for kv in self.e()?.trees[T_OUTBOX].iter() {
             let (key, v) = kv?;
             let row: OutboxRow = dec(&key, &v)?;
             if mine(&row.msg.to) {
                 k.remove.push((T_OUTBOX, key.to_vec()));
             }
         }
-        for kv in self.trees[T_SENT].iter() {
+        for kv in self.e()?.trees[T_SENT].iter() {
             let (key, v) = kv?;
             let mut rec: SentRecord = dec(&key, &v)?;
             if !mine(&rec.to) {
@@ -229,26 +240,26 @@ impl SledStore {
                 }
             }
         }
-        for kv in self.trees[T_FAILED].iter() {
+        for kv in self.e()?.trees[T_FAILED].iter() {
             let (key, v) = kv?;
             let rec: FailedRecord = dec(&key, &v)?;
             if mine(&rec.row.msg.to) || e.quotes_case(&rec.row.msg.text) {
                 k.remove.push((T_FAILED, key.to_vec()));
             }
         }
-        for kv in self.trees[T_TIMER_OWNERS].iter() {
+        for kv in self.e()?.trees[T_TIMER_OWNERS].iter() {
             let (key, _) = kv?;
             if e.owns_timer(&String::from_utf8_lossy(&key)) {
                 k.owners.push(key.to_vec());
             }
         }
-        for kv in self.trees[T_DEDUPE].iter() {
+        for kv in self.e()?.trees[T_DEDUPE].iter() {
             let (key, _) = kv?;
             if e.names(&String::from_utf8_lossy(&key)) {
                 k.remove.push((T_DEDUPE, key.to_vec()));
             }
         }
-        for kv in self.trees[T_GUEST_IDS].iter() {
+        for kv in self.e()?.trees[T_GUEST_IDS].iter() {
             let (key, v) = kv?;
             if v.as_ref() == e.guest_id.as_bytes() {
                 k.remove.push((T_GUEST_IDS, key.to_vec()));
@@ -256,7 +267,7 @@ impl SledStore {
         }
         let mut prefix = e.guest_id.clone().into_bytes();
         prefix.push(0);
-        for kv in self.trees[T_GUEST_CASES].scan_prefix(&prefix) {
+        for kv in self.e()?.trees[T_GUEST_CASES].scan_prefix(&prefix) {
             k.remove.push((T_GUEST_CASES, kv?.0.to_vec()));
         }
         let own: Vec<Vec<u8>> = own_cases.iter().map(case_key).collect();
@@ -266,7 +277,7 @@ impl SledStore {
             .iter()
             .map(|h| memchr::memmem::Finder::new(h.as_bytes()))
             .collect();
-        for kv in self.trees[T_CASES].iter() {
+        for kv in self.e()?.trees[T_CASES].iter() {
             let (key, v) = kv?;
             if own.iter().any(|o| o.as_slice() == key.as_ref()) {
                 continue;
@@ -285,6 +296,94 @@ impl SledStore {
 
     /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB.
     pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore> {
+        let engine = Engine::open(path, cache_mb)?;
+        Ok(SledStore {
+            path: path.to_path_buf(),
+            cache_mb,
+            live: std::sync::RwLock::new(Some(Arc::new(engine))),
+            trouble: std::sync::Mutex::new(None),
+            gate: std::sync::RwLock::new(()),
+        })
+    }
+
+    /// The open database, or an error while it is closed after a disk error.
+    fn e(&self) -> Result<Arc<Engine>> {
+        self.live
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                StoreError::Engine(
+                    self.trouble()
+                        .unwrap_or_else(|| "the store is closed".into()),
+                )
+            })
+    }
+
+    /// Passes `r` on; a storage error is remembered as the store's trouble (logged once, when
+    /// it starts): sled stops writing after a failed write to disk until it is reopened.
+    fn noted<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(StoreError::Engine(e)) = &r {
+            let mut t = self.trouble.lock().unwrap_or_else(|e| e.into_inner());
+            if t.is_none() {
+                tracing::error!(store = %self.path.display(), error = %e, "the store cannot write (disk full or read-only?): refusing new work until it can");
+                *t = Some(format!("the store cannot write: {e}"));
+            }
+        }
+        r
+    }
+
+    /// Reopens the store after a disk error, once the disk takes writes again: first a small
+    /// file is written and synced beside the store (cheap, and it fails while the disk is still
+    /// full or read-only), then sled is closed and opened again and a write is flushed. Returns
+    /// whether the store is healthy. Does nothing while the store is healthy.
+    pub fn heal(&self) -> bool {
+        if self.trouble().is_none() {
+            return true;
+        }
+        if let Err(e) = disk_takes_writes(&self.path) {
+            tracing::debug!(error = %e, "store: the disk does not take writes yet");
+            return false;
+        }
+        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        // Close the poisoned database (sled keeps refusing writes once one failed).
+        live.take();
+        let reopened = Engine::open(&self.path, self.cache_mb).and_then(|e| {
+            let meta = e.db.open_tree("meta")?;
+            meta.insert("healthy_at", &Utc::now().timestamp_millis().to_be_bytes())?;
+            e.db.flush()?;
+            Ok(e)
+        });
+        match reopened {
+            Ok(engine) => {
+                *live = Some(Arc::new(engine));
+                *self.trouble.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                tracing::warn!(store = %self.path.display(), "the store takes writes again: new work accepted");
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "store: reopening failed; trying again");
+                false
+            }
+        }
+    }
+}
+
+/// Writes, syncs and removes a small file in `dir`.
+fn disk_takes_writes(dir: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let probe = dir.join(".pstbot-write-probe");
+    let r = std::fs::File::create(&probe).and_then(|mut f| {
+        f.write_all(&[0u8; 64 * 1024])?;
+        f.sync_all()
+    });
+    let _ = std::fs::remove_file(&probe);
+    r
+}
+
+impl Engine {
+    fn open(path: &Path, cache_mb: u64) -> Result<Engine> {
         let config = ::sled::Config::new()
             .path(path)
             .cache_capacity(cache_mb.saturating_mul(1024 * 1024));
@@ -300,9 +399,15 @@ impl SledStore {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
-                Err(e) => {
+                Err(::sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     return Err(StoreError::Engine(format!(
                         "cannot open the store at {} (is another pstbot using it?): {e}",
+                        path.display()
+                    )));
+                }
+                Err(e) => {
+                    return Err(StoreError::Engine(format!(
+                        "cannot open the store at {}: {e}",
                         path.display()
                     )));
                 }
@@ -335,23 +440,20 @@ impl SledStore {
             db.open_tree(WEB_TREE_NAMES[1])?,
             db.open_tree(WEB_TREE_NAMES[2])?,
         ];
-        Ok(SledStore {
-            db,
-            trees,
-            web,
-            gate: std::sync::RwLock::new(()),
-        })
+        Ok(Engine { db, trees, web })
     }
+}
 
+impl SledStore {
     fn get<T: DeserializeOwned>(&self, tree: usize, key: &[u8]) -> Result<Option<T>> {
-        match self.trees[tree].get(key)? {
+        match self.e()?.trees[tree].get(key)? {
             Some(v) => Ok(Some(dec(key, &v)?)),
             None => Ok(None),
         }
     }
 
     fn all<T: DeserializeOwned>(&self, tree: usize) -> Result<Vec<T>> {
-        self.trees[tree]
+        self.e()?.trees[tree]
             .iter()
             .map(|kv| {
                 let (k, v) = kv?;
@@ -363,7 +465,7 @@ impl SledStore {
     /// Removes a web session's log (UU PDP erasure); the session itself stays, empty.
     fn erase_web_log(&self, session: &str) -> Result<()> {
         let prefix = web_key(session, &[]);
-        for tree in [&self.web[1], &self.web[2]] {
+        for tree in [&self.e()?.web[1], &self.e()?.web[2]] {
             let mut batch = ::sled::Batch::default();
             for kv in tree.scan_prefix(&prefix) {
                 batch.remove(kv?.0);
@@ -383,8 +485,8 @@ impl SledStore {
     pub fn backup_to(&self, out: impl std::io::Write) -> Result<super::backup::BackupStats> {
         let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
         let mut w = super::backup::BackupWriter::new(out)?;
-        for name in self.db.tree_names() {
-            let tree = self.db.open_tree(&name)?;
+        for name in self.e()?.db.tree_names() {
+            let tree = self.e()?.db.open_tree(&name)?;
             w.tree(&name)?;
             for kv in tree.iter() {
                 let (k, v) = kv?;
@@ -435,9 +537,21 @@ impl SledStore {
         Ok(stats)
     }
 
+    /// Every delivered row's record, in row order (for checks after a crash campaign, and by
+    /// hand when something goes wrong: row ids are not contiguous after a restart).
+    pub fn sent_records(&self) -> Result<Vec<SentRecord>> {
+        self.e()?.trees[T_SENT]
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                dec(&k, &v)
+            })
+            .collect()
+    }
+
     /// Bytes on disk, for benchmarks and reports.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.e()?.db.size_on_disk()?)
     }
 }
 
@@ -574,7 +688,7 @@ fn tx_done(r: std::result::Result<(), TransactionError<Abort>>) -> Result<()> {
 
 impl Store for SledStore {
     fn is_handled(&self, key: &DedupeKey) -> Result<bool> {
-        Ok(self.trees[T_DEDUPE].contains_key(key.0.as_bytes())?)
+        Ok(self.e()?.trees[T_DEDUPE].contains_key(key.0.as_bytes())?)
     }
 
     fn session(&self, who: &Identity) -> Result<Option<Conversation>> {
@@ -582,7 +696,7 @@ impl Store for SledStore {
     }
 
     fn guest_of(&self, who: &Identity) -> Result<Option<Guest>> {
-        match self.trees[T_GUEST_IDS].get(identity_key(who))? {
+        match self.e()?.trees[T_GUEST_IDS].get(identity_key(who))? {
             Some(id) => self.get(T_GUESTS, &id),
             None => Ok(None),
         }
@@ -600,10 +714,10 @@ impl Store for SledStore {
         let mut prefix = guest_id.as_bytes().to_vec();
         prefix.push(0);
         let mut out = Vec::new();
-        for kv in self.trees[T_GUEST_CASES].scan_prefix(&prefix) {
+        for kv in self.e()?.trees[T_GUEST_CASES].scan_prefix(&prefix) {
             let (k, _) = kv?;
             let number = &k[prefix.len()..];
-            match self.trees[T_CASES].get(number)? {
+            match self.e()?.trees[T_CASES].get(number)? {
                 Some(v) => out.push(dec::<Case>(number, &v)?),
                 None => {
                     return Err(StoreError::Corrupt {
@@ -623,7 +737,7 @@ impl Store for SledStore {
 
     fn open_cases(&self) -> Result<Vec<Case>> {
         let mut out = Vec::new();
-        for kv in self.trees[T_OPEN].iter() {
+        for kv in self.e()?.trees[T_OPEN].iter() {
             let (k, _) = kv?;
             match self.get::<Case>(T_CASES, &k)? {
                 Some(c) => out.push(c),
@@ -645,7 +759,8 @@ impl Store for SledStore {
 
     fn cases_created_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Case>> {
         let mut out = Vec::new();
-        for kv in self.trees[T_CASES_BY_TIME].range(time_key(from).to_vec()..time_key(to).to_vec())
+        for kv in
+            self.e()?.trees[T_CASES_BY_TIME].range(time_key(from).to_vec()..time_key(to).to_vec())
         {
             let (k, _) = kv?;
             let number = &k[8..];
@@ -664,14 +779,16 @@ impl Store for SledStore {
 
     fn queue_status(&self, key: &QueueKey) -> Result<(u64, u64)> {
         let read = |k: String| -> Result<u64> {
-            Ok(counter_value(self.trees[T_COUNTERS].get(k.as_bytes())?))
+            Ok(counter_value(
+                self.e()?.trees[T_COUNTERS].get(k.as_bytes())?,
+            ))
         };
         Ok((read(key.issued_key())?, read(key.called_key())?))
     }
 
     fn recommended_cases(&self, stages: &[&str]) -> Result<Vec<Case>> {
         let mut out = Vec::new();
-        for kv in self.trees[T_CASES].scan_prefix(Service::Rek.prefix().as_bytes()) {
+        for kv in self.e()?.trees[T_CASES].scan_prefix(Service::Rek.prefix().as_bytes()) {
             let (k, v) = kv?;
             let c: Case = dec(&k, &v)?;
             if stages.contains(&c.stage.as_str()) {
@@ -694,7 +811,7 @@ impl Store for SledStore {
     }
 
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.trees[T_BLOBS]
+        Ok(self.e()?.trees[T_BLOBS]
             .get(hash.as_bytes())?
             .map(|v| v.to_vec()))
     }
@@ -704,208 +821,220 @@ impl Store for SledStore {
     }
 
     fn address_failing(&self, who: &Identity) -> Result<bool> {
-        Ok(self.trees[T_FAILING].get(failing_key(who))?.is_some())
+        Ok(self.e()?.trees[T_FAILING].get(failing_key(who))?.is_some())
     }
 
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed> {
-        let _writing = self.writing();
-        let erase = match &c.erase {
-            Some(e) => {
-                let own: Vec<CaseNumber> =
-                    c.case_updates.iter().map(|u| u.number.clone()).collect();
-                Some((e, self.erase_keys(e, &own)?))
-            }
-            None => None,
-        };
-        if let Some((e, _)) = &erase {
-            // The web chat log of their sessions goes first: should the commit fail, the
-            // conversation copy is gone and the erasure is asked again, never the reverse.
-            for who in e
-                .identities
-                .iter()
-                .filter(|i| i.channel == ChannelKind::Web)
-            {
-                self.erase_web_log(&who.address)?;
-            }
-        }
-        let result = self.trees.as_slice().transaction(|t| {
-            let dedupe_key = c.dedupe.0.as_bytes();
-            if t[T_DEDUPE].get(dedupe_key)?.is_some() {
-                return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
-            }
-            t[T_DEDUPE].insert(dedupe_key, &time_key(c.at))?;
-            let who = identity_key(&c.who);
-            if let Some(session) = &c.session {
-                t[T_SESSIONS].insert(who.as_slice(), enc(session))?;
-            }
-            let existing_id = t[T_GUEST_IDS].get(who.as_slice())?;
-            let mut guest_id = existing_id
-                .as_ref()
-                .map(|v| String::from_utf8_lossy(v).into_owned());
-            if let Some(u) = &c.guest {
-                let existing: Option<Guest> = match &guest_id {
-                    Some(id) => tx_get(&t[T_GUESTS], id.as_bytes())?,
-                    None => None,
-                };
-                let g = merged_guest(existing, &c, u);
-                t[T_GUESTS].insert(g.id.as_bytes(), enc(&g))?;
-                t[T_GUEST_IDS].insert(who.as_slice(), g.id.as_bytes())?;
-                guest_id = Some(g.id);
-            }
-            let mut created = None;
-            let mut written: Vec<Case> = Vec::new();
-            if let Some(new) = &c.new_case {
-                let gid = guest_id.clone().unwrap_or_else(|| Guest::id_for(&c.who));
-                let counter_key = format!("{}/{}", new.service.prefix(), new.year);
-                let last = tx_counter(&t[T_COUNTERS], &counter_key)?;
-                let number = CaseNumber {
-                    service: new.service,
-                    year: new.year,
-                    seq: last + 1,
-                };
-                tx_set_counter(&t[T_COUNTERS], &counter_key, last + 1)?;
-                let case = build_case(&c, new, number.clone(), gid.clone());
-                let ck = case_key(&number);
-                t[T_CASES].insert(ck.as_slice(), enc(&case))?;
-                t[T_OPEN].insert(ck.as_slice(), &[])?;
-                let mut gk = gid.into_bytes();
-                gk.push(0);
-                gk.extend_from_slice(&ck);
-                t[T_GUEST_CASES].insert(gk, &[])?;
-                let mut tk = time_key(c.at).to_vec();
-                tk.extend_from_slice(&ck);
-                t[T_CASES_BY_TIME].insert(tk, &[])?;
-                written.push(case);
-                created = Some(number);
-            }
-            for updated in &c.case_updates {
-                let ck = case_key(&updated.number);
-                let Some(stored): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
-                    return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
-                        updated.number.to_string(),
-                    )));
-                };
-                if stored.version + 1 != updated.version {
-                    return Err(ConflictableTransactionError::Abort(Abort::Conflict(
-                        updated.number.to_string(),
-                    )));
+        let r = (move || -> Result<Committed> {
+            let _writing = self.writing();
+            let erase = match &c.erase {
+                Some(e) => {
+                    let own: Vec<CaseNumber> =
+                        c.case_updates.iter().map(|u| u.number.clone()).collect();
+                    Some((e, self.erase_keys(e, &own)?))
                 }
-                t[T_CASES].insert(ck.as_slice(), enc(updated))?;
-                written.push(updated.clone());
-                if updated.open {
-                    t[T_OPEN].insert(ck.as_slice(), &[])?;
-                } else {
-                    t[T_OPEN].remove(ck.as_slice())?;
-                }
-            }
-            let mut ticket = None;
-            if let Some(q) = &c.ticket {
-                let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())? + 1;
-                let called = tx_counter(&t[T_COUNTERS], &q.called_key())?;
-                tx_set_counter(&t[T_COUNTERS], &q.issued_key(), issued)?;
-                ticket = Some(Ticket {
-                    number: issued,
-                    ahead: issued.saturating_sub(called + 1),
-                });
-            }
-            let mut called = None;
-            if let Some(q) = &c.call_next {
-                let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())?;
-                let done = tx_counter(&t[T_COUNTERS], &q.called_key())?;
-                if done < issued {
-                    tx_set_counter(&t[T_COUNTERS], &q.called_key(), done + 1)?;
-                    called = Some(done + 1);
-                }
-            }
-            for (number, event) in &c.case_events {
-                let ck = case_key(number);
-                let Some(mut case): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
-                    return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
-                        number.to_string(),
-                    )));
-                };
-                case.history.push(event.clone());
-                case.version += 1;
-                t[T_CASES].insert(ck.as_slice(), enc(&case))?;
-            }
-            if let Some(v) = &c.visit {
-                t[T_VISITS].insert(event_key(v.at, &c.dedupe.0), enc(v))?;
-            }
-            if let Some(r) = &c.rating {
-                t[T_RATINGS].insert(event_key(r.at, &c.dedupe.0), enc(r))?;
-            }
-            if let Some(a) = &c.appointment {
-                let mut k = time_key(a.at).to_vec();
-                k.extend_from_slice(a.guest_id.as_bytes());
-                t[T_APPOINTMENTS].insert(k, enc(a))?;
-            }
-            for (hash, bytes) in &c.blobs {
-                t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
-            }
-            if let Some((who, failing)) = &c.address_failing {
-                if *failing {
-                    t[T_FAILING].insert(failing_key(who), &time_key(c.at))?;
-                } else {
-                    t[T_FAILING].remove(failing_key(who))?;
-                }
-            }
-            let mut applied = Applied {
-                case: created,
-                ticket,
-                called,
-                timers_changed: false,
-                queued: Vec::new(),
+                None => None,
             };
-            for (i, msg) in f.messages(&applied).into_iter().enumerate() {
-                let id = t[T_OUTBOX].generate_id()?;
-                let mut row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
-                row.forget_recipient = c
-                    .erase
+            if let Some((e, _)) = &erase {
+                // The web chat log of their sessions goes first: should the commit fail, the
+                // conversation copy is gone and the erasure is asked again, never the reverse.
+                for who in e
+                    .identities
+                    .iter()
+                    .filter(|i| i.channel == ChannelKind::Web)
+                {
+                    self.erase_web_log(&who.address)?;
+                }
+            }
+            let result = self.e()?.trees.as_slice().transaction(|t| {
+                let dedupe_key = c.dedupe.0.as_bytes();
+                if t[T_DEDUPE].get(dedupe_key)?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
+                }
+                t[T_DEDUPE].insert(dedupe_key, &time_key(c.at))?;
+                let who = identity_key(&c.who);
+                if let Some(session) = &c.session {
+                    t[T_SESSIONS].insert(who.as_slice(), enc(session))?;
+                }
+                let existing_id = t[T_GUEST_IDS].get(who.as_slice())?;
+                let mut guest_id = existing_id
                     .as_ref()
-                    .is_some_and(|e| e.identities.contains(&row.msg.to));
-                t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
-                applied.queued.push(id);
-            }
-            let case_sets = written.iter().map(|case| TimerSet {
-                owner: records::case_owner(&case.number),
-                timers: f.case_timers(case),
+                    .map(|v| String::from_utf8_lossy(v).into_owned());
+                if let Some(u) = &c.guest {
+                    let existing: Option<Guest> = match &guest_id {
+                        Some(id) => tx_get(&t[T_GUESTS], id.as_bytes())?,
+                        None => None,
+                    };
+                    let g = merged_guest(existing, &c, u);
+                    t[T_GUESTS].insert(g.id.as_bytes(), enc(&g))?;
+                    t[T_GUEST_IDS].insert(who.as_slice(), g.id.as_bytes())?;
+                    guest_id = Some(g.id);
+                }
+                let mut created = None;
+                let mut written: Vec<Case> = Vec::new();
+                if let Some(new) = &c.new_case {
+                    let gid = guest_id.clone().unwrap_or_else(|| Guest::id_for(&c.who));
+                    let counter_key = format!("{}/{}", new.service.prefix(), new.year);
+                    let last = tx_counter(&t[T_COUNTERS], &counter_key)?;
+                    let number = CaseNumber {
+                        service: new.service,
+                        year: new.year,
+                        seq: last + 1,
+                    };
+                    tx_set_counter(&t[T_COUNTERS], &counter_key, last + 1)?;
+                    let case = build_case(&c, new, number.clone(), gid.clone());
+                    let ck = case_key(&number);
+                    t[T_CASES].insert(ck.as_slice(), enc(&case))?;
+                    t[T_OPEN].insert(ck.as_slice(), &[])?;
+                    let mut gk = gid.into_bytes();
+                    gk.push(0);
+                    gk.extend_from_slice(&ck);
+                    t[T_GUEST_CASES].insert(gk, &[])?;
+                    let mut tk = time_key(c.at).to_vec();
+                    tk.extend_from_slice(&ck);
+                    t[T_CASES_BY_TIME].insert(tk, &[])?;
+                    written.push(case);
+                    created = Some(number);
+                }
+                for updated in &c.case_updates {
+                    let ck = case_key(&updated.number);
+                    let Some(stored): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
+                        return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
+                            updated.number.to_string(),
+                        )));
+                    };
+                    if stored.version + 1 != updated.version {
+                        return Err(ConflictableTransactionError::Abort(Abort::Conflict(
+                            updated.number.to_string(),
+                        )));
+                    }
+                    t[T_CASES].insert(ck.as_slice(), enc(updated))?;
+                    written.push(updated.clone());
+                    if updated.open {
+                        t[T_OPEN].insert(ck.as_slice(), &[])?;
+                    } else {
+                        t[T_OPEN].remove(ck.as_slice())?;
+                    }
+                }
+                let mut ticket = None;
+                if let Some(q) = &c.ticket {
+                    let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())? + 1;
+                    let called = tx_counter(&t[T_COUNTERS], &q.called_key())?;
+                    tx_set_counter(&t[T_COUNTERS], &q.issued_key(), issued)?;
+                    ticket = Some(Ticket {
+                        number: issued,
+                        ahead: issued.saturating_sub(called + 1),
+                    });
+                }
+                let mut called = None;
+                if let Some(q) = &c.call_next {
+                    let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())?;
+                    let done = tx_counter(&t[T_COUNTERS], &q.called_key())?;
+                    if done < issued {
+                        tx_set_counter(&t[T_COUNTERS], &q.called_key(), done + 1)?;
+                        called = Some(done + 1);
+                    }
+                }
+                for (number, event) in &c.case_events {
+                    let ck = case_key(number);
+                    let Some(mut case): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
+                        return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
+                            number.to_string(),
+                        )));
+                    };
+                    case.history.push(event.clone());
+                    case.version += 1;
+                    t[T_CASES].insert(ck.as_slice(), enc(&case))?;
+                }
+                if let Some(v) = &c.visit {
+                    t[T_VISITS].insert(event_key(v.at, &c.dedupe.0), enc(v))?;
+                }
+                if let Some(r) = &c.rating {
+                    t[T_RATINGS].insert(event_key(r.at, &c.dedupe.0), enc(r))?;
+                }
+                if let Some(a) = &c.appointment {
+                    let mut k = time_key(a.at).to_vec();
+                    k.extend_from_slice(a.guest_id.as_bytes());
+                    t[T_APPOINTMENTS].insert(k, enc(a))?;
+                }
+                for (hash, bytes) in &c.blobs {
+                    t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
+                }
+                if let Some((who, failing)) = &c.address_failing {
+                    if *failing {
+                        t[T_FAILING].insert(failing_key(who), &time_key(c.at))?;
+                    } else {
+                        t[T_FAILING].remove(failing_key(who))?;
+                    }
+                }
+                let mut applied = Applied {
+                    case: created,
+                    ticket,
+                    called,
+                    timers_changed: false,
+                    queued: Vec::new(),
+                };
+                for (i, msg) in f.messages(&applied).into_iter().enumerate() {
+                    let id = t[T_OUTBOX].generate_id()?;
+                    let mut row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
+                    row.forget_recipient = c
+                        .erase
+                        .as_ref()
+                        .is_some_and(|e| e.identities.contains(&row.msg.to));
+                    t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
+                    applied.queued.push(id);
+                }
+                let case_sets = written.iter().map(|case| TimerSet {
+                    owner: records::case_owner(&case.number),
+                    timers: f.case_timers(case),
+                });
+                for set in c.timers.iter().cloned().chain(case_sets) {
+                    tx_replace_timers(t, &set)?;
+                    applied.timers_changed = true;
+                }
+                if let Some(fired) = &c.fired {
+                    tx_remove_timer(&t[T_TIMERS], &t[T_TIMER_OWNERS], fired)?;
+                }
+                for a in &c.audit {
+                    let salt = format!("{}/{}/{}/{}", c.dedupe.0, a.officer, a.action, a.subject);
+                    t[T_AUDIT].insert(event_key(a.at, &salt), enc(a))?;
+                }
+                if let Some((e, keys)) = &erase {
+                    tx_erase(t, e, keys)?;
+                }
+                Ok(applied)
             });
-            for set in c.timers.iter().cloned().chain(case_sets) {
-                tx_replace_timers(t, &set)?;
-                applied.timers_changed = true;
+            match result {
+                Ok(applied) => Ok(Committed::Applied(applied)),
+                Err(TransactionError::Abort(Abort::Duplicate)) => Ok(Committed::Duplicate),
+                Err(TransactionError::Abort(Abort::NoSuchCase(n))) => {
+                    Err(StoreError::NoSuchCase(n))
+                }
+                Err(TransactionError::Abort(Abort::Conflict(n))) => Err(StoreError::Conflict(n)),
+                Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
+                    Err(StoreError::Corrupt { key, reason })
+                }
+                Err(TransactionError::Storage(e)) => Err(e.into()),
             }
-            if let Some(fired) = &c.fired {
-                tx_remove_timer(&t[T_TIMERS], &t[T_TIMER_OWNERS], fired)?;
-            }
-            for a in &c.audit {
-                let salt = format!("{}/{}/{}/{}", c.dedupe.0, a.officer, a.action, a.subject);
-                t[T_AUDIT].insert(event_key(a.at, &salt), enc(a))?;
-            }
-            if let Some((e, keys)) = &erase {
-                tx_erase(t, e, keys)?;
-            }
-            Ok(applied)
-        });
-        match result {
-            Ok(applied) => Ok(Committed::Applied(applied)),
-            Err(TransactionError::Abort(Abort::Duplicate)) => Ok(Committed::Duplicate),
-            Err(TransactionError::Abort(Abort::NoSuchCase(n))) => Err(StoreError::NoSuchCase(n)),
-            Err(TransactionError::Abort(Abort::Conflict(n))) => Err(StoreError::Conflict(n)),
-            Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
-                Err(StoreError::Corrupt { key, reason })
-            }
-            Err(TransactionError::Storage(e)) => Err(e.into()),
-        }
+        })();
+        self.noted(r)
     }
 
     fn flush(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
+        let r = self.e().and_then(|e| Ok(e.db.flush().map(|_| ())?));
+        self.noted(r)
+    }
+
+    fn trouble(&self) -> Option<String> {
+        self.trouble
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>> {
         let start = after.map(|a| a.saturating_add(1)).unwrap_or(0);
-        self.trees[T_OUTBOX]
+        self.e()?.trees[T_OUTBOX]
             .range(start.to_be_bytes()..)
             .take(limit)
             .map(|kv| {
@@ -916,49 +1045,58 @@ impl Store for SledStore {
     }
 
     fn outbox_retry(&self, row: &OutboxRow) -> Result<()> {
-        let _writing = self.writing();
-        // Only a row still waiting is written back (never resurrect one marked sent).
-        let key = row.id.to_be_bytes();
-        let tree = &self.trees[T_OUTBOX];
-        if let Some(old) = tree.get(key)? {
-            let _ = tree.compare_and_swap(key, Some(old), Some(enc(row)))?;
-        }
-        Ok(())
+        let r = (move || -> Result<()> {
+            let _writing = self.writing();
+            // Only a row still waiting is written back (never resurrect one marked sent).
+            let key = row.id.to_be_bytes();
+            let tree = &self.e()?.trees[T_OUTBOX];
+            if let Some(old) = tree.get(key)? {
+                let _ = tree.compare_and_swap(key, Some(old), Some(enc(row)))?;
+            }
+            Ok(())
+        })();
+        self.noted(r)
     }
 
     fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
-        let _writing = self.writing();
-        let key = rec.id.to_be_bytes();
-        let trees = [
-            &self.trees[T_OUTBOX],
-            &self.trees[T_SENT],
-            &self.trees[T_SENT_REFS],
-        ];
-        tx_done(trees.transaction(|t| {
-            t[0].remove(&key)?;
-            t[1].insert(&key, enc(&rec))?;
-            for r in rec.refs() {
-                t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
-            }
-            Ok(())
-        }))
+        let r = (move || -> Result<()> {
+            let _writing = self.writing();
+            let key = rec.id.to_be_bytes();
+            let trees = [
+                &self.e()?.trees[T_OUTBOX],
+                &self.e()?.trees[T_SENT],
+                &self.e()?.trees[T_SENT_REFS],
+            ];
+            tx_done(trees.transaction(|t| {
+                t[0].remove(&key)?;
+                t[1].insert(&key, enc(&rec))?;
+                for r in rec.refs() {
+                    t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
+                }
+                Ok(())
+            }))
+        })();
+        self.noted(r)
     }
 
     fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()> {
-        let _writing = self.writing();
-        let key = rec.row.id.to_be_bytes();
-        let trees = [&self.trees[T_OUTBOX], &self.trees[T_FAILED]];
-        tx_done(trees.transaction(|t| {
-            t[0].remove(&key)?;
-            t[1].insert(&key, enc(&rec))?;
-            if let Some(msg) = &notice {
-                let id = t[0].generate_id()?;
-                let row =
-                    OutboxRow::new(id, OutboxRow::failure_key(rec.row.id), rec.at, msg.clone());
-                t[0].insert(&id.to_be_bytes(), enc(&row))?;
-            }
-            Ok(())
-        }))
+        let r = (move || -> Result<()> {
+            let _writing = self.writing();
+            let key = rec.row.id.to_be_bytes();
+            let trees = [&self.e()?.trees[T_OUTBOX], &self.e()?.trees[T_FAILED]];
+            tx_done(trees.transaction(|t| {
+                t[0].remove(&key)?;
+                t[1].insert(&key, enc(&rec))?;
+                if let Some(msg) = &notice {
+                    let id = t[0].generate_id()?;
+                    let row =
+                        OutboxRow::new(id, OutboxRow::failure_key(rec.row.id), rec.at, msg.clone());
+                    t[0].insert(&id.to_be_bytes(), enc(&row))?;
+                }
+                Ok(())
+            }))
+        })();
+        self.noted(r)
     }
 
     fn sent(&self, id: u64) -> Result<Option<SentRecord>> {
@@ -966,33 +1104,36 @@ impl Store for SledStore {
     }
 
     fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>> {
-        match self.trees[T_SENT_REFS].get(sent_ref_key(channel, provider_ref))? {
+        match self.e()?.trees[T_SENT_REFS].get(sent_ref_key(channel, provider_ref))? {
             Some(id) => self.get(T_SENT, &id),
             None => Ok(None),
         }
     }
 
     fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool> {
-        let key = id.to_be_bytes();
-        let tree = &self.trees[T_SENT];
-        // Compare-and-swap: two callbacks for one message may race.
-        loop {
-            let Some(old) = tree.get(key)? else {
-                return Ok(false);
-            };
-            let mut rec: SentRecord = dec(&key, &old)?;
-            if !status.advances(rec.status) {
-                return Ok(false);
+        let r = (move || -> Result<bool> {
+            let key = id.to_be_bytes();
+            let tree = &self.e()?.trees[T_SENT];
+            // Compare-and-swap: two callbacks for one message may race.
+            loop {
+                let Some(old) = tree.get(key)? else {
+                    return Ok(false);
+                };
+                let mut rec: SentRecord = dec(&key, &old)?;
+                if !status.advances(rec.status) {
+                    return Ok(false);
+                }
+                rec.status = Some(status);
+                rec.status_at = Some(at);
+                if tree
+                    .compare_and_swap(key, Some(old), Some(enc(&rec)))?
+                    .is_ok()
+                {
+                    return Ok(true);
+                }
             }
-            rec.status = Some(status);
-            rec.status_at = Some(at);
-            if tree
-                .compare_and_swap(key, Some(old), Some(enc(&rec)))?
-                .is_ok()
-            {
-                return Ok(true);
-            }
-        }
+        })();
+        self.noted(r)
     }
 
     fn failed(&self) -> Result<Vec<FailedRecord>> {
@@ -1002,7 +1143,7 @@ impl Store for SledStore {
     fn timers_due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>> {
         let mut end = time_key(until).to_vec();
         end.push(0xff);
-        self.trees[T_TIMERS]
+        self.e()?.trees[T_TIMERS]
             .range(..end)
             .take(limit)
             .map(|kv| {
@@ -1013,7 +1154,7 @@ impl Store for SledStore {
     }
 
     fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>> {
-        match self.trees[T_TIMERS].first()? {
+        match self.e()?.trees[T_TIMERS].first()? {
             Some((k, v)) => Ok(Some(dec::<Timer>(&k, &v)?.due)),
             None => Ok(None),
         }
@@ -1034,49 +1175,58 @@ impl Store for SledStore {
     }
 
     fn drop_timer(&self, timer: &Timer) -> Result<()> {
-        let _writing = self.writing();
-        let trees = [&self.trees[T_TIMERS], &self.trees[T_TIMER_OWNERS]];
-        tx_done(trees.transaction(|t| tx_remove_timer(&t[0], &t[1], timer)))
+        let r = (move || -> Result<()> {
+            let _writing = self.writing();
+            let trees = [&self.e()?.trees[T_TIMERS], &self.e()?.trees[T_TIMER_OWNERS]];
+            tx_done(trees.transaction(|t| tx_remove_timer(&t[0], &t[1], timer)))
+        })();
+        self.noted(r)
     }
 
     fn web_session(&self, id: &str) -> Result<Option<WebSession>> {
-        match self.web[0].get(id.as_bytes())? {
+        match self.e()?.web[0].get(id.as_bytes())? {
             Some(v) => Ok(Some(dec(id.as_bytes(), &v)?)),
             None => Ok(None),
         }
     }
 
     fn put_web_session(&self, session: &WebSession) -> Result<()> {
-        let _writing = self.writing();
-        self.web[0].insert(session.id.as_bytes(), enc(session))?;
-        Ok(())
+        let r = (move || -> Result<()> {
+            let _writing = self.writing();
+            self.e()?.web[0].insert(session.id.as_bytes(), enc(session))?;
+            Ok(())
+        })();
+        self.noted(r)
     }
 
     fn web_log_append(&self, session: &str, key: &str, entry: &WebLogEntry) -> Result<(u64, bool)> {
-        let _writing = self.writing();
-        let kkey = web_key(session, key.as_bytes());
-        let value = enc(entry);
-        let trees = [&self.web[1], &self.web[2]];
-        let r = trees.transaction(|t| -> TxResult<(u64, bool)> {
-            if let Some(v) = t[1].get(&kkey)? {
-                return Ok((counter_value(Some(v)), false));
+        let r = (move || -> Result<(u64, bool)> {
+            let _writing = self.writing();
+            let kkey = web_key(session, key.as_bytes());
+            let value = enc(entry);
+            let trees = [&self.e()?.web[1], &self.e()?.web[2]];
+            let r = trees.transaction(|t| -> TxResult<(u64, bool)> {
+                if let Some(v) = t[1].get(&kkey)? {
+                    return Ok((counter_value(Some(v)), false));
+                }
+                let seq = t[0].generate_id()? + 1;
+                t[0].insert(web_key(session, &seq.to_be_bytes()), value.clone())?;
+                t[1].insert(kkey.as_slice(), &seq.to_be_bytes())?;
+                Ok((seq, true))
+            });
+            match r {
+                Ok(v) => Ok(v),
+                Err(TransactionError::Abort(a)) => Err(StoreError::Engine(format!("{a:?}"))),
+                Err(TransactionError::Storage(e)) => Err(e.into()),
             }
-            let seq = t[0].generate_id()? + 1;
-            t[0].insert(web_key(session, &seq.to_be_bytes()), value.clone())?;
-            t[1].insert(kkey.as_slice(), &seq.to_be_bytes())?;
-            Ok((seq, true))
-        });
-        match r {
-            Ok(v) => Ok(v),
-            Err(TransactionError::Abort(a)) => Err(StoreError::Engine(format!("{a:?}"))),
-            Err(TransactionError::Storage(e)) => Err(e.into()),
-        }
+        })();
+        self.noted(r)
     }
 
     fn web_log(&self, session: &str, after: u64, limit: usize) -> Result<Vec<(u64, WebLogEntry)>> {
         let start = web_key(session, &after.saturating_add(1).to_be_bytes());
         let end = web_key(session, &u64::MAX.to_be_bytes());
-        self.web[1]
+        self.e()?.web[1]
             .range(start..=end)
             .take(limit)
             .map(|kv| {
@@ -1089,7 +1239,7 @@ impl Store for SledStore {
     fn web_log_tail(&self, session: &str, limit: usize) -> Result<Vec<(u64, WebLogEntry)>> {
         let start = web_key(session, &0u64.to_be_bytes());
         let end = web_key(session, &u64::MAX.to_be_bytes());
-        let mut v = self.web[1]
+        let mut v = self.e()?.web[1]
             .range(start..=end)
             .rev()
             .take(limit)

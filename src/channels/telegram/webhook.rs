@@ -61,6 +61,10 @@ pub async fn webhook(
     };
     match process(&hook.tg, &hook.rt, &update).await {
         Ok(()) => answer(StatusCode::OK, "ok"),
+        Err(e) if hook.rt.store.trouble().is_some() => {
+            tracing::debug!(update = update.id.0, error = %e, "telegram webhook: refused while the store cannot write");
+            answer(StatusCode::SERVICE_UNAVAILABLE, "not handled; retry later")
+        }
         Err(e) => {
             tracing::warn!(update = update.id.0, error = %e, "telegram webhook: update not handled; Telegram will retry");
             answer(StatusCode::SERVICE_UNAVAILABLE, "not handled; retry later")

@@ -39,6 +39,13 @@ impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         let mut resp = match self.0 {
             Ok(r) => r,
+            // While the store cannot write, a failure is that: "try again shortly", with 503.
+            Err(refusal)
+                if refusal.status == StatusCode::INTERNAL_SERVER_ERROR
+                    && self.1.rt.store.trouble().is_some() =>
+            {
+                Refusal::unavailable().render(&self.1.rt.bot)
+            }
             Err(refusal) => refusal.render(&self.1.rt.bot),
         };
         resp.headers_mut()
@@ -291,8 +298,12 @@ async fn converse(
         reply_to: None,
     };
     let queued = chat.rt.handle_queued(msg).await.map_err(|e| {
-        tracing::error!(error = %e, from = %who.masked(), "web chat: message not handled");
-        Refusal::server()
+        chat.rt.log_unhandled("web chat", &who, &e);
+        if chat.rt.store.trouble().is_some() {
+            Refusal::unavailable()
+        } else {
+            Refusal::server()
+        }
     })?;
     for (row, m) in queued {
         if m.to != who {

@@ -62,6 +62,14 @@ impl Refusal {
         Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "web_error_server")
     }
 
+    /// The service cannot take new work for a while (the store cannot write): 503, and the
+    /// person is asked to try again shortly.
+    pub fn unavailable() -> Refusal {
+        let mut r = Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "web_error_server");
+        r.retry_after = Some(Duration::from_secs(5));
+        r
+    }
+
     fn rate(wait: Duration) -> Refusal {
         let seconds = wait.as_secs().max(1);
         let mut r =
@@ -94,7 +102,12 @@ impl Refusal {
 
 impl From<crate::store::StoreError> for Refusal {
     fn from(e: crate::store::StoreError) -> Refusal {
-        tracing::error!(error = %e, "web chat: store error");
+        // Disk trouble is logged once by the store; other store errors here.
+        if matches!(e, crate::store::StoreError::Engine(_)) {
+            tracing::debug!(error = %e, "web chat: store error");
+        } else {
+            tracing::error!(error = %e, "web chat: store error");
+        }
         Refusal::server()
     }
 }

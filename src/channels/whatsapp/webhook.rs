@@ -110,7 +110,11 @@ pub async fn receive(
             }
         };
         if let Err(e) = r {
-            tracing::warn!(error = %e, "whatsapp webhook: not handled; Meta will deliver it again");
+            if hook.rt.store.trouble().is_some() {
+                tracing::debug!(error = %e, "whatsapp webhook: refused while the store cannot write");
+            } else {
+                tracing::warn!(error = %e, "whatsapp webhook: not handled; Meta will deliver it again");
+            }
             return answer(StatusCode::SERVICE_UNAVAILABLE, "not handled; retry later");
         }
     }
