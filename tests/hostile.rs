@@ -144,9 +144,9 @@ const HOSTILE: &[Hostile] = &[
         "clear bilingual answer",
     ),
     h(
-        "Message text of 6000 characters",
+        "Message text of 10 KiB; an answer over its field's length",
         "scenarios::bad_input_gets_a_clear_reprompt_and_changes_nothing",
-        "re-prompt",
+        "clear re-prompt, nothing stored",
     ),
     // Malformed.
     h(
@@ -309,9 +309,9 @@ const HOSTILE: &[Hostile] = &[
         "refused, says which role",
     ),
     h(
-        "Non-officer commands in the Telegram officers' group",
+        "Non-officer command in the Telegram officers' group",
         "telegram::guest_book_complaint_and_an_officer_answering_in_the_group",
-        "ignored / officers only",
+        "\"for listed officers only\", nothing done",
     ),
     h(
         "Removed officer (config reloaded) sends admin commands",
@@ -362,6 +362,17 @@ fn hostile_inputs_are_counted() {
     }
     let files: std::collections::BTreeSet<_> =
         HOSTILE.iter().map(|x| x.test.split("::").next()).collect();
+    // The table of RELIABILITY.md ("Hostile input"): `cargo test --test hostile -- --nocapture`.
+    println!("| # | input | where tested | expected |\n|---|---|---|---|");
+    for (i, x) in HOSTILE.iter().enumerate() {
+        println!(
+            "| {} | {} | `{}` | {} |",
+            i + 1,
+            x.input.replace('|', "\\|"),
+            x.test,
+            x.expected.replace('|', "\\|")
+        );
+    }
     println!(
         "{} hostile inputs tried, in {} test files",
         HOSTILE.len(),
