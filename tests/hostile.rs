@@ -330,6 +330,11 @@ const HOSTILE: &[Hostile] = &[
         "30 handled, one notice, rest recorded",
     ),
     h(
+        "45 SMS webhook posts in a minute from one phone",
+        "hostile::a_flood_over_the_sms_webhook_is_acknowledged_and_noticed_once",
+        "all 200, all recorded, one notice, another phone answered",
+    ),
+    h(
         "Another sender during the flood",
         "hostile::a_flood_from_one_sender_is_limited_without_hurting_others",
         "served normally",
@@ -398,6 +403,11 @@ struct Hooks {
 }
 
 fn hooks() -> Hooks {
+    hooks_limited(0)
+}
+
+/// [`hooks`] with the flood limit at `per_minute` messages per sender.
+fn hooks_limited(per_minute: u32) -> Hooks {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = support::config(dir.path());
     cfg.sms = Some(SmsConfig {
@@ -416,7 +426,9 @@ fn hooks() -> Hooks {
     let clock = Arc::new(FixedClock::new(support::monday_morning()));
     let bot = Arc::new(Bot::load(&cfg).unwrap());
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let rt = Arc::new(Runtime::new(bot, store, clock, cfg.officers.clone()).unwrap());
+    let mut rt = Runtime::new(bot, store, clock, cfg.officers.clone()).unwrap();
+    rt.messages_per_minute = per_minute;
+    let rt = Arc::new(rt);
     Hooks {
         app: pstbot::http::router(rt.clone(), &cfg),
         rt,
@@ -1038,4 +1050,52 @@ async fn a_flood_from_one_sender_is_limited_without_hurting_others() {
         .await
         .unwrap();
     assert!(!out.is_empty() && !out.iter().any(|m| m.text.contains("terlalu banyak")));
+}
+
+/// The same flood through the SMS webhook: every post is acknowledged (200, so the gateway does
+/// not retry), the sender gets one notice, and another phone is answered meanwhile.
+#[tokio::test]
+async fn a_flood_over_the_sms_webhook_is_acknowledged_and_noticed_once() {
+    let hk = hooks_limited(30);
+    let flooder = Identity::new(ChannelKind::Sms, "+6285712345678");
+    for i in 0..45 {
+        let body = format!(r#"{{"id":"fl-{i}","from":"085712345678","text":"halo {i}"}}"#);
+        assert_eq!(
+            hk.sms(body.into_bytes(), false).await,
+            StatusCode::OK,
+            "post {i}"
+        );
+    }
+    let other = br#"{"id":"ot-1","from":"081298765432","text":"halo"}"#.to_vec();
+    assert_eq!(hk.sms(other, false).await, StatusCode::OK);
+    let to_flooder: Vec<_> = hk
+        .pending()
+        .into_iter()
+        .filter(|m| m.to == flooder)
+        .collect();
+    let notices = to_flooder
+        .iter()
+        .filter(|m| m.text.contains("terlalu banyak pesan"))
+        .count();
+    assert_eq!(notices, 1);
+    for i in 0..45 {
+        assert!(
+            hk.rt
+                .store
+                .is_handled(&DedupeKey::new(&flooder, &format!("fl-{i}")))
+                .unwrap()
+        );
+    }
+    let ani = Identity::new(ChannelKind::Sms, "+6281298765432");
+    assert!(
+        hk.pending()
+            .iter()
+            .any(|m| m.to == ani && m.text.contains("Selamat datang"))
+    );
+    assert!(
+        !hk.pending()
+            .iter()
+            .any(|m| m.to.channel == ChannelKind::Officers && m.text.contains("halo 4")),
+        "officers are not spammed"
+    );
 }
