@@ -236,7 +236,8 @@ pub struct ConversationConfig {
     pub max_attachment_bytes: u64,
     /// Flood limit: messages one sender (one identity on one channel) may send per minute;
     /// beyond it, messages are acknowledged and recorded but not processed, and the sender is
-    /// told once per minute. Officers are never limited. `0` turns the limit off.
+    /// told once per minute. Officers and the local terminal are never limited. `0` turns the
+    /// limit off.
     pub messages_per_minute: u32,
 }
 

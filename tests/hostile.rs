@@ -345,9 +345,14 @@ const HOSTILE: &[Hostile] = &[
         "served normally",
     ),
     h(
-        "Officer sending many commands",
+        "Officer sending 40 commands a minute (WhatsApp)",
         "hostile::a_flood_from_one_sender_is_limited_without_hurting_others",
         "never limited",
+    ),
+    h(
+        "40 lines a minute from the local terminal",
+        "hostile::a_flood_from_one_sender_is_limited_without_hurting_others",
+        "never limited (scripting)",
     ),
     h(
         "Web chat flood per session / per IP",
@@ -1018,8 +1023,15 @@ async fn a_removed_officer_is_an_applicant_again() {
 #[tokio::test]
 async fn a_flood_from_one_sender_is_limited_without_hurting_others() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = support::config(dir.path());
+    let mut cfg = support::config(dir.path());
     assert_eq!(cfg.conversation.messages_per_minute, 30, "the default");
+    // Rina, an officer, also works from WhatsApp.
+    let rina_wa = "+6281300000001";
+    cfg.officers
+        .iter_mut()
+        .find(|o| o.id == "rina")
+        .unwrap()
+        .whatsapp = Some(rina_wa.into());
     let clock = Arc::new(FixedClock::new(support::monday_morning()));
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     // Built as `serve` builds it, from the config.
@@ -1076,13 +1088,22 @@ async fn a_flood_from_one_sender_is_limited_without_hurting_others() {
             .any(|m| m.to == ani && m.text.contains("Selamat datang"))
     );
     // An officer is never limited.
-    let rina = Identity::new(ChannelKind::Terminal, "rina");
+    let rina = Identity::new(ChannelKind::Whatsapp, rina_wa);
     for i in 0..40 {
         let out = rt
             .handle(msg(&rina, format!("r-{i}"), "antrian"))
             .await
             .unwrap();
         assert!(!out.is_empty(), "officer command {i} answered");
+        assert!(!out.iter().any(|m| m.text.contains("terlalu banyak pesan")));
+    }
+    // Nor is the local terminal (`pstbot chat`, used for scripting).
+    let term = Identity::new(ChannelKind::Terminal, "script");
+    for i in 0..40 {
+        let out = rt
+            .handle(msg(&term, format!("t-{i}"), "menu"))
+            .await
+            .unwrap();
         assert!(!out.iter().any(|m| m.text.contains("terlalu banyak pesan")));
     }
     // A minute later the flooder is served again.
