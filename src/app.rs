@@ -38,6 +38,7 @@ pub fn build_on(
     let mut rt = Runtime::new(bot, store, clock, config.officers.clone())?;
     rt.minutes_per_visitor = config.office.minutes_per_visitor;
     rt.retention = config.privacy.retention;
+    rt.messages_per_minute = config.conversation.messages_per_minute;
     Ok(rt)
 }
 

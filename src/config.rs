@@ -234,6 +234,11 @@ pub struct ConversationConfig {
     pub max_message_chars: usize,
     /// Largest attachment accepted (the Telegram Bot API's 20 MB by default).
     pub max_attachment_bytes: u64,
+    /// Flood limit: messages one sender (one identity on one channel) may send per minute;
+    /// beyond it, messages are acknowledged and recorded but not processed, and the sender is
+    /// told once per minute. Officers and the local terminal are never limited. `0` turns the
+    /// limit off.
+    pub messages_per_minute: u32,
 }
 
 impl Default for ConversationConfig {
@@ -242,6 +247,7 @@ impl Default for ConversationConfig {
             idle_timeout: std::time::Duration::from_secs(24 * 3600),
             max_message_chars: 4096,
             max_attachment_bytes: 20 * 1024 * 1024,
+            messages_per_minute: 30,
         }
     }
 }

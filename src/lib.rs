@@ -20,6 +20,7 @@
 //! - [`admin`]: officers' commands, parsed then applied.
 //! - [`reports`]: the IKM, the monthly report (CSV, XLSX, chart) and the guest-book export.
 //! - [`config`]: the configuration file, validated at the door.
+//! - `fuzzing` (hidden): the fuzz targets' bodies, shared by `fuzz/` and `tests/fuzz_corpus.rs`.
 //! - [`app`] and [`http`]: wiring for `serve`, `chat` and `check`; the axum router.
 
 pub mod admin;
@@ -29,6 +30,8 @@ pub mod cases;
 pub mod channels;
 pub mod config;
 pub mod dialogs;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guestbook;
 pub mod http;
 pub mod message;

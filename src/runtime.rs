@@ -20,8 +20,8 @@ use crate::store::{
 };
 use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -70,6 +70,19 @@ pub enum RuntimeError {
 }
 
 const LOCK_SHARDS: usize = 64;
+
+/// One sender's current flood window.
+struct FloodWindow {
+    start: DateTime<Utc>,
+    count: u32,
+    /// Whether the sender was already told about the limit in this window.
+    told: bool,
+}
+
+enum Flood {
+    Allowed,
+    Throttled { tell: bool },
+}
 /// How often a message is re-planned when a case it changes was changed meanwhile.
 const CONFLICT_RETRIES: usize = 5;
 
@@ -190,6 +203,11 @@ pub struct Runtime {
     /// Personal data of persons inactive this long is erased (`privacy.retention`).
     pub retention: std::time::Duration,
     issued: Vec<Activity>,
+    /// Flood limit: messages one sender may send per minute (`conversation.messages_per_minute`);
+    /// `0` (the default of a bare runtime, as in tests) is no limit. [`crate::app::build_on`]
+    /// sets it from the config.
+    pub messages_per_minute: u32,
+    flood: Mutex<HashMap<Identity, FloodWindow>>,
     locks: Vec<tokio::sync::Mutex<()>>,
     /// Woken after a commit queued messages (the outbox worker waits on it).
     pub outbox_wake: Arc<tokio::sync::Notify>,
@@ -240,6 +258,8 @@ impl Runtime {
             minutes_per_visitor: 15,
             retention: crate::config::PrivacyConfig::default().retention,
             issued,
+            messages_per_minute: 0,
+            flood: Mutex::new(HashMap::new()),
             locks: (0..LOCK_SHARDS)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -310,6 +330,12 @@ impl Runtime {
             tracing::debug!(from = %msg.from.masked(), "duplicate message ignored");
             return Ok(Vec::new());
         }
+        if self.officer(&msg.from).is_none() {
+            match self.flood_check(&msg.from) {
+                Flood::Allowed => {}
+                Flood::Throttled { tell } => return self.throttled(key, &msg.from, tell).await,
+            }
+        }
         let done = self
             .commit_planned(|now| match self.officer(&msg.from) {
                 Some(officer) => admin::plan(self, officer, &msg, key.clone(), now),
@@ -321,6 +347,86 @@ impl Runtime {
         {
             tracing::info!(case = %n, channel = msg.from.channel.as_str(), "case created");
         }
+        Ok(done
+            .map(|(applied, msgs)| applied.queued.into_iter().zip(msgs).collect())
+            .unwrap_or_default())
+    }
+
+    /// Counts a message against its sender's flood limit (a fixed one-minute window on the
+    /// runtime's clock, so tests on a fixed clock are exact).
+    fn flood_check(&self, who: &Identity) -> Flood {
+        // The terminal (`pstbot chat`) is local and used for scripting: never limited.
+        if self.messages_per_minute == 0 || who.channel == ChannelKind::Terminal {
+            return Flood::Allowed;
+        }
+        let now = self.clock.now();
+        let window = chrono::Duration::minutes(1);
+        let mut flood = self.flood.lock().expect("flood lock");
+        // Bounded memory under many senders: forget finished windows now and then.
+        if flood.len() > 10_000 {
+            flood.retain(|_, w| now - w.start < window);
+        }
+        let w = flood.entry(who.clone()).or_insert(FloodWindow {
+            start: now,
+            count: 0,
+            told: false,
+        });
+        if now - w.start >= window || now < w.start {
+            *w = FloodWindow {
+                start: now,
+                count: 0,
+                told: false,
+            };
+        }
+        w.count += 1;
+        if w.count <= self.messages_per_minute {
+            Flood::Allowed
+        } else {
+            let tell = !w.told;
+            w.told = true;
+            Flood::Throttled { tell }
+        }
+    }
+
+    /// A message over the flood limit: acknowledged and recorded as handled (a re-delivery stays
+    /// a duplicate), not processed, and the sender told once per window. Nothing reaches the
+    /// officers.
+    async fn throttled(
+        &self,
+        key: DedupeKey,
+        who: &Identity,
+        tell: bool,
+    ) -> Result<Vec<(u64, OutboundMessage)>, RuntimeError> {
+        tracing::warn!(from = %who.masked(), channel = who.channel.as_str(), "flood limit: message recorded, not processed");
+        let mut msgs = Vec::new();
+        if tell {
+            let lang = self
+                .store
+                .session(who)?
+                .map(|c| c.lang)
+                .filter(|l| self.bot.languages.contains(l))
+                .unwrap_or_else(|| self.bot.default_lang().to_string());
+            msgs.push(OutboundMessage::text(
+                who.clone(),
+                self.bot.sys("flood_notice", &lang),
+            ));
+        }
+        let done = self
+            .commit_planned(|now| {
+                let mut commit = Commit::new(
+                    key.clone(),
+                    now,
+                    who.clone(),
+                    dialogs::Conversation::default(),
+                );
+                commit.session = None;
+                let msgs = msgs.clone();
+                Ok(Plan {
+                    commit,
+                    render: Box::new(move |_| msgs.clone()),
+                })
+            })
+            .await?;
         Ok(done
             .map(|(applied, msgs)| applied.queued.into_iter().zip(msgs).collect())
             .unwrap_or_default())

@@ -257,6 +257,47 @@ fn answer(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "status": msg }))).into_response()
 }
 
+/// Reads a gateway post (a form or JSON with `id`, `from` and `text`) into our message, or
+/// says what is wrong with it (and the status to answer with). Pure: the webhook checks the
+/// secret first, and the fuzz target calls this directly.
+pub fn parse_inbound(body: &[u8], is_form: bool) -> Result<InboundMessage, (StatusCode, String)> {
+    let parsed: Result<InboundSms, String> = if is_form {
+        serde_urlencoded::from_bytes(body).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice(body).map_err(|e| e.to_string())
+    };
+    let sms = parsed.map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("expected id, from and text: {e}"),
+        )
+    })?;
+    if sms.id.is_empty() || sms.id.len() > 128 {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "`id` must be 1–128 characters".into(),
+        ));
+    }
+    if sms.text.chars().count() > MAX_TEXT {
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "`text` is longer than 1600 characters".into(),
+        ));
+    }
+    let Ok(phone) = crate::dialogs::input::normalize_phone(&sms.from, false) else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "`from` is not a phone number".into(),
+        ));
+    };
+    Ok(InboundMessage {
+        id: sms.id,
+        from: Identity::new(ChannelKind::Sms, phone),
+        body: InboundBody::Text(sms.text),
+        reply_to: None,
+    })
+}
+
 /// `POST /webhook/sms`.
 pub async fn webhook(
     State(hook): State<SmsWebhook>,
@@ -274,37 +315,9 @@ pub async fn webhook(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let parsed: Result<InboundSms, String> = if is_form {
-        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
-    } else {
-        serde_json::from_slice(&body).map_err(|e| e.to_string())
-    };
-    let sms = match parsed {
-        Ok(s) => s,
-        Err(e) => {
-            return answer(
-                StatusCode::BAD_REQUEST,
-                &format!("expected id, from and text: {e}"),
-            );
-        }
-    };
-    if sms.id.is_empty() || sms.id.len() > 128 {
-        return answer(StatusCode::BAD_REQUEST, "`id` must be 1–128 characters");
-    }
-    if sms.text.chars().count() > MAX_TEXT {
-        return answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "`text` is longer than 1600 characters",
-        );
-    }
-    let Ok(phone) = crate::dialogs::input::normalize_phone(&sms.from, false) else {
-        return answer(StatusCode::BAD_REQUEST, "`from` is not a phone number");
-    };
-    let msg = InboundMessage {
-        id: sms.id,
-        from: Identity::new(ChannelKind::Sms, phone),
-        body: InboundBody::Text(sms.text),
-        reply_to: None,
+    let msg = match parse_inbound(&body, is_form) {
+        Ok(m) => m,
+        Err((status, problem)) => return answer(status, &problem),
     };
     let from = msg.from.clone();
     match hook.rt.handle(msg).await {

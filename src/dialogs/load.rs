@@ -170,6 +170,7 @@ pub struct Loaded {
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword
 /// them in `dialogs/system.toml` but may not leave one out.
 pub const SYSTEM_KEYS: &[&str] = &[
+    "flood_notice",
     "erase_confirm",
     "erase_open_cases",
     "erase_yes",
@@ -390,7 +391,8 @@ impl Bot {
     }
 }
 
-fn parse_system(
+/// Parses and checks the system texts file (`system.toml`): every key in each language.
+pub fn parse_system(
     file: &str,
     text: &str,
     languages: &[String],

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-/// `config.example.toml` of `repo`, pointed at `data_dir` and `listen`.
+/// `config.example.toml` of `repo`, pointed at `data_dir` and `listen`. The per-sender flood
+/// limit is off: these instances stream many messages per sender on purpose (the crash test,
+/// the load generator); `tests/hostile.rs` tests the limit.
 pub fn example_config(repo: &Path, data_dir: &Path, listen: &str) -> String {
     std::fs::read_to_string(repo.join("config.example.toml"))
         .expect("config.example.toml is readable")
@@ -24,4 +26,5 @@ pub fn example_config(repo: &Path, data_dir: &Path, listen: &str) -> String {
             "listen = \"127.0.0.1:8080\"",
             &format!("listen = \"{listen}\""),
         )
+        .replace("messages_per_minute = 30", "messages_per_minute = 0")
 }
