@@ -622,3 +622,22 @@ fn sled_store_keeps_the_web_chat_contract_across_reopen() {
     let (seq, new) = s.web_log_append(&a, "in:3", &entry).unwrap();
     assert!(new && seq > before.last().unwrap().0);
 }
+
+#[test]
+fn sled_store_in_use_is_refused_clearly_and_reopens_once_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SledStore::open(dir.path(), 8).unwrap();
+    let err = SledStore::open(dir.path(), 8)
+        .err()
+        .expect("a second open must fail");
+    assert!(
+        err.to_string().contains("another pstbot"),
+        "unclear error: {err}"
+    );
+    drop(first);
+    // Reopened at once after the close: sled lets go of its lock from a background thread.
+    for _ in 0..5 {
+        let s = SledStore::open(dir.path(), 8).unwrap();
+        drop(s);
+    }
+}

@@ -382,6 +382,13 @@ fn disk_takes_writes(dir: &Path) -> std::io::Result<()> {
     r
 }
 
+/// Whether opening failed because another handle holds the store's file lock. sled reports it
+/// as an `Other` error with the OS error in its text ("could not acquire lock on …").
+fn lock_busy(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || e.to_string().starts_with("could not acquire lock")
+}
+
 impl Engine {
     fn open(path: &Path, cache_mb: u64) -> Result<Engine> {
         let config = ::sled::Config::new()
@@ -393,13 +400,11 @@ impl Engine {
         let db = loop {
             match config.open() {
                 Ok(db) => break db,
-                Err(::sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && tries < 40 =>
-                {
+                Err(::sled::Error::Io(e)) if lock_busy(&e) && tries < 40 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
-                Err(::sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Err(::sled::Error::Io(e)) if lock_busy(&e) => {
                     return Err(StoreError::Engine(format!(
                         "cannot open the store at {} (is another pstbot using it?): {e}",
                         path.display()
