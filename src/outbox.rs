@@ -198,6 +198,43 @@ struct Queues {
     busy: HashSet<Identity>,
     in_flight: HashSet<u64>,
     highest: Option<u64>,
+    /// The chat whose row was started last: the next dispatch starts after it (round-robin),
+    /// so a chat with many rows cannot keep the others waiting.
+    cursor: Option<Identity>,
+}
+
+impl Queues {
+    /// Chats with a row waiting and none in flight, in round-robin order: those after the
+    /// last chat served first, then from the start.
+    fn ready(&self) -> Vec<Identity> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let ready = |(who, rows): (&Identity, &VecDeque<OutboxRow>)| {
+            (!rows.is_empty() && !self.busy.contains(who)).then(|| who.clone())
+        };
+        match &self.cursor {
+            None => self.chats.iter().filter_map(ready).collect(),
+            Some(c) => self
+                .chats
+                .range::<Identity, _>((Excluded(c), Unbounded))
+                .chain(self.chats.range::<Identity, _>(..=c))
+                .filter_map(ready)
+                .collect(),
+        }
+    }
+
+    /// Takes the chat's next row to send: the chat is busy until it finishes, and the next
+    /// round-robin pass starts after it. The chat must have a row waiting.
+    fn start(&mut self, who: Identity) -> OutboxRow {
+        let row = self
+            .chats
+            .get_mut(&who)
+            .and_then(|r| r.pop_front())
+            .expect("the chat has a row waiting");
+        self.busy.insert(who.clone());
+        self.in_flight.insert(row.id);
+        self.cursor = Some(who);
+        row
+    }
 }
 
 impl Outbox {
@@ -227,9 +264,13 @@ impl Outbox {
         self.channels.get(to.channel)
     }
 
-    /// Reads rows not yet known from the store into the per-chat queues.
-    fn load(&self, q: &mut Queues) -> crate::store::Result<()> {
+    /// Reads rows not yet known from the store into the per-chat queues. A row is visible
+    /// once its commit is applied, which may be before that commit is flushed (group commit:
+    /// the commit waits for a shared flush). New rows are queued only after a flush that
+    /// started after they were read, so nothing is sent for a change that a crash could undo.
+    async fn load(&self, q: &mut Queues) -> crate::store::Result<()> {
         let mut after = q.highest.map(|h| h.saturating_sub(REORDER_WINDOW));
+        let mut new = Vec::new();
         loop {
             let rows = self.rt.store.outbox_pending(after, SCAN)?;
             let n = rows.len();
@@ -238,16 +279,24 @@ impl Outbox {
                 if q.known.contains(&row.id) || self.channel_for(&row.msg.to).is_none() {
                     continue;
                 }
-                q.highest = Some(q.highest.map_or(row.id, |h| h.max(row.id)));
-                q.known.insert(row.id);
-                let chat = q.chats.entry(row.msg.to.clone()).or_default();
-                let pos = chat.partition_point(|r| r.id < row.id);
-                chat.insert(pos, row);
+                new.push(row);
             }
             if n < SCAN {
-                return Ok(());
+                break;
             }
         }
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.rt.store.flushed().await?;
+        for row in new {
+            q.highest = Some(q.highest.map_or(row.id, |h| h.max(row.id)));
+            q.known.insert(row.id);
+            let chat = q.chats.entry(row.msg.to.clone()).or_default();
+            let pos = chat.partition_point(|r| r.id < row.id);
+            chat.insert(pos, row);
+        }
+        Ok(())
     }
 
     /// Runs until `shutdown`: then stops starting sends, lets those in flight finish (their
@@ -258,7 +307,7 @@ impl Outbox {
         let mut reload = true;
         loop {
             if reload && !shutdown.is_cancelled() {
-                if let Err(e) = self.load(&mut q) {
+                if let Err(e) = self.load(&mut q).await {
                     tracing::error!(error = %e, "outbox: cannot read queued messages; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -300,13 +349,7 @@ impl Outbox {
         let now = self.rt.clock.now();
         let mut next: Option<Duration> = None;
         let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
-        let ready: Vec<Identity> = q
-            .chats
-            .iter()
-            .filter(|(who, rows)| !rows.is_empty() && !q.busy.contains(*who))
-            .map(|(who, _)| who.clone())
-            .collect();
-        for who in ready {
+        for who in q.ready() {
             if tasks.len() >= IN_FLIGHT {
                 soonest(Duration::from_millis(50));
                 break;
@@ -329,13 +372,7 @@ impl Outbox {
             let Some(ch) = self.channel_for(&who).cloned() else {
                 continue;
             };
-            let row = q
-                .chats
-                .get_mut(&who)
-                .and_then(|r| r.pop_front())
-                .expect("front exists");
-            q.busy.insert(who);
-            q.in_flight.insert(row.id);
+            let row = q.start(who);
             let store = self.rt.store.clone();
             let timeout = self.cfg.send_timeout;
             tasks.spawn(async move {
@@ -422,13 +459,8 @@ impl Outbox {
             }
             q.busy.remove(&who);
         }
-        if sent_any {
-            let store = self.rt.store.clone();
-            match tokio::task::spawn_blocking(move || store.flush()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "outbox: flush failed"),
-                Err(e) => tracing::error!(error = %e, "outbox: flush task failed"),
-            }
+        if sent_any && let Err(e) = self.rt.store.flushed().await {
+            tracing::error!(error = %e, "outbox: flush failed");
         }
         // Forget ids that left the store (sent or failed); keep those still queued.
         let queued: HashSet<u64> = q
@@ -466,4 +498,67 @@ fn failure_notice(row: &OutboxRow, e: &SendError) -> Option<OutboundMessage> {
             to = row.msg.to.masked()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: u64, to: &Identity) -> OutboxRow {
+        OutboxRow::new(
+            id,
+            format!("k#{id}"),
+            chrono::Utc::now(),
+            OutboundMessage::text(to.clone(), format!("pesan {id}")),
+        )
+    }
+
+    #[test]
+    fn a_chat_with_many_rows_does_not_starve_the_others() {
+        // One send slot: "A" (first in key order) has 100 rows queued before "B"'s one row.
+        let a = Identity::new(ChannelKind::Sms, "+6281100000001");
+        let b = Identity::new(ChannelKind::Sms, "+6281100000002");
+        let mut q = Queues::default();
+        q.chats
+            .insert(a.clone(), (1..=100).map(|id| row(id, &a)).collect());
+        q.chats
+            .insert(b.clone(), [row(101, &b)].into_iter().collect());
+        let mut order = Vec::new();
+        for _ in 0..4 {
+            let who = q.ready().into_iter().next().expect("a chat is ready");
+            let sent = q.start(who.clone());
+            order.push(sent.id);
+            // Delivered: the chat may send again.
+            q.in_flight.remove(&sent.id);
+            q.busy.remove(&who);
+        }
+        assert_eq!(
+            order,
+            vec![1, 101, 2, 3],
+            "B is served right after A's first row"
+        );
+    }
+
+    #[test]
+    fn a_busy_chat_is_skipped_and_its_order_is_kept() {
+        let a = Identity::new(ChannelKind::Sms, "+6281100000001");
+        let b = Identity::new(ChannelKind::Sms, "+6281100000002");
+        let c = Identity::new(ChannelKind::Sms, "+6281100000003");
+        let mut q = Queues::default();
+        for (who, ids) in [(&a, [1, 4]), (&b, [2, 5]), (&c, [3, 6])] {
+            q.chats
+                .insert(who.clone(), ids.iter().map(|id| row(*id, who)).collect());
+        }
+        let first = q.start(a.clone());
+        assert_eq!(first.id, 1);
+        // A is in flight: at most one row per chat, so only B and C are ready, B first.
+        assert_eq!(q.ready(), vec![b.clone(), c.clone()]);
+        let second = q.start(b.clone());
+        assert_eq!(second.id, 2);
+        q.busy.remove(&a);
+        // After B: C, then A (wrapping round); A's next row is its second, in order.
+        assert_eq!(q.ready(), vec![c.clone(), a.clone()]);
+        assert_eq!(q.start(c).id, 3);
+        assert_eq!(q.start(a).id, 4);
+    }
 }

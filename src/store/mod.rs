@@ -7,6 +7,7 @@
 //! A commit whose dedupe mark already exists changes nothing and reports a duplicate.
 
 pub mod backup;
+pub mod group;
 pub mod memory;
 pub mod records;
 pub mod sled;
@@ -42,6 +43,10 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What [`Store::flushed`] returns.
+pub type FlushFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
 /// Identifies one inbound message across re-deliveries: channel + provider message id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -377,7 +382,15 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a timer that fired before (its firing is already recorded).
     fn drop_timer(&self, t: &Timer) -> Result<()>;
     /// Makes every applied commit durable. Called before a message counts as handled.
+    /// Blocks the calling thread; concurrent callers may share one flush.
     fn flush(&self) -> Result<()>;
+    /// [`Store::flush`] without holding a thread: resolves once everything applied before
+    /// the call is durable. Concurrent callers share one flush (group commit). The request
+    /// is made when this is called, not when the future is first polled.
+    fn flushed(&self) -> FlushFuture<'_> {
+        let r = self.flush();
+        Box::pin(std::future::ready(r))
+    }
     /// A web chat session by its id (the hash of its token).
     fn web_session(&self, id: &str) -> Result<Option<WebSession>>;
     /// Records a web chat session issued to a browser.

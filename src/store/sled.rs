@@ -80,6 +80,9 @@ pub struct SledStore {
     web: [Tree; 3],
     /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent.
     gate: std::sync::RwLock<()>,
+    /// The flusher thread: commits are applied without a flush, then wait for one that
+    /// started after them (see [`super::group`]).
+    group: super::group::GroupFlush,
 }
 
 /// The web chat trees, apart from the commit's trees (a commit never writes them).
@@ -335,11 +338,17 @@ impl SledStore {
             db.open_tree(WEB_TREE_NAMES[1])?,
             db.open_tree(WEB_TREE_NAMES[2])?,
         ];
+        let flusher = db.clone();
+        let group = super::group::GroupFlush::new(Box::new(move || {
+            flusher.flush().map(|_| ()).map_err(|e| e.to_string())
+        }))
+        .map_err(|e| StoreError::Engine(format!("cannot start the flusher thread: {e}")))?;
         Ok(SledStore {
             db,
             trees,
             web,
             gate: std::sync::RwLock::new(()),
+            group,
         })
     }
 
@@ -433,6 +442,18 @@ impl SledStore {
         }
         db.flush()?;
         Ok(stats)
+    }
+
+    /// How many flushes ran since the store was opened (each covers every commit that asked
+    /// for one before it started).
+    pub fn flushes(&self) -> u64 {
+        self.group.flushes()
+    }
+
+    /// Runs `hook` on the flusher thread before each flush; tests hold flushes back with it.
+    #[doc(hidden)]
+    pub fn set_flush_hook(&self, hook: Option<super::group::FlushHook>) {
+        self.group.set_hook(hook);
     }
 
     /// Bytes on disk, for benchmarks and reports.
@@ -899,8 +920,12 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
+        self.group.flush_blocking().map_err(StoreError::Engine)
+    }
+
+    fn flushed(&self) -> super::FlushFuture<'_> {
+        let t = self.group.request();
+        Box::pin(async move { self.group.wait(t).await.map_err(StoreError::Engine) })
     }
 
     fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>> {
