@@ -188,12 +188,20 @@ const IN_FLIGHT: usize = 32;
 /// little later. Each scan re-reads this many ids below the highest seen, so none is skipped.
 const REORDER_WINDOW: u64 = 4096;
 
+/// Rows read from the store and the flush they wait for before they may be sent.
+type Staged = (
+    tokio::task::JoinHandle<crate::store::Result<()>>,
+    Vec<OutboxRow>,
+);
+
 #[derive(Default)]
 struct Queues {
     /// Per chat, rows waiting, in id order.
     chats: BTreeMap<Identity, VecDeque<OutboxRow>>,
     /// Ids loaded and not finished.
     known: HashSet<u64>,
+    /// Ids read and waiting for their flush (not yet in `chats`).
+    staged: HashSet<u64>,
     /// Chats with a row in flight, and the ids in flight.
     busy: HashSet<Identity>,
     in_flight: HashSet<u64>,
@@ -264,21 +272,29 @@ impl Outbox {
         self.channels.get(to.channel)
     }
 
-    /// Reads rows not yet known from the store into the per-chat queues. A row is visible
-    /// once its commit is applied, which may be before that commit is flushed (group commit:
-    /// the commit waits for a shared flush). New rows are queued only after a flush that
-    /// started after they were read, so nothing is sent for a change that a crash could undo.
-    async fn load(&self, q: &mut Queues) -> crate::store::Result<()> {
+    /// Reads rows not yet known from the store. A row is visible once its commit is applied,
+    /// which may be before that commit is flushed (group commit: the commit waits for a shared
+    /// flush). So new rows are returned with a flush that starts after they were read: they
+    /// are queued for sending only once it finished, so nothing is sent for a change that a
+    /// crash could still undo. The flush runs while the worker goes on sending other rows.
+    fn load(&self, q: &mut Queues) -> crate::store::Result<Option<Staged>> {
         let mut after = q.highest.map(|h| h.saturating_sub(REORDER_WINDOW));
         let mut new = Vec::new();
         loop {
-            let rows = self.rt.store.outbox_pending(after, SCAN)?;
+            // Rows already held are skipped undecoded: under load most of the window is.
+            let rows = self
+                .rt
+                .store
+                .outbox_pending_except(after, SCAN, &|id| q.known.contains(&id))?;
             let n = rows.len();
             for row in rows {
                 after = Some(row.id);
-                if q.known.contains(&row.id) || self.channel_for(&row.msg.to).is_none() {
+                if self.channel_for(&row.msg.to).is_none() {
                     continue;
                 }
+                q.highest = Some(q.highest.map_or(row.id, |h| h.max(row.id)));
+                q.known.insert(row.id);
+                q.staged.insert(row.id);
                 new.push(row);
             }
             if n < SCAN {
@@ -286,17 +302,21 @@ impl Outbox {
             }
         }
         if new.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        self.rt.store.flushed().await?;
-        for row in new {
-            q.highest = Some(q.highest.map_or(row.id, |h| h.max(row.id)));
-            q.known.insert(row.id);
+        let store = self.rt.store.clone();
+        let flushed = tokio::spawn(async move { store.flushed().await });
+        Ok(Some((flushed, new)))
+    }
+
+    /// Queues rows whose flush finished, each in its chat in id order.
+    fn queue_rows(q: &mut Queues, rows: Vec<OutboxRow>) {
+        for row in rows {
+            q.staged.remove(&row.id);
             let chat = q.chats.entry(row.msg.to.clone()).or_default();
             let pos = chat.partition_point(|r| r.id < row.id);
             chat.insert(pos, row);
         }
-        Ok(())
     }
 
     /// Runs until `shutdown`: then stops starting sends, lets those in flight finish (their
@@ -304,16 +324,25 @@ impl Outbox {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut q = Queues::default();
         let mut tasks: JoinSet<Attempt> = JoinSet::new();
+        // Rows read, waiting for their flush; applied in the order they were read.
+        let mut staged: VecDeque<Staged> = VecDeque::new();
+        // Chats whose delivery marks are being flushed; they send again once it finished.
+        let mut marks: JoinSet<crate::store::Result<()>> = JoinSet::new();
+        let mut marking: HashMap<tokio::task::Id, Vec<Identity>> = HashMap::new();
         let mut reload = true;
         loop {
             if reload && !shutdown.is_cancelled() {
-                if let Err(e) = self.load(&mut q).await {
-                    tracing::error!(error = %e, "outbox: cannot read queued messages; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = shutdown.cancelled() => {}
+                match self.load(&mut q) {
+                    Ok(Some(s)) => staged.push_back(s),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox: cannot read queued messages; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = shutdown.cancelled() => {}
+                        }
+                        continue;
                     }
-                    continue;
                 }
                 reload = false;
             }
@@ -322,7 +351,7 @@ impl Outbox {
             } else {
                 self.dispatch(&mut q, &mut tasks)
             };
-            if shutdown.is_cancelled() && tasks.is_empty() {
+            if shutdown.is_cancelled() && tasks.is_empty() && marks.is_empty() {
                 return;
             }
             let sleep = wait.unwrap_or(Duration::from_secs(3600));
@@ -332,7 +361,55 @@ impl Outbox {
                     while let Some(more) = tasks.try_join_next() {
                         finished.push(more);
                     }
-                    self.finish(&mut q, finished).await;
+                    if let Some(chats) = self.finish(&mut q, finished) {
+                        let store = self.rt.store.clone();
+                        let id = marks.spawn(async move { store.flushed().await }).id();
+                        marking.insert(id, chats);
+                    }
+                }
+                Some(done) = marks.join_next_with_id(), if !marks.is_empty() => {
+                    let mut all = vec![done];
+                    while let Some(more) = marks.try_join_next_with_id() {
+                        all.push(more);
+                    }
+                    for done in all {
+                        let id = match done {
+                            Ok((id, Ok(()))) => id,
+                            Ok((id, Err(e))) => {
+                                tracing::error!(error = %e, "outbox: flush of delivery marks failed");
+                                id
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "outbox: flush task of delivery marks failed");
+                                e.id()
+                            }
+                        };
+                        for who in marking.remove(&id).unwrap_or_default() {
+                            q.busy.remove(&who);
+                        }
+                    }
+                }
+                r = async { (&mut staged.front_mut().expect("not empty").0).await }, if !staged.is_empty() => {
+                    let (_, rows) = staged.pop_front().expect("not empty");
+                    match r {
+                        Ok(Ok(())) => Self::queue_rows(&mut q, rows),
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %e, "outbox: flush failed; reading the rows again");
+                            for row in rows {
+                                q.known.remove(&row.id);
+                                q.staged.remove(&row.id);
+                            }
+                            reload = true;
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "outbox: flush task failed; reading the rows again");
+                            for row in rows {
+                                q.known.remove(&row.id);
+                                q.staged.remove(&row.id);
+                            }
+                            reload = true;
+                        }
+                    }
                 }
                 _ = self.rt.outbox_wake.notified(), if !shutdown.is_cancelled() => reload = true,
                 _ = tokio::time::sleep(sleep), if !shutdown.is_cancelled() => {}
@@ -390,11 +467,17 @@ impl Outbox {
         next
     }
 
-    /// Records finished attempts: delivered rows are marked (and flushed once for the batch)
-    /// before their chats may send again; failed ones are rescheduled or given up.
-    async fn finish(&self, q: &mut Queues, finished: Vec<Result<Attempt, tokio::task::JoinError>>) {
+    /// Records finished attempts: delivered rows are marked, failed ones rescheduled or given
+    /// up on. Returns the chats of the batch when a mark must be flushed before they may send
+    /// again (the caller flushes, without stopping the worker, then frees them).
+    fn finish(
+        &self,
+        q: &mut Queues,
+        finished: Vec<Result<Attempt, tokio::task::JoinError>>,
+    ) -> Option<Vec<Identity>> {
         let now = self.rt.clock.now();
         let mut sent_any = false;
+        let mut chats = Vec::new();
         for done in finished {
             let Ok(Attempt { mut row, result }) = done else {
                 tracing::error!("outbox: a send task panicked; its row stays queued");
@@ -457,10 +540,12 @@ impl Outbox {
                     tracing::error!(error = %e, "outbox: cannot record a delivery; the message may be sent again");
                 }
             }
-            q.busy.remove(&who);
+            chats.push(who);
         }
-        if sent_any && let Err(e) = self.rt.store.flushed().await {
-            tracing::error!(error = %e, "outbox: flush failed");
+        if !sent_any {
+            for who in chats.drain(..) {
+                q.busy.remove(&who);
+            }
         }
         // Forget ids that left the store (sent or failed); keep those still queued.
         let queued: HashSet<u64> = q
@@ -469,9 +554,10 @@ impl Outbox {
             .flat_map(|rows| rows.iter().map(|r| r.id))
             .collect();
         q.known
-            .retain(|id| queued.contains(id) || q.in_flight.contains(id));
+            .retain(|id| queued.contains(id) || q.in_flight.contains(id) || q.staged.contains(id));
         q.chats
             .retain(|who, rows| !rows.is_empty() || q.busy.contains(who));
+        (!chats.is_empty()).then_some(chats)
     }
 }
 

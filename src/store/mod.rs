@@ -357,6 +357,30 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Up to `limit` rows waiting for delivery with an id above `after`, in id order.
     fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// [`Store::outbox_pending`] without the rows whose id `skip` accepts (rows the caller
+    /// already holds): those are not decoded and do not count towards `limit`.
+    fn outbox_pending_except(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        skip: &dyn Fn(u64) -> bool,
+    ) -> Result<Vec<OutboxRow>> {
+        let mut out = Vec::new();
+        let mut after = after;
+        loop {
+            let rows = self.outbox_pending(after, limit)?;
+            let n = rows.len();
+            for row in rows {
+                after = Some(row.id);
+                if !skip(row.id) && out.len() < limit {
+                    out.push(row);
+                }
+            }
+            if n < limit || out.len() >= limit {
+                return Ok(out);
+            }
+        }
+    }
     /// Writes back a row after a failed attempt (attempts, next try, error).
     fn outbox_retry(&self, row: &OutboxRow) -> Result<()>;
     /// Marks a row delivered: it leaves the queue and is remembered as sent.

@@ -940,6 +940,28 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn outbox_pending_except(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        skip: &dyn Fn(u64) -> bool,
+    ) -> Result<Vec<OutboxRow>> {
+        let start = after.map(|a| a.saturating_add(1)).unwrap_or(0);
+        let mut out = Vec::new();
+        for kv in self.trees[T_OUTBOX].range(start.to_be_bytes()..) {
+            let (k, v) = kv?;
+            let id = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes);
+            if id.is_ok_and(skip) {
+                continue;
+            }
+            out.push(dec(&k, &v)?);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     fn outbox_retry(&self, row: &OutboxRow) -> Result<()> {
         let _writing = self.writing();
         // Only a row still waiting is written back (never resurrect one marked sent).
