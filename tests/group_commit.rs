@@ -39,6 +39,16 @@ impl Valve {
     }
 }
 
+/// Opens the valve when dropped: a failing assertion while flushes are held must fail the
+/// test, not leave the store's flusher (joined when the store is dropped) waiting forever.
+struct OpenOnDrop(Arc<Valve>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
 fn sled_with_valve(dir: &std::path::Path) -> (Arc<SledStore>, Arc<Valve>) {
     let store = Arc::new(SledStore::open(dir, 16).unwrap());
     let valve = Arc::new(Valve::default());
@@ -104,6 +114,7 @@ async fn a_reply_is_never_sent_before_its_commit_is_flushed() {
         .run(stop.clone()),
     );
 
+    let _release = OpenOnDrop(valve.clone());
     valve.hold();
     let handling = {
         let rt = rt.clone();
@@ -145,6 +156,7 @@ async fn concurrent_messages_share_a_flush_and_all_are_there_after_a_restart() {
     {
         let (store, valve) = sled_with_valve(dir.path());
         let rt = runtime(store.clone());
+        let _release = OpenOnDrop(valve.clone());
         valve.hold();
         let tasks: Vec<_> = (0..PEOPLE)
             .map(|i| {
