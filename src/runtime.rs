@@ -1,8 +1,9 @@
 //! The runtime: the one path every inbound message takes.
 //!
 //! dedupe check → load conversation, guest and cases → pure dialog step (or officer command) →
-//! one store commit with the dedupe mark → flush → replies. Messages of one person are handled
-//! one at a time (a lock per identity shard), so two quick messages cannot race.
+//! one store commit with the dedupe mark → a flush shared with concurrent commits (group commit)
+//! → replies. Messages of one person are handled one at a time (a lock per identity shard), so
+//! two quick messages cannot race.
 
 use crate::admin;
 use crate::cases::workflow::TransitionKind;
@@ -69,7 +70,10 @@ pub enum RuntimeError {
     Join(String),
 }
 
-const LOCK_SHARDS: usize = 64;
+/// Per-person lock shards. A person's turn is held until their commit is flushed (a group
+/// flush, ~1 fsync), so two people sharing a shard take turns at that pace: plenty of shards
+/// keep unrelated people apart.
+const LOCK_SHARDS: usize = 1024;
 
 /// One sender's current flood window.
 struct FloodWindow {
@@ -83,6 +87,7 @@ enum Flood {
     Allowed,
     Throttled { tell: bool },
 }
+
 /// How often a message is re-planned when a case it changes was changed meanwhile.
 const CONFLICT_RETRIES: usize = 5;
 
@@ -189,6 +194,19 @@ impl CaseEdits {
 impl Default for CaseEdits {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Runs blocking work (store reads and a commit) from async code. On a multi-threaded
+/// runtime the worker hands its other tasks to another thread meanwhile
+/// ([`tokio::task::block_in_place`]); elsewhere (a current-thread runtime in tests, no runtime)
+/// it simply runs. Unlike `spawn_blocking`, `f` may borrow: the per-person lock held by the
+/// caller and the plan's borrows stay as they are.
+fn off_worker<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -476,34 +494,41 @@ impl Runtime {
         if let Some(trouble) = self.store.trouble() {
             return Err(StoreError::Engine(trouble).into());
         }
-        let mut attempt = 0;
-        let (applied, msgs) = loop {
-            let now = self.clock.now();
-            let p = plan(now)?;
-            let emails = self.recipient_emails(&p)?;
-            let f = PlanFollowups {
-                bot: &self.bot,
-                render: &p.render,
-                now,
-                emails,
-                queued: Mutex::new(Vec::new()),
-            };
-            match self.store.commit_with(p.commit, &f) {
-                Ok(Committed::Duplicate) => return Ok(None),
-                Ok(Committed::Applied(applied)) => {
-                    break (applied, f.queued.into_inner().expect("followups lock"));
+        // Planning reads the store and the commit writes it: blocking work, kept off the
+        // async workers so a slow commit does not hold up other people's requests.
+        let done = off_worker(|| -> Result<_, RuntimeError> {
+            let mut attempt = 0;
+            loop {
+                let now = self.clock.now();
+                let p = plan(now)?;
+                let emails = self.recipient_emails(&p)?;
+                let f = PlanFollowups {
+                    bot: &self.bot,
+                    render: &p.render,
+                    now,
+                    emails,
+                    queued: Mutex::new(Vec::new()),
+                };
+                match self.store.commit_with(p.commit, &f) {
+                    Ok(Committed::Duplicate) => return Ok(None),
+                    Ok(Committed::Applied(applied)) => {
+                        let msgs = f.queued.into_inner().expect("followups lock");
+                        return Ok(Some((applied, msgs)));
+                    }
+                    Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
+                        tracing::debug!(%case, "case changed meanwhile; planning again");
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
-                    tracing::debug!(%case, "case changed meanwhile; planning again");
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.into()),
             }
+        })?;
+        let Some((applied, msgs)) = done else {
+            return Ok(None);
         };
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.flush())
-            .await
-            .map_err(|e| RuntimeError::Join(e.to_string()))??;
+        // Group commit: wait (holding no thread) for a flush that started after this commit;
+        // concurrent messages share it.
+        self.store.flushed().await?;
         if !msgs.is_empty() {
             self.outbox_wake.notify_one();
         }

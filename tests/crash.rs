@@ -447,3 +447,90 @@ async fn sigkill_loses_nothing_and_repeats_nothing() {
         );
     }
 }
+
+/// Group commit under a kill: many phones write at once (their commits share flushes); the
+/// moment the last of them is acknowledged the process is SIGKILLed. Every acknowledged message
+/// must be in the store that opens afterwards (its dedupe mark, the conversation) with its reply
+/// either delivered or still queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_acknowledged_messages_survive_an_immediate_sigkill() {
+    const MANY: usize = 48;
+    let gw = FakeGateway::start(vec![]).await;
+    let api = FakeBotApi::start().await;
+    let graph = FakeGraph::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let config = write_config(dir.path(), port, &gw.url(), &api.url(), &graph.url());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let child = spawn(&config);
+    assert!(healthy(&client, port).await);
+    let phone = |i: usize| format!("+62813000{i:05}");
+    let tasks: Vec<_> = (0..MANY)
+        .map(|i| {
+            let client = client.clone();
+            let from = phone(i);
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                for (n, text) in SCRIPT[..3].iter().enumerate() {
+                    let id = format!("g{i}-{n}");
+                    let body = serde_json::json!({ "id": id, "from": from, "text": text });
+                    let r = client
+                        .post(format!("http://127.0.0.1:{port}/webhook/sms"))
+                        .header("x-sms-secret", SECRET)
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("the bot answers");
+                    assert_eq!(r.status(), 200);
+                    acked.push((from.clone(), id));
+                }
+                acked
+            })
+        })
+        .collect();
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    child.kill(); // SIGKILL, right after the last acknowledgement
+
+    let store = pstbot::store::sled::SledStore::open(&dir.path().join("data"), 8)
+        .expect("the store opens after SIGKILL");
+    use pstbot::message::{ChannelKind, Identity};
+    use pstbot::store::{DedupeKey, Store};
+    let pending: Vec<String> = store
+        .outbox_pending(None, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    let received = gw.received();
+    let delivered = by_reference(&received);
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|(from, id)| {
+            let who = Identity::new(ChannelKind::Sms, from.as_str());
+            !store.is_handled(&DedupeKey::new(&who, id)).unwrap()
+                || store.session(&who).unwrap().is_none()
+        })
+        .map(|(_, id)| id)
+        .collect();
+    let unreplied: Vec<&String> = acked
+        .iter()
+        .map(|(_, id)| id)
+        .filter(|id| {
+            let prefix = format!("sms:{id}#");
+            !pending.iter().any(|k| k.starts_with(&prefix))
+                && !delivered.keys().any(|k| k.starts_with(&prefix))
+        })
+        .collect();
+    assert_eq!(acked.len(), MANY * 3);
+    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    assert!(
+        unreplied.is_empty(),
+        "acknowledged, but the reply is neither delivered nor queued: {unreplied:?}"
+    );
+}

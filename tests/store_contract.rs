@@ -424,6 +424,30 @@ fn delivery_contract(store: &dyn Store) {
     };
     let row: OutboxRow = store.outbox_pending(None, 10).unwrap().remove(0);
     assert_eq!(row.id, a.queued[0]);
+    // Rows the caller already holds are left out; the others come back whole.
+    let mut c2 = commit("d2", &budi, 0);
+    c2.session = None;
+    let Committed::Applied(a2) = store.commit_with(c2, &One(msg.clone())).unwrap() else {
+        panic!()
+    };
+    let held = row.id;
+    let rest = store
+        .outbox_pending_except(None, 10, &|id| id == held)
+        .unwrap();
+    assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), a2.queued);
+    assert_eq!(rest[0].msg, msg);
+    assert_eq!(
+        store
+            .outbox_pending_except(None, 1, &|_| false)
+            .unwrap()
+            .len(),
+        1,
+        "the limit holds"
+    );
+    let second = rest[0].clone();
+    store
+        .outbox_sent(SentRecord::delivered(&second, Utc::now(), None))
+        .unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
     let rec = SentRecord::delivered(&row, at, Some("wamid.A wamid.B".into()));
     store.outbox_sent(rec).unwrap();

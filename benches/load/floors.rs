@@ -3,11 +3,11 @@
 //! - HTTP: a child process of this binary serving a trivial axum handler that reads the body
 //!   and answers 200, driven by the same people with the same signed bodies.
 //! - Storage: raw sled, with the record sizes measured in the bot's store after its run and
-//!   the bot's flush grouping: per message one transaction (session overwritten, dedupe mark,
-//!   the outbox rows, the message's share of the domain records) then a flush before the
-//!   "ack", and per message one delivery transaction (outbox rows → sent records) then a
-//!   flush. The bot flushes delivery marks once per outbox batch, so this floor does at least
-//!   as many flushes as the bot.
+//!   the bot's flush grouping (group commit, [`pstbot::store::group::GroupFlush`]): per
+//!   message one transaction (session overwritten, dedupe mark, the outbox rows, the
+//!   message's share of the domain records), then a wait for a flush that started after it
+//!   before the "ack"; and per message one delivery transaction (outbox rows → sent records)
+//!   then another such wait. Concurrent writers share flushes exactly as in the bot.
 
 use super::{Mode, Stats, micros};
 use std::fmt;
@@ -138,7 +138,12 @@ pub async fn storage_floor(
         db.open_tree("outbox_sent")?,
         db.open_tree("other")?,
     ]);
-    let db = Arc::new(db);
+    // The bot's flush grouping: one flusher thread; a writer waits for a flush that started
+    // after its transaction, and everyone waiting meanwhile shares it.
+    let flusher = db.clone();
+    let group = Arc::new(pstbot::store::group::GroupFlush::new(Box::new(
+        move || flusher.flush().map(|_| ()).map_err(|e| e.to_string()),
+    ))?);
     let sizes = Arc::new(sizes.clone());
     let drive = super::Drive {
         base: String::new(),
@@ -152,8 +157,8 @@ pub async fn storage_floor(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for p in 0..people {
-        let (db, trees, sizes, tokens, remaining) = (
-            db.clone(),
+        let (group, trees, sizes, tokens, remaining) = (
+            group.clone(),
             trees.clone(),
             sizes.clone(),
             tokens.clone(),
@@ -172,27 +177,27 @@ pub async fn storage_floor(
                         .record(micros(start.saturating_duration_since(at)))
                         .ok();
                 }
-                let (db2, trees2, sizes2) = (db.clone(), trees.clone(), sizes.clone());
-                let r = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                    inbound(&trees2, &sizes2, p, m)?;
-                    db2.flush()?;
-                    Ok(())
-                })
-                .await;
-                if !matches!(r, Ok(Ok(()))) {
+                let r = match inbound(&trees, &sizes, p, m) {
+                    Ok(()) => group
+                        .wait(group.request())
+                        .await
+                        .map_err(anyhow::Error::msg),
+                    Err(e) => Err(e),
+                };
+                if r.is_err() {
                     s.error("storage floor: commit or flush failed");
                     break;
                 }
                 s.ack.record(micros(start.elapsed())).ok();
                 s.messages += 1;
-                let (db2, trees2, sizes2) = (db.clone(), trees.clone(), sizes.clone());
-                let r = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                    delivered(&trees2, &sizes2, p, m)?;
-                    db2.flush()?;
-                    Ok(())
-                })
-                .await;
-                if !matches!(r, Ok(Ok(()))) {
+                let r = match delivered(&trees, &sizes, p, m) {
+                    Ok(()) => group
+                        .wait(group.request())
+                        .await
+                        .map_err(anyhow::Error::msg),
+                    Err(e) => Err(e),
+                };
+                if r.is_err() {
                     s.error("storage floor: delivery mark failed");
                     break;
                 }
@@ -211,6 +216,7 @@ pub async fn storage_floor(
         }
     }
     total.elapsed = started.elapsed();
+    total.flushes = Some(group.flushes());
     Ok(total)
 }
 

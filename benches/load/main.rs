@@ -114,6 +114,8 @@ pub struct Stats {
     pub lag: Histogram<u64>,
     pub errors: BTreeMap<String, u64>,
     pub people_done: u64,
+    /// Storage floor: flushes run (each shared by every writer waiting when it started).
+    pub flushes: Option<u64>,
 }
 
 impl Stats {
@@ -127,6 +129,7 @@ impl Stats {
             lag: histogram(),
             errors: BTreeMap::new(),
             people_done: 0,
+            flushes: None,
         }
     }
 
@@ -649,6 +652,13 @@ async fn load(args: Args) -> anyhow::Result<()> {
             )
             .await?;
             rows.push(row(&floor, args.people, &mode));
+            if let Some(f) = floor.flushes {
+                notes.push(format!(
+                    "storage floor: {f} flushes for {} messages and their delivery marks ({:.1} writes per flush)",
+                    floor.messages,
+                    2.0 * floor.messages as f64 / f.max(1) as f64
+                ));
+            }
             ratios.push(format!(
                 "pstbot ÷ storage floor: throughput {:.1} %, ack p99 ×{:.1}",
                 100.0 * bot.rate() / floor.rate().max(1e-9),

@@ -7,6 +7,7 @@
 //! A commit whose dedupe mark already exists changes nothing and reports a duplicate.
 
 pub mod backup;
+pub mod group;
 pub mod memory;
 pub mod records;
 pub mod sled;
@@ -42,6 +43,10 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What [`Store::flushed`] returns.
+pub type FlushFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
 /// Identifies one inbound message across re-deliveries: channel + provider message id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -352,6 +357,30 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Up to `limit` rows waiting for delivery with an id above `after`, in id order.
     fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// [`Store::outbox_pending`] without the rows whose id `skip` accepts (rows the caller
+    /// already holds): those are not decoded and do not count towards `limit`.
+    fn outbox_pending_except(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        skip: &dyn Fn(u64) -> bool,
+    ) -> Result<Vec<OutboxRow>> {
+        let mut out = Vec::new();
+        let mut after = after;
+        loop {
+            let rows = self.outbox_pending(after, limit)?;
+            let n = rows.len();
+            for row in rows {
+                after = Some(row.id);
+                if !skip(row.id) && out.len() < limit {
+                    out.push(row);
+                }
+            }
+            if n < limit || out.len() >= limit {
+                return Ok(out);
+            }
+        }
+    }
     /// Writes back a row after a failed attempt (attempts, next try, error).
     fn outbox_retry(&self, row: &OutboxRow) -> Result<()>;
     /// Marks a row delivered: it leaves the queue and is remembered as sent.
@@ -377,11 +406,19 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a timer that fired before (its firing is already recorded).
     fn drop_timer(&self, t: &Timer) -> Result<()>;
     /// Makes every applied commit durable. Called before a message counts as handled.
+    /// Blocks the calling thread; concurrent callers may share one flush.
     fn flush(&self) -> Result<()>;
     /// Why the store cannot take writes now (disk full or read-only), while that lasts:
     /// the service refuses new work meanwhile. A store that cannot fail this way says `None`.
     fn trouble(&self) -> Option<String> {
         None
+    }
+    /// [`Store::flush`] without holding a thread: resolves once everything applied before
+    /// the call is durable. Concurrent callers share one flush (group commit). The request
+    /// is made when this is called, not when the future is first polled.
+    fn flushed(&self) -> FlushFuture<'_> {
+        let r = self.flush();
+        Box::pin(std::future::ready(r))
     }
     /// A web chat session by its id (the hash of its token).
     fn web_session(&self, id: &str) -> Result<Option<WebSession>>;

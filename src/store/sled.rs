@@ -91,6 +91,10 @@ struct Engine {
     trees: Vec<Tree>,
     /// `web_sessions`, `web_log`, `web_log_keys`.
     web: [Tree; 3],
+    /// The flusher thread: commits are applied without a flush, then wait for one that
+    /// started after them (see [`super::group`]). One per open database, so a reopen after a
+    /// disk error gets its own.
+    group: super::group::GroupFlush,
 }
 
 /// The web chat trees, apart from the commit's trees (a commit never writes them).
@@ -445,7 +449,17 @@ impl Engine {
             db.open_tree(WEB_TREE_NAMES[1])?,
             db.open_tree(WEB_TREE_NAMES[2])?,
         ];
-        Ok(Engine { db, trees, web })
+        let flusher = db.clone();
+        let group = super::group::GroupFlush::new(Box::new(move || {
+            flusher.flush().map(|_| ()).map_err(|e| e.to_string())
+        }))
+        .map_err(|e| StoreError::Engine(format!("cannot start the flusher thread: {e}")))?;
+        Ok(Engine {
+            db,
+            trees,
+            web,
+            group,
+        })
     }
 }
 
@@ -552,6 +566,20 @@ impl SledStore {
                 dec(&k, &v)
             })
             .collect()
+    }
+
+    /// How many flushes ran since the store was (re)opened (each covers every commit that
+    /// asked for one before it started).
+    pub fn flushes(&self) -> u64 {
+        self.e().map(|e| e.group.flushes()).unwrap_or(0)
+    }
+
+    /// Runs `hook` on the flusher thread before each flush; tests hold flushes back with it.
+    #[doc(hidden)]
+    pub fn set_flush_hook(&self, hook: Option<super::group::FlushHook>) {
+        if let Ok(e) = self.e() {
+            e.group.set_hook(hook);
+        }
     }
 
     /// Bytes on disk, for benchmarks and reports.
@@ -1026,8 +1054,25 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<()> {
-        let r = self.e().and_then(|e| Ok(e.db.flush().map(|_| ())?));
+        let r = self
+            .e()
+            .and_then(|e| e.group.flush_blocking().map_err(StoreError::Engine));
         self.noted(r)
+    }
+
+    fn flushed(&self) -> super::FlushFuture<'_> {
+        // The request is made now, before the future is polled.
+        let asked = self.e().map(|e| {
+            let t = e.group.request();
+            (e, t)
+        });
+        Box::pin(async move {
+            let r = match asked {
+                Ok((e, t)) => e.group.wait(t).await.map_err(StoreError::Engine),
+                Err(e) => Err(e),
+            };
+            self.noted(r)
+        })
     }
 
     fn trouble(&self) -> Option<String> {
@@ -1047,6 +1092,28 @@ impl Store for SledStore {
                 dec(&k, &v)
             })
             .collect()
+    }
+
+    fn outbox_pending_except(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        skip: &dyn Fn(u64) -> bool,
+    ) -> Result<Vec<OutboxRow>> {
+        let start = after.map(|a| a.saturating_add(1)).unwrap_or(0);
+        let mut out = Vec::new();
+        for kv in self.e()?.trees[T_OUTBOX].range(start.to_be_bytes()..) {
+            let (k, v) = kv?;
+            let id = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes);
+            if id.is_ok_and(skip) {
+                continue;
+            }
+            out.push(dec(&k, &v)?);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn outbox_retry(&self, row: &OutboxRow) -> Result<()> {
