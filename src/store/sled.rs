@@ -17,6 +17,8 @@
 //! big-endian sequence → log entry), `web_log_keys` (session, NUL, entry key → sequence, so an
 //! entry delivered twice is logged once).
 //! `audit` (big-endian millis + 8 bytes of a hash → officers' accesses to personal data).
+//! `consent_texts` (SHA-256 hex of a consent text → the text): a guest record refers to the
+//! text it agreed to instead of holding a copy (see `CONSENT_REF`).
 //! Values are JSON, so a stored record can be read by hand when something goes wrong.
 
 use super::*;
