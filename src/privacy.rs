@@ -135,15 +135,34 @@ impl Runtime {
             return Ok(0);
         };
         let mut erased = 0;
-        for g in self.store.guests()? {
+        // Reading every guest and their cases takes seconds on a large store: off the async
+        // workers, so webhooks are answered meanwhile.
+        let store = self.store.clone();
+        let candidates = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for g in store.guests()? {
+                let (last, open) = last_activity(store.as_ref(), &g)?;
+                if !open
+                    && now - last >= retention
+                    && let Some(who) = g.identities.first()
+                {
+                    out.push(who.clone());
+                }
+            }
+            Ok::<_, StoreError>(out)
+        })
+        .await
+        .map_err(|e| RuntimeError::Join(e.to_string()))??;
+        for who in candidates {
+            let _turn = self.shard(&who).lock().await;
+            // Checked again in the person's turn: they may have written since the scan.
+            let Some(g) = self.store.guest_of(&who)? else {
+                continue;
+            };
             let (last, open) = last_activity(self.store.as_ref(), &g)?;
             if open || now - last < retention {
                 continue;
             }
-            let Some(who) = g.identities.first().cloned() else {
-                continue;
-            };
-            let _turn = self.shard(&who).lock().await;
             let done = self
                 .commit_planned(|now| {
                     let mut edits = CaseEdits::new();

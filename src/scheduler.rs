@@ -7,6 +7,8 @@
 //! timer fires once even when the process dies around it.
 
 use crate::runtime::Runtime;
+use crate::store::Timer;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -18,21 +20,49 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// How often the retention purge looks for inactive persons.
 const PURGE_EVERY_HOURS: i64 = 24;
 
-/// Fires every timer due now (in due order); returns how many fired.
+/// Fires every timer due now; returns how many fired. One owner's timers (a case's, an idle
+/// conversation's) fire one after another in due order; different owners' fire together, so
+/// their commits share flushes and a burst of due reminders is not one fsync per reminder.
 pub async fn tick(rt: &Runtime) -> crate::Result<usize> {
     let mut fired = 0;
     loop {
         let now = rt.clock.now();
         let due = rt.store.timers_due(now, BATCH)?;
         let n = due.len();
-        for t in due {
-            rt.fire(t).await?;
-            fired += 1;
+        let results =
+            futures_util::future::join_all(by_owner(due).into_iter().map(|timers| async move {
+                let mut n = 0;
+                for t in timers {
+                    rt.fire(t).await?;
+                    n += 1;
+                }
+                Ok::<usize, crate::runtime::RuntimeError>(n)
+            }))
+            .await;
+        for r in results {
+            fired += r?;
         }
         if n < BATCH {
             return Ok(fired);
         }
     }
+}
+
+/// Groups timers (in due order) by owner, each group in due order, groups in the order of
+/// their first timer.
+fn by_owner(due: Vec<Timer>) -> Vec<Vec<Timer>> {
+    let mut groups: Vec<Vec<Timer>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for t in due {
+        match index.get(&t.owner) {
+            Some(&i) => groups[i].push(t),
+            None => {
+                index.insert(t.owner.clone(), groups.len());
+                groups.push(vec![t]);
+            }
+        }
+    }
+    groups
 }
 
 /// Runs until `shutdown`; a firing in progress completes first.
@@ -78,5 +108,48 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             _ = rt.timers_wake.notified() => {}
             _ = shutdown.cancelled() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{ChannelKind, Identity};
+    use crate::store::Reminder;
+    use chrono::{TimeZone, Utc};
+
+    fn timer(owner: &str, id: &str, minute: u32) -> Timer {
+        Timer {
+            id: format!("{owner}/{id}"),
+            owner: owner.into(),
+            due: Utc.with_ymd_and_hms(2026, 11, 23, 2, minute, 0).unwrap(),
+            what: Reminder::IdleClose {
+                who: Identity::new(ChannelKind::Terminal, owner),
+                last_seen: Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap(),
+            },
+        }
+    }
+
+    #[test]
+    fn one_owners_timers_stay_in_due_order_in_one_group() {
+        let due = vec![
+            timer("a", "1", 1),
+            timer("b", "1", 2),
+            timer("a", "2", 3),
+            timer("c", "1", 4),
+            timer("b", "2", 5),
+        ];
+        let ids: Vec<Vec<String>> = by_owner(due)
+            .into_iter()
+            .map(|g| g.into_iter().map(|t| t.id).collect())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                vec!["a/1".to_string(), "a/2".into()],
+                vec!["b/1".to_string(), "b/2".into()],
+                vec!["c/1".to_string()],
+            ]
+        );
     }
 }

@@ -665,3 +665,79 @@ fn sled_store_in_use_is_refused_clearly_and_reopens_once_closed() {
         drop(s);
     }
 }
+
+/// Guests keep the consent text they agreed to, whole, also when many agreed to the same one
+/// (the sled store keeps each text once) and after a newer consent version.
+fn consent_contract(store: &dyn Store) {
+    let long = "Dengan ini saya menyetujui pemrosesan data pribadi saya (UU PDP). ".repeat(20);
+    let people: Vec<Identity> = (0..3).map(|i| who(&format!("c{i}"))).collect();
+    for (i, p) in people.iter().enumerate() {
+        let mut c = commit(&format!("g{i}"), p, i as i64);
+        let mut g = guest(&format!("Orang {i}"));
+        g.consent_text = long.clone();
+        c.guest = Some(g);
+        store.commit(c).unwrap();
+    }
+    // The first person agrees to a newer text; the second only updates the profile.
+    let mut c = commit("g-new", &people[0], 10);
+    let mut g = guest("Orang 0");
+    g.consent_version = "2026-07".into();
+    g.consent_text = "Versi baru / new version".into();
+    c.guest = Some(g);
+    store.commit(c).unwrap();
+    let mut c = commit("g-profile", &people[1], 11);
+    let mut g = guest("Orang 1 (baru)");
+    g.consent_text = "ignored: same version".into();
+    c.guest = Some(g);
+    store.commit(c).unwrap();
+
+    let g0 = store.guest_of(&people[0]).unwrap().unwrap();
+    assert_eq!(g0.consent_version, "2026-07");
+    assert_eq!(g0.consent_text, "Versi baru / new version");
+    let g1 = store.guest_of(&people[1]).unwrap().unwrap();
+    assert_eq!(g1.consent_text, long);
+    assert_eq!(
+        g1.profile.get("name"),
+        Some(&Answer::Text("Orang 1 (baru)".into()))
+    );
+    let all = store.guests().unwrap();
+    assert_eq!(all.len(), 3);
+    let texts: Vec<&str> = all.iter().map(|g| g.consent_text.as_str()).collect();
+    assert_eq!(texts.iter().filter(|t| **t == long).count(), 2);
+    assert!(texts.contains(&"Versi baru / new version"));
+}
+
+#[test]
+fn memory_store_keeps_consent_texts() {
+    consent_contract(&MemoryStore::new());
+}
+
+#[test]
+fn sled_store_keeps_consent_texts_once_across_reopen_and_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.pstbak");
+    {
+        let s = SledStore::open(&dir.path().join("a"), 8).unwrap();
+        consent_contract(&s);
+        s.flush().unwrap();
+        s.backup_to(std::fs::File::create(&file).unwrap()).unwrap();
+    }
+    // The long text is stored once, not in every guest record.
+    {
+        let db = sled::open(dir.path().join("a")).unwrap();
+        let guests = db.open_tree("guests").unwrap();
+        for kv in guests.iter() {
+            let (_, v) = kv.unwrap();
+            assert!(v.len() < 600, "a guest record holds its consent text");
+        }
+        assert_eq!(db.open_tree("consent_texts").unwrap().len(), 2);
+    }
+    let long = "Dengan ini saya menyetujui pemrosesan data pribadi saya (UU PDP). ".repeat(20);
+    let s = SledStore::open(&dir.path().join("a"), 8).unwrap();
+    assert_eq!(s.guest_of(&who("c2")).unwrap().unwrap().consent_text, long);
+    drop(s);
+    SledStore::restore_from(&dir.path().join("b"), &file).unwrap();
+    let r = SledStore::open(&dir.path().join("b"), 8).unwrap();
+    assert_eq!(r.guest_of(&who("c1")).unwrap().unwrap().consent_text, long);
+    assert_eq!(r.guests().unwrap().len(), 3);
+}

@@ -17,6 +17,8 @@
 //! big-endian sequence → log entry), `web_log_keys` (session, NUL, entry key → sequence, so an
 //! entry delivered twice is logged once).
 //! `audit` (big-endian millis + 8 bytes of a hash → officers' accesses to personal data).
+//! `consent_texts` (SHA-256 hex of a consent text → the text): a guest record refers to the
+//! text it agreed to instead of holding a copy (see `CONSENT_REF`).
 //! Values are JSON, so a stored record can be read by hand when something goes wrong.
 
 use super::*;
@@ -49,7 +51,8 @@ const T_TIMER_OWNERS: usize = 17;
 const T_AUDIT: usize = 18;
 const T_SENT_REFS: usize = 19;
 const T_FAILING: usize = 20;
-const TREE_NAMES: [&str; 21] = [
+const T_CONSENTS: usize = 21;
+const TREE_NAMES: [&str; 22] = [
     "sessions",
     "guests",
     "guest_ids",
@@ -71,7 +74,26 @@ const TREE_NAMES: [&str; 21] = [
     "audit",
     "sent_refs",
     "failing_addresses",
+    "consent_texts",
 ];
+
+/// Marks a guest's `consent_text` stored as a reference: the SHA-256 (hex) of the text, which
+/// is kept once in `consent_texts`. Every guest agreed to one of a few texts (~1 KiB each).
+const CONSENT_REF: &str = "\u{1}sha256:";
+
+/// A guest as stored: its consent text replaced by a reference, and the text to keep under it
+/// (`None`: nothing to add).
+fn stored_guest(g: &Guest) -> (Guest, Option<(String, String)>) {
+    if g.consent_text.is_empty() || g.consent_text.starts_with(CONSENT_REF) {
+        return (g.clone(), None);
+    }
+    let hash = hex::encode(Sha256::digest(g.consent_text.as_bytes()));
+    let stored = Guest {
+        consent_text: format!("{CONSENT_REF}{hash}"),
+        ..g.clone()
+    };
+    (stored, Some((hash, g.consent_text.clone())))
+}
 
 /// A store on a sled directory.
 pub struct SledStore {
@@ -582,6 +604,86 @@ impl SledStore {
         }
     }
 
+    /// Applies many commits (none of them an erasure) in one transaction: all or none. A
+    /// commit whose dedupe mark exists (also one earlier in `commits`) is a duplicate and
+    /// changes nothing. For bulk loads (the scale benchmark seeds its stores with it); the
+    /// service commits one message at a time through [`Store::commit_with`].
+    pub fn commit_batch(&self, commits: &[Commit], f: &dyn Followups) -> Result<Vec<Committed>> {
+        if commits.iter().any(|c| c.erase.is_some()) {
+            return Err(StoreError::Engine(
+                "an erasure cannot be part of a batch".into(),
+            ));
+        }
+        let _writing = self.writing();
+        let engine = self.e()?;
+        let result = engine.trees.as_slice().transaction(|t| {
+            let mut out = Vec::with_capacity(commits.len());
+            for c in commits {
+                match tx_apply(t, c, f, None) {
+                    Ok(applied) => out.push(Committed::Applied(applied)),
+                    Err(ConflictableTransactionError::Abort(Abort::Duplicate)) => {
+                        out.push(Committed::Duplicate)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        });
+        match result {
+            Ok(out) => Ok(out),
+            Err(TransactionError::Abort(Abort::NoSuchCase(n))) => Err(StoreError::NoSuchCase(n)),
+            Err(TransactionError::Abort(Abort::Conflict(n))) => Err(StoreError::Conflict(n)),
+            Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
+                Err(StoreError::Corrupt { key, reason })
+            }
+            Err(TransactionError::Abort(Abort::Duplicate)) => {
+                Err(StoreError::Engine("unexpected duplicate".into()))
+            }
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// [`Store::outbox_sent`] for many rows in one transaction (bulk loads).
+    pub fn outbox_sent_batch(&self, recs: &[SentRecord]) -> Result<()> {
+        let _writing = self.writing();
+        let engine = self.e()?;
+        let trees = [
+            &engine.trees[T_OUTBOX],
+            &engine.trees[T_SENT],
+            &engine.trees[T_SENT_REFS],
+        ];
+        tx_done(trees.transaction(|t| {
+            for rec in recs {
+                let key = rec.id.to_be_bytes();
+                t[0].remove(&key)?;
+                t[1].insert(&key, enc(rec))?;
+                for r in rec.refs() {
+                    t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    /// A consent text kept once for all guests who agreed to it (see [`CONSENT_REF`]).
+    fn consent_text(&self, hash: &str) -> Result<String> {
+        match self.e()?.trees[T_CONSENTS].get(hash.as_bytes())? {
+            Some(v) => Ok(String::from_utf8_lossy(&v).into_owned()),
+            None => Err(StoreError::Corrupt {
+                key: hash.to_string(),
+                reason: "a guest refers to a consent text the store does not have".into(),
+            }),
+        }
+    }
+
+    /// A stored guest with its consent text in place of the reference.
+    fn with_consent_text(&self, mut g: Guest) -> Result<Guest> {
+        if let Some(hash) = g.consent_text.strip_prefix(CONSENT_REF) {
+            g.consent_text = self.consent_text(hash)?;
+        }
+        Ok(g)
+    }
+
     /// Bytes on disk, for benchmarks and reports.
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.e()?.db.size_on_disk()?)
@@ -719,6 +821,177 @@ fn tx_done(r: std::result::Result<(), TransactionError<Abort>>) -> Result<()> {
     }
 }
 
+/// Applies one commit inside a transaction over all the commit trees (see [`Store::commit_with`]).
+fn tx_apply(
+    t: &[TransactionalTree],
+    c: &Commit,
+    f: &dyn Followups,
+    erase: Option<&(&Erasure, EraseKeys)>,
+) -> TxResult<Applied> {
+    let dedupe_key = c.dedupe.0.as_bytes();
+    if t[T_DEDUPE].get(dedupe_key)?.is_some() {
+        return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
+    }
+    t[T_DEDUPE].insert(dedupe_key, &time_key(c.at))?;
+    let who = identity_key(&c.who);
+    if let Some(session) = &c.session {
+        t[T_SESSIONS].insert(who.as_slice(), enc(session))?;
+    }
+    let existing_id = t[T_GUEST_IDS].get(who.as_slice())?;
+    let mut guest_id = existing_id
+        .as_ref()
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    if let Some(u) = &c.guest {
+        let existing: Option<Guest> = match &guest_id {
+            Some(id) => tx_get(&t[T_GUESTS], id.as_bytes())?,
+            None => None,
+        };
+        let g = merged_guest(existing, c, u);
+        let (stored, text) = stored_guest(&g);
+        if let Some((hash, text)) = text
+            && t[T_CONSENTS].get(hash.as_bytes())?.is_none()
+        {
+            t[T_CONSENTS].insert(hash.as_bytes(), text.as_bytes())?;
+        }
+        t[T_GUESTS].insert(g.id.as_bytes(), enc(&stored))?;
+        t[T_GUEST_IDS].insert(who.as_slice(), g.id.as_bytes())?;
+        guest_id = Some(g.id);
+    }
+    let mut created = None;
+    let mut written: Vec<Case> = Vec::new();
+    if let Some(new) = &c.new_case {
+        let gid = guest_id.clone().unwrap_or_else(|| Guest::id_for(&c.who));
+        let counter_key = format!("{}/{}", new.service.prefix(), new.year);
+        let last = tx_counter(&t[T_COUNTERS], &counter_key)?;
+        let number = CaseNumber {
+            service: new.service,
+            year: new.year,
+            seq: last + 1,
+        };
+        tx_set_counter(&t[T_COUNTERS], &counter_key, last + 1)?;
+        let case = build_case(c, new, number.clone(), gid.clone());
+        let ck = case_key(&number);
+        t[T_CASES].insert(ck.as_slice(), enc(&case))?;
+        t[T_OPEN].insert(ck.as_slice(), &[])?;
+        let mut gk = gid.into_bytes();
+        gk.push(0);
+        gk.extend_from_slice(&ck);
+        t[T_GUEST_CASES].insert(gk, &[])?;
+        let mut tk = time_key(c.at).to_vec();
+        tk.extend_from_slice(&ck);
+        t[T_CASES_BY_TIME].insert(tk, &[])?;
+        written.push(case);
+        created = Some(number);
+    }
+    for updated in &c.case_updates {
+        let ck = case_key(&updated.number);
+        let Some(stored): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
+            return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
+                updated.number.to_string(),
+            )));
+        };
+        if stored.version + 1 != updated.version {
+            return Err(ConflictableTransactionError::Abort(Abort::Conflict(
+                updated.number.to_string(),
+            )));
+        }
+        t[T_CASES].insert(ck.as_slice(), enc(updated))?;
+        written.push(updated.clone());
+        if updated.open {
+            t[T_OPEN].insert(ck.as_slice(), &[])?;
+        } else {
+            t[T_OPEN].remove(ck.as_slice())?;
+        }
+    }
+    let mut ticket = None;
+    if let Some(q) = &c.ticket {
+        let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())? + 1;
+        let called = tx_counter(&t[T_COUNTERS], &q.called_key())?;
+        tx_set_counter(&t[T_COUNTERS], &q.issued_key(), issued)?;
+        ticket = Some(Ticket {
+            number: issued,
+            ahead: issued.saturating_sub(called + 1),
+        });
+    }
+    let mut called = None;
+    if let Some(q) = &c.call_next {
+        let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())?;
+        let done = tx_counter(&t[T_COUNTERS], &q.called_key())?;
+        if done < issued {
+            tx_set_counter(&t[T_COUNTERS], &q.called_key(), done + 1)?;
+            called = Some(done + 1);
+        }
+    }
+    for (number, event) in &c.case_events {
+        let ck = case_key(number);
+        let Some(mut case): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
+            return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
+                number.to_string(),
+            )));
+        };
+        case.history.push(event.clone());
+        case.version += 1;
+        t[T_CASES].insert(ck.as_slice(), enc(&case))?;
+    }
+    if let Some(v) = &c.visit {
+        t[T_VISITS].insert(event_key(v.at, &c.dedupe.0), enc(v))?;
+    }
+    if let Some(r) = &c.rating {
+        t[T_RATINGS].insert(event_key(r.at, &c.dedupe.0), enc(r))?;
+    }
+    if let Some(a) = &c.appointment {
+        let mut k = time_key(a.at).to_vec();
+        k.extend_from_slice(a.guest_id.as_bytes());
+        t[T_APPOINTMENTS].insert(k, enc(a))?;
+    }
+    for (hash, bytes) in &c.blobs {
+        t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
+    }
+    if let Some((who, failing)) = &c.address_failing {
+        if *failing {
+            t[T_FAILING].insert(failing_key(who), &time_key(c.at))?;
+        } else {
+            t[T_FAILING].remove(failing_key(who))?;
+        }
+    }
+    let mut applied = Applied {
+        case: created,
+        ticket,
+        called,
+        timers_changed: false,
+        queued: Vec::new(),
+    };
+    for (i, msg) in f.messages(&applied).into_iter().enumerate() {
+        let id = t[T_OUTBOX].generate_id()?;
+        let mut row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
+        row.forget_recipient = c
+            .erase
+            .as_ref()
+            .is_some_and(|e| e.identities.contains(&row.msg.to));
+        t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
+        applied.queued.push(id);
+    }
+    let case_sets = written.iter().map(|case| TimerSet {
+        owner: records::case_owner(&case.number),
+        timers: f.case_timers(case),
+    });
+    for set in c.timers.iter().cloned().chain(case_sets) {
+        tx_replace_timers(t, &set)?;
+        applied.timers_changed = true;
+    }
+    if let Some(fired) = &c.fired {
+        tx_remove_timer(&t[T_TIMERS], &t[T_TIMER_OWNERS], fired)?;
+    }
+    for a in &c.audit {
+        let salt = format!("{}/{}/{}/{}", c.dedupe.0, a.officer, a.action, a.subject);
+        t[T_AUDIT].insert(event_key(a.at, &salt), enc(a))?;
+    }
+    if let Some((e, keys)) = erase {
+        tx_erase(t, e, keys)?;
+    }
+    Ok(applied)
+}
+
 impl Store for SledStore {
     fn is_handled(&self, key: &DedupeKey) -> Result<bool> {
         Ok(self.e()?.trees[T_DEDUPE].contains_key(key.0.as_bytes())?)
@@ -730,13 +1003,27 @@ impl Store for SledStore {
 
     fn guest_of(&self, who: &Identity) -> Result<Option<Guest>> {
         match self.e()?.trees[T_GUEST_IDS].get(identity_key(who))? {
-            Some(id) => self.get(T_GUESTS, &id),
+            Some(id) => match self.get(T_GUESTS, &id)? {
+                Some(g) => Ok(Some(self.with_consent_text(g)?)),
+                None => Ok(None),
+            },
             None => Ok(None),
         }
     }
 
     fn guests(&self) -> Result<Vec<Guest>> {
-        self.all(T_GUESTS)
+        let mut texts: BTreeMap<String, String> = BTreeMap::new();
+        let mut out: Vec<Guest> = self.all(T_GUESTS)?;
+        for g in &mut out {
+            if let Some(hash) = g.consent_text.strip_prefix(CONSENT_REF) {
+                if !texts.contains_key(hash) {
+                    let text = self.consent_text(hash)?;
+                    texts.insert(hash.to_string(), text);
+                }
+                g.consent_text = texts[hash].clone();
+            }
+        }
+        Ok(out)
     }
 
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
@@ -879,164 +1166,11 @@ impl Store for SledStore {
                     self.erase_web_log(&who.address)?;
                 }
             }
-            let result = self.e()?.trees.as_slice().transaction(|t| {
-                let dedupe_key = c.dedupe.0.as_bytes();
-                if t[T_DEDUPE].get(dedupe_key)?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
-                }
-                t[T_DEDUPE].insert(dedupe_key, &time_key(c.at))?;
-                let who = identity_key(&c.who);
-                if let Some(session) = &c.session {
-                    t[T_SESSIONS].insert(who.as_slice(), enc(session))?;
-                }
-                let existing_id = t[T_GUEST_IDS].get(who.as_slice())?;
-                let mut guest_id = existing_id
-                    .as_ref()
-                    .map(|v| String::from_utf8_lossy(v).into_owned());
-                if let Some(u) = &c.guest {
-                    let existing: Option<Guest> = match &guest_id {
-                        Some(id) => tx_get(&t[T_GUESTS], id.as_bytes())?,
-                        None => None,
-                    };
-                    let g = merged_guest(existing, &c, u);
-                    t[T_GUESTS].insert(g.id.as_bytes(), enc(&g))?;
-                    t[T_GUEST_IDS].insert(who.as_slice(), g.id.as_bytes())?;
-                    guest_id = Some(g.id);
-                }
-                let mut created = None;
-                let mut written: Vec<Case> = Vec::new();
-                if let Some(new) = &c.new_case {
-                    let gid = guest_id.clone().unwrap_or_else(|| Guest::id_for(&c.who));
-                    let counter_key = format!("{}/{}", new.service.prefix(), new.year);
-                    let last = tx_counter(&t[T_COUNTERS], &counter_key)?;
-                    let number = CaseNumber {
-                        service: new.service,
-                        year: new.year,
-                        seq: last + 1,
-                    };
-                    tx_set_counter(&t[T_COUNTERS], &counter_key, last + 1)?;
-                    let case = build_case(&c, new, number.clone(), gid.clone());
-                    let ck = case_key(&number);
-                    t[T_CASES].insert(ck.as_slice(), enc(&case))?;
-                    t[T_OPEN].insert(ck.as_slice(), &[])?;
-                    let mut gk = gid.into_bytes();
-                    gk.push(0);
-                    gk.extend_from_slice(&ck);
-                    t[T_GUEST_CASES].insert(gk, &[])?;
-                    let mut tk = time_key(c.at).to_vec();
-                    tk.extend_from_slice(&ck);
-                    t[T_CASES_BY_TIME].insert(tk, &[])?;
-                    written.push(case);
-                    created = Some(number);
-                }
-                for updated in &c.case_updates {
-                    let ck = case_key(&updated.number);
-                    let Some(stored): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
-                        return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
-                            updated.number.to_string(),
-                        )));
-                    };
-                    if stored.version + 1 != updated.version {
-                        return Err(ConflictableTransactionError::Abort(Abort::Conflict(
-                            updated.number.to_string(),
-                        )));
-                    }
-                    t[T_CASES].insert(ck.as_slice(), enc(updated))?;
-                    written.push(updated.clone());
-                    if updated.open {
-                        t[T_OPEN].insert(ck.as_slice(), &[])?;
-                    } else {
-                        t[T_OPEN].remove(ck.as_slice())?;
-                    }
-                }
-                let mut ticket = None;
-                if let Some(q) = &c.ticket {
-                    let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())? + 1;
-                    let called = tx_counter(&t[T_COUNTERS], &q.called_key())?;
-                    tx_set_counter(&t[T_COUNTERS], &q.issued_key(), issued)?;
-                    ticket = Some(Ticket {
-                        number: issued,
-                        ahead: issued.saturating_sub(called + 1),
-                    });
-                }
-                let mut called = None;
-                if let Some(q) = &c.call_next {
-                    let issued = tx_counter(&t[T_COUNTERS], &q.issued_key())?;
-                    let done = tx_counter(&t[T_COUNTERS], &q.called_key())?;
-                    if done < issued {
-                        tx_set_counter(&t[T_COUNTERS], &q.called_key(), done + 1)?;
-                        called = Some(done + 1);
-                    }
-                }
-                for (number, event) in &c.case_events {
-                    let ck = case_key(number);
-                    let Some(mut case): Option<Case> = tx_get(&t[T_CASES], &ck)? else {
-                        return Err(ConflictableTransactionError::Abort(Abort::NoSuchCase(
-                            number.to_string(),
-                        )));
-                    };
-                    case.history.push(event.clone());
-                    case.version += 1;
-                    t[T_CASES].insert(ck.as_slice(), enc(&case))?;
-                }
-                if let Some(v) = &c.visit {
-                    t[T_VISITS].insert(event_key(v.at, &c.dedupe.0), enc(v))?;
-                }
-                if let Some(r) = &c.rating {
-                    t[T_RATINGS].insert(event_key(r.at, &c.dedupe.0), enc(r))?;
-                }
-                if let Some(a) = &c.appointment {
-                    let mut k = time_key(a.at).to_vec();
-                    k.extend_from_slice(a.guest_id.as_bytes());
-                    t[T_APPOINTMENTS].insert(k, enc(a))?;
-                }
-                for (hash, bytes) in &c.blobs {
-                    t[T_BLOBS].insert(hash.as_bytes(), bytes.as_slice())?;
-                }
-                if let Some((who, failing)) = &c.address_failing {
-                    if *failing {
-                        t[T_FAILING].insert(failing_key(who), &time_key(c.at))?;
-                    } else {
-                        t[T_FAILING].remove(failing_key(who))?;
-                    }
-                }
-                let mut applied = Applied {
-                    case: created,
-                    ticket,
-                    called,
-                    timers_changed: false,
-                    queued: Vec::new(),
-                };
-                for (i, msg) in f.messages(&applied).into_iter().enumerate() {
-                    let id = t[T_OUTBOX].generate_id()?;
-                    let mut row = OutboxRow::new(id, OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
-                    row.forget_recipient = c
-                        .erase
-                        .as_ref()
-                        .is_some_and(|e| e.identities.contains(&row.msg.to));
-                    t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
-                    applied.queued.push(id);
-                }
-                let case_sets = written.iter().map(|case| TimerSet {
-                    owner: records::case_owner(&case.number),
-                    timers: f.case_timers(case),
-                });
-                for set in c.timers.iter().cloned().chain(case_sets) {
-                    tx_replace_timers(t, &set)?;
-                    applied.timers_changed = true;
-                }
-                if let Some(fired) = &c.fired {
-                    tx_remove_timer(&t[T_TIMERS], &t[T_TIMER_OWNERS], fired)?;
-                }
-                for a in &c.audit {
-                    let salt = format!("{}/{}/{}/{}", c.dedupe.0, a.officer, a.action, a.subject);
-                    t[T_AUDIT].insert(event_key(a.at, &salt), enc(a))?;
-                }
-                if let Some((e, keys)) = &erase {
-                    tx_erase(t, e, keys)?;
-                }
-                Ok(applied)
-            });
+            let result = self
+                .e()?
+                .trees
+                .as_slice()
+                .transaction(|t| tx_apply(t, &c, f, erase.as_ref()));
             match result {
                 Ok(applied) => Ok(Committed::Applied(applied)),
                 Err(TransactionError::Abort(Abort::Duplicate)) => Ok(Committed::Duplicate),
