@@ -429,22 +429,7 @@ impl Runtime {
                 self.bot.sys("flood_notice", &lang),
             ));
         }
-        let done = self
-            .commit_planned(|now| {
-                let mut commit = Commit::new(
-                    key.clone(),
-                    now,
-                    who.clone(),
-                    dialogs::Conversation::default(),
-                );
-                commit.session = None;
-                let msgs = msgs.clone();
-                Ok(Plan {
-                    commit,
-                    render: Box::new(move |_| msgs.clone()),
-                })
-            })
-            .await?;
+        let done = self.commit_messages(&key, who, msgs).await?;
         Ok(done
             .map(|(applied, msgs)| applied.queued.into_iter().zip(msgs).collect())
             .unwrap_or_default())
@@ -465,23 +450,32 @@ impl Runtime {
         if self.store.is_handled(&key)? {
             return Ok(false);
         }
-        let done = self
-            .commit_planned(|now| {
-                let mut commit = Commit::new(
-                    key.clone(),
-                    now,
-                    who.clone(),
-                    dialogs::Conversation::default(),
-                );
-                commit.session = None;
-                let msgs = msgs.clone();
-                Ok(Plan {
-                    commit,
-                    render: Box::new(move |_| msgs.clone()),
-                })
-            })
-            .await?;
+        let done = self.commit_messages(&key, who, msgs).await?;
         Ok(done.is_some())
+    }
+
+    /// Commits `msgs` for `who` under `key` with no dialog step (the session is left as it is).
+    async fn commit_messages(
+        &self,
+        key: &DedupeKey,
+        who: &Identity,
+        msgs: Vec<OutboundMessage>,
+    ) -> Result<Option<(Applied, Vec<OutboundMessage>)>, RuntimeError> {
+        self.commit_planned(|now| {
+            let mut commit = Commit::new(
+                key.clone(),
+                now,
+                who.clone(),
+                dialogs::Conversation::default(),
+            );
+            commit.session = None;
+            let msgs = msgs.clone();
+            Ok(Plan {
+                commit,
+                render: Box::new(move |_| msgs.clone()),
+            })
+        })
+        .await
     }
 
     /// Plans (again, when a case it changes was changed meanwhile), commits with the plan's
