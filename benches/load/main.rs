@@ -16,6 +16,9 @@
 
 #[path = "../../tests/support/example_config.rs"]
 mod example_config;
+#[path = "../shared/mod.rs"]
+mod shared;
+use shared::du;
 mod floors;
 mod people;
 mod provider;
@@ -494,21 +497,6 @@ per_second = 100000
         }
         Ok(())
     }
-}
-
-/// Bytes of all files under `dir`.
-fn du(dir: &Path) -> u64 {
-    let mut total = 0;
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            match e.metadata() {
-                Ok(m) if m.is_dir() => total += du(&e.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
 }
 
 fn row(s: &Stats, people: usize, mode: &str) -> String {

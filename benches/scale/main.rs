@@ -15,6 +15,9 @@
 
 #[path = "../../tests/support/example_config.rs"]
 mod example_config;
+#[path = "../shared/mod.rs"]
+mod shared;
+use shared::du;
 mod seed;
 
 use clap::Parser;
@@ -65,20 +68,6 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(scale(args))
-}
-
-fn du(dir: &Path) -> u64 {
-    let mut total = 0;
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            match e.metadata() {
-                Ok(m) if m.is_dir() => total += du(&e.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
 }
 
 fn mib(bytes: u64) -> f64 {
