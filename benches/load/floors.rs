@@ -177,26 +177,14 @@ pub async fn storage_floor(
                         .record(micros(start.saturating_duration_since(at)))
                         .ok();
                 }
-                let r = match inbound(&trees, &sizes, p, m) {
-                    Ok(()) => group
-                        .wait(group.request())
-                        .await
-                        .map_err(anyhow::Error::msg),
-                    Err(e) => Err(e),
-                };
+                let r = grouped(&group, inbound(&trees, &sizes, p, m)).await;
                 if r.is_err() {
                     s.error("storage floor: commit or flush failed");
                     break;
                 }
                 s.ack.record(micros(start.elapsed())).ok();
                 s.messages += 1;
-                let r = match delivered(&trees, &sizes, p, m) {
-                    Ok(()) => group
-                        .wait(group.request())
-                        .await
-                        .map_err(anyhow::Error::msg),
-                    Err(e) => Err(e),
-                };
+                let r = grouped(&group, delivered(&trees, &sizes, p, m)).await;
                 if r.is_err() {
                     s.error("storage floor: delivery mark failed");
                     break;
@@ -251,4 +239,16 @@ fn delivered(t: &Trees, s: &Sizes, p: usize, m: usize) -> anyhow::Result<()> {
             Ok(())
         });
     res.map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
+/// The write's own result, then a wait for a grouped flush that covers it (as the bot waits).
+async fn grouped(
+    group: &pstbot::store::group::GroupFlush,
+    written: anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    written?;
+    group
+        .wait(group.request())
+        .await
+        .map_err(anyhow::Error::msg)
 }

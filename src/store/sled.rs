@@ -629,18 +629,7 @@ impl SledStore {
             }
             Ok(out)
         });
-        match result {
-            Ok(out) => Ok(out),
-            Err(TransactionError::Abort(Abort::NoSuchCase(n))) => Err(StoreError::NoSuchCase(n)),
-            Err(TransactionError::Abort(Abort::Conflict(n))) => Err(StoreError::Conflict(n)),
-            Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
-                Err(StoreError::Corrupt { key, reason })
-            }
-            Err(TransactionError::Abort(Abort::Duplicate)) => {
-                Err(StoreError::Engine("unexpected duplicate".into()))
-            }
-            Err(TransactionError::Storage(e)) => Err(e.into()),
-        }
+        result.map_err(tx_error)
     }
 
     /// [`Store::outbox_sent`] for many rows in one transaction (bulk loads).
@@ -811,13 +800,18 @@ fn tx_remove_timer(
 /// Maps a transaction's outcome for the delivery and timer writes (which abort only on
 /// corrupt records).
 fn tx_done(r: std::result::Result<(), TransactionError<Abort>>) -> Result<()> {
-    match r {
-        Ok(()) => Ok(()),
-        Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
-            Err(StoreError::Corrupt { key, reason })
-        }
-        Err(TransactionError::Abort(other)) => Err(StoreError::Engine(format!("{other:?}"))),
-        Err(TransactionError::Storage(e)) => Err(e.into()),
+    r.map_err(tx_error)
+}
+
+/// The store error for a failed transaction (a duplicate, where it is an outcome rather than
+/// an error, is matched by the caller first).
+fn tx_error(e: TransactionError<Abort>) -> StoreError {
+    match e {
+        TransactionError::Abort(Abort::NoSuchCase(n)) => StoreError::NoSuchCase(n),
+        TransactionError::Abort(Abort::Conflict(n)) => StoreError::Conflict(n),
+        TransactionError::Abort(Abort::Corrupt(key, reason)) => StoreError::Corrupt { key, reason },
+        TransactionError::Abort(other) => StoreError::Engine(format!("{other:?}")),
+        TransactionError::Storage(e) => e.into(),
     }
 }
 
@@ -1174,14 +1168,7 @@ impl Store for SledStore {
             match result {
                 Ok(applied) => Ok(Committed::Applied(applied)),
                 Err(TransactionError::Abort(Abort::Duplicate)) => Ok(Committed::Duplicate),
-                Err(TransactionError::Abort(Abort::NoSuchCase(n))) => {
-                    Err(StoreError::NoSuchCase(n))
-                }
-                Err(TransactionError::Abort(Abort::Conflict(n))) => Err(StoreError::Conflict(n)),
-                Err(TransactionError::Abort(Abort::Corrupt(key, reason))) => {
-                    Err(StoreError::Corrupt { key, reason })
-                }
-                Err(TransactionError::Storage(e)) => Err(e.into()),
+                Err(e) => Err(tx_error(e)),
             }
         })();
         self.noted(r)
