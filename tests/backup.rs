@@ -159,7 +159,7 @@ fn has_data(dir: &Path) -> bool {
     if !dir.exists() {
         return false;
     }
-    let db = sled::open(dir).unwrap();
+    let db = SledStore::raw(dir).unwrap();
     db.tree_names()
         .iter()
         .any(|n| !db.open_tree(n).unwrap().is_empty())

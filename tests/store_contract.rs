@@ -542,7 +542,7 @@ fn sled_store_keeps_everything_across_reopen_and_refuses_other_schemas() {
         s.flush().unwrap();
     }
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = SledStore::raw(dir.path()).unwrap();
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", &99u32.to_be_bytes())
@@ -724,7 +724,7 @@ fn sled_store_keeps_consent_texts_once_across_reopen_and_backup() {
     }
     // The long text is stored once, not in every guest record.
     {
-        let db = sled::open(dir.path().join("a")).unwrap();
+        let db = SledStore::raw(&dir.path().join("a")).unwrap();
         let guests = db.open_tree("guests").unwrap();
         for kv in guests.iter() {
             let (_, v) = kv.unwrap();

@@ -392,7 +392,7 @@ async fn scale(args: Args) -> anyhow::Result<()> {
 /// What the store holds, per tree: entries and bytes of keys and values (the live data, without
 /// sled's log overhead), per case.
 fn tree_sizes(data: &Path, cases: usize) -> anyhow::Result<String> {
-    let db = sled::Config::new().path(data).open()?;
+    let db = SledStore::raw(data)?;
     let mut out =
         String::from("| tree | entries | key+value bytes | bytes per case |\n|---|---|---|---|\n");
     let mut total = 0u64;

@@ -415,35 +415,40 @@ fn lock_busy(e: &std::io::Error) -> bool {
         || e.to_string().starts_with("could not acquire lock")
 }
 
+/// Opens a sled database, waiting for a just-closed handle to let go of the file lock: sled
+/// releases it from a background thread (and our group flusher may still be finishing) after the
+/// previous handle is dropped. A lock still held after two seconds is another process.
+fn open_waiting(config: &::sled::Config, path: &Path) -> Result<::sled::Db> {
+    let mut tries = 0;
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(::sled::Error::Io(e)) if lock_busy(&e) && tries < 40 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(::sled::Error::Io(e)) if lock_busy(&e) => {
+                return Err(StoreError::Engine(format!(
+                    "cannot open the store at {} (is another pstbot using it?): {e}",
+                    path.display()
+                )));
+            }
+            Err(e) => {
+                return Err(StoreError::Engine(format!(
+                    "cannot open the store at {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+}
+
 impl Engine {
     fn open(path: &Path, cache_mb: u64) -> Result<Engine> {
         let config = ::sled::Config::new()
             .path(path)
             .cache_capacity(cache_mb.saturating_mul(1024 * 1024));
-        // sled releases its file lock from a background thread after the previous handle is
-        // dropped; give a just-closed store a moment before calling it locked by another process.
-        let mut tries = 0;
-        let db = loop {
-            match config.open() {
-                Ok(db) => break db,
-                Err(::sled::Error::Io(e)) if lock_busy(&e) && tries < 40 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(::sled::Error::Io(e)) if lock_busy(&e) => {
-                    return Err(StoreError::Engine(format!(
-                        "cannot open the store at {} (is another pstbot using it?): {e}",
-                        path.display()
-                    )));
-                }
-                Err(e) => {
-                    return Err(StoreError::Engine(format!(
-                        "cannot open the store at {}: {e}",
-                        path.display()
-                    )));
-                }
-            }
-        };
+        let db = open_waiting(&config, path)?;
         let meta = db.open_tree("meta")?;
         match meta.get("schema_version")? {
             None => {
@@ -539,6 +544,12 @@ impl SledStore {
 
     /// Restores a backup file into `dir`, which must hold no store yet (or an empty one).
     /// The file is checked whole before anything is written.
+    /// The raw sled database under a store folder, for looking inside it (tests, the scale
+    /// bench's per-tree sizes). Waits for a just-closed store to let go of its lock.
+    pub fn raw(dir: &Path) -> Result<::sled::Db> {
+        open_waiting(&::sled::Config::new().path(dir), dir)
+    }
+
     pub fn restore_from(dir: &Path, file: &Path) -> Result<super::backup::BackupStats> {
         use super::backup::{BackupReader, Item, verify};
         let open = |p: &Path| {
@@ -547,7 +558,7 @@ impl SledStore {
                 .map_err(|e| StoreError::Engine(format!("{}: {e}", p.display())))
         };
         verify(open(file)?)?;
-        let db = ::sled::Config::new().path(dir).open()?;
+        let db = Self::raw(dir)?;
         for name in db.tree_names() {
             if !db.open_tree(&name)?.is_empty() {
                 return Err(StoreError::Engine(format!(
