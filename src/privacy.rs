@@ -126,6 +126,9 @@ fn last_activity(store: &dyn Store, g: &Guest) -> Result<(DateTime<Utc>, bool), 
     Ok((last, open))
 }
 
+/// How many guests the retention purge reads at a time.
+const PURGE_PAGE: usize = 512;
+
 impl Runtime {
     /// Erases the personal data of every person inactive for longer than the retention
     /// period who has no open case (SPEC §6). Returns how many were erased.
@@ -139,14 +142,23 @@ impl Runtime {
         // workers, so webhooks are answered meanwhile.
         let store = self.store.clone();
         let candidates = tokio::task::spawn_blocking(move || {
+            // A page at a time: a million guests do not fit in memory at once.
             let mut out = Vec::new();
-            for g in store.guests()? {
-                let (last, open) = last_activity(store.as_ref(), &g)?;
-                if !open
-                    && now - last >= retention
-                    && let Some(who) = g.identities.first()
-                {
-                    out.push(who.clone());
+            let mut after: Option<String> = None;
+            loop {
+                let page = store.guests_page(after.as_deref(), PURGE_PAGE)?;
+                for g in &page {
+                    let (last, open) = last_activity(store.as_ref(), g)?;
+                    if !open
+                        && now - last >= retention
+                        && let Some(who) = g.identities.first()
+                    {
+                        out.push(who.clone());
+                    }
+                }
+                match page.last() {
+                    Some(g) if page.len() == PURGE_PAGE => after = Some(g.id.clone()),
+                    _ => break,
                 }
             }
             Ok::<_, StoreError>(out)

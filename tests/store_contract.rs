@@ -705,6 +705,27 @@ fn consent_contract(store: &dyn Store) {
     let texts: Vec<&str> = all.iter().map(|g| g.consent_text.as_str()).collect();
     assert_eq!(texts.iter().filter(|t| **t == long).count(), 2);
     assert!(texts.contains(&"Versi baru / new version"));
+
+    // Walking the guest book in pages gives every guest once, in id order, with their texts.
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.guests_page(after.as_deref(), 2).unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        walked.extend(page);
+    }
+    let mut by_id = all.clone();
+    by_id.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(walked, by_id);
+    assert!(
+        store
+            .guests_page(Some(&by_id[2].id), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.guests_page(None, 1).unwrap(), by_id[..1]);
 }
 
 #[test]

@@ -180,6 +180,18 @@ impl Store for MemoryStore {
         self.read(|s| s.guests.values().cloned().collect())
     }
 
+    fn guests_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Guest>> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.to_string()));
+        self.read(|s| {
+            s.guests
+                .range((from, Bound::Unbounded))
+                .take(limit)
+                .map(|(_, g)| g.clone())
+                .collect()
+        })
+    }
+
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
         self.read(|s| s.cases.get(number).cloned())
     }

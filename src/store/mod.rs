@@ -328,6 +328,9 @@ pub trait Store: Send + Sync + 'static {
     fn guest_of(&self, who: &Identity) -> Result<Option<Guest>>;
     /// Every guest in the guest book, by id (reports and the guest-book export).
     fn guests(&self) -> Result<Vec<Guest>>;
+    /// At most `limit` guests whose id sorts after `after`, by id: for walking a large guest
+    /// book without holding it all in memory (the retention purge).
+    fn guests_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Guest>>;
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>>;
     /// A guest's cases, newest first.
     fn cases_of_guest(&self, guest_id: &str) -> Result<Vec<Case>>;

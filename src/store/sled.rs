@@ -684,6 +684,21 @@ impl SledStore {
         Ok(g)
     }
 
+    /// Stored guests with their consent texts in place of the references, each text read once.
+    fn with_consent_texts(&self, mut guests: Vec<Guest>) -> Result<Vec<Guest>> {
+        let mut texts: BTreeMap<String, String> = BTreeMap::new();
+        for g in &mut guests {
+            if let Some(hash) = g.consent_text.strip_prefix(CONSENT_REF) {
+                if !texts.contains_key(hash) {
+                    let text = self.consent_text(hash)?;
+                    texts.insert(hash.to_string(), text);
+                }
+                g.consent_text = texts[hash].clone();
+            }
+        }
+        Ok(guests)
+    }
+
     /// Bytes on disk, for benchmarks and reports.
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.e()?.db.size_on_disk()?)
@@ -1017,18 +1032,21 @@ impl Store for SledStore {
     }
 
     fn guests(&self) -> Result<Vec<Guest>> {
-        let mut texts: BTreeMap<String, String> = BTreeMap::new();
-        let mut out: Vec<Guest> = self.all(T_GUESTS)?;
-        for g in &mut out {
-            if let Some(hash) = g.consent_text.strip_prefix(CONSENT_REF) {
-                if !texts.contains_key(hash) {
-                    let text = self.consent_text(hash)?;
-                    texts.insert(hash.to_string(), text);
-                }
-                g.consent_text = texts[hash].clone();
-            }
-        }
-        Ok(out)
+        self.with_consent_texts(self.all(T_GUESTS)?)
+    }
+
+    fn guests_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Guest>> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_bytes().to_vec()));
+        let page = self.e()?.trees[T_GUESTS]
+            .range::<Vec<u8>, _>((from, Bound::Unbounded))
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                dec(&k, &v)
+            })
+            .collect::<Result<Vec<Guest>>>()?;
+        self.with_consent_texts(page)
     }
 
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>> {
