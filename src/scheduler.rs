@@ -65,22 +65,40 @@ fn by_owner(due: Vec<Timer>) -> Vec<Vec<Timer>> {
     groups
 }
 
-/// Runs until `shutdown`; a firing in progress completes first.
-pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
+/// The retention purge (SPEC §6): at start and then once a day, in its own task so that
+/// reading a large guest book never holds up timers that are due.
+async fn purge_loop(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let mut next_purge = rt.clock.now();
     loop {
-        if shutdown.is_cancelled() {
-            return;
-        }
         if rt.clock.now() >= next_purge {
-            // The retention purge (SPEC §6) runs at start and then once a day.
-            match rt.purge_inactive().await {
+            // Stopping drops the purge between erasures (each is one transaction), so a long
+            // scan does not hold up shutdown.
+            let done = tokio::select! {
+                r = rt.purge_inactive() => r,
+                _ = shutdown.cancelled() => return,
+            };
+            match done {
                 Ok(_) => next_purge = rt.clock.now() + chrono::Duration::hours(PURGE_EVERY_HOURS),
                 Err(e) => {
                     tracing::error!(error = %e, "retention purge failed; trying again in an hour");
                     next_purge = rt.clock.now() + chrono::Duration::hours(1);
                 }
             }
+        }
+        // Looked at again every minute: the clock may be set forward meanwhile.
+        tokio::select! {
+            _ = tokio::time::sleep(MAX_SLEEP) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Runs until `shutdown`; a firing in progress completes first.
+pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
+    let purge = tokio::spawn(purge_loop(rt.clone(), shutdown.clone()));
+    loop {
+        if shutdown.is_cancelled() {
+            break;
         }
         let wait = match tick(&rt).await {
             Ok(_) => match rt.store.next_timer_due() {
@@ -106,9 +124,10 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = rt.timers_wake.notified() => {}
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => break,
         }
     }
+    let _ = purge.await;
 }
 
 #[cfg(test)]

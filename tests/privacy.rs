@@ -234,6 +234,31 @@ async fn the_retention_purge_erases_only_persons_inactive_long_enough() {
 }
 
 #[tokio::test]
+async fn the_running_scheduler_purges_at_start_and_stops_promptly() {
+    let mut t = Chat::memory();
+    let t0 = monday_morning();
+    let old = submit_complaint_as(&mut t, "siti", "Siti Aminah", false).await;
+    close(t.rt.store.as_ref(), &old, t0);
+    let siti = Identity::new(ChannelKind::Terminal, "siti");
+    t.clock.set(t0 + Duration::days(731));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(pstbot::scheduler::run(t.rt.clone(), stop.clone()));
+    let waited = std::time::Instant::now();
+    while t.rt.store.guest_of(&siti).unwrap().is_some() {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(10),
+            "the scheduler did not purge at start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(10), run)
+        .await
+        .expect("the scheduler stops when asked")
+        .unwrap();
+}
+
+#[tokio::test]
 async fn officers_reading_personal_data_are_logged_and_only_the_head_reads_the_log() {
     let mut t = Chat::memory();
     let n = submit_complaint(&mut t, false).await;
