@@ -103,7 +103,7 @@ pub struct Plan {
 pub type Render = Box<dyn Fn(&Applied) -> Vec<OutboundMessage> + Send + Sync>;
 
 /// The follow-ups of one plan: its rendered messages, and the reminders of each case it writes.
-struct PlanFollowups<'a> {
+pub(crate) struct PlanFollowups<'a> {
     bot: &'a Bot,
     render: &'a Render,
     now: DateTime<Utc>,
@@ -112,6 +112,13 @@ struct PlanFollowups<'a> {
     emails: BTreeMap<Identity, String>,
     /// What the last call of `messages` produced: returned to the caller after the commit.
     queued: Mutex<Vec<OutboundMessage>>,
+}
+
+impl PlanFollowups<'_> {
+    /// The messages the applied commit queued.
+    pub(crate) fn take(self) -> Vec<OutboundMessage> {
+        self.queued.into_inner().expect("followups lock")
+    }
 }
 
 impl Followups for PlanFollowups<'_> {
@@ -202,7 +209,7 @@ impl Default for CaseEdits {
 /// ([`tokio::task::block_in_place`]); elsewhere (a current-thread runtime in tests, no runtime)
 /// it simply runs. Unlike `spawn_blocking`, `f` may borrow: the per-person lock held by the
 /// caller and the plan's borrows stay as they are.
-fn off_worker<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn off_worker<R>(f: impl FnOnce() -> R) -> R {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
@@ -307,9 +314,18 @@ impl Runtime {
     }
 
     pub(crate) fn shard(&self, who: &Identity) -> &tokio::sync::Mutex<()> {
+        self.shard_at(self.shard_index(who))
+    }
+
+    /// Which lock shard holds a person's turn.
+    pub(crate) fn shard_index(&self, who: &Identity) -> usize {
         let mut h = DefaultHasher::new();
         who.hash(&mut h);
-        &self.locks[(h.finish() as usize) % LOCK_SHARDS]
+        (h.finish() as usize) % LOCK_SHARDS
+    }
+
+    pub(crate) fn shard_at(&self, index: usize) -> &tokio::sync::Mutex<()> {
+        &self.locks[index]
     }
 
     /// Handles one inbound message and returns the messages it causes: replies to the sender,
@@ -490,33 +506,7 @@ impl Runtime {
         }
         // Planning reads the store and the commit writes it: blocking work, kept off the
         // async workers so a slow commit does not hold up other people's requests.
-        let done = off_worker(|| -> Result<_, RuntimeError> {
-            let mut attempt = 0;
-            loop {
-                let now = self.clock.now();
-                let p = plan(now)?;
-                let emails = self.recipient_emails(&p)?;
-                let f = PlanFollowups {
-                    bot: &self.bot,
-                    render: &p.render,
-                    now,
-                    emails,
-                    queued: Mutex::new(Vec::new()),
-                };
-                match self.store.commit_with(p.commit, &f) {
-                    Ok(Committed::Duplicate) => return Ok(None),
-                    Ok(Committed::Applied(applied)) => {
-                        let msgs = f.queued.into_inner().expect("followups lock");
-                        return Ok(Some((applied, msgs)));
-                    }
-                    Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
-                        tracing::debug!(%case, "case changed meanwhile; planning again");
-                        attempt += 1;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        })?;
+        let done = off_worker(|| self.commit_now(&mut plan))?;
         let Some((applied, msgs)) = done else {
             return Ok(None);
         };
@@ -530,6 +520,46 @@ impl Runtime {
             self.timers_wake.notify_one();
         }
         Ok(Some((applied, msgs)))
+    }
+
+    /// Plans and applies a commit on this thread (no flush), planning again when a case it
+    /// changes was changed meanwhile. `None`: a duplicate. Returns the messages it queued.
+    pub(crate) fn commit_now(
+        &self,
+        plan: &mut dyn FnMut(DateTime<Utc>) -> Result<Plan, StoreError>,
+    ) -> Result<Option<(Applied, Vec<OutboundMessage>)>, RuntimeError> {
+        let mut attempt = 0;
+        loop {
+            let now = self.clock.now();
+            let Plan { commit, render } = plan(now)?;
+            let f = self.followups(&commit, &render, now)?;
+            match self.store.commit_with(commit, &f) {
+                Ok(Committed::Duplicate) => return Ok(None),
+                Ok(Committed::Applied(applied)) => return Ok(Some((applied, f.take()))),
+                Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
+                    tracing::debug!(%case, "case changed meanwhile; planning again");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The follow-ups of a plan made at `now`: its messages (with e-mail copies) and the
+    /// reminders of the cases it writes.
+    pub(crate) fn followups<'a>(
+        &'a self,
+        commit: &Commit,
+        render: &'a Render,
+        now: DateTime<Utc>,
+    ) -> Result<PlanFollowups<'a>, StoreError> {
+        Ok(PlanFollowups {
+            bot: &self.bot,
+            render,
+            now,
+            emails: self.recipient_emails(commit, render)?,
+            queued: Mutex::new(Vec::new()),
+        })
     }
 
     /// An e-mail in the thread of case `case` (by its headers or the number in its subject):
@@ -667,17 +697,21 @@ impl Runtime {
     /// The e-mail addresses of the people a plan writes to (read before the transaction: the
     /// render is pure and addresses its messages the same whatever numbers the commit assigns).
     /// A guest book saved by the same commit counts; addresses whose mail bounced do not.
-    fn recipient_emails(&self, p: &Plan) -> Result<BTreeMap<Identity, String>, StoreError> {
+    fn recipient_emails(
+        &self,
+        commit: &Commit,
+        render: &Render,
+    ) -> Result<BTreeMap<Identity, String>, StoreError> {
         let mut emails = BTreeMap::new();
-        let draft = (p.render)(&Applied::default());
+        let draft = render(&Applied::default());
         for m in &draft {
             if matches!(m.to.channel, ChannelKind::Email | ChannelKind::Officers)
                 || emails.contains_key(&m.to)
             {
                 continue;
             }
-            let saved = match &p.commit.guest {
-                Some(u) if p.commit.who == m.to => u
+            let saved = match &commit.guest {
+                Some(u) if commit.who == m.to => u
                     .profile
                     .get("email")
                     .and_then(|a| a.as_text())

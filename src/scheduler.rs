@@ -21,26 +21,24 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 const PURGE_EVERY_HOURS: i64 = 24;
 
 /// Fires every timer due now; returns how many fired. One owner's timers (a case's, an idle
-/// conversation's) fire one after another in due order; different owners' fire together, so
-/// their commits share flushes and a burst of due reminders is not one fsync per reminder.
+/// conversation's) fire one after another in due order; different owners' fire together
+/// ([`Runtime::fire_many`]: one store transaction and one flush for the lot), so a burst of due
+/// reminders is not one transaction and one fsync per reminder.
 pub async fn tick(rt: &Runtime) -> crate::Result<usize> {
     let mut fired = 0;
     loop {
         let now = rt.clock.now();
         let due = rt.store.timers_due(now, BATCH)?;
         let n = due.len();
-        let results =
-            futures_util::future::join_all(by_owner(due).into_iter().map(|timers| async move {
-                let mut n = 0;
-                for t in timers {
-                    rt.fire(t).await?;
-                    n += 1;
-                }
-                Ok::<usize, crate::runtime::RuntimeError>(n)
-            }))
-            .await;
-        for r in results {
-            fired += r?;
+        let mut groups: Vec<std::collections::VecDeque<Timer>> =
+            by_owner(due).into_iter().map(Into::into).collect();
+        // Round by round: each owner's next timer, all owners together.
+        loop {
+            let round: Vec<Timer> = groups.iter_mut().filter_map(|g| g.pop_front()).collect();
+            if round.is_empty() {
+                break;
+            }
+            fired += rt.fire_many(round).await?;
         }
         if n < BATCH {
             return Ok(fired);

@@ -653,6 +653,49 @@ async fn an_appointment_is_recalled_a_day_and_an_hour_before() {
 }
 
 #[tokio::test]
+async fn reminders_of_many_cases_and_idle_dialogs_due_together_fire_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases = Vec::new();
+    let idle = ["dewi", "eko"].map(|p| Identity::new(ChannelKind::Terminal, p));
+    {
+        let mut t = Chat::sled(dir.path(), support::monday_morning());
+        for (p, name) in [
+            ("budi", "Budi Santoso"),
+            ("ani", "Ani Lestari"),
+            ("siti", "Siti Aminah"),
+        ] {
+            t.as_terminal(p);
+            cases.push(submit_product(&mut t, name).await);
+        }
+        for who in &idle {
+            t.as_terminal(&who.address);
+            t.expect("halo", &["Selamat datang"]).await;
+        }
+        // Back a day later: three cases never taken and two idle dialogs, all due in one tick.
+        let msgs = tick_at(&t, wib(2026, 11, 24, 10, 0)).await;
+        let to_officers = texts_to(&msgs, &officers());
+        for n in &cases {
+            let announced = to_officers
+                .iter()
+                .filter(|x| x.contains(n.as_str()) && x.contains("belum diambil"))
+                .count();
+            assert_eq!(announced, 1, "{n}: {msgs:#?}");
+        }
+        for who in &idle {
+            let closed = texts_to(&msgs, who);
+            assert_eq!(closed.len(), 1, "{msgs:#?}");
+            assert!(closed[0].starts_with("Percakapan ini kami tutup"));
+            let session = t.rt.store.session(who).unwrap().unwrap();
+            assert!(session.active.is_none());
+        }
+        assert!(tick(&t).await.is_empty(), "each fired once");
+    }
+    // Reopened at the same time: nothing fires again.
+    let t = Chat::sled(dir.path(), wib(2026, 11, 24, 10, 0));
+    assert!(tick(&t).await.is_empty(), "fired once, across a restart");
+}
+
+#[tokio::test]
 async fn an_idle_dialog_is_closed_politely_after_a_day_once() {
     let mut t = Chat::memory(); // Monday 09:00
     t.expect("halo", &["Selamat datang"]).await;

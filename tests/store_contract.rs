@@ -8,8 +8,8 @@ use pstbot::message::{ChannelKind, Identity};
 use pstbot::store::memory::MemoryStore;
 use pstbot::store::sled::SledStore;
 use pstbot::store::{
-    Applied, Commit, Committed, DedupeKey, GuestUpdate, NewCase, QueueKey, Store, StoreError,
-    Ticket,
+    Applied, Commit, Committed, DedupeKey, Followups, GuestUpdate, NewCase, QueueKey, Store,
+    StoreError, Ticket,
 };
 use std::collections::BTreeMap;
 
@@ -493,6 +493,103 @@ fn delivery_contract(store: &dyn Store) {
     assert!(
         !store
             .outbox_status(row.id + 1000, DeliveryStatus::Read, later)
+            .unwrap()
+    );
+}
+
+/// `commit_many`: each commit applied as if alone — a duplicate and a stale case write change
+/// nothing and do not keep the others from applying, and their messages are queued.
+fn commit_many_contract(store: &dyn Store) {
+    struct Says(&'static str);
+    impl Followups for Says {
+        fn messages(&self, _: &Applied) -> Vec<pstbot::message::OutboundMessage> {
+            vec![pstbot::message::OutboundMessage::text(
+                who("officer"),
+                self.0.to_string(),
+            )]
+        }
+        fn case_timers(&self, _: &pstbot::cases::Case) -> Vec<pstbot::store::Timer> {
+            Vec::new()
+        }
+    }
+    let people: Vec<Identity> = (0..4).map(|i| who(&format!("m{i}"))).collect();
+    let mut c = commit("open", &people[0], 0);
+    c.new_case = Some(new_case(Service::Adu, 2026, "x"));
+    let n = store.commit(c).unwrap().case().unwrap().clone();
+    store.commit(commit("seen", &people[1], 1)).unwrap();
+    let mut fresh = store.case(&n).unwrap().unwrap();
+    fresh.stage = "review".into();
+    fresh.version += 1;
+    let mut stale = fresh.clone();
+    stale.stage = "closed".into();
+
+    let (a, b, d, e) = (Says("a"), Says("b"), Says("d"), Says("e"));
+    let mut update = commit("upd", &people[0], 2);
+    update.case_updates.push(fresh);
+    let mut conflict = commit("stale", &people[2], 3);
+    conflict.case_updates.push(stale);
+    let items: Vec<(Commit, &dyn Followups)> = vec![
+        (update, &a),
+        (commit("seen", &people[1], 4), &b),
+        (conflict, &d),
+        (commit("new", &people[3], 5), &e),
+    ];
+    let results = store.commit_many(items);
+    assert_eq!(results.len(), 4);
+    assert!(matches!(results[0], Ok(Committed::Applied(_))));
+    assert!(matches!(results[1], Ok(Committed::Duplicate)));
+    assert!(matches!(results[2], Err(StoreError::Conflict(_))));
+    assert!(matches!(results[3], Ok(Committed::Applied(_))));
+    assert_eq!(store.case(&n).unwrap().unwrap().stage, "review");
+    assert!(
+        !store
+            .is_handled(&DedupeKey::new(&people[2], "stale"))
+            .unwrap()
+    );
+    assert!(
+        store
+            .is_handled(&DedupeKey::new(&people[3], "new"))
+            .unwrap()
+    );
+    let texts: Vec<String> = store
+        .outbox_pending(None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.msg.text)
+        .collect();
+    assert_eq!(texts, ["a", "e"]);
+
+    // Without trouble, they all apply.
+    let (f, g) = (Says("f"), Says("g"));
+    let results = store.commit_many(vec![
+        (commit("later2", &people[2], 6), &f as &dyn Followups),
+        (commit("later3", &people[3], 7), &g),
+    ]);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(Committed::Applied(_))))
+    );
+    assert_eq!(store.outbox_pending(None, 10).unwrap().len(), 4);
+}
+
+#[test]
+fn memory_store_applies_many_commits_each_as_if_alone() {
+    commit_many_contract(&MemoryStore::new());
+}
+
+#[test]
+fn sled_store_applies_many_commits_each_as_if_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path(), 8).unwrap();
+    commit_many_contract(&store);
+    store.flush().unwrap();
+    drop(store);
+    let again = SledStore::open(dir.path(), 8).unwrap();
+    assert_eq!(again.outbox_pending(None, 10).unwrap().len(), 4);
+    assert!(
+        again
+            .is_handled(&DedupeKey::new(&who("m3"), "later3"))
             .unwrap()
     );
 }

@@ -7,6 +7,7 @@ use crate::config::{OfficerConfig, Role};
 use crate::dialogs::render::fill;
 use crate::message::{ChannelKind, Identity, OutboundMessage, Topic};
 use crate::runtime::{CaseEdits, Plan, Runtime, RuntimeError};
+use crate::store::Committed;
 use crate::store::{Commit, DedupeKey, Reminder, StoreError, Timer, records::case_owner};
 use chrono::{DateTime, Utc};
 
@@ -27,19 +28,21 @@ pub fn officer_identity(o: &OfficerConfig) -> Option<Identity> {
         .map(|t| Identity::new(ChannelKind::Terminal, t.clone()))
 }
 
+/// The person whose conversation a timer reads or changes.
+fn person_of(what: &Reminder) -> Option<&Identity> {
+    match what {
+        Reminder::IdleClose { who, .. } | Reminder::Appointment { who, .. } => Some(who),
+        _ => None,
+    }
+}
+
 impl Runtime {
     /// Fires one due timer. A timer fired before is only removed. Returns the messages it
     /// queued.
     pub async fn fire(&self, timer: Timer) -> Result<Vec<OutboundMessage>, RuntimeError> {
         let key = DedupeKey(timer.dedupe_id());
-        let person = match &timer.what {
-            Reminder::IdleClose { who, .. } | Reminder::Appointment { who, .. } => {
-                Some(who.clone())
-            }
-            _ => None,
-        };
         // A timer that changes a conversation waits for that person's turn.
-        let _turn = match &person {
+        let _turn = match person_of(&timer.what) {
             Some(who) => Some(self.shard(who).lock().await),
             None => None,
         };
@@ -60,6 +63,133 @@ impl Runtime {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// Fires timers of different owners together: their commits go to the store in one call
+    /// ([`crate::store::Store::commit_many`]: one transaction in sled) and share one flush.
+    /// Each fires exactly as [`Runtime::fire`] would; returns how many were handled.
+    pub async fn fire_many(&self, timers: Vec<Timer>) -> Result<usize, RuntimeError> {
+        if timers.len() < 2 {
+            for t in &timers {
+                self.fire(t.clone()).await?;
+            }
+            return Ok(timers.len());
+        }
+        if let Some(trouble) = self.store.trouble() {
+            return Err(StoreError::Engine(trouble).into());
+        }
+        // The turns of the people whose conversations these timers change, taken in shard
+        // order (every other path holds one turn at a time, so this cannot deadlock).
+        let mut shards: Vec<usize> = timers
+            .iter()
+            .filter_map(|t| person_of(&t.what))
+            .map(|who| self.shard_index(who))
+            .collect();
+        shards.sort_unstable();
+        shards.dedup();
+        let mut turns = Vec::with_capacity(shards.len());
+        for i in shards {
+            turns.push(self.shard_at(i).lock().await);
+        }
+        let n = timers.len();
+        let (fired, failed) = crate::runtime::off_worker(|| self.commit_timers(timers));
+        // Whatever applied is flushed before anyone is told (a failure of one timer does
+        // not hold back the others).
+        let flushed = self.store.flushed().await;
+        drop(turns);
+        if fired.iter().any(|(_, msgs, _)| !msgs.is_empty()) {
+            self.outbox_wake.notify_one();
+        }
+        if fired.iter().any(|(_, _, changed)| *changed) {
+            self.timers_wake.notify_one();
+        }
+        flushed?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        for (timer, msgs, _) in &fired {
+            tracing::info!(timer = %timer.id.split('/').next().unwrap_or(""), kind = kind_name(&timer.what), messages = msgs.len(), "timer fired");
+        }
+        Ok(n)
+    }
+
+    /// Plans and applies timers (no flush): those fired before are only removed; the rest go
+    /// to the store together, and one whose case changed meanwhile is planned again on its
+    /// own. Returns the fired timers with their messages and whether they changed timers, and
+    /// the first error.
+    #[allow(clippy::type_complexity)]
+    fn commit_timers(
+        &self,
+        timers: Vec<Timer>,
+    ) -> (
+        Vec<(Timer, Vec<OutboundMessage>, bool)>,
+        Option<RuntimeError>,
+    ) {
+        let mut fired = Vec::new();
+        let mut failed: Option<RuntimeError> = None;
+        let fail = |e: RuntimeError, failed: &mut Option<RuntimeError>| {
+            tracing::error!(error = %e, "a due timer could not fire");
+            failed.get_or_insert(e);
+        };
+        let now = self.clock.now();
+        // Planned: the timer, its commit (moved to the store below) and how to word it.
+        let mut todo: Vec<(Timer, Option<crate::store::Commit>, crate::runtime::Render)> =
+            Vec::with_capacity(timers.len());
+        for t in timers {
+            let planned = (|| {
+                if self.store.is_handled(&DedupeKey(t.dedupe_id()))? {
+                    self.store.drop_timer(&t)?;
+                    return Ok(None);
+                }
+                self.timer_plan(&t, now).map(Some)
+            })();
+            match planned {
+                Ok(Some(Plan { commit, render })) => todo.push((t, Some(commit), render)),
+                Ok(None) => {}
+                Err(e) => fail(RuntimeError::Store(e), &mut failed),
+            }
+        }
+        let mut follow = Vec::with_capacity(todo.len());
+        let mut items = Vec::with_capacity(todo.len());
+        for (t, commit, render) in &mut todo {
+            let Some(commit) = commit.take() else {
+                continue;
+            };
+            match self.followups(&commit, render, now) {
+                Ok(f) => {
+                    follow.push((&*t, f));
+                    items.push(commit);
+                }
+                Err(e) => fail(RuntimeError::Store(e), &mut failed),
+            }
+        }
+        let items = items
+            .into_iter()
+            .zip(&follow)
+            .map(|(c, (_, f))| (c, f as &dyn crate::store::Followups))
+            .collect();
+        let results = self.store.commit_many(items);
+        for ((t, f), result) in follow.into_iter().zip(results) {
+            let t = t.clone();
+            let done = match result {
+                Ok(Committed::Applied(applied)) => Ok(Some((applied, f.take()))),
+                Ok(Committed::Duplicate) => Ok(None),
+                Err(StoreError::Conflict(_)) => {
+                    self.commit_now(&mut |now| self.timer_plan(&t, now))
+                }
+                Err(e) => Err(e.into()),
+            };
+            match done {
+                Ok(Some((applied, msgs))) => fired.push((t, msgs, applied.timers_changed)),
+                Ok(None) => {
+                    if let Err(e) = self.store.drop_timer(&t) {
+                        fail(e.into(), &mut failed);
+                    }
+                }
+                Err(e) => fail(e, &mut failed),
+            }
+        }
+        (fired, failed)
     }
 
     fn timer_plan(&self, timer: &Timer, now: DateTime<Utc>) -> Result<Plan, StoreError> {

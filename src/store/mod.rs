@@ -354,6 +354,16 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a commit atomically (see the module docs), queueing its follow-up messages and
     /// replacing the timers of every case it writes.
     fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed>;
+    /// Applies independent commits, each atomically and with its own follow-ups, exactly as
+    /// [`Store::commit_with`] one after another would, and returns each one's outcome. A store
+    /// may apply them in one transaction (sled does: one transaction for a burst of due
+    /// reminders costs far less than one each).
+    fn commit_many(&self, items: Vec<(Commit, &dyn Followups)>) -> Vec<Result<Committed>> {
+        items
+            .into_iter()
+            .map(|(c, f)| self.commit_with(c, f))
+            .collect()
+    }
     /// Applies a commit with no follow-ups.
     fn commit(&self, c: Commit) -> Result<Committed> {
         self.commit_with(c, &NoFollowups)

@@ -625,12 +625,20 @@ impl SledStore {
                 "an erasure cannot be part of a batch".into(),
             ));
         }
+        let items: Vec<(&Commit, &dyn Followups)> = commits.iter().map(|c| (c, f)).collect();
+        self.apply_together(&items)
+    }
+
+    /// Applies commits (no erasures) in one transaction: all or none, except that a commit
+    /// whose dedupe mark exists is a duplicate and changes nothing (it is refused before it
+    /// writes anything).
+    fn apply_together(&self, items: &[(&Commit, &dyn Followups)]) -> Result<Vec<Committed>> {
         let _writing = self.writing();
         let engine = self.e()?;
         let result = engine.trees.as_slice().transaction(|t| {
-            let mut out = Vec::with_capacity(commits.len());
-            for c in commits {
-                match tx_apply(t, c, f, None) {
+            let mut out = Vec::with_capacity(items.len());
+            for (c, f) in items {
+                match tx_apply(t, c, *f, None) {
                     Ok(applied) => out.push(Committed::Applied(applied)),
                     Err(ConflictableTransactionError::Abort(Abort::Duplicate)) => {
                         out.push(Committed::Duplicate)
@@ -1201,6 +1209,29 @@ impl Store for SledStore {
             }
         })();
         self.noted(r)
+    }
+
+    fn commit_many(&self, items: Vec<(Commit, &dyn Followups)>) -> Vec<Result<Committed>> {
+        // Erasures scan before their transaction: they go one at a time.
+        if items.len() < 2 || items.iter().any(|(c, _)| c.erase.is_some()) {
+            return items
+                .into_iter()
+                .map(|(c, f)| self.commit_with(c, f))
+                .collect();
+        }
+        let together = {
+            let refs: Vec<(&Commit, &dyn Followups)> = items.iter().map(|(c, f)| (c, *f)).collect();
+            self.apply_together(&refs)
+        };
+        match together {
+            Ok(done) => done.into_iter().map(Ok).collect(),
+            // One of them cannot apply (a case changed meanwhile, …), or the write failed:
+            // each on its own, so the others still apply and each gets its own answer.
+            Err(_) => items
+                .into_iter()
+                .map(|(c, f)| self.commit_with(c, f))
+                .collect(),
+        }
     }
 
     fn flush(&self) -> Result<()> {
