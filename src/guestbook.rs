@@ -41,12 +41,17 @@ impl Guest {
     /// The e-mail address the guest gave in the guest book, if any (notifications also go
     /// there, and there when a channel cannot deliver them).
     pub fn email(&self) -> Option<&str> {
-        self.profile
-            .get("email")
-            .and_then(Answer::as_text)
-            .map(str::trim)
-            .filter(|e| e.contains('@'))
+        email_in(&self.profile)
     }
+}
+
+/// The e-mail address a guest book profile holds, if any.
+pub fn email_in(profile: &BTreeMap<String, Answer>) -> Option<&str> {
+    profile
+        .get("email")
+        .and_then(Answer::as_text)
+        .map(str::trim)
+        .filter(|e| e.contains('@'))
 }
 
 /// One guest book entry: a person came (online or in person) for a service.

@@ -721,10 +721,7 @@ impl Runtime {
             };
             let addr = match saved {
                 Some(a) => Some(a),
-                None => self
-                    .store
-                    .guest_of(&m.to)?
-                    .and_then(|g| g.email().map(str::to_string)),
+                None => self.store.email_of(&m.to)?,
             };
             if let Some(a) = addr
                 && !self

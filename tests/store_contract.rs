@@ -142,6 +142,19 @@ fn contract(store: &dyn Store) {
         .collect();
     names.sort();
     assert_eq!(names, ["Ani", "Budi"]);
+    // The address a notification copy goes to: the guest book's, trimmed; none without one.
+    assert_eq!(store.email_of(&ani).unwrap(), None);
+    assert_eq!(store.email_of(&who("nobody")).unwrap(), None);
+    let mut c = commit("a2", &ani, 21);
+    let mut g = guest("Ani");
+    g.profile
+        .insert("email".into(), Answer::Text(" ani@example.go.id ".into()));
+    c.guest = Some(g);
+    store.commit(c).unwrap();
+    assert_eq!(
+        store.email_of(&ani).unwrap().as_deref(),
+        Some("ani@example.go.id")
+    );
 
     // Open cases oldest first; history appends.
     let open: Vec<String> = store

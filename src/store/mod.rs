@@ -326,6 +326,12 @@ pub trait Store: Send + Sync + 'static {
     fn session(&self, who: &Identity) -> Result<Option<Conversation>>;
     /// The guest registered from this identity.
     fn guest_of(&self, who: &Identity) -> Result<Option<Guest>>;
+    /// The e-mail address in the guest book of the guest registered from this identity.
+    fn email_of(&self, who: &Identity) -> Result<Option<String>> {
+        Ok(self
+            .guest_of(who)?
+            .and_then(|g| g.email().map(str::to_string)))
+    }
     /// Every guest in the guest book, by id (reports and the guest-book export).
     fn guests(&self) -> Result<Vec<Guest>>;
     /// At most `limit` guests whose id sorts after `after`, by id: for walking a large guest

@@ -1039,6 +1039,19 @@ impl Store for SledStore {
         }
     }
 
+    fn email_of(&self, who: &Identity) -> Result<Option<String>> {
+        // Every notification asks this: only the profile is decoded, the consent not read.
+        #[derive(serde::Deserialize)]
+        struct Profile {
+            profile: BTreeMap<String, crate::dialogs::Answer>,
+        }
+        let Some(id) = self.e()?.trees[T_GUEST_IDS].get(identity_key(who))? else {
+            return Ok(None);
+        };
+        let p: Option<Profile> = self.get(T_GUESTS, &id)?;
+        Ok(p.and_then(|p| crate::guestbook::email_in(&p.profile).map(str::to_string)))
+    }
+
     fn guests(&self) -> Result<Vec<Guest>> {
         self.with_consent_texts(self.all(T_GUESTS)?)
     }
