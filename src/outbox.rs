@@ -117,6 +117,69 @@ impl Channels {
     }
 }
 
+/// Rows whose commit's flush finished, handed from the runtime to the running worker so they
+/// are queued at once: no store read and no flush of the worker's own (a row the worker reads
+/// from the store may not be flushed yet, so it waits for a flush before sending it).
+///
+/// Only while a worker is attached ([`Outbox::run`]) are rows taken; otherwise
+/// [`Handoff::give`] refuses them and they wait in the store for the next worker's scan, so a
+/// runtime with no worker (tests, `pstbot chat`) holds nothing in memory.
+#[derive(Default)]
+pub struct Handoff {
+    state: std::sync::Mutex<HandoffState>,
+    ready: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct HandoffState {
+    attached: bool,
+    rows: Vec<OutboxRow>,
+}
+
+impl Handoff {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HandoffState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands over rows whose commit is flushed; `false` when no worker takes them (the caller
+    /// then wakes the worker's store scan instead).
+    pub fn give(&self, rows: Vec<OutboxRow>) -> bool {
+        let mut s = self.lock();
+        if !s.attached {
+            return false;
+        }
+        s.rows.extend(rows);
+        drop(s);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Whether a worker takes rows now.
+    pub fn attached(&self) -> bool {
+        self.lock().attached
+    }
+
+    fn attach(&self) -> Attached<'_> {
+        self.lock().attached = true;
+        Attached(self)
+    }
+
+    fn take(&self) -> Vec<OutboxRow> {
+        std::mem::take(&mut self.lock().rows)
+    }
+}
+
+/// The worker's attachment; when it ends, rows not taken stay in the store for the next scan.
+struct Attached<'a>(&'a Handoff);
+
+impl Drop for Attached<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.attached = false;
+        s.rows.clear();
+    }
+}
+
 /// The wait before retry number `attempt` (1-based): initial × 2^(attempt-1), at most `max`,
 /// with ±20% jitter so many failed rows do not retry in lockstep.
 pub fn backoff(cfg: &DeliveryConfig, attempt: u32) -> Duration {
@@ -204,8 +267,13 @@ struct Queues {
     chats: BTreeMap<Identity, VecDeque<OutboxRow>>,
     /// Ids loaded and not finished.
     known: HashSet<u64>,
-    /// Ids read and waiting for their flush (not yet in `chats`).
+    /// Ids read and waiting for their flush (not yet in `chats`), and the same by chat: a
+    /// chat's row waits while an older row of that chat is still staged.
     staged: HashSet<u64>,
+    staged_chats: HashMap<Identity, std::collections::BTreeSet<u64>>,
+    /// The highest id a store scan ever returned (not reset on reload): a row handed off
+    /// with an id above it was never read, so it cannot have been sent already.
+    scanned: Option<u64>,
     /// Chats with a row in flight, and the ids in flight.
     busy: HashSet<Identity>,
     in_flight: HashSet<u64>,
@@ -221,7 +289,13 @@ impl Queues {
     fn ready(&self) -> Vec<Identity> {
         use std::ops::Bound::{Excluded, Unbounded};
         let ready = |(who, rows): (&Identity, &VecDeque<OutboxRow>)| {
-            (!rows.is_empty() && !self.busy.contains(who)).then(|| who.clone())
+            let front = rows.front()?;
+            let older_staged = self
+                .staged_chats
+                .get(who)
+                .and_then(|ids| ids.first())
+                .is_some_and(|&id| id < front.id);
+            (!self.busy.contains(who) && !older_staged).then(|| who.clone())
         };
         match &self.cursor {
             None => self.chats.iter().filter_map(ready).collect(),
@@ -232,6 +306,39 @@ impl Queues {
                 .filter_map(ready)
                 .collect(),
         }
+    }
+
+    /// Notes a row read from the store, waiting for its flush.
+    fn stage(&mut self, row: &OutboxRow) {
+        self.staged.insert(row.id);
+        self.staged_chats
+            .entry(row.msg.to.clone())
+            .or_default()
+            .insert(row.id);
+    }
+
+    /// Takes a row out of the staged ones; `false` if it was not staged (any more).
+    fn unstage(&mut self, row: &OutboxRow) -> bool {
+        if !self.staged.remove(&row.id) {
+            return false;
+        }
+        if let Some(ids) = self.staged_chats.get_mut(&row.msg.to) {
+            ids.remove(&row.id);
+            if ids.is_empty() {
+                self.staged_chats.remove(&row.msg.to);
+            }
+        }
+        true
+    }
+
+    /// Queues a row in its chat, in id order (once: a row already there is left as it is).
+    fn enqueue(&mut self, row: OutboxRow) {
+        let chat = self.chats.entry(row.msg.to.clone()).or_default();
+        let pos = chat.partition_point(|r| r.id < row.id);
+        if chat.get(pos).is_some_and(|r| r.id == row.id) {
+            return;
+        }
+        chat.insert(pos, row);
     }
 
     /// Takes the chat's next row to send: the chat is busy until it finishes, and the next
@@ -297,8 +404,9 @@ impl Outbox {
                     continue;
                 }
                 q.highest = Some(q.highest.map_or(row.id, |h| h.max(row.id)));
+                q.scanned = Some(q.scanned.map_or(row.id, |h| h.max(row.id)));
                 q.known.insert(row.id);
-                q.staged.insert(row.id);
+                q.stage(&row);
                 new.push(row);
             }
             if n < SCAN {
@@ -313,19 +421,69 @@ impl Outbox {
         Ok(Some((flushed, new)))
     }
 
-    /// Queues rows whose flush finished, each in its chat in id order.
+    /// Queues rows whose flush finished, each in its chat in id order; rows queued meanwhile
+    /// by a hand-off (or forgotten by a reload) are not queued again.
     fn queue_rows(q: &mut Queues, rows: Vec<OutboxRow>) {
         for row in rows {
-            q.staged.remove(&row.id);
-            let chat = q.chats.entry(row.msg.to.clone()).or_default();
-            let pos = chat.partition_point(|r| r.id < row.id);
-            chat.insert(pos, row);
+            if q.unstage(&row) {
+                q.enqueue(row);
+            }
         }
+    }
+
+    /// Forgets rows whose flush failed (a reload reads them again), except those a hand-off
+    /// queued meanwhile.
+    fn forget_staged(q: &mut Queues, rows: Vec<OutboxRow>) {
+        for row in rows {
+            if q.unstage(&row) {
+                q.known.remove(&row.id);
+            }
+        }
+    }
+
+    /// Takes rows handed off by the runtime: their commit is flushed, so they are queued at
+    /// once. A row the worker also read from the store is queued once: if it is still
+    /// staged, the hand-off proves it durable and it is queued now (its staged flush then
+    /// skips it); if it is queued or in flight, nothing changes; if a scan may have read it
+    /// before and it has been sent since, the store is asked whether it is still waiting.
+    /// Returns `false` when that read failed (a reload finds what is left).
+    fn accept(&self, q: &mut Queues, rows: Vec<OutboxRow>) -> bool {
+        let mut ok = true;
+        for row in rows {
+            if self.channel_for(&row.msg.to).is_none() {
+                continue;
+            }
+            if q.staged.contains(&row.id) {
+                q.unstage(&row);
+                q.enqueue(row);
+                continue;
+            }
+            if q.known.contains(&row.id) {
+                continue;
+            }
+            if q.scanned.is_some_and(|s| row.id <= s) {
+                // Read by an earlier scan and no longer held: sent or given up on since,
+                // unless a reload dropped it.
+                match self.rt.store.outbox_pending(row.id.checked_sub(1), 1) {
+                    Ok(rows) if rows.first().is_some_and(|r| r.id == row.id) => {}
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox: cannot check a handed-off message; reading the store again");
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+            q.known.insert(row.id);
+            q.enqueue(row);
+        }
+        ok
     }
 
     /// Runs until `shutdown`: then stops starting sends, lets those in flight finish (their
     /// marks are written), and returns.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let _attached = self.rt.handoff.attach();
         let mut q = Queues::default();
         let mut tasks: JoinSet<Attempt> = JoinSet::new();
         // Rows read, waiting for their flush; applied in the order they were read.
@@ -344,6 +502,8 @@ impl Outbox {
                 if !trouble {
                     q.chats.clear();
                     q.known.retain(|id| q.in_flight.contains(id));
+                    q.staged.clear();
+                    q.staged_chats.clear();
                     q.highest = None;
                     reload = true;
                 }
@@ -376,6 +536,14 @@ impl Outbox {
                     }
                 }
                 reload = false;
+            }
+            // Hand-offs are taken only after the store was read (at start and after a
+            // reload), so a handed row never overtakes an older row of its chat on disk.
+            if !shutdown.is_cancelled() {
+                let handed = self.rt.handoff.take();
+                if !handed.is_empty() && !self.accept(&mut q, handed) {
+                    reload = true;
+                }
             }
             let wait = if shutdown.is_cancelled() {
                 None
@@ -426,23 +594,19 @@ impl Outbox {
                         Ok(Ok(())) => Self::queue_rows(&mut q, rows),
                         Ok(Err(e)) => {
                             tracing::error!(error = %e, "outbox: flush failed; reading the rows again");
-                            for row in rows {
-                                q.known.remove(&row.id);
-                                q.staged.remove(&row.id);
-                            }
+                            Self::forget_staged(&mut q, rows);
                             reload = true;
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "outbox: flush task failed; reading the rows again");
-                            for row in rows {
-                                q.known.remove(&row.id);
-                                q.staged.remove(&row.id);
-                            }
+                            Self::forget_staged(&mut q, rows);
                             reload = true;
                         }
                     }
                 }
                 _ = self.rt.outbox_wake.notified(), if !shutdown.is_cancelled() => reload = true,
+                // Taken at the top of the loop.
+                _ = self.rt.handoff.ready.notified(), if !shutdown.is_cancelled() => {}
                 _ = tokio::time::sleep(sleep), if !shutdown.is_cancelled() => {}
                 _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
                 // Shutdown arrived between the check above and here, with nothing in flight:

@@ -234,8 +234,11 @@ pub struct Runtime {
     pub messages_per_minute: u32,
     flood: Mutex<HashMap<Identity, FloodWindow>>,
     locks: Vec<tokio::sync::Mutex<()>>,
-    /// Woken after a commit queued messages (the outbox worker waits on it).
+    /// Woken after a commit queued messages that were not handed off (the outbox worker then
+    /// reads the store for them).
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Rows whose commit is flushed, handed straight to the running outbox worker.
+    pub handoff: crate::outbox::Handoff,
     /// Woken after a commit changed timers (the scheduler waits on it).
     pub timers_wake: Arc<tokio::sync::Notify>,
 }
@@ -289,6 +292,7 @@ impl Runtime {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            handoff: crate::outbox::Handoff::default(),
             timers_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
@@ -345,7 +349,7 @@ impl Runtime {
 
     pub async fn handle(&self, msg: InboundMessage) -> Result<Vec<OutboundMessage>, RuntimeError> {
         Ok(self
-            .handle_queued(msg)
+            .handle_message(msg, true)
             .await?
             .into_iter()
             .map(|(_, m)| m)
@@ -354,9 +358,21 @@ impl Runtime {
 
     /// [`Runtime::handle`], with the outbox id of each queued message (for a channel that
     /// shows replies itself, like the terminal, and marks them delivered).
+    ///
+    /// The rows are not handed to the outbox worker: the caller delivers those for its own
+    /// chat itself; the others are found by the worker's store scan (after a flush of its own).
     pub async fn handle_queued(
         &self,
         msg: InboundMessage,
+    ) -> Result<Vec<(u64, OutboundMessage)>, RuntimeError> {
+        self.handle_message(msg, false).await
+    }
+
+    /// Handles a message; `handoff`: whether its rows go straight to the outbox worker.
+    async fn handle_message(
+        &self,
+        msg: InboundMessage,
+        handoff: bool,
     ) -> Result<Vec<(u64, OutboundMessage)>, RuntimeError> {
         let key = DedupeKey::new(&msg.from, &msg.id);
         let _turn = self.shard(&msg.from).lock().await;
@@ -371,7 +387,7 @@ impl Runtime {
             }
         }
         let done = self
-            .commit_planned(|now| match self.officer(&msg.from) {
+            .commit_planned_with(handoff, |now| match self.officer(&msg.from) {
                 Some(officer) => admin::plan(self, officer, &msg, key.clone(), now),
                 None => self.applicant_plan(key.clone(), now, &msg),
             })
@@ -495,9 +511,20 @@ impl Runtime {
     }
 
     /// Plans (again, when a case it changes was changed meanwhile), commits with the plan's
-    /// follow-ups, flushes, and wakes the outbox and the scheduler. `None`: a duplicate.
+    /// follow-ups, flushes, hands the queued rows to the outbox worker and wakes the
+    /// scheduler. `None`: a duplicate.
     pub(crate) async fn commit_planned(
         &self,
+        plan: impl FnMut(DateTime<Utc>) -> Result<Plan, StoreError>,
+    ) -> Result<Option<(Applied, Vec<OutboundMessage>)>, RuntimeError> {
+        self.commit_planned_with(true, plan).await
+    }
+
+    /// [`Runtime::commit_planned`]; `handoff: false` leaves the rows for the worker's store
+    /// scan (it is only woken).
+    async fn commit_planned_with(
+        &self,
+        handoff: bool,
         mut plan: impl FnMut(DateTime<Utc>) -> Result<Plan, StoreError>,
     ) -> Result<Option<(Applied, Vec<OutboundMessage>)>, RuntimeError> {
         // While the disk refuses writes, new work is refused before anything is planned.
@@ -507,13 +534,17 @@ impl Runtime {
         // Planning reads the store and the commit writes it: blocking work, kept off the
         // async workers so a slow commit does not hold up other people's requests.
         let done = off_worker(|| self.commit_now(&mut plan))?;
-        let Some((applied, msgs)) = done else {
+        let Some((mut applied, msgs)) = done else {
             return Ok(None);
         };
         // Group commit: wait (holding no thread) for a flush that started after this commit;
         // concurrent messages share it.
         self.store.flushed().await?;
-        if !msgs.is_empty() {
+        // The rows are durable now: the worker may send them at once, with no store read and
+        // no flush of its own. Without a worker to take them, it finds them by its scan.
+        let rows = std::mem::take(&mut applied.rows);
+        let handed = rows.is_empty() || (handoff && self.handoff.give(rows));
+        if !handed {
             self.outbox_wake.notify_one();
         }
         if applied.timers_changed {

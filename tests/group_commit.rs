@@ -5,12 +5,13 @@
 
 mod support;
 
-use pstbot::dialogs::Bot;
-use pstbot::message::{ChannelKind, Identity, InboundBody, InboundMessage};
+use pstbot::cases::Case;
+use pstbot::dialogs::{Bot, Conversation};
+use pstbot::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
 use pstbot::outbox::{Channels, Outbox};
 use pstbot::runtime::{Runtime, SystemClock};
 use pstbot::store::sled::SledStore;
-use pstbot::store::{DedupeKey, Store};
+use pstbot::store::{Applied, Commit, Committed, DedupeKey, Followups, OutboxRow, Store, Timer};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use support::gateway::FakeGateway;
@@ -47,6 +48,134 @@ impl Drop for OpenOnDrop {
     fn drop(&mut self) {
         self.0.open();
     }
+}
+
+/// Lets a given number of flushes through (none at first), holding the flusher thread inside
+/// the flush hook before each other one; counts the flushes that reached it.
+#[derive(Default)]
+struct Gate {
+    /// Flushes allowed through (`None`: all), flushes that reached the gate.
+    state: Mutex<(Option<usize>, usize)>,
+    changed: Condvar,
+}
+
+impl Gate {
+    fn pass(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.1 += 1;
+        self.changed.notify_all();
+        loop {
+            match s.0 {
+                None => return,
+                Some(n) if n > 0 => {
+                    s.0 = Some(n - 1);
+                    return;
+                }
+                Some(_) => s = self.changed.wait(s).unwrap(),
+            }
+        }
+    }
+    fn allow(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.0 = s.0.map(|p| p + n);
+        self.changed.notify_all();
+    }
+    fn open(&self) {
+        self.state.lock().unwrap().0 = None;
+        self.changed.notify_all();
+    }
+    fn reached(&self) -> usize {
+        self.state.lock().unwrap().1
+    }
+}
+
+/// Opens the gate when dropped (see [`OpenOnDrop`]).
+struct OpenGateOnDrop(Arc<Gate>);
+
+impl Drop for OpenGateOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+fn sled_with_gate(dir: &std::path::Path) -> (Arc<SledStore>, Arc<Gate>, OpenGateOnDrop) {
+    let store = Arc::new(SledStore::open(dir, 16).unwrap());
+    let gate = Arc::new(Gate {
+        state: Mutex::new((Some(0), 0)),
+        changed: Condvar::new(),
+    });
+    let g = gate.clone();
+    store.set_flush_hook(Some(Arc::new(move || g.pass())));
+    let release = OpenGateOnDrop(gate.clone());
+    (store, gate, release)
+}
+
+/// Messages queued by a commit written straight to the store, the way a path that does not
+/// hand its rows to the worker writes them.
+struct Fixed(Vec<OutboundMessage>);
+
+impl Followups for Fixed {
+    fn messages(&self, _: &Applied) -> Vec<OutboundMessage> {
+        self.0.clone()
+    }
+    fn case_timers(&self, _: &Case) -> Vec<Timer> {
+        Vec::new()
+    }
+}
+
+/// Writes one row for `to` without asking for a flush or waking the worker.
+fn write_row(store: &dyn Store, key: &str, to: &Identity, text: &str) -> OutboxRow {
+    let c = Commit::new(
+        DedupeKey(key.into()),
+        chrono::Utc::now(),
+        Identity::new(ChannelKind::Desk, "test"),
+        Conversation::default(),
+    );
+    match store
+        .commit_with(c, &Fixed(vec![OutboundMessage::text(to.clone(), text)]))
+        .unwrap()
+    {
+        Committed::Applied(a) => a.rows.into_iter().next().expect("one row"),
+        Committed::Duplicate => panic!("a new key"),
+    }
+}
+
+/// Starts a delivery worker with the SMS channel on `gw`; returns once it takes hand-offs
+/// and has read the (empty) store.
+async fn worker(
+    rt: &Arc<Runtime>,
+    gw: &FakeGateway,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let mut ch = Channels::new();
+    ch.add(
+        ChannelKind::Sms,
+        Arc::new(pstbot::channels::sms::SmsChannel::new(
+            gw.url(),
+            "test-key".into(),
+            Some("BPS".into()),
+            Duration::from_secs(5),
+        )),
+    );
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(
+        Arc::new(Outbox::new(
+            rt.clone(),
+            ch,
+            support::quick_delivery(&["sms"]),
+        ))
+        .run(stop.clone()),
+    );
+    until("the worker takes hand-offs", || rt.handoff.attached()).await;
+    // Its first store read follows at once, in the same step; give it time to finish.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    (stop, task)
+}
+
+/// No two requests carry the same message part.
+fn no_repeats(rs: &[support::gateway::Received]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    rs.iter()
+        .all(|r| seen.insert((r.reference.clone(), r.text.clone())))
 }
 
 fn sled_with_valve(dir: &std::path::Path) -> (Arc<SledStore>, Arc<Valve>) {
@@ -205,4 +334,142 @@ async fn concurrent_messages_share_a_flush_and_all_are_there_after_a_restart() {
     let rt = runtime(store.clone());
     assert!(rt.handle(halo("m7", &phone(7))).await.unwrap().is_empty());
     assert_eq!(store.outbox_pending(None, 1000).unwrap().len(), PEOPLE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handed_off_reply_waits_for_an_older_row_of_its_chat_still_waiting_for_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, gate, _release) = sled_with_gate(dir.path());
+    let rt = runtime(store.clone());
+    let gw = FakeGateway::start(Vec::new()).await;
+    let (stop, task) = worker(&rt, &gw).await;
+    let phone = "+6281234500009";
+    let who = sms_from(phone);
+
+    // A: written by a path that does not hand off; not flushed, the worker not told yet.
+    let a = write_row(store.as_ref(), "test:a", &who, "Pesan A, yang lebih dulu");
+    // B: the reply to the person's message, handed off once its commit's flush finished.
+    let handling = {
+        let rt = rt.clone();
+        tokio::spawn(async move { rt.handle(halo("m1", phone)).await })
+    };
+    until("B's commit waits for flush 1", || {
+        store.flush_requests() == 1
+    })
+    .await;
+    until("flush 1 reached the gate", || gate.reached() == 1).await;
+    // The worker reads A and B from the store and asks for a flush of its own (flush 2).
+    rt.outbox_wake.notify_one();
+    until("the worker waits for flush 2", || {
+        store.flush_requests() == 2
+    })
+    .await;
+    gate.allow(1);
+    let replies = handling.await.unwrap().expect("handled");
+    assert_eq!(replies.len(), 1);
+    until("flush 2 reached the gate", || gate.reached() == 2).await;
+    // B is durable and handed off; A is not known to be durable yet: B must not overtake it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        gw.received().is_empty(),
+        "B overtook the older row A of its chat (or A left before its flush)"
+    );
+    let waiting: Vec<u64> = store
+        .outbox_pending(None, 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(waiting.len(), 2, "A and B wait");
+    assert_eq!(waiting[0], a.id, "A is the older row");
+
+    gate.open();
+    assert!(
+        gw.wait_for(Duration::from_secs(20), |r| r.len() >= 2).await,
+        "both are sent once flushed"
+    );
+    let got = gw.received();
+    assert_eq!(
+        got[0].text, "Pesan A, yang lebih dulu",
+        "A first, by id order"
+    );
+    assert!(got[1..].iter().all(|r| r.text != got[0].text));
+    assert!(got.iter().all(|r| r.to == phone));
+    stop.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_handed_off_and_also_read_from_the_store_is_sent_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, gate, _release) = sled_with_gate(dir.path());
+    let rt = runtime(store.clone());
+    let gw = FakeGateway::start(Vec::new()).await;
+    let (stop, task) = worker(&rt, &gw).await;
+    let phone = "+6281234500010";
+
+    let handling = {
+        let rt = rt.clone();
+        tokio::spawn(async move { rt.handle(halo("m1", phone)).await })
+    };
+    until("the commit waits for flush 1", || {
+        store.flush_requests() == 1
+    })
+    .await;
+    // The worker also reads the reply row from the store, and waits for flush 2 for it.
+    rt.outbox_wake.notify_one();
+    until("the worker waits for flush 2", || {
+        store.flush_requests() == 2
+    })
+    .await;
+    gate.open();
+    handling.await.unwrap().expect("handled");
+    until("the reply is delivered", || {
+        store.outbox_pending(None, 10).unwrap().is_empty()
+    })
+    .await;
+    // Both ways of learning of the row are over (flush 2 finished too): nothing more leaves.
+    until("flush 2 finished", || store.flushes() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = gw.received();
+    assert!(!got.is_empty());
+    assert!(no_repeats(&got), "a part was sent twice: {got:?}");
+    stop.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_hand_off_of_a_row_already_sent_does_not_send_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, gate, _release) = sled_with_gate(dir.path());
+    gate.open();
+    let rt = runtime(store.clone());
+    let gw = FakeGateway::start(Vec::new()).await;
+    let (stop, task) = worker(&rt, &gw).await;
+    let who = sms_from("+6281234500011");
+
+    // Written and flushed by a path that does not hand off: the worker's scan sends it.
+    let row = write_row(store.as_ref(), "test:late", &who, "Pesan sekali saja");
+    store.flush().unwrap();
+    rt.outbox_wake.notify_one();
+    assert!(
+        gw.wait_for(Duration::from_secs(20), |r| r.len() == 1).await,
+        "sent by the scan"
+    );
+    until("marked sent", || store.sent(row.id).unwrap().is_some()).await;
+    // The same row arrives by hand-off after it was sent (and forgotten by the worker).
+    assert!(rt.handoff.give(vec![row.clone()]));
+    // A row never seen by the worker, handed off: sent.
+    let fresh = write_row(store.as_ref(), "test:fresh", &who, "Pesan baru");
+    store.flush().unwrap();
+    assert!(rt.handoff.give(vec![fresh]));
+    assert!(
+        gw.wait_for(Duration::from_secs(20), |r| r.len() >= 2).await,
+        "the fresh row is sent"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let texts: Vec<String> = gw.received().into_iter().map(|r| r.text).collect();
+    assert_eq!(texts, vec!["Pesan sekali saja", "Pesan baru"]);
+    stop.cancel();
+    task.await.unwrap();
 }

@@ -7,7 +7,7 @@ use crate::config::{OfficerConfig, Role};
 use crate::dialogs::render::fill;
 use crate::message::{ChannelKind, Identity, OutboundMessage, Topic};
 use crate::runtime::{CaseEdits, Plan, Runtime, RuntimeError};
-use crate::store::Committed;
+use crate::store::{Applied, Committed};
 use crate::store::{Commit, DedupeKey, Reminder, StoreError, Timer, records::case_owner};
 use chrono::{DateTime, Utc};
 
@@ -97,10 +97,16 @@ impl Runtime {
         // not hold back the others).
         let flushed = self.store.flushed().await;
         drop(turns);
-        if fired.iter().any(|(_, msgs, _)| !msgs.is_empty()) {
+        let mut fired = fired;
+        let rows: Vec<_> = fired
+            .iter_mut()
+            .flat_map(|(_, _, applied)| std::mem::take(&mut applied.rows))
+            .collect();
+        // Flushed: the rows go straight to the outbox worker (else its store scan finds them).
+        if flushed.is_ok() && !rows.is_empty() && !self.handoff.give(rows) {
             self.outbox_wake.notify_one();
         }
-        if fired.iter().any(|(_, _, changed)| *changed) {
+        if fired.iter().any(|(_, _, applied)| applied.timers_changed) {
             self.timers_wake.notify_one();
         }
         flushed?;
@@ -115,14 +121,14 @@ impl Runtime {
 
     /// Plans and applies timers (no flush): those fired before are only removed; the rest go
     /// to the store together, and one whose case changed meanwhile is planned again on its
-    /// own. Returns the fired timers with their messages and whether they changed timers, and
-    /// the first error.
+    /// own. Returns the fired timers with their messages and what their commits did, and the
+    /// first error.
     #[allow(clippy::type_complexity)]
     fn commit_timers(
         &self,
         timers: Vec<Timer>,
     ) -> (
-        Vec<(Timer, Vec<OutboundMessage>, bool)>,
+        Vec<(Timer, Vec<OutboundMessage>, Applied)>,
         Option<RuntimeError>,
     ) {
         let mut fired = Vec::new();
@@ -180,7 +186,7 @@ impl Runtime {
                 Err(e) => Err(e.into()),
             };
             match done {
-                Ok(Some((applied, msgs))) => fired.push((t, msgs, applied.timers_changed)),
+                Ok(Some((applied, msgs))) => fired.push((t, msgs, applied)),
                 Ok(None) => {
                     if let Err(e) = self.store.drop_timer(&t) {
                         fail(e.into(), &mut failed);

@@ -138,6 +138,11 @@ impl GroupFlush {
         self.inner.lock().flushes
     }
 
+    /// How many flushes were requested so far.
+    pub fn requests(&self) -> u64 {
+        self.inner.lock().requested
+    }
+
     /// Runs `hook` on the flusher thread before each flush (`None`: no hook).
     pub fn set_hook(&self, hook: Option<FlushHook>) {
         self.inner.lock().hook = hook;

@@ -392,6 +392,7 @@ impl Store for MemoryStore {
             called,
             timers_changed: false,
             queued: Vec::new(),
+            rows: Vec::new(),
         };
         for (i, msg) in f.messages(&applied).into_iter().enumerate() {
             let id = s.queue(OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);
@@ -417,6 +418,11 @@ impl Store for MemoryStore {
             s.erase(e, &applied.queued);
             s.dedupe.insert(c.dedupe.clone());
         }
+        applied.rows = applied
+            .queued
+            .iter()
+            .filter_map(|id| s.outbox.get(id).cloned())
+            .collect();
         *guard = s;
         Ok(Committed::Applied(applied))
     }

@@ -289,7 +289,7 @@ pub struct Ticket {
 }
 
 /// What an applied commit produced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Applied {
     pub case: Option<CaseNumber>,
     pub ticket: Option<Ticket>,
@@ -299,10 +299,13 @@ pub struct Applied {
     pub timers_changed: bool,
     /// The outbox ids of the queued messages, in order.
     pub queued: Vec<u64>,
+    /// The queued rows as written, in order: once the commit is flushed the runtime hands
+    /// them to the delivery worker, which then needs no store read for them.
+    pub rows: Vec<OutboxRow>,
 }
 
 /// What a commit did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Committed {
     Applied(Applied),
     /// The message was handled before; nothing changed.

@@ -607,6 +607,13 @@ impl SledStore {
         self.e().map(|e| e.group.flushes()).unwrap_or(0)
     }
 
+    /// How many flushes were asked for since the store was (re)opened (tests see with it
+    /// that a waiter has asked while the flusher is held).
+    #[doc(hidden)]
+    pub fn flush_requests(&self) -> u64 {
+        self.e().map(|e| e.group.requests()).unwrap_or(0)
+    }
+
     /// Runs `hook` on the flusher thread before each flush; tests hold flushes back with it.
     #[doc(hidden)]
     pub fn set_flush_hook(&self, hook: Option<super::group::FlushHook>) {
@@ -988,6 +995,7 @@ fn tx_apply(
         called,
         timers_changed: false,
         queued: Vec::new(),
+        rows: Vec::new(),
     };
     for (i, msg) in f.messages(&applied).into_iter().enumerate() {
         let id = t[T_OUTBOX].generate_id()?;
@@ -998,6 +1006,7 @@ fn tx_apply(
             .is_some_and(|e| e.identities.contains(&row.msg.to));
         t[T_OUTBOX].insert(&id.to_be_bytes(), enc(&row))?;
         applied.queued.push(id);
+        applied.rows.push(row);
     }
     let case_sets = written.iter().map(|case| TimerSet {
         owner: records::case_owner(&case.number),
