@@ -50,6 +50,9 @@ struct Args {
     /// Empty scheduler ticks to time.
     #[arg(long, default_value_t = 10_000)]
     ticks: usize,
+    /// zstd level of the seeded store (`store.compression`; 0: not compressed).
+    #[arg(long, default_value_t = pstbot::store::sled::DEFAULT_COMPRESSION)]
+    compression: u8,
     /// Work in this folder (kept afterwards) instead of a temporary one.
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -207,16 +210,21 @@ async fn scale(args: Args) -> anyhow::Result<()> {
     let listen = format!("127.0.0.1:{port}");
     std::fs::write(dir.join("listen"), &listen)?;
     let text = example_config::example_config(&repo, &data, &listen)
-        .replace("cache_mb = 64", &format!("cache_mb = {}", args.cache_mb));
+        .replace("cache_mb = 64", &format!("cache_mb = {}", args.cache_mb))
+        .replace(
+            "compression = 3",
+            &format!("compression = {}", args.compression),
+        );
     std::fs::write(dir.join("config.toml"), &text)?;
     let config = pstbot::config::Config::parse(&dir.join("config.toml"), &text, |_| None)?;
 
     eprintln!(
-        "pstbot-scale: {} cases, {} open conversations, {} due at once, cache {} MiB, in {}",
+        "pstbot-scale: {} cases, {} open conversations, {} due at once, cache {} MiB, compression {}, in {}",
         args.cases,
         args.conversations,
         args.due,
         args.cache_mb,
+        args.compression,
         dir.display()
     );
 
@@ -224,7 +232,11 @@ async fn scale(args: Args) -> anyhow::Result<()> {
     let template = seed::Template::record(&config).await?;
     let started = Instant::now();
     let seeded = {
-        let store = Arc::new(SledStore::open(&data, args.cache_mb)?);
+        let store = Arc::new(SledStore::open_with(
+            &data,
+            args.cache_mb,
+            args.compression,
+        )?);
         let plan = seed::Plan {
             cases: args.cases,
             conversations: args.conversations,
