@@ -1179,16 +1179,16 @@ mod tests {
     #[test]
     fn store_housekeeping_and_compression_settings() {
         let c = parse("[office]\nname = \"X\"\n").unwrap();
-        assert_eq!(c.store.compression, 3);
+        assert_eq!(c.store.compression, 0);
         assert_eq!(
             c.store.dedupe_kept,
             std::time::Duration::from_secs(30 * 86400)
         );
         let c = parse(
-            "[office]\nname = \"X\"\n[store]\ncompression = 0\ndedupe_kept = \"7d\"\nsent_text_kept = \"90d\"\n",
+            "[office]\nname = \"X\"\n[store]\ncompression = 3\ndedupe_kept = \"7d\"\nsent_text_kept = \"90d\"\n",
         )
         .unwrap();
-        assert_eq!(c.store.compression, 0);
+        assert_eq!(c.store.compression, 3);
         assert_eq!(
             c.store.dedupe_kept,
             std::time::Duration::from_secs(7 * 86400)

@@ -57,11 +57,28 @@ pub struct Housekept {
     pub checkpoint: bool,
 }
 
+/// Where the next pass over delivery records starts: the records up to here were thinned by
+/// an earlier pass (they are in delivery order, so a daily pass reads only the new ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub sent_after: Option<u64>,
+}
+
 /// Prunes what is older than `rt.kept` allows; with `checkpoint`, then lets the store write
 /// down where it stands. Stops between pages when `stop` is cancelled.
 pub async fn run_once(
     rt: &Runtime,
     checkpoint: bool,
+    stop: &CancellationToken,
+) -> Result<Housekept, RuntimeError> {
+    run_from(rt, checkpoint, &mut Progress::default(), stop).await
+}
+
+/// [`run_once`] going on from where an earlier pass got to, and noting where this one got to.
+pub async fn run_from(
+    rt: &Runtime,
+    checkpoint: bool,
+    progress: &mut Progress,
     stop: &CancellationToken,
 ) -> Result<Housekept, RuntimeError> {
     let now = rt.clock.now();
@@ -73,7 +90,8 @@ pub async fn run_once(
     let (dedupe_before, sent_before) = (before(rt.kept.dedupe), before(rt.kept.sent_text));
     let store = rt.store.clone();
     let stop = stop.clone();
-    tokio::task::spawn_blocking(move || {
+    let mut sent_after = progress.sent_after;
+    let (done, sent_after) = tokio::task::spawn_blocking(move || {
         let mut done = Housekept::default();
         if let Some(before) = dedupe_before {
             let mut after: Option<String> = None;
@@ -87,12 +105,11 @@ pub async fn run_once(
             }
         }
         if let Some(before) = sent_before {
-            let mut after: Option<u64> = None;
             while !stop.is_cancelled() {
-                let page = store.prune_sent(after, before, PAGE)?;
+                let page = store.prune_sent(sent_after, before, PAGE)?;
                 done.sent_text += page.pruned;
                 match page.next {
-                    Some(n) => after = Some(n),
+                    Some(n) => sent_after = Some(n),
                     None => break,
                 }
             }
@@ -101,11 +118,12 @@ pub async fn run_once(
             store.checkpoint()?;
             done.checkpoint = true;
         }
-        Ok::<_, StoreError>(done)
+        Ok::<_, StoreError>((done, sent_after))
     })
     .await
-    .map_err(|e| RuntimeError::Join(e.to_string()))?
-    .map_err(RuntimeError::from)
+    .map_err(|e| RuntimeError::Join(e.to_string()))??;
+    progress.sent_after = sent_after;
+    Ok(done)
 }
 
 /// At start (without a checkpoint: opening the store just wrote one) and then once a day, until
@@ -113,9 +131,10 @@ pub async fn run_once(
 pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let mut next = rt.clock.now();
     let mut checkpoint = false;
+    let mut progress = Progress::default();
     loop {
         if rt.clock.now() >= next {
-            match run_once(&rt, checkpoint, &shutdown).await {
+            match run_from(&rt, checkpoint, &mut progress, &shutdown).await {
                 Ok(done) => {
                     tracing::info!(
                         dedupe_marks = done.dedupe,

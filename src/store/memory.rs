@@ -467,9 +467,12 @@ impl Store for MemoryStore {
             let mut last = None;
             let mut pruned = 0;
             for (id, rec) in s.sent.range_mut(from..).take(limit) {
+                if rec.at >= before {
+                    return PrunePage { next: None, pruned };
+                }
                 seen += 1;
                 last = Some(*id);
-                if rec.at < before && rec.msg.is_some() {
+                if rec.msg.is_some() {
                     rec.msg = None;
                     pruned += 1;
                 }

@@ -439,7 +439,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PrunePage<String>>;
     /// Housekeeping: drops the text of delivery records of messages delivered before `before`
     /// (their id, recipient, provider ids and status stay: status callbacks and quoted replies
-    /// still find them). Looks at up to `limit` records with an id above `after`.
+    /// still find them). Looks at up to `limit` records with an id above `after`, in id order,
+    /// and stops at the first one delivered at or after `before` (ids follow delivery order
+    /// but for a row retried long: its later neighbours wait for the next pass); `next` is
+    /// then `None`.
     fn prune_sent(
         &self,
         after: Option<u64>,

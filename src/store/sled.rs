@@ -461,9 +461,10 @@ fn open_waiting(config: &::sled::Config, path: &Path) -> Result<::sled::Db> {
     }
 }
 
-/// The zstd level of a new store unless configured (`store.compression`): see BENCHMARKS.md
-/// ("Scale") for what it saves and costs.
-pub const DEFAULT_COMPRESSION: u8 = 3;
+/// The zstd level of a new store unless configured (`store.compression`): none. Level 3 keeps
+/// a store at ~30 % of its size, but slows writes and makes sled's log replay at start many
+/// times slower; see BENCHMARKS.md ("Scale").
+pub const DEFAULT_COMPRESSION: u8 = 0;
 
 /// Whether the sled database in `path` was created with compression: sled writes its storage
 /// parameters (`use_compression: true`, …) to the `conf` file and refuses to open the database
@@ -497,11 +498,8 @@ fn sled_config(path: &Path, compression: u8) -> ::sled::Config {
     };
     let config = ::sled::Config::new().path(path).use_compression(compress);
     if compress {
-        config.compression_factor(i32::from(if wanted {
-            compression
-        } else {
-            DEFAULT_COMPRESSION
-        }))
+        // A compressed store opened with compression configured off writes at level 3.
+        config.compression_factor(i32::from(if wanted { compression } else { 3 }))
     } else {
         config
     }
@@ -659,6 +657,12 @@ impl SledStore {
             }
         }
         db.flush()?;
+        // A checkpoint: opened again, sled writes down its page table now rather than
+        // replaying the whole restore at the service's first start. (A tree handle holds the
+        // database open too.)
+        drop(tree);
+        drop(db);
+        drop(open_waiting(&sled_config(dir, compression), dir)?);
         Ok(stats)
     }
 
@@ -1492,8 +1496,11 @@ impl Store for SledStore {
                 let (k, old) = kv?;
                 seen += 1;
                 let mut rec: SentRecord = dec(&k, &old)?;
+                if rec.at >= before {
+                    return Ok(PrunePage { next: None, pruned });
+                }
                 last = Some(rec.id);
-                if rec.at < before && rec.msg.is_some() {
+                if rec.msg.is_some() {
                     rec.msg = None;
                     // Compare-and-swap: a status callback may change the record meanwhile;
                     // then it is left for the next pass.
@@ -1529,6 +1536,14 @@ impl Store for SledStore {
             ));
         };
         let flushed = engine.db.flush();
+        // Reads that took the database before hold it open (and its file lock): new ones wait
+        // on `live`, so these end soon.
+        let waited = std::time::Instant::now();
+        while Arc::strong_count(&engine) > 1
+            && waited.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         drop(engine);
         let r = flushed
             .map_err(StoreError::from)
