@@ -255,3 +255,60 @@ async fn the_running_scheduler_housekeeps_at_start() {
         .expect("the scheduler stops when asked")
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_late_delivery_holds_the_sent_pass_until_it_is_old_too() {
+    use pstbot::housekeeping::{Progress, run_from};
+    let mut t = Chat::memory();
+    let t0 = monday_morning();
+    t.say("halo").await;
+    let first = deliver_all(&t);
+    // A row queued now but delivered only on day 5 (a long retry), and one after it delivered
+    // at once.
+    t.say("halo").await;
+    let late: Vec<u64> =
+        t.rt.store
+            .outbox_pending(None, 100)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+    t.clock.set(t0 + Duration::days(1));
+    t.as_terminal("siti");
+    t.say("halo").await;
+    let rows = t.rt.store.outbox_pending(None, 100).unwrap();
+    let now = t.clock.now();
+    for row in rows.iter().filter(|r| !late.contains(&r.id)) {
+        t.rt.store
+            .outbox_sent(SentRecord::delivered(row, now, None))
+            .unwrap();
+    }
+    let after: Vec<u64> = rows
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| !late.contains(id))
+        .collect();
+    t.clock.set(t0 + Duration::days(5));
+    deliver_all(&t);
+
+    let stop = CancellationToken::new();
+    let mut progress = Progress::default();
+    // Day 32: only what was delivered on day 0 is past 30 days; the late row (day 5) stops
+    // the pass, so the ones after it (day 1) wait too.
+    t.clock.set(t0 + Duration::days(32));
+    let done = run_from(&t.rt, false, &mut progress, &stop).await.unwrap();
+    assert_eq!(done.sent_text, first.len());
+    for id in late.iter().chain(&after) {
+        assert!(
+            t.rt.store.sent(*id).unwrap().unwrap().msg.is_some(),
+            "row {id}"
+        );
+    }
+    // Day 36: the late row and those after it go.
+    t.clock.set(t0 + Duration::days(36));
+    let done = run_from(&t.rt, false, &mut progress, &stop).await.unwrap();
+    assert_eq!(done.sent_text, late.len() + after.len());
+    for id in first.iter().chain(&late).chain(&after) {
+        assert_eq!(t.rt.store.sent(*id).unwrap().unwrap().msg, None, "row {id}");
+    }
+}
