@@ -608,7 +608,13 @@ impl SledStore {
     /// The raw sled database under a store folder, for looking inside it (tests, the scale
     /// bench's per-tree sizes). Waits for a just-closed store to let go of its lock.
     pub fn raw(dir: &Path) -> Result<::sled::Db> {
-        open_waiting(&sled_config(dir, DEFAULT_COMPRESSION), dir)
+        // Whatever the store was created with (nothing to warn about here).
+        let level = match stored_compression(dir) {
+            Some(true) => 3,
+            Some(false) => 0,
+            None => DEFAULT_COMPRESSION,
+        };
+        open_waiting(&sled_config(dir, level), dir)
     }
 
     pub fn restore_from(dir: &Path, file: &Path) -> Result<super::backup::BackupStats> {
