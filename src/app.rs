@@ -22,9 +22,10 @@ pub fn build(config: &Config, clock: Arc<dyn Clock>) -> crate::Result<Runtime> {
 /// Opens (or creates) the configured sled store.
 pub fn open_store(config: &Config) -> crate::Result<Arc<SledStore>> {
     std::fs::create_dir_all(&config.store.path)?;
-    Ok(Arc::new(SledStore::open(
+    Ok(Arc::new(SledStore::open_with(
         &config.store.path,
         config.store.cache_mb,
+        config.store.compression,
     )?))
 }
 
@@ -38,6 +39,10 @@ pub fn build_on(
     let mut rt = Runtime::new(bot, store, clock, config.officers.clone())?;
     rt.minutes_per_visitor = config.office.minutes_per_visitor;
     rt.retention = config.privacy.retention;
+    rt.kept = crate::housekeeping::Kept {
+        dedupe: config.store.dedupe_kept,
+        sent_text: config.store.sent_text_kept,
+    };
     rt.messages_per_minute = config.conversation.messages_per_minute;
     Ok(rt)
 }

@@ -158,7 +158,11 @@ pub fn backup(config: &Config, file: &Path) -> crate::Result<BackupStats> {
             }
         }
         None => {
-            let store = SledStore::open(&config.store.path, config.store.cache_mb)?;
+            let store = SledStore::open_with(
+                &config.store.path,
+                config.store.cache_mb,
+                config.store.compression,
+            )?;
             write_backup(&store, &file)
         }
     }
@@ -167,8 +171,12 @@ pub fn backup(config: &Config, file: &Path) -> crate::Result<BackupStats> {
 /// `pstbot restore FILE`: into the configured store folder, which must be empty.
 pub fn restore(config: &Config, file: &Path) -> crate::Result<BackupStats> {
     std::fs::create_dir_all(&config.store.path)?;
-    let stats = SledStore::restore_from(&config.store.path, file)?;
+    let stats = SledStore::restore_from_with(&config.store.path, file, config.store.compression)?;
     // Opening checks the schema version of what was restored.
-    SledStore::open(&config.store.path, config.store.cache_mb)?;
+    SledStore::open_with(
+        &config.store.path,
+        config.store.cache_mb,
+        config.store.compression,
+    )?;
     Ok(stats)
 }

@@ -181,6 +181,17 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// sled's page cache in MiB.
     pub cache_mb: u64,
+    /// zstd level (1–22) a new store compresses its pages with; 0: not compressed. An existing
+    /// store keeps the setting it was created with.
+    pub compression: u8,
+    /// How long an inbound message's dedupe mark is kept (a provider re-delivers within hours,
+    /// never after days); the marks of fired reminders are kept for good.
+    #[serde(deserialize_with = "de_duration")]
+    pub dedupe_kept: std::time::Duration,
+    /// How long the text of a delivered message is kept (quoted replies show it; a failure
+    /// reported later sends it again); its delivery record without the text stays.
+    #[serde(deserialize_with = "de_duration")]
+    pub sent_text_kept: std::time::Duration,
 }
 
 impl Default for StoreConfig {
@@ -188,6 +199,9 @@ impl Default for StoreConfig {
         StoreConfig {
             path: PathBuf::from("./data"),
             cache_mb: 64,
+            compression: crate::store::sled::DEFAULT_COMPRESSION,
+            dedupe_kept: std::time::Duration::from_secs(30 * 24 * 3600),
+            sent_text_kept: std::time::Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -966,6 +980,20 @@ impl Config {
                 "`conversation.idle_timeout` must be at least one second".into(),
             ));
         }
+        if raw.store.compression > 22 {
+            return Err(fail(format!(
+                "`store.compression` must be a zstd level from 1 to 22, or 0 for none (not {})",
+                raw.store.compression
+            )));
+        }
+        if raw.store.dedupe_kept < std::time::Duration::from_secs(24 * 3600) {
+            return Err(fail("`store.dedupe_kept` must be at least one day".into()));
+        }
+        if raw.store.sent_text_kept < std::time::Duration::from_secs(24 * 3600) {
+            return Err(fail(
+                "`store.sent_text_kept` must be at least one day".into(),
+            ));
+        }
         if raw.privacy.retention < std::time::Duration::from_secs(24 * 3600) {
             return Err(fail("`privacy.retention` must be at least one day".into()));
         }
@@ -1146,6 +1174,42 @@ mod tests {
     fn unknown_keys_are_collected_not_fatal() {
         let c = parse("[office]\nname = \"X\"\ncolour = \"red\"\n[store]\npath = \"d\"\n").unwrap();
         assert_eq!(c.unknown_keys, vec!["office.colour"]);
+    }
+
+    #[test]
+    fn store_housekeeping_and_compression_settings() {
+        let c = parse("[office]\nname = \"X\"\n").unwrap();
+        assert_eq!(c.store.compression, 0);
+        assert_eq!(
+            c.store.dedupe_kept,
+            std::time::Duration::from_secs(30 * 86400)
+        );
+        let c = parse(
+            "[office]\nname = \"X\"\n[store]\ncompression = 3\ndedupe_kept = \"7d\"\nsent_text_kept = \"90d\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.store.compression, 3);
+        assert_eq!(
+            c.store.dedupe_kept,
+            std::time::Duration::from_secs(7 * 86400)
+        );
+        assert_eq!(
+            c.store.sent_text_kept,
+            std::time::Duration::from_secs(90 * 86400)
+        );
+        assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
+        rejects(
+            "[office]\nname = \"X\"\n[store]\ncompression = 23\n",
+            "`store.compression`",
+        );
+        rejects(
+            "[office]\nname = \"X\"\n[store]\ndedupe_kept = \"2h\"\n",
+            "`store.dedupe_kept`",
+        );
+        rejects(
+            "[office]\nname = \"X\"\n[store]\nsent_text_kept = \"1h\"\n",
+            "`store.sent_text_kept`",
+        );
     }
 
     #[test]

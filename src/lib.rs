@@ -33,6 +33,7 @@ pub mod dialogs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guestbook;
+pub mod housekeeping;
 pub mod http;
 pub mod message;
 pub mod outbox;

@@ -227,6 +227,8 @@ pub struct Runtime {
     pub minutes_per_visitor: u32,
     /// Personal data of persons inactive this long is erased (`privacy.retention`).
     pub retention: std::time::Duration,
+    /// How long housekeeping keeps dedupe marks and sent texts (`[store]`).
+    pub kept: crate::housekeeping::Kept,
     issued: Vec<Activity>,
     /// Flood limit: messages one sender may send per minute (`conversation.messages_per_minute`);
     /// `0` (the default of a bare runtime, as in tests) is no limit. [`crate::app::build_on`]
@@ -285,6 +287,7 @@ impl Runtime {
             officers,
             minutes_per_visitor: 15,
             retention: crate::config::PrivacyConfig::default().retention,
+            kept: crate::housekeeping::Kept::default(),
             issued,
             messages_per_minute: 0,
             flood: Mutex::new(HashMap::new()),

@@ -94,6 +94,7 @@ async fn purge_loop(rt: Arc<Runtime>, shutdown: CancellationToken) {
 /// Runs until `shutdown`; a firing in progress completes first.
 pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let purge = tokio::spawn(purge_loop(rt.clone(), shutdown.clone()));
+    let housekeeping = tokio::spawn(crate::housekeeping::run(rt.clone(), shutdown.clone()));
     loop {
         if shutdown.is_cancelled() {
             break;
@@ -126,6 +127,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
         }
     }
     let _ = purge.await;
+    let _ = housekeeping.await;
 }
 
 #[cfg(test)]

@@ -50,6 +50,12 @@ struct Args {
     /// Empty scheduler ticks to time.
     #[arg(long, default_value_t = 10_000)]
     ticks: usize,
+    /// zstd level of the seeded store (`store.compression`; 0: not compressed).
+    #[arg(long, default_value_t = pstbot::store::sled::DEFAULT_COMPRESSION)]
+    compression: u8,
+    /// Leave out the checkpoint after seeding (to see what the first start costs without it).
+    #[arg(long)]
+    no_checkpoint: bool,
     /// Work in this folder (kept afterwards) instead of a temporary one.
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -207,16 +213,21 @@ async fn scale(args: Args) -> anyhow::Result<()> {
     let listen = format!("127.0.0.1:{port}");
     std::fs::write(dir.join("listen"), &listen)?;
     let text = example_config::example_config(&repo, &data, &listen)
-        .replace("cache_mb = 64", &format!("cache_mb = {}", args.cache_mb));
+        .replace("cache_mb = 64", &format!("cache_mb = {}", args.cache_mb))
+        .replace(
+            "compression = 0",
+            &format!("compression = {}", args.compression),
+        );
     std::fs::write(dir.join("config.toml"), &text)?;
     let config = pstbot::config::Config::parse(&dir.join("config.toml"), &text, |_| None)?;
 
     eprintln!(
-        "pstbot-scale: {} cases, {} open conversations, {} due at once, cache {} MiB, in {}",
+        "pstbot-scale: {} cases, {} open conversations, {} due at once, cache {} MiB, compression {}, in {}",
         args.cases,
         args.conversations,
         args.due,
         args.cache_mb,
+        args.compression,
         dir.display()
     );
 
@@ -224,7 +235,11 @@ async fn scale(args: Args) -> anyhow::Result<()> {
     let template = seed::Template::record(&config).await?;
     let started = Instant::now();
     let seeded = {
-        let store = Arc::new(SledStore::open(&data, args.cache_mb)?);
+        let store = Arc::new(SledStore::open_with(
+            &data,
+            args.cache_mb,
+            args.compression,
+        )?);
         let plan = seed::Plan {
             cases: args.cases,
             conversations: args.conversations,
@@ -235,6 +250,16 @@ async fn scale(args: Args) -> anyhow::Result<()> {
         seeded
     };
     let seed_time = started.elapsed();
+    // A bulk load ends with a checkpoint (as `pstbot restore` does): sled 0.34 writes down its
+    // page table only when a database is opened, so without it the first start replays the
+    // whole load. Its time is what that first start (or one after a crash now) would take.
+    let checkpoint_time = if args.no_checkpoint {
+        None
+    } else {
+        let t = Instant::now();
+        SledStore::open(&data, args.cache_mb)?;
+        Some(t.elapsed())
+    };
     let disk_seeded = du(&data);
     eprintln!(
         "seeded in {:.1} s: {} records committed; store {:.1} MiB",
@@ -331,6 +356,43 @@ async fn scale(args: Args) -> anyhow::Result<()> {
         left_due
     );
     let disk_after = du(&data);
+
+    // 5. Housekeeping a month on: every dedupe mark and sent text of the open conversations is
+    // then past its 30 days (`store.dedupe_kept`, `store.sent_text_kept`), as in a store that
+    // has run for months. The same store calls as `housekeeping::run_from`, then a checkpoint.
+    let (housekept, housekeep_time) = {
+        let store = SledStore::open(&data, args.cache_mb)?;
+        let before = chrono::Utc::now() + chrono::Duration::days(1);
+        let t = Instant::now();
+        let (mut marks, mut texts) = (0, 0);
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.prune_dedupe(after.as_deref(), before, 1_000)?;
+            marks += page.pruned;
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        let mut after: Option<u64> = None;
+        loop {
+            let page = store.prune_sent(after, before, 1_000)?;
+            texts += page.pruned;
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        store.checkpoint()?;
+        ((marks, texts), t.elapsed())
+    };
+    let disk_housekept = du(&data);
+    eprintln!(
+        "housekeeping a month on: {} dedupe marks, {} sent texts in {:.1} s",
+        housekept.0,
+        housekept.1,
+        housekeep_time.as_secs_f64()
+    );
     let live = tree_sizes(&data, args.cases)?;
 
     let per_case = |b: u64| b as f64 / args.cases as f64 / 1024.0;
@@ -344,6 +406,12 @@ async fn scale(args: Args) -> anyhow::Result<()> {
         seed_time.as_secs_f64(),
         args.cases as f64 / seed_time.as_secs_f64()
     );
+    if let Some(t) = checkpoint_time {
+        println!(
+            "| checkpoint after seeding (reopen: replay of the load) | {:.0} ms | – |",
+            t.as_secs_f64() * 1000.0
+        );
+    }
     println!(
         "| restart to serving (`/healthz` 200) | {:.0} ms; again with {} due: {:.0} ms | ≤ 5 s |",
         restart.as_secs_f64() * 1000.0,
@@ -377,6 +445,14 @@ async fn scale(args: Args) -> anyhow::Result<()> {
         mib(disk_seeded),
         per_case(disk_after),
         mib(disk_after)
+    );
+    println!(
+        "| housekeeping a month on (then per-tree table) | {} dedupe marks and {} sent texts in {:.1} s; disk {:.2} KiB per case ({:.0} MiB) | – |",
+        housekept.0,
+        housekept.1,
+        housekeep_time.as_secs_f64(),
+        per_case(disk_housekept),
+        mib(disk_housekept)
     );
     println!(
         "| busy after start (CPU until 2 s quiet) | {:.1} s; {:.1} s with {} due | – |",

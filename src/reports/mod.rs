@@ -210,7 +210,11 @@ fn open_store(config: &Config) -> crate::Result<std::sync::Arc<dyn Store>> {
             config.store.path.display()
         ))));
     }
-    match crate::store::sled::SledStore::open(&config.store.path, config.store.cache_mb) {
+    match crate::store::sled::SledStore::open_with(
+        &config.store.path,
+        config.store.cache_mb,
+        config.store.compression,
+    ) {
         Ok(s) => Ok(std::sync::Arc::new(s)),
         Err(StoreError::Engine(e)) if e.contains("lock") || e.contains("WouldBlock") => {
             Err(crate::Error::Report(ReportError::Input(format!(

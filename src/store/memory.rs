@@ -12,7 +12,8 @@ struct State {
     cases: BTreeMap<CaseNumber, Case>,
     open: BTreeSet<CaseNumber>,
     counters: BTreeMap<(Service, i32), u64>,
-    dedupe: BTreeSet<DedupeKey>,
+    /// Dedupe key → when the message was handled.
+    dedupe: BTreeMap<DedupeKey, DateTime<Utc>>,
     visits: Vec<Visit>,
     ratings: Vec<Rating>,
     appointments: Vec<Appointment>,
@@ -46,7 +47,7 @@ impl State {
     fn replace_timers(&mut self, set: &TimerSet) {
         self.timers.retain(|_, t| t.owner != set.owner);
         for t in &set.timers {
-            if !self.dedupe.contains(&DedupeKey(t.dedupe_id())) {
+            if !self.dedupe.contains_key(&DedupeKey(t.dedupe_id())) {
                 self.timers.insert((t.due, t.id.clone()), t.clone());
             }
         }
@@ -107,7 +108,7 @@ impl State {
         self.failed
             .retain(|_, r| !mine(&r.row.msg.to) && !e.quotes_case(&r.row.msg.text));
         self.timers.retain(|_, t| !e.owns_timer(&t.owner));
-        self.dedupe.retain(|k| !e.names(&k.0));
+        self.dedupe.retain(|k, _| !e.names(&k.0));
         for h in &e.blobs {
             let held = self
                 .cases
@@ -160,7 +161,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn is_handled(&self, key: &DedupeKey) -> Result<bool> {
-        self.read(|s| s.dedupe.contains(key))
+        self.read(|s| s.dedupe.contains_key(key))
     }
 
     fn session(&self, who: &Identity) -> Result<Option<Conversation>> {
@@ -297,11 +298,11 @@ impl Store for MemoryStore {
             .state
             .lock()
             .map_err(|_| StoreError::Engine("memory store poisoned".into()))?;
-        if guard.dedupe.contains(&c.dedupe) {
+        if guard.dedupe.contains_key(&c.dedupe) {
             return Ok(Committed::Duplicate);
         }
         let mut s = guard.clone();
-        s.dedupe.insert(c.dedupe.clone());
+        s.dedupe.insert(c.dedupe.clone(), c.at);
         if let Some(session) = &c.session {
             s.sessions.insert(c.who.clone(), session.clone());
         }
@@ -416,7 +417,7 @@ impl Store for MemoryStore {
         s.audit.extend(c.audit.iter().cloned());
         if let Some(e) = &c.erase {
             s.erase(e, &applied.queued);
-            s.dedupe.insert(c.dedupe.clone());
+            s.dedupe.insert(c.dedupe.clone(), c.at);
         }
         applied.rows = applied
             .queued
@@ -425,6 +426,68 @@ impl Store for MemoryStore {
             .collect();
         *guard = s;
         Ok(Committed::Applied(applied))
+    }
+
+    fn prune_dedupe(
+        &self,
+        after: Option<&str>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PrunePage<String>> {
+        self.write(|s| {
+            let from = match after {
+                Some(a) => std::ops::Bound::Excluded(DedupeKey(a.to_string())),
+                None => std::ops::Bound::Unbounded,
+            };
+            let page: Vec<(DedupeKey, DateTime<Utc>)> = s
+                .dedupe
+                .range((from, std::ops::Bound::Unbounded))
+                .take(limit)
+                .map(|(k, at)| (k.clone(), *at))
+                .collect();
+            let mut pruned = 0;
+            for (k, at) in &page {
+                if at < &before && !k.0.starts_with(TIMER_MARK) {
+                    s.dedupe.remove(k);
+                    pruned += 1;
+                }
+            }
+            PrunePage {
+                next: (page.len() == limit)
+                    .then(|| page.last().map(|(k, _)| k.0.clone()))
+                    .flatten(),
+                pruned,
+            }
+        })
+    }
+
+    fn prune_sent(
+        &self,
+        after: Option<u64>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PrunePage<u64>> {
+        self.write(|s| {
+            let from = after.map_or(0, |a| a.saturating_add(1));
+            let mut seen = 0;
+            let mut last = None;
+            let mut pruned = 0;
+            for (id, rec) in s.sent.range_mut(from..).take(limit) {
+                if rec.at >= before {
+                    return PrunePage { next: None, pruned };
+                }
+                seen += 1;
+                last = Some(*id);
+                if rec.msg.is_some() {
+                    rec.msg = None;
+                    pruned += 1;
+                }
+            }
+            PrunePage {
+                next: if seen == limit { last } else { None },
+                pruned,
+            }
+        })
     }
 
     fn flush(&self) -> Result<()> {

@@ -44,6 +44,10 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The prefix of the dedupe marks of fired timers ([`Timer::dedupe_id`]): kept for good, unlike
+/// the marks of inbound messages (see [`Store::prune_dedupe`]).
+pub const TIMER_MARK: &str = "timer:";
+
 /// What [`Store::flushed`] returns.
 pub type FlushFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
@@ -442,6 +446,33 @@ pub trait Store: Send + Sync + 'static {
         let r = self.flush();
         Box::pin(std::future::ready(r))
     }
+    /// Housekeeping: removes the dedupe marks of inbound messages handled before `before`
+    /// (a provider re-delivers within minutes or hours, never after days). The marks of fired
+    /// timers (`timer:…`) are kept: they are what keeps a reminder from firing twice. Looks at
+    /// up to `limit` marks with a key after `after`; see [`PrunePage`].
+    fn prune_dedupe(
+        &self,
+        after: Option<&str>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PrunePage<String>>;
+    /// Housekeeping: drops the text of delivery records of messages delivered before `before`
+    /// (their id, recipient, provider ids and status stay: status callbacks and quoted replies
+    /// still find them). Looks at up to `limit` records with an id above `after`, in id order,
+    /// and stops at the first one delivered at or after `before` (ids follow delivery order
+    /// but for a row retried long: its later neighbours wait for the next pass); `next` is
+    /// then `None`.
+    fn prune_sent(
+        &self,
+        after: Option<u64>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PrunePage<u64>>;
+    /// Lets the storage engine write down where it stands, so that the next start reads that
+    /// instead of replaying everything written since the last one. Writes wait meanwhile.
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
     /// A web chat session by its id (the hash of its token).
     fn web_session(&self, id: &str) -> Result<Option<WebSession>>;
     /// Records a web chat session issued to a browser.
@@ -455,6 +486,14 @@ pub trait Store: Send + Sync + 'static {
     fn web_log(&self, session: &str, after: u64, limit: usize) -> Result<Vec<(u64, WebLogEntry)>>;
     /// The last `limit` entries of a web session's log, in order.
     fn web_log_tail(&self, session: &str, limit: usize) -> Result<Vec<(u64, WebLogEntry)>>;
+}
+
+/// One page of a housekeeping pass: where to go on from (`None`: the pass reached the end) and
+/// how many records it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunePage<K> {
+    pub next: Option<K>,
+    pub pruned: usize,
 }
 
 /// Builds the case a commit creates (shared by both stores so they cannot drift apart).

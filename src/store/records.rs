@@ -213,7 +213,7 @@ pub enum Reminder {
 impl Timer {
     /// The dedupe key its firing is recorded under.
     pub fn dedupe_id(&self) -> String {
-        format!("timer:{}", self.id)
+        format!("{}{}", super::TIMER_MARK, self.id)
     }
 }
 

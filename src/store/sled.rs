@@ -99,6 +99,8 @@ fn stored_guest(g: &Guest) -> (Guest, Option<(String, String)>) {
 pub struct SledStore {
     path: std::path::PathBuf,
     cache_mb: u64,
+    /// The zstd level of a new store (0: none); an existing store keeps what it was made with.
+    compression: u8,
     /// The open database; `None` while it is closed to be reopened after a disk error.
     live: std::sync::RwLock<Option<Arc<Engine>>>,
     /// Why the store cannot write now (a disk error), until [`SledStore::heal`] succeeds.
@@ -320,12 +322,28 @@ impl SledStore {
         Ok(k)
     }
 
-    /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB.
+    /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB; a new store
+    /// compresses its pages at [`DEFAULT_COMPRESSION`].
     pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore> {
-        let engine = Engine::open(path, cache_mb)?;
+        Self::open_with(path, cache_mb, DEFAULT_COMPRESSION)
+    }
+
+    /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB. A new store
+    /// compresses its pages with zstd at level `compression` (1–22; 0: not compressed). sled
+    /// cannot read a store with another setting than the one it was created with, so an
+    /// existing store keeps its own (said in the log when the configuration differs; `pstbot
+    /// backup` and a restore into a new folder change it).
+    pub fn open_with(path: &Path, cache_mb: u64, compression: u8) -> Result<SledStore> {
+        if compression > 22 {
+            return Err(StoreError::Engine(format!(
+                "store compression {compression} is not a zstd level: use 0 (none) to 22"
+            )));
+        }
+        let engine = Engine::open(path, cache_mb, compression)?;
         Ok(SledStore {
             path: path.to_path_buf(),
             cache_mb,
+            compression,
             live: std::sync::RwLock::new(Some(Arc::new(engine))),
             trouble: std::sync::Mutex::new(None),
             gate: std::sync::RwLock::new(()),
@@ -375,7 +393,7 @@ impl SledStore {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         // Close the poisoned database (sled keeps refusing writes once one failed).
         live.take();
-        let reopened = Engine::open(&self.path, self.cache_mb).and_then(|e| {
+        let reopened = Engine::open(&self.path, self.cache_mb, self.compression).and_then(|e| {
             let meta = e.db.open_tree("meta")?;
             meta.insert("healthy_at", &Utc::now().timestamp_millis().to_be_bytes())?;
             e.db.flush()?;
@@ -443,11 +461,54 @@ fn open_waiting(config: &::sled::Config, path: &Path) -> Result<::sled::Db> {
     }
 }
 
+/// The zstd level of a new store unless configured (`store.compression`): none. Level 3 keeps
+/// a store at ~30 % of its size, but slows writes and makes sled's log replay at start many
+/// times slower; see BENCHMARKS.md ("Scale").
+pub const DEFAULT_COMPRESSION: u8 = 0;
+
+/// Whether the sled database in `path` was created with compression: sled writes its storage
+/// parameters (`use_compression: true`, …) to the `conf` file and refuses to open the database
+/// with another setting. `None`: no database there yet (or a `conf` it cannot have written).
+fn stored_compression(path: &Path) -> Option<bool> {
+    let bytes = std::fs::read(path.join("conf")).ok()?;
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .find_map(|l| l.strip_prefix("use_compression: "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The sled configuration of the store in `path`: compressed at level `compression` (0: not),
+/// unless the store exists already, which keeps its own setting.
+fn sled_config(path: &Path, compression: u8) -> ::sled::Config {
+    let wanted = compression > 0;
+    let compress = match stored_compression(path) {
+        Some(stored) => {
+            if stored != wanted {
+                tracing::warn!(
+                    store = %path.display(),
+                    stored = stored,
+                    configured = compression,
+                    "store.compression differs from what this store was created with; \
+                     the store keeps its own (to change it: pstbot backup, then restore into a new folder)"
+                );
+            }
+            stored
+        }
+        None => wanted,
+    };
+    let config = ::sled::Config::new().path(path).use_compression(compress);
+    if compress {
+        // A compressed store opened with compression configured off writes at level 3.
+        config.compression_factor(i32::from(if wanted { compression } else { 3 }))
+    } else {
+        config
+    }
+}
+
 impl Engine {
-    fn open(path: &Path, cache_mb: u64) -> Result<Engine> {
-        let config = ::sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_mb.saturating_mul(1024 * 1024));
+    fn open(path: &Path, cache_mb: u64, compression: u8) -> Result<Engine> {
+        let config =
+            sled_config(path, compression).cache_capacity(cache_mb.saturating_mul(1024 * 1024));
         let db = open_waiting(&config, path)?;
         let meta = db.open_tree("meta")?;
         match meta.get("schema_version")? {
@@ -547,10 +608,26 @@ impl SledStore {
     /// The raw sled database under a store folder, for looking inside it (tests, the scale
     /// bench's per-tree sizes). Waits for a just-closed store to let go of its lock.
     pub fn raw(dir: &Path) -> Result<::sled::Db> {
-        open_waiting(&::sled::Config::new().path(dir), dir)
+        // Whatever the store was created with (nothing to warn about here).
+        let level = match stored_compression(dir) {
+            Some(true) => 3,
+            Some(false) => 0,
+            None => DEFAULT_COMPRESSION,
+        };
+        open_waiting(&sled_config(dir, level), dir)
     }
 
     pub fn restore_from(dir: &Path, file: &Path) -> Result<super::backup::BackupStats> {
+        Self::restore_from_with(dir, file, DEFAULT_COMPRESSION)
+    }
+
+    /// [`SledStore::restore_from`] into a new store compressed at level `compression` (0: not
+    /// compressed): restoring a backup is how an existing store changes its compression.
+    pub fn restore_from_with(
+        dir: &Path,
+        file: &Path,
+        compression: u8,
+    ) -> Result<super::backup::BackupStats> {
         use super::backup::{BackupReader, Item, verify};
         let open = |p: &Path| {
             std::fs::File::open(p)
@@ -558,7 +635,7 @@ impl SledStore {
                 .map_err(|e| StoreError::Engine(format!("{}: {e}", p.display())))
         };
         verify(open(file)?)?;
-        let db = Self::raw(dir)?;
+        let db = open_waiting(&sled_config(dir, compression), dir)?;
         for name in db.tree_names() {
             if !db.open_tree(&name)?.is_empty() {
                 return Err(StoreError::Engine(format!(
@@ -586,6 +663,12 @@ impl SledStore {
             }
         }
         db.flush()?;
+        // A checkpoint: opened again, sled writes down its page table now rather than
+        // replaying the whole restore at the service's first start. (A tree handle holds the
+        // database open too.)
+        drop(tree);
+        drop(db);
+        drop(open_waiting(&sled_config(dir, compression), dir)?);
         Ok(stats)
     }
 
@@ -1413,6 +1496,128 @@ impl Store for SledStore {
 
     fn failed(&self) -> Result<Vec<FailedRecord>> {
         self.all(T_FAILED)
+    }
+
+    fn prune_dedupe(
+        &self,
+        after: Option<&str>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PrunePage<String>> {
+        let r = (move || -> Result<PrunePage<String>> {
+            let _writing = self.writing();
+            let tree = &self.e()?.trees[T_DEDUPE];
+            let from = match after {
+                Some(a) => std::ops::Bound::Excluded(a.as_bytes().to_vec()),
+                None => std::ops::Bound::Unbounded,
+            };
+            let cutoff = time_key(before);
+            let mut batch = ::sled::Batch::default();
+            let (mut seen, mut pruned, mut last) = (0, 0, None);
+            for kv in tree.range::<Vec<u8>, _>((from, std::ops::Bound::Unbounded)) {
+                let (k, at) = kv?;
+                seen += 1;
+                // The value is the big-endian millis it was handled at: byte order is time order.
+                if !k.starts_with(TIMER_MARK.as_bytes()) && at.as_ref() < cutoff.as_slice() {
+                    batch.remove(k.clone());
+                    pruned += 1;
+                }
+                last = Some(k);
+                if seen == limit {
+                    break;
+                }
+            }
+            tree.apply_batch(batch)?;
+            Ok(PrunePage {
+                next: if seen == limit {
+                    last.map(|k| String::from_utf8_lossy(&k).into_owned())
+                } else {
+                    None
+                },
+                pruned,
+            })
+        })();
+        self.noted(r)
+    }
+
+    fn prune_sent(
+        &self,
+        after: Option<u64>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PrunePage<u64>> {
+        let r = (move || -> Result<PrunePage<u64>> {
+            let _writing = self.writing();
+            let tree = &self.e()?.trees[T_SENT];
+            let from = after.map_or(0, |a| a.saturating_add(1)).to_be_bytes();
+            let (mut seen, mut pruned, mut last) = (0, 0, None);
+            for kv in tree.range(from..) {
+                let (k, old) = kv?;
+                seen += 1;
+                let mut rec: SentRecord = dec(&k, &old)?;
+                if rec.at >= before {
+                    return Ok(PrunePage { next: None, pruned });
+                }
+                last = Some(rec.id);
+                if rec.msg.is_some() {
+                    rec.msg = None;
+                    // Compare-and-swap: a status callback may change the record meanwhile;
+                    // then it is left for the next pass.
+                    if tree
+                        .compare_and_swap(&k, Some(old), Some(enc(&rec)))?
+                        .is_ok()
+                    {
+                        pruned += 1;
+                    }
+                }
+                if seen == limit {
+                    break;
+                }
+            }
+            Ok(PrunePage {
+                next: if seen == limit { last } else { None },
+                pruned,
+            })
+        })();
+        self.noted(r)
+    }
+
+    /// sled 0.34 writes down its page table only when a database is opened, and replays
+    /// everything logged since at the next open: so the store is closed and opened again here.
+    /// Writes (and reads) wait meanwhile; everything applied is flushed first.
+    fn checkpoint(&self) -> Result<()> {
+        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let Some(engine) = live.take() else {
+            return Err(StoreError::Engine(
+                self.trouble()
+                    .unwrap_or_else(|| "the store is closed".into()),
+            ));
+        };
+        let flushed = engine.db.flush();
+        // Reads that took the database before hold it open (and its file lock): new ones wait
+        // on `live`, so these end soon.
+        let waited = std::time::Instant::now();
+        while Arc::strong_count(&engine) > 1
+            && waited.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        drop(engine);
+        let r = flushed
+            .map_err(StoreError::from)
+            .and_then(|_| Engine::open(&self.path, self.cache_mb, self.compression));
+        match r {
+            Ok(engine) => {
+                *live = Some(Arc::new(engine));
+                Ok(())
+            }
+            // Closed: the store reports trouble and `heal` opens it again.
+            Err(e) => {
+                drop(live);
+                self.noted(Err(e))
+            }
+        }
     }
 
     fn timers_due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>> {

@@ -1,0 +1,159 @@
+//! Housekeeping of the store: records the office needs only for a while are thinned once a
+//! day, and the storage engine writes down where it stands.
+//!
+//! - Dedupe marks of inbound messages older than `store.dedupe_kept` (30 days): a provider
+//!   re-delivers a message within minutes or hours, never after weeks. The marks of fired
+//!   reminders (`timer:…`) stay: they are what keeps a reminder from firing twice.
+//! - The text of delivery records older than `store.sent_text_kept` (30 days): the record
+//!   (row id, recipient, provider ids, delivery status) stays, so late status callbacks and
+//!   replies quoting the message still find it; only the copy of the message goes.
+//! - A checkpoint ([`crate::store::Store::checkpoint`]): sled replays everything logged since
+//!   the last one at start, so without it a store that ran for months would take long to
+//!   start after a crash.
+//!
+//! The work runs a page at a time off the async workers, in its own task beside the
+//! scheduler ([`crate::scheduler::run`]).
+
+use crate::runtime::{Runtime, RuntimeError};
+use crate::store::StoreError;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Records looked at per store call.
+const PAGE: usize = 1_000;
+/// How often housekeeping runs.
+const EVERY_HOURS: i64 = 24;
+/// The longest sleep between looks at the clock (it may be set forward meanwhile).
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// How long records are kept before housekeeping thins them (`[store]` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    /// Dedupe marks of inbound messages (`store.dedupe_kept`).
+    pub dedupe: Duration,
+    /// The text of delivered messages (`store.sent_text_kept`).
+    pub sent_text: Duration,
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        let c = crate::config::StoreConfig::default();
+        Kept {
+            dedupe: c.dedupe_kept,
+            sent_text: c.sent_text_kept,
+        }
+    }
+}
+
+/// What one housekeeping pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Housekept {
+    /// Dedupe marks removed.
+    pub dedupe: usize,
+    /// Delivery records whose text was dropped.
+    pub sent_text: usize,
+    /// Whether the store wrote a checkpoint.
+    pub checkpoint: bool,
+}
+
+/// Where the next pass over delivery records starts: the records up to here were thinned by
+/// an earlier pass (they are in delivery order, so a daily pass reads only the new ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub sent_after: Option<u64>,
+}
+
+/// Prunes what is older than `rt.kept` allows; with `checkpoint`, then lets the store write
+/// down where it stands. Stops between pages when `stop` is cancelled.
+pub async fn run_once(
+    rt: &Runtime,
+    checkpoint: bool,
+    stop: &CancellationToken,
+) -> Result<Housekept, RuntimeError> {
+    run_from(rt, checkpoint, &mut Progress::default(), stop).await
+}
+
+/// [`run_once`] going on from where an earlier pass got to, and noting where this one got to.
+pub async fn run_from(
+    rt: &Runtime,
+    checkpoint: bool,
+    progress: &mut Progress,
+    stop: &CancellationToken,
+) -> Result<Housekept, RuntimeError> {
+    let now = rt.clock.now();
+    let before = |kept: Duration| {
+        chrono::Duration::from_std(kept)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+    };
+    let (dedupe_before, sent_before) = (before(rt.kept.dedupe), before(rt.kept.sent_text));
+    let store = rt.store.clone();
+    let stop = stop.clone();
+    let mut sent_after = progress.sent_after;
+    let (done, sent_after) = tokio::task::spawn_blocking(move || {
+        let mut done = Housekept::default();
+        if let Some(before) = dedupe_before {
+            let mut after: Option<String> = None;
+            while !stop.is_cancelled() {
+                let page = store.prune_dedupe(after.as_deref(), before, PAGE)?;
+                done.dedupe += page.pruned;
+                match page.next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        if let Some(before) = sent_before {
+            while !stop.is_cancelled() {
+                let page = store.prune_sent(sent_after, before, PAGE)?;
+                done.sent_text += page.pruned;
+                match page.next {
+                    Some(n) => sent_after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        if checkpoint && !stop.is_cancelled() {
+            store.checkpoint()?;
+            done.checkpoint = true;
+        }
+        Ok::<_, StoreError>((done, sent_after))
+    })
+    .await
+    .map_err(|e| RuntimeError::Join(e.to_string()))??;
+    progress.sent_after = sent_after;
+    Ok(done)
+}
+
+/// At start (without a checkpoint: opening the store just wrote one) and then once a day, until
+/// `shutdown`.
+pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
+    let mut next = rt.clock.now();
+    let mut checkpoint = false;
+    let mut progress = Progress::default();
+    loop {
+        if rt.clock.now() >= next {
+            match run_from(&rt, checkpoint, &mut progress, &shutdown).await {
+                Ok(done) => {
+                    tracing::info!(
+                        dedupe_marks = done.dedupe,
+                        sent_texts = done.sent_text,
+                        checkpoint = done.checkpoint,
+                        "housekeeping done"
+                    );
+                    next = rt.clock.now() + chrono::Duration::hours(EVERY_HOURS);
+                    checkpoint = true;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "housekeeping failed; trying again in an hour");
+                    next = rt.clock.now() + chrono::Duration::hours(1);
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(MAX_SLEEP) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
