@@ -239,21 +239,10 @@ async fn the_running_scheduler_housekeeps_at_start() {
         .await;
     let old = DedupeKey::new(&budi(), "old");
     t.clock.set(t0 + Duration::days(60));
-    let stop = CancellationToken::new();
-    let run = tokio::spawn(pstbot::scheduler::run(t.rt.clone(), stop.clone()));
-    let waited = std::time::Instant::now();
-    while t.rt.store.is_handled(&old).unwrap() {
-        assert!(
-            waited.elapsed() < std::time::Duration::from_secs(10),
-            "housekeeping did not run at start"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    stop.cancel();
-    tokio::time::timeout(std::time::Duration::from_secs(10), run)
-        .await
-        .expect("the scheduler stops when asked")
-        .unwrap();
+    support::run_scheduler_until(&t.rt, "housekeeping did not run at start", || {
+        !t.rt.store.is_handled(&old).unwrap()
+    })
+    .await;
 }
 
 #[tokio::test]

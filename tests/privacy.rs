@@ -241,21 +241,10 @@ async fn the_running_scheduler_purges_at_start_and_stops_promptly() {
     close(t.rt.store.as_ref(), &old, t0);
     let siti = Identity::new(ChannelKind::Terminal, "siti");
     t.clock.set(t0 + Duration::days(731));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let run = tokio::spawn(pstbot::scheduler::run(t.rt.clone(), stop.clone()));
-    let waited = std::time::Instant::now();
-    while t.rt.store.guest_of(&siti).unwrap().is_some() {
-        assert!(
-            waited.elapsed() < std::time::Duration::from_secs(10),
-            "the scheduler did not purge at start"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    stop.cancel();
-    tokio::time::timeout(std::time::Duration::from_secs(10), run)
-        .await
-        .expect("the scheduler stops when asked")
-        .unwrap();
+    support::run_scheduler_until(&t.rt, "the scheduler did not purge at start", || {
+        t.rt.store.guest_of(&siti).unwrap().is_none()
+    })
+    .await;
 }
 
 #[tokio::test]

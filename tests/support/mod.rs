@@ -453,3 +453,24 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Runs the scheduler's task (`scheduler::run`, as `pstbot serve` does) until `done` holds —
+/// failing with `what` after 10 s — then stops it and checks that it stops promptly.
+#[allow(dead_code)]
+pub async fn run_scheduler_until(rt: &Arc<Runtime>, what: &str, done: impl Fn() -> bool) {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(pstbot::scheduler::run(rt.clone(), stop.clone()));
+    let waited = std::time::Instant::now();
+    while !done() {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(10),
+            "{what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(10), run)
+        .await
+        .expect("the scheduler stops when asked")
+        .unwrap();
+}
