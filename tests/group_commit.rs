@@ -140,9 +140,8 @@ fn write_row(store: &dyn Store, key: &str, to: &Identity, text: &str) -> OutboxR
     }
 }
 
-/// Starts a delivery worker with the SMS channel on `gw`; returns once it takes hand-offs
-/// and has read the (empty) store.
-async fn worker(
+/// Starts a delivery worker with the SMS channel on `gw`.
+fn sms_worker(
     rt: &Arc<Runtime>,
     gw: &FakeGateway,
 ) -> (CancellationToken, tokio::task::JoinHandle<()>) {
@@ -165,6 +164,16 @@ async fn worker(
         ))
         .run(stop.clone()),
     );
+    (stop, task)
+}
+
+/// Starts a delivery worker with the SMS channel on `gw`; returns once it takes hand-offs
+/// and has read the (empty) store.
+async fn worker(
+    rt: &Arc<Runtime>,
+    gw: &FakeGateway,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let (stop, task) = sms_worker(rt, gw);
     until("the worker takes hand-offs", || rt.handoff.attached()).await;
     // Its first store read follows at once, in the same step; give it time to finish.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -223,25 +232,7 @@ async fn a_reply_is_never_sent_before_its_commit_is_flushed() {
     let (store, valve) = sled_with_valve(dir.path());
     let rt = runtime(store.clone());
     let gw = FakeGateway::start(Vec::new()).await;
-    let mut ch = Channels::new();
-    ch.add(
-        ChannelKind::Sms,
-        Arc::new(pstbot::channels::sms::SmsChannel::new(
-            gw.url(),
-            "test-key".into(),
-            Some("BPS".into()),
-            Duration::from_secs(5),
-        )),
-    );
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn(
-        Arc::new(Outbox::new(
-            rt.clone(),
-            ch,
-            support::quick_delivery(&["sms"]),
-        ))
-        .run(stop.clone()),
-    );
+    let (stop, worker) = sms_worker(&rt, &gw);
 
     let _release = OpenOnDrop(valve.clone());
     valve.hold();
