@@ -543,17 +543,31 @@ impl Runtime {
         // Group commit: wait (holding no thread) for a flush that started after this commit;
         // concurrent messages share it.
         self.store.flushed().await?;
-        // The rows are durable now: the worker may send them at once, with no store read and
-        // no flush of its own. Without a worker to take them, it finds them by its scan.
-        let rows = std::mem::take(&mut applied.rows);
+        self.flushed_commits(
+            std::mem::take(&mut applied.rows),
+            applied.timers_changed,
+            handoff,
+        );
+        Ok(Some((applied, msgs)))
+    }
+
+    /// Tells the workers about commits whose flush finished: the outbox rows they queued go
+    /// to the delivery worker at once (`handoff`), with no store read and no flush of its own
+    /// — without a worker to take them, it is woken and finds them by its scan — and the
+    /// scheduler looks again when timers changed.
+    pub(crate) fn flushed_commits(
+        &self,
+        rows: Vec<crate::store::OutboxRow>,
+        timers_changed: bool,
+        handoff: bool,
+    ) {
         let handed = rows.is_empty() || (handoff && self.handoff.give(rows));
         if !handed {
             self.outbox_wake.notify_one();
         }
-        if applied.timers_changed {
+        if timers_changed {
             self.timers_wake.notify_one();
         }
-        Ok(Some((applied, msgs)))
     }
 
     /// Plans and applies a commit on this thread (no flush), planning again when a case it

@@ -92,29 +92,22 @@ impl Runtime {
             turns.push(self.shard_at(i).lock().await);
         }
         let n = timers.len();
-        let (fired, failed) = crate::runtime::off_worker(|| self.commit_timers(timers));
+        let (mut fired, failed) = crate::runtime::off_worker(|| self.commit_timers(timers));
         // Whatever applied is flushed before anyone is told (a failure of one timer does
         // not hold back the others).
         let flushed = self.store.flushed().await;
         drop(turns);
-        let mut fired = fired;
-        let rows: Vec<_> = fired
-            .iter_mut()
-            .flat_map(|(_, _, applied)| std::mem::take(&mut applied.rows))
-            .collect();
-        // Flushed: the rows go straight to the outbox worker (else its store scan finds them).
-        if flushed.is_ok() && !rows.is_empty() && !self.handoff.give(rows) {
-            self.outbox_wake.notify_one();
-        }
-        if fired.iter().any(|(_, _, applied)| applied.timers_changed) {
-            self.timers_wake.notify_one();
-        }
         flushed?;
+        let mut rows = Vec::new();
+        let mut timers_changed = false;
+        for (timer, msgs, applied) in &mut fired {
+            rows.append(&mut applied.rows);
+            timers_changed |= applied.timers_changed;
+            tracing::info!(timer = %timer.id.split('/').next().unwrap_or(""), kind = kind_name(&timer.what), messages = msgs.len(), "timer fired");
+        }
+        self.flushed_commits(rows, timers_changed, true);
         if let Some(e) = failed {
             return Err(e);
-        }
-        for (timer, msgs, _) in &fired {
-            tracing::info!(timer = %timer.id.split('/').next().unwrap_or(""), kind = kind_name(&timer.what), messages = msgs.len(), "timer fired");
         }
         Ok(n)
     }
