@@ -391,9 +391,7 @@ impl Store for MemoryStore {
             case: created,
             ticket,
             called,
-            timers_changed: false,
-            queued: Vec::new(),
-            rows: Vec::new(),
+            ..Applied::default()
         };
         for (i, msg) in f.messages(&applied).into_iter().enumerate() {
             let id = s.queue(OutboxRow::key_for(&c.dedupe.0, i), c.at, msg);

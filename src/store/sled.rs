@@ -1076,9 +1076,7 @@ fn tx_apply(
         case: created,
         ticket,
         called,
-        timers_changed: false,
-        queued: Vec::new(),
-        rows: Vec::new(),
+        ..Applied::default()
     };
     for (i, msg) in f.messages(&applied).into_iter().enumerate() {
         let id = t[T_OUTBOX].generate_id()?;
