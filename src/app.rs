@@ -59,11 +59,39 @@ pub fn report_config(config: &Config) {
             "telegram is configured without a token (`telegram.token` or PSTBOT_TELEGRAM_TOKEN): not started"
         );
     }
+    if let Some(email) = config.email.as_ref().filter(|e| e.imap_host.is_some()) {
+        report_mail_proof(config, email);
+    }
     if let Some(wa) = &config.whatsapp
         && !wa.is_complete()
     {
         tracing::warn!(
             "whatsapp is configured without all of `phone_number_id`, `access_token`, `app_secret` and `verify_token`: not started"
+        );
+    }
+}
+
+/// Says at start-up how mail from officers and applicants is proven (a `From:` header is not
+/// proof): which officers cannot command by mail, and what counts for replies to cases.
+fn report_mail_proof(config: &Config, email: &crate::config::EmailConfig) {
+    let by_server = !email.trusted_authserv_ids.is_empty();
+    let unproven: Vec<&str> = config
+        .officers
+        .iter()
+        .filter(|o| o.email.is_some() && o.email_secret.is_none())
+        .map(|o| o.id.as_str())
+        .collect();
+    if !by_server && !unproven.is_empty() {
+        tracing::warn!(
+            officers = %unproven.join(", "),
+            "email: these officers' mail is not taken as commands: set `email.trusted_authserv_ids` (the receiving server's Authentication-Results) or each officer's `email_secret`"
+        );
+    }
+    if by_server {
+        tracing::info!(servers = %email.trusted_authserv_ids.join(", "), "email: senders proven by these servers' Authentication-Results, or by answering our mail");
+    } else {
+        tracing::info!(
+            "email: a mail counts for a case only when it answers our mail about it (reply token); unproven mail starts a conversation that sees no case"
         );
     }
 }

@@ -439,6 +439,9 @@ pub struct OfficerConfig {
     pub telegram_user_id: Option<i64>,
     pub whatsapp: Option<String>,
     pub email: Option<String>,
+    /// A secret the officer writes in the subject of a mail to run it as a command: proof of
+    /// who wrote it where the receiving server gives no verdict (`email.trusted_authserv_ids`).
+    pub email_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -721,6 +724,11 @@ pub struct EmailConfig {
     /// or `move` (moved to `handled_folder`).
     pub handled: Option<String>,
     pub handled_folder: Option<String>,
+    /// The `authserv-id`s of the receiving mail servers whose `Authentication-Results` headers
+    /// count as proof of who wrote a mail (e.g. `mx.google.com`). Empty: no server's verdict
+    /// counts, and only reply tokens and officers' `email_secret` prove a sender.
+    #[serde(default)]
+    pub trusted_authserv_ids: Vec<String>,
 }
 
 impl EmailConfig {
@@ -774,6 +782,15 @@ impl EmailConfig {
         }
         if self.poll_seconds == Some(0) {
             return Err("`email.poll_seconds` must be at least 1".into());
+        }
+        if let Some(id) = self
+            .trusted_authserv_ids
+            .iter()
+            .find(|id| id.trim().is_empty() || id.contains([';', ' ', '=']))
+        {
+            return Err(format!(
+                "`email.trusted_authserv_ids`: `{id}` is not a server name like \"mx.google.com\""
+            ));
         }
         Ok(())
     }
@@ -1032,6 +1049,18 @@ impl Config {
             }
             if o.roles.is_empty() {
                 return Err(fail(format!("`officers`: `{}` has no roles", o.id)));
+            }
+            if o.email_secret.as_ref().is_some_and(|s| {
+                s.expose().chars().count() < 16
+                    || !s
+                        .expose()
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            }) {
+                return Err(fail(format!(
+                    "`officers`: `{}`: `email_secret` needs at least 16 letters, digits, `-` or `_`",
+                    o.id
+                )));
             }
         }
         if let Some(tg) = &raw.telegram {

@@ -72,8 +72,15 @@ pub fn sms(data: &[u8]) {
 /// A raw RFC 5322 mail → what it is (bounce, automatic, a person's text and files), and the
 /// quote stripper on its text.
 pub fn email(data: &[u8]) {
-    use crate::channels::email::parse::{MailKind, parse, strip_quotes_and_signature};
-    let p = parse(data, "pst@bps.example", "bps.example");
+    use crate::channels::email::auth::TokenKey;
+    use crate::channels::email::parse::{MailCheck, MailKind, parse, strip_quotes_and_signature};
+    let check = MailCheck {
+        own: "pst@bps.example",
+        domain: "bps.example",
+        key: &TokenKey::new([9; 32]),
+        trusted_authserv_ids: &["mx.bps.example".to_string()],
+    };
+    let p = parse(data, &check);
     assert!(!p.id.is_empty());
     if let MailKind::Person(m) = &p.kind {
         let _ = strip_quotes_and_signature(&m.text);

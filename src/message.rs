@@ -181,6 +181,23 @@ pub struct InboundMessage {
     /// An officer's reply to a forwarded case message answers that case.
     #[serde(default)]
     pub reply_to: Option<String>,
+    /// Whether the channel vouches for `from`. Providers do (the Bot API's user id, a signed
+    /// webhook, a web session, the SMS gateway, the local terminal); an e-mail's `From:` is
+    /// only a claim unless the receiving server or a reply token proves it.
+    #[serde(default)]
+    pub trust: Trust,
+}
+
+/// How far the channel vouches for who sent a message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// The channel proved the sender.
+    #[default]
+    Proven,
+    /// Only claimed (an e-mail's `From:` without proof): the message may start a new
+    /// conversation, but never acts as an officer, on a case or on stored personal data.
+    Claimed,
 }
 
 /// A choice offered with a message, rendered as a button or as a numbered line.

@@ -14,7 +14,9 @@ use crate::config::OfficerConfig;
 use crate::dialogs::data::Activity;
 use crate::dialogs::{self, Bot, CASE_MARKER, Ctx, Effect, Input};
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
-use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic};
+use crate::message::{
+    ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic, Trust,
+};
 use crate::store::{
     Applied, Commit, Committed, DedupeKey, Followups, GuestUpdate, NewCase, Store, StoreError,
     Timer,
@@ -300,7 +302,9 @@ impl Runtime {
         })
     }
 
-    /// The officer this identity belongs to, if any.
+    /// The officer this identity belongs to, if any. An e-mail address alone is no proof of
+    /// who wrote (anyone can put it in `From:`): e-mail identities match only through
+    /// [`Runtime::officer_of`], for mail the channel proved.
     pub fn officer(&self, who: &Identity) -> Option<&OfficerConfig> {
         self.officers.iter().find(|o| match who.channel {
             ChannelKind::Terminal => o.terminal.as_deref() == Some(who.address.as_str()),
@@ -312,12 +316,26 @@ impl Runtime {
                 o.whatsapp.as_deref().and_then(digits).is_some()
                     && o.whatsapp.as_deref().and_then(digits) == digits(&who.address)
             }
-            ChannelKind::Email => o
-                .email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(&who.address)),
             _ => false,
         })
+    }
+
+    /// The officer whose e-mail address this is (a claim to be proven by the channel).
+    pub fn officer_by_email(&self, address: &str) -> Option<&OfficerConfig> {
+        self.officers.iter().find(|o| {
+            o.email
+                .as_deref()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(address.trim()))
+        })
+    }
+
+    /// The officer who sent `msg`: only when the channel vouches for the sender.
+    pub fn officer_of(&self, msg: &InboundMessage) -> Option<&OfficerConfig> {
+        match (msg.trust, msg.from.channel) {
+            (Trust::Claimed, _) => None,
+            (Trust::Proven, ChannelKind::Email) => self.officer_by_email(&msg.from.address),
+            (Trust::Proven, _) => self.officer(&msg.from),
+        }
     }
 
     pub(crate) fn shard(&self, who: &Identity) -> &tokio::sync::Mutex<()> {
@@ -383,14 +401,15 @@ impl Runtime {
             tracing::debug!(from = %msg.from.masked(), "duplicate message ignored");
             return Ok(Vec::new());
         }
-        if self.officer(&msg.from).is_none() {
+        let officer = self.officer_of(&msg);
+        if officer.is_none() {
             match self.flood_check(&msg.from) {
                 Flood::Allowed => {}
                 Flood::Throttled { tell } => return self.throttled(key, &msg.from, tell).await,
             }
         }
         let done = self
-            .commit_planned_with(handoff, |now| match self.officer(&msg.from) {
+            .commit_planned_with(handoff, |now| match officer {
                 Some(officer) => admin::plan(self, officer, &msg, key.clone(), now),
                 None => self.applicant_plan(key.clone(), now, &msg),
             })
@@ -793,7 +812,10 @@ impl Runtime {
         let from = &msg.from;
         let conv = self.store.session(from)?.unwrap_or_default();
         let guest = self.store.guest_of(from)?;
+        // A sender the channel could not prove (an e-mail's bare `From:`) sees and touches no
+        // case: their text is not posted to a case's officers, `selesai` moves nothing.
         let cases: Vec<CaseSummary> = match &guest {
+            _ if msg.trust == Trust::Claimed => Vec::new(),
             Some(g) => self
                 .store
                 .cases_of_guest(&g.id)?
@@ -835,6 +857,11 @@ impl Runtime {
                 };
                 dialogs::step(bot, &ctx, &conv, &input)
             }
+        };
+        let effects = if msg.trust == Trust::Claimed {
+            refuse_erasure_unproven(bot, &new_conv.lang, effects)
+        } else {
+            effects
         };
         self.effects_plan(key, now, from, guest, new_conv, effects, file_bytes)
     }
@@ -1316,6 +1343,22 @@ impl Runtime {
             )]),
         }
     }
+}
+
+/// Erasing someone's data needs proof that it is them: for an unproven sender the erasure is
+/// replaced by a word on how to prove it (answer one of our mails).
+fn refuse_erasure_unproven(bot: &Bot, lang: &str, effects: Vec<Effect>) -> Vec<Effect> {
+    effects
+        .into_iter()
+        .map(|e| match e {
+            Effect::ErasePersonalData => Effect::Reply(dialogs::Reply {
+                text: bot.sys("erase_needs_proof", lang),
+                choices: Vec::new(),
+                ask_contact: false,
+            }),
+            other => other,
+        })
+        .collect()
 }
 
 /// Describes an uploaded file by its content hash, with a safe file name.

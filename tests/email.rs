@@ -273,11 +273,14 @@ iVBORw0KGgpsYXlhcg==\n\
             !s.sent_to("andi@example.org").is_empty()
         })
         .await;
-    let ask = servers.sent_to("andi@example.org").remove(0).text();
+    let ask_mail = servers.sent_to("andi@example.org").remove(0);
+    let asked_id = format!("<{}>", ask_mail.parsed().message_id().unwrap());
+    let ask = ask_mail.text();
     assert!(ask.contains("e-mail"), "asks for the next answer: {ask}");
     assert!(ask.contains("satu jawaban per baris"), "{ask}");
 
-    // 4. An out-of-office answer and a bounce: never answered.
+    // 4. An out-of-office answer and a bounce (returning the headers of our mail to Andi):
+    //    never answered.
     servers
         .deliver(&format!(
             "From: budi@example.org\nTo: {USER}\nSubject: Cuti\nAuto-Submitted: auto-replied\nMessage-ID: <ooo-1@example.org>\n\nSaya sedang cuti.\n"
@@ -285,7 +288,7 @@ iVBORw0KGgpsYXlhcg==\n\
         .await;
     servers
         .deliver(&format!(
-            "From: MAILER-DAEMON@mx.example.org\nTo: {USER}\nSubject: Undelivered Mail Returned to Sender\nMessage-ID: <dsn-1@mx.example.org>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n--r\nContent-Type: text/plain\n\nYour message could not be delivered.\n--r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; andi@example.org\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <Andi@example.org>: mailbox unavailable\n--r--\n"
+            "From: MAILER-DAEMON@mx.example.org\nTo: {USER}\nSubject: Undelivered Mail Returned to Sender\nMessage-ID: <dsn-1@mx.example.org>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n--r\nContent-Type: text/plain\n\nYour message could not be delivered.\n--r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; andi@example.org\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <Andi@example.org>: mailbox unavailable\n--r\nContent-Type: text/rfc822-headers\n\nFrom: {USER}\nTo: andi@example.org\nMessage-ID: {asked_id}\n--r--\n"
         ))
         .await;
     servers
@@ -527,4 +530,236 @@ async fn idle_wakes_for_new_mail_and_handled_mail_is_moved() {
     served.await.unwrap().unwrap();
     let menu = servers.sent_to("rudi@example.org")[0].text();
     assert!(menu.contains("Pengaduan"), "the menu: {menu}");
+}
+
+/// Officers for the forged-sender test: Ratna proves herself through the receiving server's
+/// verdict, Dodi (no server verdict for him in the test) through the secret in his subject.
+const OFFICERS_BY_MAIL: &str = r#"
+trusted_authserv_ids = ["mx.bps.example"]
+
+[[officers]]
+id = "ratna"
+name = "Ratna"
+roles = ["petugas"]
+email = "ratna@bps.example"
+
+[[officers]]
+id = "dodi"
+name = "Dodi"
+roles = ["petugas"]
+email = "dodi@bps.example"
+email_secret = "kunci-dodi-0123456789"
+"#;
+
+fn officer_mail(n: u32, from: &str, headers: &str, subject: &str, body: &str) -> String {
+    format!(
+        "{headers}From: {from}\nTo: {USER}\nSubject: {subject}\nMessage-ID: <officer-{n}@bps.example>\n\n{body}\n"
+    )
+}
+
+/// A `From:` header is only a claim (issue 17, items 1–3), on `pstbot serve` with real mail
+/// servers: an officer's address without the receiving server's verdict or the officer's
+/// secret runs no command (the officer is told instead); a reply naming a case counts only
+/// with our reply token for its sender; an unproven mail from an applicant's address reaches
+/// no case and erases nothing; a bounce counts only for a mail we sent to that address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::config_file(dir.path(), "127.0.0.1:0");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&servers.email_section());
+    text.push_str(OFFICERS_BY_MAIL);
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg.clone(), async {
+        let _ = rx.await;
+    }));
+    let siti = "siti@example.org";
+    servers.deliver(&complaint_mail("siti-1")).await;
+    servers
+        .wait_for("the receipt to Siti", async |s| !s.sent_to(siti).is_empty())
+        .await;
+    let receipt = servers.sent_to(siti).remove(0);
+    let receipt_id = format!("<{}>", receipt.parsed().message_id().unwrap());
+    assert!(receipt.text().contains("ADU-2026-000001"));
+
+    // 1. Officers' commands in Ratna's name: forged (no verdict; a verdict of a server we do
+    //    not trust; our server's verdict for another domain) run nothing.
+    let ar_evil = "Authentication-Results: mx.evil.example; dkim=pass header.d=bps.example\n";
+    let ar_other = "Authentication-Results: mx.bps.example; dkim=pass header.d=evil.example\n";
+    // The sender's own forged verdict below the one our server added.
+    let ar_below = "Authentication-Results: mx.bps.example; dkim=none\nReceived: from evil.example\nAuthentication-Results: mx.bps.example; dkim=pass header.d=bps.example\n";
+    for (n, headers) in [(1, ""), (2, ar_evil), (3, ar_other), (7, ar_below)] {
+        servers
+            .deliver(&officer_mail(
+                n,
+                "Ratna <ratna@bps.example>",
+                headers,
+                "perintah",
+                "balas ADU-2026-000001 Pengaduan Ibu kami tutup.",
+            ))
+            .await;
+    }
+    servers
+        .wait_for("four notices to Ratna", async |s| {
+            s.sent_to("ratna@bps.example").len() == 4
+        })
+        .await;
+    for m in servers.sent_to("ratna@bps.example") {
+        assert!(m.text().contains("tidak dijalankan"), "{}", m.text());
+    }
+    // 2. The same from Ratna with our server's verdict runs; so does Dodi's with his secret.
+    let ar_ok =
+        "Authentication-Results: mx.bps.example; dkim=pass header.d=bps.example header.s=s1\n";
+    servers
+        .deliver(&officer_mail(
+            4,
+            "ratna@bps.example",
+            ar_ok,
+            "perintah",
+            "balas ADU-2026-000001 Tabelnya sedang kami periksa.",
+        ))
+        .await;
+    servers
+        .deliver(&officer_mail(
+            5,
+            "dodi@bps.example",
+            "",
+            "[kunci-dodi-0123456789] antrian",
+            "antrian",
+        ))
+        .await;
+    servers
+        .deliver(&officer_mail(
+            6,
+            "dodi@bps.example",
+            "",
+            "[kunci-dodi-9999999999] antrian",
+            "antrian",
+        ))
+        .await;
+    servers
+        .wait_for("the real reply to Siti and Dodi's two answers", async |s| {
+            s.sent_to(siti).len() == 2 && s.sent_to("dodi@bps.example").len() == 2
+        })
+        .await;
+    let to_siti = servers.sent_to(siti);
+    assert!(to_siti[1].text().contains("Tabelnya sedang kami periksa."));
+    assert!(
+        !to_siti.iter().any(|m| m.text().contains("kami tutup")),
+        "no forged reply reached Siti"
+    );
+    let dodi: Vec<String> = servers
+        .sent_to("dodi@bps.example")
+        .iter()
+        .map(|m| m.text())
+        .collect();
+    assert!(
+        dodi.iter().any(|t| t.contains("ADU-2026-000001")),
+        "the queue: {dodi:?}"
+    );
+    assert!(
+        dodi.iter().any(|t| t.contains("tidak dijalankan")),
+        "a wrong secret is no secret: {dodi:?}"
+    );
+
+    // 3. A reply in Siti's case thread: forged by Eve with Siti's address and a made-up
+    //    token, and by Eve from her own address quoting Siti's real mail. Neither lands on the
+    //    case; Eve learns nothing about it.
+    let fake_id = format!(
+        "<pstbot.ADU-2026-000001.{}.{}@{DOMAIN}>",
+        "a".repeat(24),
+        "b".repeat(20)
+    );
+    let thread_reply = |n: u32, from: &str, id: &str| {
+        format!(
+            "From: {from}\nTo: {USER}\nSubject: Re: [ADU-2026-000001] Terima kasih\nMessage-ID: <forged-{n}@example.org>\nIn-Reply-To: {id}\nReferences: {id}\n\nSaya mencabut pengaduan ini.\n"
+        )
+    };
+    servers.deliver(&thread_reply(1, siti, &fake_id)).await;
+    servers
+        .deliver(&thread_reply(2, "eve@example.org", &receipt_id))
+        .await;
+    // 4. An unproven mail from Siti's address asking to erase her data, and a forged bounce
+    //    naming her address.
+    servers
+        .deliver(&format!(
+            "From: {siti}\nTo: {USER}\nSubject: hapus\nMessage-ID: <forged-3@example.org>\n\nhapusdata\n"
+        ))
+        .await;
+    servers
+        .deliver(&format!(
+            "From: {siti}\nTo: {USER}\nSubject: Re: hapus\nMessage-ID: <forged-4@example.org>\n\nya\n"
+        ))
+        .await;
+    servers
+        .deliver(&format!(
+            "From: MAILER-DAEMON@mx.example.org\nTo: {USER}\nSubject: Undelivered\nMessage-ID: <forged-dsn@mx.example.org>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n--r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; {siti}\nAction: failed\nStatus: 5.1.1\n--r--\n"
+        ))
+        .await;
+    servers
+        .wait_for("every mail handled", async |s| {
+            let f = s.flags().await;
+            f.len() == 13
+                && f.iter()
+                    .all(|(_, fl)| fl.iter().any(|x| x.contains("PstbotHandled")))
+        })
+        .await;
+    servers
+        .wait_for("Eve's answer", async |s| {
+            !s.sent_to("eve@example.org").is_empty()
+        })
+        .await;
+    let to_eve = servers.sent_to("eve@example.org").remove(0).text();
+    assert!(
+        !to_eve.contains("ADU-2026-000001") && !to_eve.contains("Siti"),
+        "{to_eve}"
+    );
+    servers
+        .wait_for("the answer to the unproven erasure", async |s| {
+            s.sent_to(siti)
+                .iter()
+                .any(|m| m.text().contains("hapusdata") && m.text().contains("balas"))
+        })
+        .await;
+    let erase_answer = servers
+        .sent_to(siti)
+        .iter()
+        .map(|m| m.text())
+        .find(|t| t.contains("hapusdata") && t.contains("balas"))
+        .expect("Siti is told how to erase her data for real");
+    assert!(erase_answer.contains("reply"), "{erase_answer}");
+    tx.send(()).unwrap();
+    served.await.unwrap().unwrap();
+
+    let store = SledStore::open(&cfg.store.path, 16).unwrap();
+    let case = case_of(&store, "ADU-2026-000001");
+    let notes: Vec<String> = case.history.iter().filter_map(|e| e.note.clone()).collect();
+    assert!(
+        !notes
+            .iter()
+            .any(|n| n.contains("mencabut") || n.contains("kami tutup")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("Tabelnya sedang kami periksa."))
+    );
+    let officers: Vec<String> = store
+        .outbox_pending(None, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.msg.to == Identity::officers())
+        .map(|r| r.msg.text)
+        .collect();
+    assert!(
+        !officers.iter().any(|t| t.contains("mencabut")),
+        "{officers:?}"
+    );
+    let siti_id = Identity::new(ChannelKind::Email, siti);
+    assert!(store.guest_of(&siti_id).unwrap().is_some(), "not erased");
+    assert!(!store.address_failing(&siti_id).unwrap(), "a forged bounce");
 }

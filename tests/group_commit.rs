@@ -212,6 +212,7 @@ fn halo(id: &str, phone: &str) -> InboundMessage {
         from: sms_from(phone),
         body: InboundBody::Text("halo".into()),
         reply_to: None,
+        trust: pstbot::message::Trust::Proven,
     }
 }
 

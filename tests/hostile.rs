@@ -359,6 +359,52 @@ const HOSTILE: &[Hostile] = &[
         "webchat::limits_give_a_clear_answer_in_both_languages",
         "429 with a clear answer",
     ),
+    // Forged e-mail identities (issue 17, items 1–3).
+    h(
+        "Officer command mailed with a forged `From:` (no server verdict)",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "not run; the officer is told at that address",
+    ),
+    h(
+        "Officer command with `Authentication-Results` from an untrusted server",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "not run",
+    ),
+    h(
+        "Officer command with our server's DKIM pass for another domain",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "not run (not aligned)",
+    ),
+    h(
+        "Officer command with a wrong `email_secret` in the subject",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "not run; the officer is told",
+    ),
+    h(
+        "Reply in a case thread with a forged `From:` and a made-up token",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "not on the case; a new conversation that sees no case",
+    ),
+    h(
+        "Reply quoting another person's case mail (real token, other sender)",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "not on the case; nothing about it revealed",
+    ),
+    h(
+        "`hapusdata` + `ya` mailed with a forged `From:`",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "nothing erased; told to answer our mail",
+    ),
+    h(
+        "Bounce naming an address we never mailed (no mail of ours in it)",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "ignored: the address stays deliverable",
+    ),
+    h(
+        "Forged `Authentication-Results` below the server's own",
+        "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
+        "only the topmost trusted verdict counts",
+    ),
 ];
 
 #[test]
@@ -657,9 +703,17 @@ async fn deeply_nested_json_and_invalid_utf8_get_400() {
 
 #[test]
 fn invalid_utf8_mail_is_read_lossily() {
-    use pstbot::channels::email::parse::{MailKind, parse};
+    use pstbot::channels::email::auth::TokenKey;
+    use pstbot::channels::email::parse::{MailCheck, MailKind, parse};
+    let key = TokenKey::new([5; 32]);
+    let check = MailCheck {
+        own: "pst@bps.example",
+        domain: "bps.example",
+        key: &key,
+        trusted_authserv_ids: &[],
+    };
     let mut raw = b"From: budi@example.go.id\r\nTo: pst@bps.example\r\nSubject: Data \xff\xfe\r\nMessage-ID: <bad-1@example.go.id>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMohon data \xc3\x28 kemiskinan\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\r\n%PDF-1.4\r\n--b--\r\n".to_vec();
-    let p = parse(&raw, "pst@bps.example", "bps.example");
+    let p = parse(&raw, &check);
     let MailKind::Person(m) = p.kind else {
         panic!("{:?}", p.kind)
     };
@@ -669,7 +723,7 @@ fn invalid_utf8_mail_is_read_lossily() {
     assert_eq!(kept, "passwd");
     // Truncated in the middle of a header: an unreadable mail is never answered.
     raw.truncate(40);
-    let _ = parse(&raw, "pst@bps.example", "bps.example");
+    let _ = parse(&raw, &check);
 }
 
 /// What the officers' chat and the other channels get for a complaint whose name and text are
@@ -831,7 +885,15 @@ fn no_header_injection_through_an_e_mail_subject() {
                 m = m.about(t);
             }
             let row = OutboxRow::new(1, "k#0".into(), chrono::Utc::now(), m);
-            let mail = render::build(&row, "budi@example.go.id", &me, None, Vec::new()).unwrap();
+            let mail = render::build(
+                &row,
+                "budi@example.go.id",
+                &me,
+                &pstbot::channels::email::auth::TokenKey::new([5; 32]),
+                None,
+                Vec::new(),
+            )
+            .unwrap();
             let raw = String::from_utf8_lossy(&mail.formatted()).into_owned();
             let head = raw.split("\r\n\r\n").next().unwrap();
             assert!(
@@ -1042,6 +1104,7 @@ async fn a_flood_from_one_sender_is_limited_without_hurting_others() {
         from: who.clone(),
         body: InboundBody::Text(text.into()),
         reply_to: None,
+        trust: pstbot::message::Trust::Proven,
     };
     let mut answered = 0;
     let mut notices = Vec::new();

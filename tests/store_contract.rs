@@ -872,3 +872,40 @@ fn sled_store_keeps_consent_texts_once_across_reopen_and_backup() {
     assert_eq!(r.guest_of(&who("c1")).unwrap().unwrap().consent_text, long);
     assert_eq!(r.guests().unwrap().len(), 3);
 }
+
+/// A store's secrets: made once, then always the same; different names differ.
+fn secret_contract(store: &dyn Store) -> [u8; 32] {
+    let a = store.secret("email-reply").unwrap();
+    assert_eq!(store.secret("email-reply").unwrap(), a);
+    assert_ne!(store.secret("another").unwrap(), a);
+    assert_ne!(a, [0u8; 32]);
+    a
+}
+
+#[test]
+fn memory_store_keeps_its_secrets() {
+    secret_contract(&MemoryStore::new());
+}
+
+#[test]
+fn sled_store_keeps_its_secrets_across_reopen_and_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = {
+        let s = SledStore::open(dir.path(), 8).unwrap();
+        secret_contract(&s)
+    };
+    let s = SledStore::open(dir.path(), 8).unwrap();
+    assert_eq!(s.secret("email-reply").unwrap(), first);
+    let file = dir.path().join("backup.pstbot");
+    s.backup_to(std::fs::File::create(&file).unwrap()).unwrap();
+    drop(s);
+    let restored = tempfile::tempdir().unwrap();
+    SledStore::restore_from(restored.path(), &file).unwrap();
+    let r = SledStore::open(restored.path(), 8).unwrap();
+    assert_eq!(r.secret("email-reply").unwrap(), first);
+    assert_ne!(
+        MemoryStore::new().secret("email-reply").unwrap(),
+        first,
+        "each store makes its own"
+    );
+}

@@ -347,6 +347,7 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
                 "balas {n} Terima kasih, Bapak. Tabelnya sudah kami perbaiki."
             )),
             reply_to: None,
+            trust: pstbot::message::Trust::Proven,
         })
         .await
         .unwrap();

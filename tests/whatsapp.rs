@@ -709,6 +709,7 @@ async fn officer(svc: &Service, text: &str) -> Vec<(u64, OutboundMessage)> {
         from: Identity::new(ChannelKind::Terminal, "rina"),
         body: pstbot::message::InboundBody::Text(text.into()),
         reply_to: None,
+        trust: pstbot::message::Trust::Proven,
     };
     svc.rt.handle_queued(msg).await.unwrap()
 }

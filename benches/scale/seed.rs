@@ -100,6 +100,7 @@ impl Template {
                     from: who.clone(),
                     body: InboundBody::Text((*say).into()),
                     reply_to: None,
+                    trust: pstbot::message::Trust::Proven,
                 })
                 .await?;
             if std::env::var_os("SCALE_VERBOSE").is_some() {

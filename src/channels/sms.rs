@@ -295,6 +295,7 @@ pub fn parse_inbound(body: &[u8], is_form: bool) -> Result<InboundMessage, (Stat
         from: Identity::new(ChannelKind::Sms, phone),
         body: InboundBody::Text(sms.text),
         reply_to: None,
+        trust: crate::message::Trust::Proven,
     })
 }
 

@@ -195,6 +195,7 @@ where
             from: who.clone(),
             body,
             reply_to: None,
+            trust: crate::message::Trust::Proven,
         };
         for (id, reply) in rt.handle_queued(msg).await? {
             render_for(out, &reply, &who)?;

@@ -179,6 +179,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "erase_done",
     "email_case_added",
     "email_footer",
+    "email_officer_unproven",
+    "erase_needs_proof",
     "welcome_back",
     "idle_closed",
     "idle_closed_later",

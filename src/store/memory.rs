@@ -34,6 +34,7 @@ struct State {
     next_web_seq: u64,
     audit: Vec<AuditEntry>,
     failing: BTreeSet<Identity>,
+    secrets: BTreeMap<String, [u8; 32]>,
 }
 
 impl State {
@@ -160,6 +161,11 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn secret(&self, name: &str) -> Result<[u8; 32]> {
+        let fresh = super::random_secret()?;
+        self.write(|s| *s.secrets.entry(name.to_string()).or_insert(fresh))
+    }
+
     fn is_handled(&self, key: &DedupeKey) -> Result<bool> {
         self.read(|s| s.dedupe.contains_key(key))
     }

@@ -473,6 +473,10 @@ pub trait Store: Send + Sync + 'static {
     fn checkpoint(&self) -> Result<()> {
         Ok(())
     }
+    /// A random 32-byte secret of this store, made on first use and the same ever after (in
+    /// every process on the store, and in a backup): the key of e-mail reply tokens. Durable
+    /// before it is returned, so nothing sent with it outlives it.
+    fn secret(&self, name: &str) -> Result<[u8; 32]>;
     /// A web chat session by its id (the hash of its token).
     fn web_session(&self, id: &str) -> Result<Option<WebSession>>;
     /// Records a web chat session issued to a browser.
@@ -494,6 +498,14 @@ pub trait Store: Send + Sync + 'static {
 pub struct PrunePage<K> {
     pub next: Option<K>,
     pub pruned: usize,
+}
+
+/// 32 bytes from the operating system's generator, for a new [`Store::secret`].
+pub(crate) fn random_secret() -> Result<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Engine(format!("no random bytes for a secret: {e}")))?;
+    Ok(bytes)
 }
 
 /// Builds the case a commit creates (shared by both stores so they cannot drift apart).

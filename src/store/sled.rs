@@ -1359,6 +1359,21 @@ impl Store for SledStore {
         })
     }
 
+    fn secret(&self, name: &str) -> Result<[u8; 32]> {
+        let e = self.e()?;
+        let meta = e.db.open_tree("meta")?;
+        let key = format!("secret:{name}");
+        let fresh = super::random_secret()?;
+        // The first process to store one wins; everyone reads what is there.
+        let _ = meta.compare_and_swap(&key, None as Option<&[u8]>, Some(&fresh[..]))?;
+        let stored = meta
+            .get(&key)?
+            .ok_or_else(|| StoreError::Engine(format!("secret {name} vanished")))?;
+        e.db.flush()?;
+        <[u8; 32]>::try_from(stored.as_ref())
+            .map_err(|_| StoreError::Engine(format!("secret {name} is damaged")))
+    }
+
     fn trouble(&self) -> Option<String> {
         self.trouble
             .lock()

@@ -143,6 +143,7 @@ impl Chat {
             from: self.who.clone(),
             body,
             reply_to: None,
+            trust: pstbot::message::Trust::Proven,
         };
         self.last = self.rt.handle(msg).await.expect("handled");
         transcript(&self.last)
@@ -156,6 +157,7 @@ impl Chat {
             from: self.who.clone(),
             body: InboundBody::Text(text.to_string()),
             reply_to: Some(quoted.to_string()),
+            trust: pstbot::message::Trust::Proven,
         };
         self.last = self.rt.handle(msg).await.expect("handled");
         transcript(&self.last)

@@ -6,9 +6,12 @@
 //! again and the runtime recognises its `Message-ID` (deduplication), so it changes nothing
 //! and is marked then. Nothing handled is lost and nothing is done twice.
 
-use super::parse::{self, MailKind};
+use super::auth::TokenKey;
+use super::parse::{self, MailCheck, MailKind};
 use super::{EmailSettings, HANDLED_KEYWORD, Handled, ImapSettings, Security};
-use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, mask};
+use crate::message::{
+    ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Trust, mask,
+};
 use crate::runtime::Runtime;
 use async_imap::{Client, Session};
 use futures_util::StreamExt;
@@ -34,7 +37,19 @@ pub async fn run(settings: EmailSettings, rt: Arc<Runtime>, shutdown: Cancellati
     };
     let mut pause = Duration::from_secs(1);
     while !shutdown.is_cancelled() {
-        match session_loop(&settings, &imap, &rt, &shutdown, &mut pause).await {
+        let tokens = match super::token_key(rt.store.as_ref()) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "email: the reply-token key cannot be read; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+                pause = (pause * 2).min(Duration::from_secs(300));
+                continue;
+            }
+        };
+        match session_loop(&settings, &imap, &rt, &tokens, &shutdown, &mut pause).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(error = %e, host = %imap.host, "email: IMAP failed; reconnecting");
@@ -102,6 +117,7 @@ async fn session_loop(
     settings: &EmailSettings,
     imap: &ImapSettings,
     rt: &Arc<Runtime>,
+    tokens: &TokenKey,
     shutdown: &CancellationToken,
     pause: &mut Duration,
 ) -> anyhow::Result<()> {
@@ -115,7 +131,7 @@ async fn session_loop(
     tracing::info!(folder = %imap.folder, idle, "email: reading the mailbox");
     *pause = Duration::from_secs(1);
     loop {
-        handle_new(&mut session, settings, imap, rt, shutdown).await?;
+        handle_new(&mut session, settings, imap, rt, tokens, shutdown).await?;
         if shutdown.is_cancelled() {
             let _ = session.logout().await;
             return Ok(());
@@ -145,6 +161,7 @@ async fn handle_new(
     settings: &EmailSettings,
     imap: &ImapSettings,
     rt: &Arc<Runtime>,
+    tokens: &TokenKey,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let query = match &imap.handled {
@@ -180,7 +197,7 @@ async fn handle_new(
         if raw.is_empty() {
             tracing::warn!(uid, "email: a mail over the size limit was not read");
         } else {
-            handle_mail(settings, rt, &raw).await?;
+            handle_mail(settings, rt, tokens, &raw).await?;
         }
         mark(session, imap, uid).await?;
     }
@@ -209,13 +226,28 @@ async fn mark(session: &mut ImapSession, imap: &ImapSettings, uid: u32) -> anyho
 }
 
 /// Hands one raw mail to the runtime; returns once its effects are durable.
+///
+/// Who wrote it decides what it may do (see [`super::auth`]):
+/// - from an officer's address: a command only when the receiving server vouches for it or
+///   the subject carries that officer's `email_secret`; otherwise the officer is told;
+/// - in a case's thread: added to the case only when it answers our mail about that case to
+///   its sender (reply token), or the server vouches for the sender; otherwise a new
+///   conversation that sees no case;
+/// - any other mail: a conversation, proven or not (an unproven one touches no case).
 pub async fn handle_mail(
     settings: &EmailSettings,
     rt: &Runtime,
+    tokens: &TokenKey,
     raw: &[u8],
 ) -> Result<(), crate::runtime::RuntimeError> {
     let me = &settings.me;
-    let p = parse::parse(raw, &me.from_address, me.domain());
+    let check = MailCheck {
+        own: &me.from_address,
+        domain: me.domain(),
+        key: tokens,
+        trusted_authserv_ids: &settings.trusted_authserv_ids,
+    };
+    let p = parse::parse(raw, &check);
     match p.kind {
         MailKind::Bounce { failed, reason } => {
             tracing::info!(failed = ?failed.as_deref().map(mask), "email: a bounce; not answered");
@@ -233,17 +265,15 @@ pub async fn handle_mail(
         }
         MailKind::Person(m) => {
             let from = Identity::new(ChannelKind::Email, m.from.clone());
-            if rt.officer(&from).is_some() {
-                rt.handle(InboundMessage {
-                    id: p.id,
-                    from,
-                    body: InboundBody::Text(m.text),
-                    reply_to: None,
-                })
-                .await?;
-                return Ok(());
+            if let Some(officer) = rt.officer_by_email(&m.from) {
+                return officer_mail(rt, officer, p.id, from, m).await;
             }
-            if let Some(case) = &m.case
+            let case = m
+                .answers
+                .case
+                .clone()
+                .or_else(|| m.case.clone().filter(|_| m.authenticated));
+            if let Some(case) = &case
                 && rt
                     .handle_case_mail(&p.id, &from, case, &m.text, &m.files)
                     .await?
@@ -251,6 +281,14 @@ pub async fn handle_mail(
                 tracing::info!(%case, from = %from.masked(), "email: a reply added to its case");
                 return Ok(());
             }
+            if m.case.is_some() && case.is_none() {
+                tracing::info!(from = %from.masked(), "email: names a case without proof; a new conversation");
+            }
+            let trust = if m.authenticated || m.answers.us {
+                Trust::Proven
+            } else {
+                Trust::Claimed
+            };
             rt.handle(InboundMessage {
                 id: p.id,
                 from,
@@ -259,9 +297,54 @@ pub async fn handle_mail(
                     files: m.files,
                 },
                 reply_to: None,
+                trust,
             })
             .await?;
             Ok(())
         }
     }
+}
+
+/// Mail from an officer's address: run as a command when proven, else the officer is told
+/// (at that address: a forger learns nothing) and nothing else happens.
+async fn officer_mail(
+    rt: &Runtime,
+    officer: &crate::config::OfficerConfig,
+    id: String,
+    from: Identity,
+    m: parse::PersonMail,
+) -> Result<(), crate::runtime::RuntimeError> {
+    let secret_in_subject = officer.email_secret.as_ref().is_some_and(|secret| {
+        use subtle::ConstantTimeEq;
+        m.subject
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .any(|w| {
+                w.len() == secret.expose().len()
+                    && bool::from(w.as_bytes().ct_eq(secret.expose().as_bytes()))
+            })
+    });
+    if m.authenticated || secret_in_subject {
+        return rt
+            .handle(InboundMessage {
+                id,
+                from,
+                body: InboundBody::Text(m.text),
+                reply_to: None,
+                trust: Trust::Proven,
+            })
+            .await
+            .map(|_| ());
+    }
+    tracing::warn!(officer = %officer.id, "email: mail in an officer's name without proof; not run as a command");
+    let lang = rt.bot.default_lang().to_string();
+    rt.record(
+        crate::store::DedupeKey::new(&from, &id),
+        &from,
+        vec![OutboundMessage::text(
+            from.clone(),
+            rt.bot.sys("email_officer_unproven", &lang),
+        )],
+    )
+    .await
+    .map(|_| ())
 }

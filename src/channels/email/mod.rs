@@ -6,12 +6,15 @@
 //! - [`parse`]: a raw mail → what it means (pure): a reply to a case, a new message, a bounce,
 //!   an automatic answer; quoted history and signatures removed.
 //! - [`imap`]: the mailbox loop: fetch, hand to the runtime, then mark handled.
+//! - [`auth`]: who really wrote a mail: the receiving server's verdict, our reply tokens.
 //!
 //! Threads need no state: every mail about case `ADU-2026-000012` refers to the root id
 //! `<pstbot.ADU-2026-000012@DOMAIN>`, and each mail's own id is derived from its outbox row's
-//! key (`<pstbot.ADU-2026-000012.HASH@DOMAIN>`), so a resend after a crash is the same mail and
-//! a reply names its case in its headers.
+//! key and carries the reply token of its recipient
+//! (`<pstbot.ADU-2026-000012.HASH.TOKEN@DOMAIN>`), so a resend after a crash is the same mail
+//! and a reply proves which mailbox it answers.
 
+pub mod auth;
 pub mod imap;
 pub mod parse;
 pub mod render;
@@ -106,6 +109,8 @@ pub struct EmailSettings {
     pub me: MailIdentity,
     pub smtp: SmtpSettings,
     pub imap: Option<ImapSettings>,
+    /// The receiving servers whose `Authentication-Results` count, lowercased.
+    pub trusted_authserv_ids: Vec<String>,
 }
 
 impl EmailSettings {
@@ -182,6 +187,11 @@ impl EmailSettings {
             },
             smtp,
             imap,
+            trusted_authserv_ids: c
+                .trusted_authserv_ids
+                .iter()
+                .map(|s| s.trim().to_lowercase())
+                .collect(),
         })
     }
 }
@@ -191,14 +201,30 @@ pub fn thread_root_id(case: &str, domain: &str) -> String {
     format!("<pstbot.{case}@{domain}>")
 }
 
-/// The id of the mail an outbox row becomes: the same for every attempt of that row.
-pub fn message_id_for_row(key: &str, case: Option<&str>, domain: &str) -> String {
+/// The id of the mail an outbox row becomes: the same for every attempt of that row, with the
+/// reply token of its recipient for its case (or the conversation).
+pub fn message_id_for_row(
+    key: &str,
+    case: Option<&str>,
+    recipient: &str,
+    tokens: &auth::TokenKey,
+    domain: &str,
+) -> String {
     use sha2::{Digest, Sha256};
     let h = hex::encode(&Sha256::digest(key.as_bytes())[..12]);
+    let token = tokens.token(case.unwrap_or(auth::CONVERSATION), recipient);
     match case {
-        Some(c) => format!("<pstbot.{c}.{h}@{domain}>"),
-        None => format!("<pstbot.{h}@{domain}>"),
+        Some(c) => format!("<pstbot.{c}.{h}.{token}@{domain}>"),
+        None => format!("<pstbot.{h}.{token}@{domain}>"),
     }
+}
+
+/// The name of the store secret reply tokens are made with.
+const TOKEN_SECRET: &str = "email-reply-tokens";
+
+/// The office's reply-token key, from the store (made on first use).
+pub fn token_key(store: &dyn crate::store::Store) -> crate::store::Result<auth::TokenKey> {
+    store.secret(TOKEN_SECRET).map(auth::TokenKey::new)
 }
 
 /// The message id of the mail a row answers, when the row was caused by a mail (its key is
@@ -216,16 +242,21 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_name_their_case() {
-        let a = message_id_for_row("telegram:5#0", Some("ADU-2026-000012"), "bps.go.id");
-        assert_eq!(
-            a,
-            message_id_for_row("telegram:5#0", Some("ADU-2026-000012"), "bps.go.id")
-        );
+        let k = auth::TokenKey::new([3; 32]);
+        let id = |row: &str, to: &str| {
+            message_id_for_row(row, Some("ADU-2026-000012"), to, &k, "bps.go.id")
+        };
+        let a = id("telegram:5#0", "siti@x.id");
+        assert_eq!(a, id("telegram:5#0", "siti@x.id"));
         assert!(a.starts_with("<pstbot.ADU-2026-000012."));
+        assert_ne!(a, id("telegram:5#1", "siti@x.id"));
         assert_ne!(
             a,
-            message_id_for_row("telegram:5#1", Some("ADU-2026-000012"), "bps.go.id")
+            id("telegram:5#0", "budi@x.id"),
+            "the token is the recipient's"
         );
+        let ours = auth::answers(&[a], "siti@x.id", "bps.go.id", &k);
+        assert_eq!(ours.case.unwrap().to_string(), "ADU-2026-000012");
         assert_eq!(
             thread_root_id("ADU-2026-000012", "bps.go.id"),
             "<pstbot.ADU-2026-000012@bps.go.id>"

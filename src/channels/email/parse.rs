@@ -1,6 +1,7 @@
 //! What a received mail is (pure): a bounce, an automatic answer, or a person writing — with
 //! its new text (quoted history and signature removed), its files and the case it belongs to.
 
+use super::auth::{self, Answers, TokenKey};
 use crate::cases::CaseNumber;
 use crate::message::Attachment;
 use mail_parser::{MessageParser, MimeHeaders};
@@ -16,9 +17,15 @@ pub struct PersonMail {
     /// The new text: decoded, without quoted history and signature.
     pub text: String,
     pub files: Vec<Attachment>,
-    /// The case this mail answers: named in `In-Reply-To`/`References` (our ids) or in the
-    /// subject as `[ADU-2026-000012]`.
+    /// The case this mail says it is about: named in `In-Reply-To`/`References` (our ids) or
+    /// in the subject as `[ADU-2026-000012]`. Only a claim: see `answers` and `authenticated`.
     pub case: Option<CaseNumber>,
+    /// Whether the receiving server vouches that the `From:` domain sent it
+    /// ([`auth::authenticated`]).
+    pub authenticated: bool,
+    /// What our reply tokens in its thread headers prove: it answers a mail we sent to its
+    /// sender (about that case).
+    pub answers: Answers,
 }
 
 /// What a mail is.
@@ -56,9 +63,22 @@ static DIAGNOSTIC: LazyLock<Regex> =
 static STATUS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?im)^\s*Status:\s*(.+)$").expect("regex"));
 
-/// Reads a raw mail. `own` is our from address (mail from it is never answered), `domain` the
-/// right-hand side of our ids.
-pub fn parse(raw: &[u8], own: &str, domain: &str) -> Parsed {
+/// What the reader needs to judge a mail.
+#[derive(Debug, Clone, Copy)]
+pub struct MailCheck<'a> {
+    /// Our from address: mail from it is never answered.
+    pub own: &'a str,
+    /// The right-hand side of our ids.
+    pub domain: &'a str,
+    /// The key our reply tokens are made with.
+    pub key: &'a TokenKey,
+    /// The receiving servers whose `Authentication-Results` count (`email.trusted_authserv_ids`).
+    pub trusted_authserv_ids: &'a [String],
+}
+
+/// Reads a raw mail.
+pub fn parse(raw: &[u8], check: &MailCheck) -> Parsed {
+    let MailCheck { own, domain, .. } = *check;
     let Some(m) = MessageParser::default().parse(raw) else {
         return Parsed {
             id: derived_id(raw),
@@ -77,6 +97,8 @@ pub fn parse(raw: &[u8], own: &str, domain: &str) -> Parsed {
         .and_then(|a| a.address())
         .map(|a| a.trim().to_lowercase())
         .unwrap_or_default();
+    // A second author could be anyone: such a mail is never taken as authenticated.
+    let one_author = m.from().is_some_and(|a| a.iter().count() == 1);
     let header = |name: &str| m.header_raw(name).map(|v| v.trim().to_lowercase());
     let ct = m.content_type();
     let is_report = ct.is_some_and(|c| {
@@ -95,9 +117,21 @@ pub fn parse(raw: &[u8], own: &str, domain: &str) -> Parsed {
     });
     let lossy = String::from_utf8_lossy(raw);
     if is_report || daemon {
-        let failed = FINAL_RECIPIENT
+        let named = FINAL_RECIPIENT
             .captures(&lossy)
             .map(|c| c[1].trim().to_lowercase());
+        // Only a bounce that returns a mail we sent to that address counts: anyone can write
+        // a report naming any address.
+        let failed = match named {
+            Some(a) if auth::names_our_mail_to(&lossy, &a, domain, check.key) => Some(a),
+            Some(_) => {
+                return Parsed {
+                    id,
+                    kind: MailKind::Automatic("a bounce for mail we did not send".into()),
+                };
+            }
+            None => None,
+        };
         let reason = DIAGNOSTIC
             .captures(&lossy)
             .or_else(|| STATUS.captures(&lossy))
@@ -133,15 +167,33 @@ pub fn parse(raw: &[u8], own: &str, domain: &str) -> Parsed {
         };
     }
     let subject = m.subject().unwrap_or("").trim().to_string();
-    // Our ids in the thread headers name the case; then the subject.
-    let mut case = None;
-    for h in [m.in_reply_to(), m.references()] {
-        let ids: Vec<String> = match (h.as_text_list(), h.as_text()) {
+    let thread_ids: Vec<String> = [m.in_reply_to(), m.references()]
+        .into_iter()
+        .flat_map(|h| match (h.as_text_list(), h.as_text()) {
             (Some(list), _) => list.iter().map(|s| s.to_string()).collect(),
             (None, Some(t)) => vec![t.to_string()],
             _ => Vec::new(),
-        };
-        for i in ids {
+        })
+        .collect();
+    let answers = auth::answers(&thread_ids, &from, domain, check.key);
+    let verdicts: Vec<&str> = m
+        .headers()
+        .iter()
+        .filter(|h| {
+            h.name
+                .as_str()
+                .eq_ignore_ascii_case("authentication-results")
+        })
+        .filter_map(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
+        .filter_map(|v| std::str::from_utf8(v).ok())
+        .collect();
+    let from_domain = from.rsplit_once('@').map_or("", |(_, d)| d);
+    let authenticated =
+        one_author && auth::authenticated(&verdicts, check.trusted_authserv_ids, from_domain);
+    // Our ids in the thread headers name the case; then the subject.
+    let mut case = None;
+    {
+        for i in &thread_ids {
             let bracketed = format!("<{}>", i.trim().trim_matches(['<', '>']));
             if let Some(c) = CASE_IN_ID.captures(&bracketed) {
                 let (number, at) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
@@ -190,6 +242,8 @@ pub fn parse(raw: &[u8], own: &str, domain: &str) -> Parsed {
             text,
             files,
             case,
+            authenticated,
+            answers,
         }),
     }
 }
@@ -267,10 +321,38 @@ mod tests {
 
     const DOMAIN: &str = "bps.example";
 
+    fn key() -> TokenKey {
+        TokenKey::new([1; 32])
+    }
+
+    fn read(raw: &[u8]) -> Parsed {
+        read_trusting(raw, &[])
+    }
+
+    fn read_trusting(raw: &[u8], trusted: &[String]) -> Parsed {
+        parse(
+            raw,
+            &MailCheck {
+                own: "pst@bps.example",
+                domain: DOMAIN,
+                key: &key(),
+                trusted_authserv_ids: trusted,
+            },
+        )
+    }
+
+    fn our_id(case: &str, to: &str) -> String {
+        format!(
+            "<pstbot.{case}.{}.{}@{DOMAIN}>",
+            "0".repeat(24),
+            key().token(case, to)
+        )
+    }
+
     #[test]
     fn replies_name_their_case_by_headers_or_subject() {
         let raw = b"From: Budi <Budi@Example.org>\r\nTo: pst@bps.example\r\nSubject: Re: hal\r\nMessage-ID: <m1@example.org>\r\nIn-Reply-To: <pstbot.ADU-2026-000012.abcdef@bps.example>\r\n\r\nBaik.\r\n";
-        let p = parse(raw, "pst@bps.example", DOMAIN);
+        let p = read(raw);
         assert_eq!(p.id, "<m1@example.org>");
         let MailKind::Person(m) = p.kind else {
             panic!("a person")
@@ -282,7 +364,7 @@ mod tests {
         );
         // Someone else's domain in the id does not count; the subject does.
         let raw = b"From: a@b.org\r\nSubject: Re: [PRD-2026-000003] Tagihan\r\nIn-Reply-To: <pstbot.ADU-2026-000012.x@evil.org>\r\n\r\nok\r\n";
-        let MailKind::Person(m) = parse(raw, "pst@bps.example", DOMAIN).kind else {
+        let MailKind::Person(m) = read(raw).kind else {
             panic!("a person")
         };
         assert_eq!(
@@ -294,22 +376,29 @@ mod tests {
     #[test]
     fn automatic_mail_and_bounces_are_recognised() {
         let ooo = b"From: a@b.org\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\nAway\r\n";
-        assert!(matches!(
-            parse(ooo, "pst@bps.example", DOMAIN).kind,
-            MailKind::Automatic(_)
-        ));
+        assert!(matches!(read(ooo).kind, MailKind::Automatic(_)));
         let not_auto = b"From: a@b.org\r\nAuto-Submitted: no\r\nSubject: hi\r\n\r\nhalo\r\n";
-        assert!(matches!(
-            parse(not_auto, "pst@bps.example", DOMAIN).kind,
-            MailKind::Person(_)
-        ));
+        assert!(matches!(read(not_auto).kind, MailKind::Person(_)));
         let bulk = b"From: news@b.org\r\nPrecedence: bulk\r\nSubject: News\r\n\r\nx\r\n";
+        assert!(matches!(read(bulk).kind, MailKind::Automatic(_)));
+        let report = "From: MAILER-DAEMON@mx.b.org\r\nSubject: Undelivered\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.b.org\r\n\r\nFinal-Recipient: rfc822; Gone@B.org\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n";
+        // A report alone (no mail of ours in it) could be anyone's: it is not a bounce.
+        let forged = format!("{report}--b--\r\n");
         assert!(matches!(
-            parse(bulk, "pst@bps.example", DOMAIN).kind,
+            read(forged.as_bytes()).kind,
+            MailKind::Automatic(why) if why.contains("did not send")
+        ));
+        let dsn = format!(
+            "{report}--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: pst@bps.example\r\nMessage-ID: {}\r\n--b--\r\n",
+            our_id("ADU-2026-000001", "gone@b.org")
+        );
+        // Our mail to someone else does not make it a bounce for this address either.
+        let other = dsn.replace("Gone@B.org", "siti@b.org");
+        assert!(matches!(
+            read(other.as_bytes()).kind,
             MailKind::Automatic(_)
         ));
-        let dsn = b"From: MAILER-DAEMON@mx.b.org\r\nSubject: Undelivered\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.b.org\r\n\r\nFinal-Recipient: rfc822; Gone@B.org\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--b--\r\n";
-        match parse(dsn, "pst@bps.example", DOMAIN).kind {
+        match read(dsn.as_bytes()).kind {
             MailKind::Bounce { failed, reason } => {
                 assert_eq!(failed.as_deref(), Some("gone@b.org"));
                 assert!(reason.contains("550"), "{reason}");
@@ -319,9 +408,53 @@ mod tests {
     }
 
     #[test]
+    fn replies_prove_their_sender_by_our_tokens_or_the_servers_verdict() {
+        let siti_id = our_id("ADU-2026-000001", "siti@example.org");
+        let reply = |from: &str, extra: &str| {
+            format!(
+                "{extra}From: {from}\r\nTo: pst@bps.example\r\nSubject: Re: [ADU-2026-000001] x\r\nIn-Reply-To: {siti_id}\r\nReferences: {siti_id}\r\n\r\nSaya mencabut pengaduan ini.\r\n"
+            )
+        };
+        let person = |p: Parsed| match p.kind {
+            MailKind::Person(m) => m,
+            other => panic!("a person, not {other:?}"),
+        };
+        let m = person(read(reply("Siti <siti@example.org>", "").as_bytes()));
+        assert!(m.answers.us && !m.authenticated);
+        assert_eq!(m.answers.case.unwrap().to_string(), "ADU-2026-000001");
+        // Eve quoting Siti's thread proves nothing; the subject still claims the case.
+        let m = person(read(reply("eve@example.org", "").as_bytes()));
+        assert_eq!(m.answers, Answers::default());
+        assert_eq!(m.case.unwrap().to_string(), "ADU-2026-000001");
+        // The receiving server's verdict, trusted only when configured and aligned.
+        let ar = "Authentication-Results: mx.bps.example; dkim=pass header.d=example.org\r\n";
+        let trusted = vec!["mx.bps.example".to_string()];
+        assert!(
+            person(read_trusting(
+                reply("eve@example.org", ar).as_bytes(),
+                &trusted
+            ))
+            .authenticated
+        );
+        assert!(!person(read(reply("eve@example.org", ar).as_bytes())).authenticated);
+        let two = reply("eve@example.org, rina@bps.example", ar);
+        assert!(!person(read_trusting(two.as_bytes(), &trusted)).authenticated);
+        let forged_below = format!(
+            "Authentication-Results: mx.bps.example; dkim=none\r\nReceived: from evil\r\n{ar}"
+        );
+        assert!(
+            !person(read_trusting(
+                reply("rina@example.org", &forged_below).as_bytes(),
+                &trusted
+            ))
+            .authenticated
+        );
+    }
+
+    #[test]
     fn latin1_and_quoted_printable_are_decoded() {
         let raw = b"From: a@b.org\r\nSubject: =?ISO-8859-1?Q?Pengaduan_caf=E9?=\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSaya minum caf=E9 =80 5=\r\n ribu\r\n";
-        let MailKind::Person(m) = parse(raw, "pst@bps.example", DOMAIN).kind else {
+        let MailKind::Person(m) = read(raw).kind else {
             panic!("a person")
         };
         assert_eq!(m.subject, "Pengaduan café");

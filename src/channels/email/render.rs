@@ -2,6 +2,7 @@
 //! HTML escaped), numbered choices, the office signature, attachments, and ids that make a
 //! case's mails one thread and a resent row the same mail.
 
+use super::auth::TokenKey;
 use super::{MailIdentity, answered_mail_id, message_id_for_row, thread_root_id};
 use crate::message::{OutboundMessage, clip, escape_html};
 use crate::store::OutboxRow;
@@ -128,6 +129,7 @@ pub fn build(
     row: &OutboxRow,
     to: &str,
     me: &MailIdentity,
+    tokens: &TokenKey,
     footer: Option<&str>,
     files: Vec<File>,
 ) -> Result<Message, RenderError> {
@@ -139,6 +141,7 @@ pub fn build(
             .parse()
             .map_err(|e| bad("from address", &e))?,
     );
+    let recipient = to.trim().to_string();
     let to: Mailbox = to
         .trim()
         .parse::<lettre::Address>()
@@ -157,7 +160,9 @@ pub fn build(
         .from(from)
         .to(to)
         .subject(subject(msg, me))
-        .message_id(Some(message_id_for_row(&row.key, case, domain)))
+        .message_id(Some(message_id_for_row(
+            &row.key, case, &recipient, tokens, domain,
+        )))
         .date(row.created_at.into())
         .header(AutoSubmitted(
             if msg.topic.is_some() {

@@ -1,5 +1,6 @@
 //! The outbox's e-mail sender: one SMTP transaction per row through lettre.
 
+use super::auth::TokenKey;
 use super::render::{self, File};
 use super::{EmailSettings, Security, message_id_for_row};
 use crate::dialogs::Bot;
@@ -15,6 +16,8 @@ pub struct EmailChannel {
     settings: EmailSettings,
     bot: Arc<Bot>,
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// The reply-token key, read from the store on the first send.
+    tokens: std::sync::OnceLock<TokenKey>,
 }
 
 /// Maps a lettre SMTP error: 4xx and network trouble are worth retrying, 5xx is not.
@@ -54,6 +57,7 @@ impl EmailChannel {
             transport: builder.build(),
             settings,
             bot,
+            tokens: std::sync::OnceLock::new(),
         })
     }
 
@@ -92,6 +96,16 @@ impl EmailChannel {
         } else {
             None
         };
+        let tokens = match self.tokens.get() {
+            Some(k) => k,
+            None => {
+                let k = super::token_key(store).map_err(|e| SendError::Transient {
+                    reason: format!("store: {e}"),
+                    retry_after: None,
+                })?;
+                self.tokens.get_or_init(|| k)
+            }
+        };
         let mut files = Vec::new();
         for f in &row.msg.files {
             let bytes = attachment_bytes(store, f)?;
@@ -105,6 +119,7 @@ impl EmailChannel {
             row,
             &to.address,
             &self.settings.me,
+            tokens,
             footer.as_deref(),
             files,
         )
@@ -116,6 +131,8 @@ impl EmailChannel {
         Ok(Some(message_id_for_row(
             &row.key,
             case,
+            &to.address,
+            tokens,
             self.settings.me.domain(),
         )))
     }

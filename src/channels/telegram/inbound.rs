@@ -164,6 +164,7 @@ async fn handle(
         from: inc.from,
         body,
         reply_to: inc.reply_to,
+        trust: crate::message::Trust::Proven,
     };
     rt.handle(msg).await?;
     if let Some(p) = inc.pressed {

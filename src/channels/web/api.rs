@@ -296,6 +296,7 @@ async fn converse(
         from: who.clone(),
         body,
         reply_to: None,
+        trust: crate::message::Trust::Proven,
     };
     let queued = chat.rt.handle_queued(msg).await.map_err(|e| {
         chat.rt.log_unhandled("web chat", &who, &e);

@@ -202,6 +202,7 @@ async fn message(hook: &WhatsappWebhook, inc: Incoming) -> Result<(), HandleErro
         from: inc.from,
         body,
         reply_to,
+        trust: crate::message::Trust::Proven,
     })
     .await?;
     Ok(())
