@@ -122,6 +122,11 @@ impl ServiceHours {
     }
 }
 
+/// The zstd level of a new store unless configured (`store.compression`): none. Level 3 keeps
+/// a store at ~30 % of its size, but slows writes and makes sled's log replay at start many
+/// times slower; see BENCHMARKS.md ("Scale").
+pub const DEFAULT_COMPRESSION: u8 = 0;
+
 /// Which SOP variant the office follows (SPEC §3): it sets the completion standards told to
 /// applicants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -136,6 +141,18 @@ pub enum OfficeProfile {
 }
 
 impl OfficeProfile {
+    /// Every profile: each needs a workflow for every service.
+    pub const ALL: [OfficeProfile; 3] = [
+        OfficeProfile::Bengkulu,
+        OfficeProfile::Nasional,
+        OfficeProfile::Lubuklinggau,
+    ];
+
+    /// The profile named `key` (its name in the config and in the workflow files).
+    pub fn parse(key: &str) -> Option<OfficeProfile> {
+        Self::ALL.into_iter().find(|p| p.key() == key)
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             OfficeProfile::Bengkulu => "bengkulu",
@@ -199,7 +216,7 @@ impl Default for StoreConfig {
         StoreConfig {
             path: PathBuf::from("./data"),
             cache_mb: 64,
-            compression: crate::store::sled::DEFAULT_COMPRESSION,
+            compression: DEFAULT_COMPRESSION,
             dedupe_kept: std::time::Duration::from_secs(30 * 24 * 3600),
             sent_text_kept: std::time::Duration::from_secs(30 * 24 * 3600),
         }

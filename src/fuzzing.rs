@@ -5,9 +5,9 @@
 //!
 //! Not part of the service: nothing here is called by `serve`.
 
-use crate::cases::AttachmentRef;
 use crate::config::Config;
 use crate::dialogs::{Bot, Conversation, Ctx, Effect, Input, step};
+use crate::message::AttachmentRef;
 use crate::message::{ChannelKind, Identity, InboundBody};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

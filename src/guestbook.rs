@@ -1,8 +1,8 @@
 //! People and what they leave behind outside cases: the guest book profile (with PDP consent),
 //! visits, ratings and appointments.
 
+use crate::cases::Answer;
 use crate::cases::CaseNumber;
-use crate::dialogs::Answer;
 use crate::message::Identity;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

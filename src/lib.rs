@@ -37,12 +37,14 @@ pub mod housekeeping;
 pub mod http;
 pub mod message;
 pub mod outbox;
+pub mod plan;
 pub mod privacy;
 pub mod reminders;
 pub mod reports;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;
+pub mod text;
 
 /// Anything that stops pstbot from starting or running.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +52,7 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] config::ConfigError),
     #[error(transparent)]
-    Dialogs(#[from] dialogs::load::LoadErrors),
+    Dialogs(#[from] text::LoadErrors),
     #[error(transparent)]
     Calendar(#[from] cases::calendar::CalendarError),
     #[error(transparent)]

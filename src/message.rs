@@ -169,6 +169,16 @@ pub enum InboundBody {
     },
 }
 
+/// A reference to a stored file (the bytes live in the store's blob area, by content hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    /// Hex SHA-256 of the content.
+    pub blob: String,
+    pub filename: String,
+    pub mime: String,
+    pub size: u64,
+}
+
 /// One message from a person, as every channel delivers it to the runtime.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundMessage {
@@ -215,7 +225,7 @@ pub struct OutboundMessage {
     pub choices: Vec<OutboundChoice>,
     /// Files sent with the message (letters, products, billing codes), stored by content hash.
     #[serde(default)]
-    pub files: Vec<crate::cases::AttachmentRef>,
+    pub files: Vec<AttachmentRef>,
     /// The message asks for a phone number: a channel that can share a contact (Telegram's
     /// share-contact button) offers it; others ignore this.
     #[serde(default)]

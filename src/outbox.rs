@@ -16,8 +16,8 @@
 //!
 //! Rows for a channel that is not running (not configured in this process) stay queued.
 
-use crate::cases::AttachmentRef;
 use crate::config::{DeliveryConfig, RateLimit};
+use crate::message::AttachmentRef;
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::runtime::Runtime;
 use crate::store::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Store};

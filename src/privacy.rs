@@ -8,7 +8,8 @@
 use crate::cases::{Actor, Case, CaseEvent, CaseNumber};
 use crate::guestbook::Guest;
 use crate::message::{Identity, OutboundMessage};
-use crate::runtime::{CaseEdits, Plan, Runtime, RuntimeError};
+use crate::plan::{CaseEdits, Plan};
+use crate::runtime::{Runtime, RuntimeError};
 use crate::store::{AuditEntry, Commit, DedupeKey, Erasure, Store, StoreError};
 use chrono::{DateTime, Utc};
 

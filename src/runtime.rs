@@ -8,7 +8,7 @@
 use crate::admin;
 use crate::cases::workflow::TransitionKind;
 use crate::cases::{
-    Actor as HistoryActor, Case, CaseEvent, CaseNumber, CaseSummary, Service, flow, notify,
+    Actor as HistoryActor, Case, CaseEvent, CaseNumber, CaseSummary, Service, flow,
 };
 use crate::config::OfficerConfig;
 use crate::dialogs::data::Activity;
@@ -17,6 +17,7 @@ use crate::guestbook::{Appointment, Guest, Rating, Visit};
 use crate::message::{
     ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic, Trust,
 };
+use crate::plan::{CaseEdits, Plan, Render, notify};
 use crate::store::{
     Applied, Commit, Committed, DedupeKey, Followups, GuestUpdate, NewCase, Store, StoreError,
     Timer,
@@ -93,17 +94,6 @@ enum Flood {
 /// How often a message is re-planned when a case it changes was changed meanwhile.
 const CONFLICT_RETRIES: usize = 5;
 
-/// What handling one message will do: the commit, and how to word the messages once the commit
-/// has assigned numbers (case, queue ticket).
-pub struct Plan {
-    pub commit: Commit,
-    pub render: Render,
-}
-
-/// Words the messages of a plan once its commit is applied. Called inside the store
-/// transaction (perhaps more than once, if the transaction is retried), so it must be pure.
-pub type Render = Box<dyn Fn(&Applied) -> Vec<OutboundMessage> + Send + Sync>;
-
 /// The follow-ups of one plan: its rendered messages, and the reminders of each case it writes.
 pub(crate) struct PlanFollowups<'a> {
     bot: &'a Bot,
@@ -160,50 +150,6 @@ fn with_email_copies(
         out.extend(copy);
     }
     out
-}
-
-/// Cases a plan changes: read once, edited, written back with the version bumped once.
-pub struct CaseEdits {
-    cases: BTreeMap<CaseNumber, Case>,
-}
-
-impl CaseEdits {
-    pub fn new() -> Self {
-        CaseEdits {
-            cases: BTreeMap::new(),
-        }
-    }
-
-    /// The case to edit (read from the store the first time).
-    pub fn get(
-        &mut self,
-        store: &dyn Store,
-        n: &CaseNumber,
-    ) -> Result<Option<&mut Case>, StoreError> {
-        if !self.cases.contains_key(n) {
-            match store.case(n)? {
-                Some(c) => {
-                    self.cases.insert(n.clone(), c);
-                }
-                None => return Ok(None),
-            }
-        }
-        Ok(self.cases.get_mut(n))
-    }
-
-    /// Puts the edited cases into the commit, each one version newer than it was read.
-    pub fn into_commit(self, commit: &mut Commit) {
-        for (_, mut c) in self.cases {
-            c.version += 1;
-            commit.case_updates.push(c);
-        }
-    }
-}
-
-impl Default for CaseEdits {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// Runs blocking work (store reads and a commit) from async code. On a multi-threaded
@@ -698,7 +644,7 @@ impl Runtime {
                 names.join(", ")
             };
             effects.push(Effect::Reply(dialogs::Reply {
-                text: crate::dialogs::render::fill(
+                text: crate::text::fill(
                     &self.bot.sys("email_case_added", &lang),
                     &[("case", case.to_string()), ("files", files_line)],
                 ),
@@ -1053,7 +999,7 @@ impl Runtime {
                     out.extend(closed.iter().map(crate::privacy::closed_notice));
                     out.push(OutboundMessage::text(
                         from.clone(),
-                        crate::dialogs::render::fill(
+                        crate::text::fill(
                             &bot.sys("erase_done", &lang),
                             &[("office", bot.office_name.clone())],
                         ),
@@ -1136,7 +1082,7 @@ impl Runtime {
         cases: &[CaseSummary],
         conv: dialogs::Conversation,
         text: &str,
-        files: Vec<crate::cases::AttachmentRef>,
+        files: Vec<crate::message::AttachmentRef>,
     ) -> (dialogs::Conversation, Vec<Effect>) {
         let bot = &self.bot;
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
@@ -1336,10 +1282,7 @@ impl Runtime {
             Err(_) if kind == TransitionKind::Rate => Ok(Vec::new()),
             Err(_) => Ok(vec![OutboundMessage::text(
                 from.clone(),
-                crate::dialogs::render::fill(
-                    &bot.sys("not_waiting", lang),
-                    &[("case", n.to_string())],
-                ),
+                crate::text::fill(&bot.sys("not_waiting", lang), &[("case", n.to_string())]),
             )]),
         }
     }
@@ -1362,10 +1305,10 @@ fn refuse_erasure_unproven(bot: &Bot, lang: &str, effects: Vec<Effect>) -> Vec<E
 }
 
 /// Describes an uploaded file by its content hash, with a safe file name.
-pub fn attachment_ref(a: &crate::message::Attachment) -> (crate::cases::AttachmentRef, Vec<u8>) {
+pub fn attachment_ref(a: &crate::message::Attachment) -> (crate::message::AttachmentRef, Vec<u8>) {
     let hash = hex::encode(Sha256::digest(&a.bytes));
     (
-        crate::cases::AttachmentRef {
+        crate::message::AttachmentRef {
             blob: hash,
             filename: sanitize_filename(&a.filename),
             mime: a.mime.clone(),

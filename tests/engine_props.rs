@@ -5,8 +5,8 @@
 mod support;
 
 use proptest::prelude::*;
-use pstbot::cases::AttachmentRef;
 use pstbot::dialogs::{Bot, Conversation, Ctx, Effect, Input, step};
+use pstbot::message::AttachmentRef;
 use pstbot::message::{ChannelKind, Identity};
 use std::sync::OnceLock;
 

@@ -3,7 +3,8 @@
 
 mod support;
 
-use pstbot::dialogs::load::{LoadError, load_dir};
+use pstbot::dialogs::load::load_dir;
+use pstbot::text::LoadError;
 use std::path::Path;
 
 fn langs() -> Vec<String> {
@@ -230,7 +231,7 @@ fn all_problems_are_reported_at_once() {
     });
     let errors = errors_of(dir.path());
     assert!(errors.len() >= 2, "{errors:#?}");
-    let all = pstbot::dialogs::load::LoadErrors(errors).to_string();
+    let all = pstbot::text::LoadErrors(errors).to_string();
     assert!(
         all.contains("pengaduan.toml, step `occurred_on`: goes to unknown step `nowhere`"),
         "{all}"

@@ -4,8 +4,8 @@
 
 mod support;
 
+use pstbot::cases::Answer;
 use pstbot::cases::CaseNumber;
-use pstbot::dialogs::Answer;
 use pstbot::message::{ChannelKind, InboundBody};
 use support::{Chat, submit_recommendation, wib};
 
@@ -104,7 +104,7 @@ async fn paid_product_cart_shows_total_and_required_documents() {
     let expected_total = pstbot::dialogs::render::display_answer(
         &t.rt.bot,
         None,
-        &Answer::Cart(vec![pstbot::dialogs::CartLine {
+        &Answer::Cart(vec![pstbot::cases::CartLine {
             code: product.code.clone(),
             quantity: 3,
             unit_tariff: product.tariff,

@@ -1,8 +1,9 @@
 //! One contract suite, run against every store implementation: what the runtime relies on.
 
 use chrono::{Duration, TimeZone, Utc};
+use pstbot::cases::Answer;
 use pstbot::cases::{CaseEvent, CaseNumber, Service};
-use pstbot::dialogs::{Answer, Conversation};
+use pstbot::dialogs::Conversation;
 use pstbot::guestbook::{Rating, Visit};
 use pstbot::message::{ChannelKind, Identity};
 use pstbot::store::memory::MemoryStore;

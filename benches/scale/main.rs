@@ -51,7 +51,7 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     ticks: usize,
     /// zstd level of the seeded store (`store.compression`; 0: not compressed).
-    #[arg(long, default_value_t = pstbot::store::sled::DEFAULT_COMPRESSION)]
+    #[arg(long, default_value_t = pstbot::config::DEFAULT_COMPRESSION)]
     compression: u8,
     /// Leave out the checkpoint after seeding (to see what the first start costs without it).
     #[arg(long)]

@@ -3,15 +3,18 @@
 //! refused command changes nothing but the dedupe mark.
 
 use super::AdminCommand;
+use crate::cases::Answer;
 use crate::cases::workflow::{TransitionKind, Workflow};
-use crate::cases::{Actor, Case, CaseEvent, CaseNumber, Service, flow, notify};
+use crate::cases::{Actor, Case, CaseEvent, CaseNumber, Service, flow};
 use crate::config::{OfficerConfig, Role};
-use crate::dialogs::render::fill;
-use crate::dialogs::{Answer, pick};
 use crate::guestbook::Visit;
 use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic};
-use crate::runtime::{CaseEdits, Plan, Runtime, attachment_ref};
+use crate::plan::notify;
+use crate::plan::{CaseEdits, Plan};
+use crate::runtime::{Runtime, attachment_ref};
 use crate::store::{Applied, AuditEntry, Commit, DedupeKey, QueueKey, StoreError};
+use crate::text::fill;
+use crate::text::pick;
 use chrono::{DateTime, Duration, Utc};
 
 const TAKE_ROLES: &[Role] = &[Role::Petugas, Role::Walidata, Role::Pimpinan];

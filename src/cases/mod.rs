@@ -3,13 +3,13 @@
 
 pub mod calendar;
 pub mod flow;
-pub mod notify;
+pub mod form;
 pub mod sla;
 pub mod workflow;
 
-use crate::dialogs::Answer;
-use crate::message::Identity;
+use crate::message::{AttachmentRef, Identity};
 use chrono::{DateTime, Utc};
+pub use form::{Answer, CartLine};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -90,16 +90,6 @@ impl fmt::Display for CaseNumber {
             self.seq
         )
     }
-}
-
-/// A reference to a stored file (the bytes live in the store's blob area, by content hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttachmentRef {
-    /// Hex SHA-256 of the content.
-    pub blob: String,
-    pub filename: String,
-    pub mime: String,
-    pub size: u64,
 }
 
 /// One form field of a case, in the order the dialog asked it.

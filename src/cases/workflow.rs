@@ -6,8 +6,8 @@
 use super::Service;
 use super::sla::Sla;
 use crate::config::Role;
-use crate::dialogs::load::LoadError;
-use crate::dialogs::spec::I18n;
+use crate::text::I18n;
+use crate::text::LoadError;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
@@ -231,7 +231,7 @@ pub fn parse_workflow(
         Service::Rek
     });
     for p in &raw.profiles {
-        if !crate::dialogs::data::PROFILES.contains(&p.as_str()) {
+        if crate::config::OfficeProfile::parse(p).is_none() {
             errors.push(err(
                 file,
                 None,
@@ -485,7 +485,7 @@ impl Workflows {
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        for p in crate::dialogs::data::PROFILES {
+        for p in crate::config::OfficeProfile::ALL.map(|p| p.key()) {
             for s in Service::ALL {
                 if !out.by_profile.get(p).is_some_and(|m| m.contains_key(&s)) {
                     errors.push(err(

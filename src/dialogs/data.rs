@@ -1,8 +1,7 @@
 //! The data files the dialogs read from `dialogs/data/`: the PNBP product catalog, the FAQ and
 //! the list of activities that already received a recommendation. Each is validated when loaded.
 
-use super::load::LoadError;
-use super::spec::I18n;
+use crate::text::{I18n, LoadError};
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -234,9 +233,6 @@ impl Faq {
         best
     }
 }
-
-/// The office profiles (SOP variants) every workflow set must cover.
-pub const PROFILES: [&str; 3] = ["bengkulu", "nasional", "lubuklinggau"];
 
 /// A statistical activity that already received a recommendation.
 #[derive(Debug, Clone, Deserialize)]

@@ -6,14 +6,15 @@
 
 use super::data::{Activity, search_activities};
 use super::input::{self, PhoneError};
-use super::render::{self, fill, rupiah};
+use super::render::{self, rupiah};
 use super::spec::{CaseFilter, DateBound, Dialog, FinishAction, Next, Step, StepKind};
-use super::{
-    Active, Answer, Bot, CASE_MARKER, CartLine, Conversation, Effect, Reply, SubState, pick,
-};
-use crate::cases::{AttachmentRef, CaseNumber, CaseSummary, FormField};
+use super::{Active, Bot, CASE_MARKER, Conversation, Effect, Reply, SubState};
+use crate::cases::{Answer, CartLine};
+use crate::cases::{CaseNumber, CaseSummary, FormField};
 use crate::guestbook::Guest;
+use crate::message::AttachmentRef;
 use crate::message::{Identity, OutboundChoice};
+use crate::text::{fill, pick};
 use chrono::{DateTime, Duration, Utc};
 
 /// What the engine may read besides the conversation: loaded by the runtime before the step.

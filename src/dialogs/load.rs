@@ -2,37 +2,15 @@
 //! reference resolves, every step is reachable, every regex compiles, every text exists in every
 //! configured language. A problem is reported with its file, its step and what is wrong.
 
+use super::Bot;
 use super::data::{Activities, Catalog, Faq};
 use super::spec::*;
-use super::{Bot, SystemTexts};
 use crate::cases::Service;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
-/// A dialog problem: the file, the step (when it is about one), and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}{}: {problem}", step.as_ref().map(|s| format!(", step `{s}`")).unwrap_or_default())]
-pub struct LoadError {
-    pub file: String,
-    pub step: Option<String>,
-    pub problem: String,
-}
-
-impl LoadError {
-    fn new(file: &str, step: Option<&str>, problem: impl Into<String>) -> Self {
-        LoadError {
-            file: file.to_string(),
-            step: step.map(str::to_string),
-            problem: problem.into(),
-        }
-    }
-}
-
-/// All problems found, so an office fixes them in one go.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{} problem(s) in the dialogs:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
-pub struct LoadErrors(pub Vec<LoadError>);
+use crate::text::{I18n, LoadError, LoadErrors};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,7 +138,7 @@ fn allowed_keys(kind: &str) -> Option<&'static [&'static str]> {
 /// Everything loaded from a dialogs folder, before it is combined with the config.
 pub struct Loaded {
     pub dialogs: BTreeMap<String, Dialog>,
-    pub system: SystemTexts,
+    pub system: BTreeMap<String, I18n>,
     pub catalog: Catalog,
     pub faq: Faq,
     pub activities: Activities,
@@ -398,7 +376,7 @@ pub fn parse_system(
     file: &str,
     text: &str,
     languages: &[String],
-) -> Result<SystemTexts, Vec<LoadError>> {
+) -> Result<BTreeMap<String, I18n>, Vec<LoadError>> {
     let raw: BTreeMap<String, I18n> =
         toml::from_str(text).map_err(|e| vec![LoadError::new(file, None, toml_problem(&e))])?;
     let mut errors = Vec::new();
@@ -429,7 +407,7 @@ pub fn parse_system(
         }
     }
     if errors.is_empty() {
-        Ok(SystemTexts(raw))
+        Ok(raw)
     } else {
         Err(errors)
     }

@@ -10,55 +10,15 @@ pub mod render;
 pub mod spec;
 
 use crate::cases::calendar::OfficeCalendar;
-use crate::cases::{AttachmentRef, CaseNumber, FormField, Service};
-use crate::message::OutboundChoice;
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::cases::{Answer, CaseNumber, FormField, Service};
+use crate::message::{AttachmentRef, OutboundChoice};
+use crate::text::pick;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use spec::{Dialog, I18n};
+use spec::Dialog;
 use std::collections::BTreeMap;
 
 pub use engine::{Ctx, Input, step};
-
-/// The office-editable system texts (`dialogs/system.toml`), by key.
-#[derive(Debug, Clone)]
-pub struct SystemTexts(pub BTreeMap<String, I18n>);
-
-/// One product line of a cart: code, quantity and the tariff when it was chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CartLine {
-    pub code: String,
-    pub quantity: u32,
-    pub unit_tariff: u64,
-}
-
-/// A stored answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "value", rename_all = "snake_case")]
-pub enum Answer {
-    Text(String),
-    Choice(String),
-    Choices(Vec<String>),
-    Bool(bool),
-    Email(String),
-    Phone(String),
-    Date(NaiveDate),
-    DateTime(DateTime<Utc>),
-    Number(f64),
-    File(AttachmentRef),
-    Cart(Vec<CartLine>),
-    Case(CaseNumber),
-    Skipped,
-}
-
-impl Answer {
-    /// The plain text value, for fields read by name (the guest's name, say).
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Answer::Text(s) | Answer::Email(s) | Answer::Phone(s) | Answer::Choice(s) => Some(s),
-            _ => None,
-        }
-    }
-}
 
 /// Where a person is in a dialog.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -170,7 +130,8 @@ pub enum Effect {
 #[derive(Debug, Clone)]
 pub struct Bot {
     pub dialogs: BTreeMap<String, Dialog>,
-    pub system: SystemTexts,
+    /// The system texts (`dialogs/system.toml`), shared with the channels.
+    pub texts: std::sync::Arc<crate::text::Texts>,
     pub catalog: data::Catalog,
     pub faq: data::Faq,
     pub activities: data::Activities,
@@ -202,7 +163,10 @@ impl Bot {
             .unwrap_or_default();
         Bot {
             dialogs: loaded.dialogs,
-            system: loaded.system,
+            texts: std::sync::Arc::new(crate::text::Texts {
+                languages: config.languages.clone(),
+                system: loaded.system,
+            }),
             catalog: loaded.catalog,
             faq: loaded.faq,
             activities: loaded.activities,
@@ -244,19 +208,6 @@ impl Bot {
 
     /// A system text in a language (falls back to the default language).
     pub fn sys(&self, key: &str, lang: &str) -> String {
-        self.system
-            .0
-            .get(key)
-            .map(|t| pick(t, lang, self.default_lang()))
-            .unwrap_or_else(|| key.to_string())
+        self.texts.get(key, lang)
     }
-}
-
-/// The text in `lang`, or in `fallback` when it has none.
-pub fn pick(t: &I18n, lang: &str, fallback: &str) -> String {
-    t.get(lang)
-        .or_else(|| t.get(fallback))
-        .or_else(|| t.values().next())
-        .cloned()
-        .unwrap_or_default()
 }

@@ -3,18 +3,11 @@
 
 use super::engine::Ctx;
 use super::spec::{Dialog, Step, StepKind};
-use super::{Answer, Bot, CartLine, Reply, pick};
+use super::{Bot, Reply};
 use crate::cases::calendar::format_date;
+use crate::cases::{Answer, CartLine};
 use crate::message::OutboundChoice;
-
-/// Fills `{name}` placeholders; unknown placeholders are left as they are.
-pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in vars {
-        out = out.replace(&format!("{{{k}}}"), v);
-    }
-    out
-}
+use crate::text::{fill, pick};
 
 /// Rupiah the Indonesian way: `Rp 1.500.000`.
 pub fn rupiah(n: u64) -> String {

@@ -3,11 +3,8 @@
 
 use crate::cases::Service;
 use regex::Regex;
-use std::collections::BTreeMap;
 
-/// Translations of one text, keyed by language code (`id`, `en`). The loader guarantees an entry
-/// for every configured language.
-pub type I18n = BTreeMap<String, String>;
+use crate::text::I18n;
 
 /// File types accepted where a step or an office does not say otherwise: documents, sheets
 /// and photos.

@@ -4,11 +4,12 @@
 
 use crate::cases::{Actor, CaseEvent};
 use crate::config::{OfficerConfig, Role};
-use crate::dialogs::render::fill;
 use crate::message::{ChannelKind, Identity, OutboundMessage, Topic};
-use crate::runtime::{CaseEdits, Plan, Runtime, RuntimeError};
+use crate::plan::{CaseEdits, Plan};
+use crate::runtime::{Runtime, RuntimeError};
 use crate::store::{Applied, Committed};
 use crate::store::{Commit, DedupeKey, Reminder, StoreError, Timer, records::case_owner};
+use crate::text::fill;
 use chrono::{DateTime, Utc};
 
 /// The identity an officer is reached at directly: Telegram, then WhatsApp, then e-mail, then
@@ -132,7 +133,7 @@ impl Runtime {
         };
         let now = self.clock.now();
         // Planned: the timer, its commit (moved to the store below) and how to word it.
-        let mut todo: Vec<(Timer, Option<crate::store::Commit>, crate::runtime::Render)> =
+        let mut todo: Vec<(Timer, Option<crate::store::Commit>, crate::plan::Render)> =
             Vec::with_capacity(timers.len());
         for t in timers {
             let planned = (|| {

@@ -10,7 +10,8 @@
 
 use super::table::{Cell, Table};
 use super::{Period, Result, guestbook_label};
-use crate::dialogs::{Answer, Bot};
+use crate::cases::Answer;
+use crate::dialogs::Bot;
 use crate::guestbook::Guest;
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -93,7 +94,7 @@ pub fn guestbook(
             .map(|s| {
                 bot.dialogs
                     .get(s)
-                    .map(|d| crate::dialogs::pick(&d.title, lang, bot.default_lang()))
+                    .map(|d| crate::text::pick(&d.title, lang, bot.default_lang()))
                     .unwrap_or_else(|| s.to_string())
             })
             .unwrap_or_default();

@@ -169,12 +169,12 @@ pub fn guestbook_label(bot: &Bot, field: &str, value: &str, lang: &str) -> Strin
     guestbook_options(bot, field)
         .into_iter()
         .find(|(v, _)| v == value)
-        .map(|(_, l)| crate::dialogs::pick(&l, lang, bot.default_lang()))
+        .map(|(_, l)| crate::text::pick(&l, lang, bot.default_lang()))
         .unwrap_or_else(|| value.to_string())
 }
 
 /// The options (value, label) of a guest-book choice field, in the dialog's order.
-pub fn guestbook_options(bot: &Bot, field: &str) -> Vec<(String, crate::dialogs::spec::I18n)> {
+pub fn guestbook_options(bot: &Bot, field: &str) -> Vec<(String, crate::text::I18n)> {
     bot.dialogs
         .get("guestbook")
         .and_then(|d| d.steps.iter().find(|s| s.field == field))

@@ -362,7 +362,7 @@ impl MonthlyReport {
                     .unwrap_or_default();
                 stages.push(vec![
                     Cell::text(service.prefix()),
-                    Cell::text(crate::dialogs::pick(&st.label, "id", bot.default_lang())),
+                    Cell::text(crate::text::pick(&st.label, "id", bot.default_lang())),
                     Cell::Int(i64::from(sla.amount)),
                     Cell::text(unit_name(sla.unit)),
                     int(values.len()),
@@ -395,7 +395,7 @@ impl MonthlyReport {
             let options = super::guestbook_options(bot, field);
             let mut counts: Vec<(String, usize)> = options
                 .iter()
-                .map(|(_, l)| (crate::dialogs::pick(l, "id", bot.default_lang()), 0))
+                .map(|(_, l)| (crate::text::pick(l, "id", bot.default_lang()), 0))
                 .collect();
             let mut unknown = 0;
             for v in &visits {
@@ -416,7 +416,7 @@ impl MonthlyReport {
                 .get("guestbook")
                 .and_then(|d| d.steps.iter().find(|s| s.field == field))
                 .and_then(|s| s.label.as_ref())
-                .map(|l| crate::dialogs::pick(l, "id", bot.default_lang()))
+                .map(|l| crate::text::pick(l, "id", bot.default_lang()))
                 .unwrap_or_else(|| field.to_string());
             visitors.push((label, counts));
         }

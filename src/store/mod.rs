@@ -17,9 +17,11 @@ pub use records::{
     WebSession,
 };
 
-use crate::cases::{AttachmentRef, Case, CaseEvent, CaseNumber, FormField, Service};
-use crate::dialogs::{Answer, Conversation};
+use crate::cases::Answer;
+use crate::cases::{Case, CaseEvent, CaseNumber, FormField, Service};
+use crate::dialogs::Conversation;
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
+use crate::message::AttachmentRef;
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;

@@ -249,5 +249,5 @@ pub struct WebLogEntry {
     #[serde(default)]
     pub choices: Vec<crate::message::OutboundChoice>,
     #[serde(default)]
-    pub files: Vec<crate::cases::AttachmentRef>,
+    pub files: Vec<crate::message::AttachmentRef>,
 }

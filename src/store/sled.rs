@@ -323,9 +323,9 @@ impl SledStore {
     }
 
     /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB; a new store
-    /// compresses its pages at [`DEFAULT_COMPRESSION`].
+    /// compresses its pages at [`crate::config::DEFAULT_COMPRESSION`].
     pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore> {
-        Self::open_with(path, cache_mb, DEFAULT_COMPRESSION)
+        Self::open_with(path, cache_mb, crate::config::DEFAULT_COMPRESSION)
     }
 
     /// Opens (or creates) the store in `path` with a page cache of `cache_mb` MiB. A new store
@@ -460,11 +460,6 @@ fn open_waiting(config: &::sled::Config, path: &Path) -> Result<::sled::Db> {
         }
     }
 }
-
-/// The zstd level of a new store unless configured (`store.compression`): none. Level 3 keeps
-/// a store at ~30 % of its size, but slows writes and makes sled's log replay at start many
-/// times slower; see BENCHMARKS.md ("Scale").
-pub const DEFAULT_COMPRESSION: u8 = 0;
 
 /// Whether the sled database in `path` was created with compression: sled writes its storage
 /// parameters (`use_compression: true`, …) to the `conf` file and refuses to open the database
@@ -612,13 +607,13 @@ impl SledStore {
         let level = match stored_compression(dir) {
             Some(true) => 3,
             Some(false) => 0,
-            None => DEFAULT_COMPRESSION,
+            None => crate::config::DEFAULT_COMPRESSION,
         };
         open_waiting(&sled_config(dir, level), dir)
     }
 
     pub fn restore_from(dir: &Path, file: &Path) -> Result<super::backup::BackupStats> {
-        Self::restore_from_with(dir, file, DEFAULT_COMPRESSION)
+        Self::restore_from_with(dir, file, crate::config::DEFAULT_COMPRESSION)
     }
 
     /// [`SledStore::restore_from`] into a new store compressed at level `compression` (0: not
@@ -1133,7 +1128,7 @@ impl Store for SledStore {
         // Every notification asks this: only the profile is decoded, the consent not read.
         #[derive(serde::Deserialize)]
         struct Profile {
-            profile: BTreeMap<String, crate::dialogs::Answer>,
+            profile: BTreeMap<String, crate::cases::Answer>,
         }
         let Some(id) = self.e()?.trees[T_GUEST_IDS].get(identity_key(who))? else {
             return Ok(None);

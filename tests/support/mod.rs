@@ -431,7 +431,7 @@ pub fn case_file(store: &dyn Store, case: &str, filename: &str) -> Vec<u8> {
         .iter()
         .cloned()
         .chain(c.form.iter().filter_map(|f| match &f.value {
-            pstbot::dialogs::Answer::File(a) => Some(a.clone()),
+            pstbot::cases::Answer::File(a) => Some(a.clone()),
             _ => None,
         }))
         .find(|a| a.filename == filename)

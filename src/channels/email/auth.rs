@@ -279,12 +279,22 @@ mod tests {
             "<pstbot.ADU-2026-000001.{}.{tok}@bps.example>",
             "a".repeat(24)
         );
-        let a = answers(std::slice::from_ref(&id), "siti@example.org", "bps.example", &k);
+        let a = answers(
+            std::slice::from_ref(&id),
+            "siti@example.org",
+            "bps.example",
+            &k,
+        );
         assert!(a.us);
         assert_eq!(a.case.unwrap().to_string(), "ADU-2026-000001");
         // Someone else quoting Siti's mail, another domain, an id without a token.
         assert_eq!(
-            answers(std::slice::from_ref(&id), "eve@example.org", "bps.example", &k),
+            answers(
+                std::slice::from_ref(&id),
+                "eve@example.org",
+                "bps.example",
+                &k
+            ),
             Answers::default()
         );
         assert!(!answers(&[id], "siti@example.org", "other.example", &k).us);

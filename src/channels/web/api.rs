@@ -90,7 +90,7 @@ pub async fn config(State(chat): Shared) -> Response {
                 .map(|k| {
                     (
                         k.trim_start_matches("web_").to_string(),
-                        crate::dialogs::render::fill(&bot.sys(k, l), &vars).into(),
+                        crate::text::fill(&bot.sys(k, l), &vars).into(),
                     )
                 })
                 .collect();

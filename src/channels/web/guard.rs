@@ -6,7 +6,7 @@
 use super::{COOKIE, WebChat};
 use crate::config::WebchatConfig;
 use crate::dialogs::Bot;
-use crate::dialogs::render::fill;
+use crate::text::fill;
 use axum::Json;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

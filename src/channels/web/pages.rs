@@ -130,7 +130,7 @@ async fn privacy(State(chat): State<Arc<WebChat>>, Query(q): Query<LangQuery>) -
         .dialogs
         .get("guestbook")
         .and_then(|d| d.step("consent"))
-        .map(|s| crate::dialogs::pick(&s.prompt, &lang, bot.default_lang()))
+        .map(|s| crate::text::pick(&s.prompt, &lang, bot.default_lang()))
         .unwrap_or_default();
     let paragraphs: String = consent
         .lines()

@@ -1,11 +1,11 @@
 //! The words of case notifications: what the applicant is told on a stage change (in their
 //! language, with the new stage and its due date) and the line posted to the officers.
 
-use super::Case;
-use super::workflow::{Transition, Workflow};
-use crate::dialogs::render::fill;
-use crate::dialogs::{Bot, pick};
+use crate::cases::Case;
+use crate::cases::workflow::{Transition, Workflow};
+use crate::dialogs::Bot;
 use crate::message::Topic;
+use crate::text::{fill, pick};
 
 /// The applicant's notification after `t` moved `case` (already in its new stage), or `None`
 /// when the transition notifies nobody.
