@@ -1059,7 +1059,14 @@ impl Runtime {
                     let stage = bot.stage_label(*service, start, &lang);
                     msgs.push(OutboundMessage::text(
                         Identity::officers(),
-                        format!("Kasus baru / new case {n}: {title}\nTahap / stage: {stage}\nKetik / type: lihat {n}"),
+                        bot.texts.officer(
+                            "officers_new_case",
+                            &[
+                                ("case", n.to_string()),
+                                ("title", title.clone()),
+                                ("stage", stage),
+                            ],
+                        ),
                     ));
                 }
                 msgs

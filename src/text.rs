@@ -34,6 +34,8 @@ pub struct Texts {
     pub languages: Vec<String>,
     /// Every system text by key.
     pub system: BTreeMap<String, I18n>,
+    /// The officers' chat texts by key, each bilingual in one line (`dialogs/officers.toml`).
+    pub officers: BTreeMap<String, String>,
 }
 
 impl Texts {
@@ -49,6 +51,14 @@ impl Texts {
             .get(key)
             .map(|t| pick(t, lang, self.default_lang()))
             .unwrap_or_else(|| key.to_string())
+    }
+
+    /// An officers' chat text with its placeholders filled.
+    pub fn officer(&self, key: &str, vars: &[(&str, String)]) -> String {
+        match self.officers.get(key) {
+            Some(t) => fill(t, vars),
+            None => key.to_string(),
+        }
     }
 
     /// `lang` when it is configured, else the default language.
@@ -99,7 +109,9 @@ mod tests {
         let texts = Texts {
             languages: vec!["id".into(), "en".into()],
             system: [("hi".to_string(), t)].into(),
+            officers: [("new".to_string(), "Baru / new {n}".to_string())].into(),
         };
+        assert_eq!(texts.officer("new", &[("n", "7".into())]), "Baru / new 7");
         assert_eq!(texts.get("nope", "id"), "nope");
         assert_eq!(texts.lang_or_default(Some("fr")), "id");
         assert_eq!(texts.lang_or_default(Some("en")), "en");

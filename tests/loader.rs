@@ -155,6 +155,23 @@ fn missing_system_text_and_unknown_keys_and_kinds_are_refused() {
         "text `expect_emial` is not a known system text",
     );
 
+    let dir = broken("officers.toml", |s| {
+        s.replacen("officers_new_case =", "officers_new_cas =", 1)
+    });
+    let errors = errors_of(dir.path());
+    assert_error(
+        &errors,
+        "officers.toml",
+        None,
+        "text `officers_new_case` is missing",
+    );
+    assert_error(
+        &errors,
+        "officers.toml",
+        None,
+        "text `officers_new_cas` is not a known officers' text",
+    );
+
     let dir = broken("janji.toml", |s| {
         s.replacen(
             "kind = \"appointment\"",

@@ -139,11 +139,18 @@ fn allowed_keys(kind: &str) -> Option<&'static [&'static str]> {
 pub struct Loaded {
     pub dialogs: BTreeMap<String, Dialog>,
     pub system: BTreeMap<String, I18n>,
+    /// The officers' chat texts (`officers.toml`), each bilingual in one line.
+    pub officers: BTreeMap<String, String>,
     pub catalog: Catalog,
     pub faq: Faq,
     pub activities: Activities,
     pub workflows: crate::cases::workflow::Workflows,
 }
+
+/// The texts of the officers' chat (`dialogs/officers.toml`). One chat serves every officer, so
+/// each text carries both languages in one line ("Kasus baru / new case …"). An office may
+/// reword them but may not leave one out.
+pub const OFFICER_KEYS: &[&str] = &["officers_new_case"];
 
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword
 /// them in `dialogs/system.toml` but may not leave one out.
@@ -293,6 +300,7 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
     };
     files.sort();
     let mut system = None;
+    let mut officers = None;
     for path in &files {
         let name = path
             .file_name()
@@ -308,6 +316,13 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
         if name == "system.toml" {
             match parse_system(&name, &text, languages) {
                 Ok(s) => system = Some(s),
+                Err(mut e) => errors.append(&mut e),
+            }
+            continue;
+        }
+        if name == "officers.toml" {
+            match parse_officer_texts(&name, &text) {
+                Ok(s) => officers = Some(s),
                 Err(mut e) => errors.append(&mut e),
             }
             continue;
@@ -335,6 +350,13 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
             "missing: the system texts (re-prompts, command answers) are required",
         ));
     }
+    if officers.is_none() {
+        errors.push(LoadError::new(
+            "officers.toml",
+            None,
+            "missing: the texts of the officers' chat are required",
+        ));
+    }
     cross_check(&dialogs, &mut errors);
     let data_dir = dir.join("data");
     let catalog = Catalog::load(&data_dir.join("catalog.toml"), languages)
@@ -356,6 +378,7 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
         workflows: workflows.expect("checked above"),
         dialogs,
         system: system.expect("checked above"),
+        officers: officers.expect("checked above"),
         catalog: catalog.expect("checked above"),
         faq: faq.expect("checked above"),
         activities: activities.expect("checked above"),
@@ -406,6 +429,36 @@ pub fn parse_system(
             ));
         }
     }
+    if errors.is_empty() {
+        Ok(raw)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses and checks the officers' chat texts (`officers.toml`): every key, none unknown.
+pub fn parse_officer_texts(
+    file: &str,
+    text: &str,
+) -> Result<BTreeMap<String, String>, Vec<LoadError>> {
+    let raw: BTreeMap<String, String> =
+        toml::from_str(text).map_err(|e| vec![LoadError::new(file, None, toml_problem(&e))])?;
+    let mut errors: Vec<LoadError> = OFFICER_KEYS
+        .iter()
+        .filter(|k| raw.get(**k).is_none_or(|t| t.trim().is_empty()))
+        .map(|k| LoadError::new(file, None, format!("text `{k}` is missing")))
+        .collect();
+    errors.extend(
+        raw.keys()
+            .filter(|k| !OFFICER_KEYS.contains(&k.as_str()))
+            .map(|k| {
+                LoadError::new(
+                    file,
+                    None,
+                    format!("text `{k}` is not a known officers' text"),
+                )
+            }),
+    );
     if errors.is_empty() {
         Ok(raw)
     } else {

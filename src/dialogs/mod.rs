@@ -166,6 +166,7 @@ impl Bot {
             texts: std::sync::Arc::new(crate::text::Texts {
                 languages: config.languages.clone(),
                 system: loaded.system,
+                officers: loaded.officers,
             }),
             catalog: loaded.catalog,
             faq: loaded.faq,
