@@ -74,6 +74,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "email_officer_unproven",
     "erase_needs_proof",
     "welcome_back",
+    // reno-dialogs: words that were in the dialog engine's code
+    "name_unknown",
     "idle_closed",
     "idle_closed_later",
     "reminder_pending",

@@ -46,13 +46,7 @@ pub fn common_vars(
                 .and_then(|g| g.profile.get("name"))
                 .and_then(|a| a.as_text().map(str::to_string))
         })
-        .unwrap_or_else(|| {
-            if lang == "id" {
-                "Bapak/Ibu".into()
-            } else {
-                "Sir/Madam".into()
-            }
-        });
+        .unwrap_or_else(|| bot.sys("name_unknown", lang));
     vec![
         ("office", bot.office_name.clone()),
         ("address", bot.office_address.clone()),
