@@ -3,11 +3,11 @@
 //! `step(bot, ctx, conversation, input) -> (conversation, effects)` does no I/O. The runtime
 //! loads the context, calls it, and applies the effects in one store transaction. Universal
 //! commands (`menu`, `batal`, `kembali`, `bantuan`, `bahasa`, `datasaya`) work at any step
-//! ([`commands`]); outside a dialog a person with an open case talks to its officers
-//! ([`handoff`]); a dialog's end runs its action ([`finish`]).
+//! (`engine/commands.rs`); outside a dialog a person with an open case talks to its officers
+//! (`engine/handoff.rs`); a dialog's end runs its action (`engine/finish.rs`).
 //!
 //! Inside a dialog the engine knows no step kind: it asks the kind ([`super::steps`]) to read
-//! the answer, acts on the [`Reading`], and gives every re-prompt here, in [`reprompt`].
+//! the answer, acts on the [`Reading`], and gives every re-prompt here, in `reprompt`.
 
 mod commands;
 mod finish;

@@ -59,10 +59,6 @@ impl Kind for ActivitySearchStep {
         vec![button("next", turn.sys("search_more"))]
     }
 
-    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
-        Vec::new()
-    }
-
     fn expectation(&self, bot: &Bot, lang: &str) -> String {
         bot.sys("menu_hint", lang)
     }

@@ -1,11 +1,10 @@
 //! The `appointment` kind: a date and time for a visit to the office, inside service hours,
 //! at least some minutes ahead and not too many days away.
 
-use super::{Kind, Reading, Said, Takes, Turn};
+use super::{Kind, Reading, Said, Turn};
 use crate::cases::Answer;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::{Bot, input};
-use crate::message::OutboundChoice;
 use chrono::Duration;
 
 /// A date and time for a visit: inside service hours and at least `min_lead_minutes` ahead.
@@ -35,18 +34,6 @@ impl Kind for AppointmentStep {
 
     fn collects(&self) -> bool {
         true
-    }
-
-    fn takes(&self) -> Takes {
-        Takes::WORDS
-    }
-
-    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
-        Vec::new()
-    }
-
-    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
-        Vec::new()
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {

@@ -10,7 +10,7 @@ use crate::dialogs::engine::Input;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::spec::DEFAULT_FILE_TYPES;
 use crate::dialogs::{Bot, Effect, Reply};
-use crate::message::{AttachmentRef, ChannelKind, OutboundChoice};
+use crate::message::{AttachmentRef, ChannelKind};
 use crate::text::fill;
 
 /// A file of an accepted type, not larger than `max_bytes` (the config's limit when absent).
@@ -97,10 +97,6 @@ impl Kind for AttachmentStep {
             files: true,
             ..Takes::WORDS
         }
-    }
-
-    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
-        Vec::new()
     }
 
     fn prompt_notes(&self, turn: &Turn) -> Vec<String> {

@@ -2,7 +2,7 @@
 //! number in the list or its case number. With no case to pick, an optional step is skipped
 //! and a required one ends the dialog.
 
-use super::{Entry, Kind, Reading, Said, Takes, Turn, button};
+use super::{Entry, Kind, Reading, Said, Turn, button};
 use crate::cases::{Answer, CaseNumber, CaseSummary};
 use crate::dialogs::Bot;
 use crate::dialogs::load::{RawStep, StepProblems};
@@ -53,19 +53,11 @@ impl Kind for CasePickStep {
         true
     }
 
-    fn takes(&self) -> Takes {
-        Takes::WORDS
-    }
-
     fn buttons(&self, turn: &Turn) -> Vec<OutboundChoice> {
         self.eligible(turn)
             .iter()
             .map(|c| button(&c.number.to_string(), format!("{} – {}", c.number, c.title)))
             .collect()
-    }
-
-    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
-        Vec::new()
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {

@@ -1,11 +1,10 @@
 //! The `case_status` kind: lists the person's own cases with their stage and due date, and
 //! shows one by its number. Unknown numbers and other people's cases get the same answer.
 
-use super::{Kind, Reading, Said, Takes, Turn};
+use super::{Kind, Reading, Said, Turn};
 use crate::cases::CaseNumber;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::{Bot, Reply, render};
-use crate::message::OutboundChoice;
 use crate::text::fill;
 
 /// Lists the person's own cases and shows one by its number.
@@ -29,14 +28,6 @@ impl Kind for CaseStatusStep {
 
     fn collects(&self) -> bool {
         false
-    }
-
-    fn takes(&self) -> Takes {
-        Takes::WORDS
-    }
-
-    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
-        Vec::new()
     }
 
     fn prompt_notes(&self, turn: &Turn) -> Vec<String> {

@@ -4,7 +4,7 @@
 //! The options of a dialog file are read here ([`RawOption`], [`ChoiceStep::parse`]) into
 //! [`ChoiceOption`]s, and matched against what people type in [`match_option`].
 
-use super::{Kind, Reading, Said, Takes, Turn, button};
+use super::{Kind, Reading, Said, Turn, button};
 use crate::cases::Answer;
 use crate::dialogs::Bot;
 use crate::dialogs::load::{RawStep, StepProblems, parse_next};
@@ -121,10 +121,6 @@ impl Kind for ChoiceStep {
 
     fn collects(&self) -> bool {
         true
-    }
-
-    fn takes(&self) -> Takes {
-        Takes::WORDS
     }
 
     fn buttons(&self, turn: &Turn) -> Vec<OutboundChoice> {

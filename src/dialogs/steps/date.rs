@@ -1,13 +1,12 @@
 //! The `date` kind: a calendar date within bounds (`today` or a fixed date), and not before the
 //! date another step of the dialog stored.
 
-use super::{Kind, Reading, Said, Takes, Turn};
+use super::{Kind, Reading, Said, Turn};
 use crate::cases::Answer;
 use crate::cases::calendar::format_date;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::spec::{DateBound, Dialog, StepKind};
 use crate::dialogs::{Bot, input};
-use crate::message::OutboundChoice;
 
 /// A calendar date, within bounds and not before the date in `not_before_field`.
 #[derive(Debug, Clone)]
@@ -67,18 +66,6 @@ impl Kind for DateStep {
 
     fn collects(&self) -> bool {
         true
-    }
-
-    fn takes(&self) -> Takes {
-        Takes::WORDS
-    }
-
-    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
-        Vec::new()
-    }
-
-    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
-        Vec::new()
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {

@@ -2,11 +2,10 @@
 //! answer yes to use the address they write from.
 
 use super::yes_no::said_yes;
-use super::{Kind, Reading, Said, Takes, Turn};
+use super::{Kind, Reading, Said, Turn};
 use crate::cases::Answer;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::{Bot, input};
-use crate::message::OutboundChoice;
 use crate::text::fill;
 
 /// An e-mail address; offers the channel's own address when `prefill`.
@@ -34,14 +33,6 @@ impl Kind for EmailStep {
 
     fn collects(&self) -> bool {
         true
-    }
-
-    fn takes(&self) -> Takes {
-        Takes::WORDS
-    }
-
-    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
-        Vec::new()
     }
 
     fn prompt_notes(&self, turn: &Turn) -> Vec<String> {

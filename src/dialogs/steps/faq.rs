@@ -1,7 +1,7 @@
 //! The `faq` kind: answers questions from the FAQ data file — by its button, its number or the
 //! best keyword match — until the person leaves.
 
-use super::{Kind, Reading, Said, Takes, Turn, button};
+use super::{Kind, Reading, Said, Turn, button};
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::{Bot, Reply, render};
 use crate::message::OutboundChoice;
@@ -30,10 +30,6 @@ impl Kind for FaqStep {
         false
     }
 
-    fn takes(&self) -> Takes {
-        Takes::WORDS
-    }
-
     fn buttons(&self, turn: &Turn) -> Vec<OutboundChoice> {
         turn.bot
             .faq
@@ -41,10 +37,6 @@ impl Kind for FaqStep {
             .iter()
             .map(|e| button(&e.id, turn.pick(&e.question)))
             .collect()
-    }
-
-    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
-        Vec::new()
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {

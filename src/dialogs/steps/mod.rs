@@ -14,7 +14,8 @@
 //!
 //! To add a kind: write its file (a struct with `NAME`, `KEYS`, `parse` and an `impl Kind`),
 //! then register it here: its variant in [`StepKind`], its arm in [`StepKind::rules`] and its
-//! line in [`KINDS`]; new TOML keys go into `load::step::RawStep`.
+//! line in `KINDS`; new TOML keys go into `RawStep` (`load/step.rs`). `docs/architecture.md`
+//! ("Dialogs and step kinds") walks through it.
 
 mod activity_search;
 mod appointment;
@@ -230,7 +231,9 @@ pub(crate) fn kind_names() -> String {
     }
 }
 
-/// What every step kind does. The engine holds no knowledge of any kind: it asks these.
+/// What every step kind does. The engine holds no knowledge of any kind: it asks these. Every
+/// kind says its name, whether it collects an answer, what it expects and how it reads an
+/// answer; the other methods have the defaults most kinds want.
 pub trait Kind {
     /// The name used in the TOML `kind` key.
     fn name(&self) -> &'static str;
@@ -239,21 +242,28 @@ pub trait Kind {
     /// needs a `label`).
     fn collects(&self) -> bool;
 
-    /// What the step takes besides words, and how a number or a skip word is read at it.
-    fn takes(&self) -> Takes;
-
-    /// The buttons offered with the prompt and with every re-prompt.
-    fn buttons(&self, turn: &Turn) -> Vec<OutboundChoice>;
-
-    /// The lines the kind adds under the step's own prompt (what to send, the summary, the
-    /// cart); empty lines are left out.
-    fn prompt_notes(&self, turn: &Turn) -> Vec<String>;
-
     /// What the step expects, in one sentence: `bantuan` shows it when the step has no help.
     fn expectation(&self, bot: &Bot, lang: &str) -> String;
 
     /// Reads an answer: a value to store, a re-prompt, or what else the step does with it.
     fn read(&self, turn: &Turn, said: &Said) -> Reading;
+
+    /// What the step takes besides words, and how a number or a skip word is read at it. Most
+    /// kinds take words only.
+    fn takes(&self) -> Takes {
+        Takes::WORDS
+    }
+
+    /// The buttons offered with the prompt and with every re-prompt. Most kinds have none.
+    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
+        Vec::new()
+    }
+
+    /// The lines the kind adds under the step's own prompt (what to send, the summary, the
+    /// cart); empty lines are left out. Most kinds add none.
+    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
+        Vec::new()
+    }
 
     /// What happens as the step is entered. Most kinds ask their question.
     fn enter(&self, _turn: &Turn) -> Entry {

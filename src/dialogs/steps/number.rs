@@ -1,11 +1,10 @@
 //! The `number` kind: a number within bounds, written the Indonesian way or another
 //! (`1.500`, `1,5`, `1500`); whole numbers only unless told.
 
-use super::{Kind, Reading, Said, Takes, Turn};
+use super::{Kind, Reading, Said, Turn};
 use crate::cases::Answer;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::{Bot, input};
-use crate::message::OutboundChoice;
 
 /// A number within bounds; whole numbers only when `integer`.
 #[derive(Debug, Clone)]
@@ -63,18 +62,6 @@ impl Kind for NumberStep {
 
     fn collects(&self) -> bool {
         true
-    }
-
-    fn takes(&self) -> Takes {
-        Takes::WORDS
-    }
-
-    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
-        Vec::new()
-    }
-
-    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
-        Vec::new()
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {

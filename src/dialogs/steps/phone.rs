@@ -8,7 +8,6 @@ use crate::dialogs::Bot;
 use crate::dialogs::engine::Input;
 use crate::dialogs::input::{self, PhoneError};
 use crate::dialogs::load::{RawStep, StepProblems};
-use crate::message::OutboundChoice;
 use crate::text::fill;
 
 /// An Indonesian phone number, stored in E.164; offers the channel's number when `prefill`.
@@ -55,10 +54,6 @@ impl Kind for PhoneStep {
             contacts: true,
             ..Takes::WORDS
         }
-    }
-
-    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
-        Vec::new()
     }
 
     fn prompt_notes(&self, turn: &Turn) -> Vec<String> {

@@ -1,12 +1,11 @@
 //! The `text` kind: free text between a minimum and a maximum length, optionally matching a
 //! pattern (a name, an institution, a description).
 
-use super::{Kind, Reading, Said, Takes, Turn};
+use super::{Kind, Reading, Said, Turn};
 use crate::cases::Answer;
 use crate::dialogs::engine::Input;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::{Bot, input};
-use crate::message::OutboundChoice;
 use crate::text::I18n;
 use regex::Regex;
 
@@ -71,18 +70,6 @@ impl Kind for TextStep {
 
     fn collects(&self) -> bool {
         true
-    }
-
-    fn takes(&self) -> Takes {
-        Takes::WORDS
-    }
-
-    fn buttons(&self, _turn: &Turn) -> Vec<OutboundChoice> {
-        Vec::new()
-    }
-
-    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
-        Vec::new()
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {

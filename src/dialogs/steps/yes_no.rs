@@ -62,10 +62,6 @@ impl Kind for YesNoStep {
         yes_no_buttons(turn)
     }
 
-    fn prompt_notes(&self, _turn: &Turn) -> Vec<String> {
-        Vec::new()
-    }
-
     fn expectation(&self, bot: &Bot, lang: &str) -> String {
         bot.sys("expect_yes_no", lang)
     }
