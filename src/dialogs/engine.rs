@@ -6,8 +6,9 @@
 //! (`engine/commands.rs`); outside a dialog a person with an open case talks to its officers
 //! (`engine/handoff.rs`); a dialog's end runs its action (`engine/finish.rs`).
 //!
-//! Inside a dialog the engine knows no step kind: it asks the kind ([`super::steps`]) to read
-//! the answer, acts on the [`Reading`], and gives every re-prompt here, in `reprompt`.
+//! Inside a dialog the engine asks the step's kind ([`super::steps`]) to read the answer, acts
+//! on the [`Reading`], and gives every re-prompt here, in `reprompt`. The one kind it names is
+//! the summary, where a changed answer returns.
 
 mod commands;
 mod finish;

@@ -2,8 +2,9 @@
 //!
 //! A kind's file holds everything particular to it: its keys in the dialog files and how they
 //! are checked, its buttons and the notes under its prompt, the sentence that says what it
-//! expects, and how it reads an answer. Each kind implements [`Kind`]; the engine never asks
-//! which kind a step is, it asks the kind.
+//! expects, and how it reads an answer. Each kind implements [`Kind`]; the engine asks the kind
+//! rather than which kind a step is (its one exception: a changed answer returns to the
+//! dialog's summary step).
 //!
 //! How an answer travels: the engine builds a [`Turn`] (the step and what it may read) and calls
 //! [`read`], which refuses what the step cannot take at all (an empty text, a file where no file
