@@ -1131,11 +1131,11 @@ impl Runtime {
             let kind = current_kind(&conv);
             let start = at;
             let input = match kind {
-                Some(dialogs::spec::StepKind::Attachment { .. }) if !files.is_empty() => {
+                Some(dialogs::spec::StepKind::Attachment(_)) if !files.is_empty() => {
                     Input::File(files.pop_front().expect("not empty"))
                 }
                 _ if at >= lines.len() => break,
-                Some(dialogs::spec::StepKind::Text { max_len, .. }) if max_len > 200 => {
+                Some(dialogs::spec::StepKind::Text(text)) if text.max_len > 200 => {
                     let end = lines[at..]
                         .iter()
                         .position(|l| l.is_empty())

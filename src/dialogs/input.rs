@@ -1,5 +1,6 @@
 //! Parsers for what people type: e-mail addresses, Indonesian phone numbers, dates, times,
-//! numbers and yes/no, in the forms people actually use on their phones. All pure.
+//! numbers, yes/no, skip and done words, in the forms people actually use on their phones. All
+//! pure.
 
 use crate::cases::calendar::month_from_name;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
@@ -208,6 +209,22 @@ pub fn parse_yes_no(s: &str) -> Option<bool> {
         | "bukan" | "disagree" => Some(false),
         _ => None,
     }
+}
+
+/// Whether the words skip an optional step: `-`, `lewati`, `skip`, `tidak ada`, `none`, `n/a`.
+pub fn is_skip(t: &str) -> bool {
+    matches!(
+        t.trim().to_lowercase().as_str(),
+        "-" | "lewati" | "skip" | "tidak ada" | "none" | "n/a"
+    )
+}
+
+/// Whether the words say the person is done (a cart, a search, what a case waited for).
+pub fn is_done_word(t: &str) -> bool {
+    matches!(
+        t.trim().to_lowercase().as_str(),
+        "selesai" | "lanjut" | "done" | "next" | "continue" | "finish"
+    )
 }
 
 #[cfg(test)]

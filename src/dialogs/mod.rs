@@ -1,6 +1,7 @@
 //! Conversations as data: the dialog files ([`load`]), their typed form ([`spec`]), the pure
-//! engine that moves a conversation ([`engine`]), what people type ([`input`]) and the data
-//! files dialogs read ([`data`]).
+//! engine that moves a conversation ([`engine`]), the step kinds, one file each ([`steps`]),
+//! what people type ([`input`]), how prompts and answers read ([`render`]) and the data files
+//! dialogs read ([`data`]).
 
 pub mod data;
 pub mod engine;
@@ -8,6 +9,7 @@ pub mod input;
 pub mod load;
 pub mod render;
 pub mod spec;
+pub mod steps;
 
 use crate::cases::calendar::OfficeCalendar;
 use crate::cases::{Answer, CaseNumber, FormField, Service};
@@ -68,6 +70,17 @@ pub struct Reply {
     pub choices: Vec<OutboundChoice>,
     /// The reply asks for a phone number: channels that can share a contact offer it.
     pub ask_contact: bool,
+}
+
+impl Reply {
+    /// A reply with these buttons that does not ask for a phone number.
+    pub fn new(text: String, choices: Vec<OutboundChoice>) -> Reply {
+        Reply {
+            text,
+            choices,
+            ask_contact: false,
+        }
+    }
 }
 
 /// Marks where the runtime writes the number of the case created by the same message.

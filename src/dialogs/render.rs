@@ -1,12 +1,13 @@
-//! Turns steps and answers into text: prompts with their choices, summaries, and the
-//! placeholders of templates. Pure.
+//! Turns steps and answers into text: prompts with their buttons, answers and summaries, and
+//! the placeholders of templates. Pure. What a prompt adds for its kind comes from the kind
+//! ([`super::steps::Kind`]).
 
 use super::engine::Ctx;
-use super::spec::{Dialog, Step, StepKind};
+use super::spec::{Dialog, Step};
+use super::steps::Turn;
 use super::{Bot, Reply};
 use crate::cases::calendar::format_date;
 use crate::cases::{Answer, CartLine};
-use crate::message::OutboundChoice;
 use crate::text::{fill, pick};
 
 /// Rupiah the Indonesian way: `Rp 1.500.000`.
@@ -45,13 +46,7 @@ pub fn common_vars(
                 .and_then(|g| g.profile.get("name"))
                 .and_then(|a| a.as_text().map(str::to_string))
         })
-        .unwrap_or_else(|| {
-            if lang == "id" {
-                "Bapak/Ibu".into()
-            } else {
-                "Sir/Madam".into()
-            }
-        });
+        .unwrap_or_else(|| bot.sys("name_unknown", lang));
     vec![
         ("office", bot.office_name.clone()),
         ("address", bot.office_address.clone()),
@@ -105,26 +100,17 @@ pub fn cart_documents(bot: &Bot, lines: &[CartLine], lang: &str) -> Vec<String> 
         .collect()
 }
 
-/// An answer as a person reads it.
+/// An answer as a person reads it; the step's kind shows its own answers its way (a choice
+/// shows its label).
 pub fn display_answer(bot: &Bot, step: Option<&Step>, answer: &Answer, lang: &str) -> String {
-    let dl = bot.default_lang();
-    let label_of = |v: &str| -> String {
-        if let Some(StepKind::Choice { options, .. }) = step.map(|s| &s.kind)
-            && let Some(o) = options.iter().find(|o| o.value == v)
-        {
-            return pick(&o.label, lang, dl);
-        }
-        v.to_string()
-    };
+    if let Some(shown) = step.and_then(|s| s.kind.rules().display(bot, answer, lang)) {
+        return shown;
+    }
     match answer {
         Answer::Text(s) | Answer::Email(s) => s.clone(),
         Answer::Phone(p) => p.clone(),
-        Answer::Choice(v) => label_of(v),
-        Answer::Choices(vs) => vs
-            .iter()
-            .map(|v| label_of(v))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Answer::Choice(v) => v.clone(),
+        Answer::Choices(vs) => vs.join(", "),
         Answer::Bool(b) => bot.sys(if *b { "yes" } else { "no" }, lang),
         Answer::Date(d) => format_date(*d, lang, false),
         Answer::DateTime(t) => bot.calendar.format_local(*t, lang),
@@ -193,176 +179,25 @@ pub fn summary_text(
         .join("\n")
 }
 
-fn choice(value: &str, label: String) -> OutboundChoice {
-    OutboundChoice {
-        value: value.to_string(),
-        label,
-    }
-}
-
-/// The yes/no buttons.
-pub fn yes_no_choices(bot: &Bot, lang: &str) -> Vec<OutboundChoice> {
-    vec![
-        choice("yes", bot.sys("yes", lang)),
-        choice("no", bot.sys("no", lang)),
-    ]
-}
-
-/// The buttons of a step (for re-prompts too).
-pub fn step_choices(
-    bot: &Bot,
-    ctx: &Ctx,
-    step: &Step,
-    answers: &std::collections::BTreeMap<String, Answer>,
-    lang: &str,
-) -> Vec<OutboundChoice> {
-    let dl = bot.default_lang();
-    match &step.kind {
-        StepKind::Choice { options, .. } => options
-            .iter()
-            .map(|o| choice(&o.value, pick(&o.label, lang, dl)))
-            .collect(),
-        StepKind::YesNo { .. } => yes_no_choices(bot, lang),
-        StepKind::Summary => vec![
-            choice("send", bot.sys("send", lang)),
-            choice("change", bot.sys("change", lang)),
-        ],
-        StepKind::Cart => {
-            let mut c: Vec<OutboundChoice> = bot
-                .catalog
-                .products
-                .iter()
-                .map(|p| {
-                    choice(
-                        &p.code,
-                        format!(
-                            "{} — {}/{}",
-                            pick(&p.name, lang, dl),
-                            rupiah(p.tariff),
-                            pick(&p.unit, lang, dl)
-                        ),
-                    )
-                })
-                .collect();
-            if matches!(answers.get(&step.field), Some(Answer::Cart(l)) if !l.is_empty()) {
-                c.push(choice("done", bot.sys("cart_done", lang)));
-            }
-            c
-        }
-        StepKind::Faq => bot
-            .faq
-            .entries
-            .iter()
-            .map(|e| choice(&e.id, pick(&e.question, lang, dl)))
-            .collect(),
-        StepKind::CasePick { filter } => ctx
-            .cases
-            .iter()
-            .filter(|c| *filter == super::spec::CaseFilter::All || c.open)
-            .map(|c| choice(&c.number.to_string(), format!("{} – {}", c.number, c.title)))
-            .collect(),
-        StepKind::ActivitySearch => vec![choice("next", bot.sys("search_more", lang))],
-        _ => Vec::new(),
-    }
-}
-
-/// The full prompt of a step.
-pub fn prompt(
-    bot: &Bot,
-    ctx: &Ctx,
-    step: &Step,
-    answers: &std::collections::BTreeMap<String, Answer>,
-    dialog: &Dialog,
-    lang: &str,
-) -> Reply {
-    let dl = bot.default_lang();
-    let name = answers.get("name").and_then(Answer::as_text);
-    let vars = common_vars(bot, ctx, lang, name);
-    let mut text = fill(&pick(&step.prompt, lang, dl), &vars);
-    let mut extra = |s: String| {
-        if !s.is_empty() {
-            text.push('\n');
-            text.push_str(&s);
-        }
-    };
-    match &step.kind {
-        StepKind::Choice { multiple: true, .. } => extra(bot.sys("expect_choices", lang)),
-        StepKind::Email { prefill: true } => {
-            if let Some(e) = ctx.identity.email() {
-                extra(fill(
-                    &bot.sys("prefill_email", lang),
-                    &[("value", e.to_string())],
-                ));
-            }
-        }
-        StepKind::Phone { prefill: true, .. } => {
-            if let Some(p) = ctx.identity.phone() {
-                extra(fill(
-                    &bot.sys("prefill_phone", lang),
-                    &[("value", p.to_string())],
-                ));
-            }
-        }
-        StepKind::Attachment { accept, max_bytes } => {
-            let max = max_bytes
-                .unwrap_or(bot.max_attachment_bytes)
-                .min(bot.max_attachment_bytes);
-            extra(fill(
-                &bot.sys("expect_attachment", lang),
-                &[
-                    ("types", accept.join(", ").to_uppercase()),
-                    ("max_mb", format!("{}", max.div_ceil(1024 * 1024))),
-                ],
-            ));
-        }
-        StepKind::Summary => {
-            extra(summary_text(bot, dialog, answers, lang));
-            extra(bot.sys("summary_question", lang));
-        }
-        StepKind::Cart => {
-            let lines = match answers.get(&step.field) {
-                Some(Answer::Cart(l)) => l.clone(),
-                _ => Vec::new(),
-            };
-            extra(fill(
-                &bot.sys("cart_intro", lang),
-                &[("source", pick(&bot.catalog.source, lang, dl))],
-            ));
-            if !lines.is_empty() {
-                let (t, total) = cart_text(bot, &lines, lang);
-                extra(t);
-                extra(fill(
-                    &bot.sys("cart_total", lang),
-                    &[("total", rupiah(total))],
-                ));
-            }
-        }
-        StepKind::CaseStatus => {
-            if ctx.cases.is_empty() {
-                extra(bot.sys("status_none", lang));
-            } else {
-                extra(bot.sys("status_list", lang));
-                for c in ctx.cases {
-                    extra(fill(
-                        &bot.sys("status_line", lang),
-                        &[
-                            ("case", c.number.to_string()),
-                            ("title", c.title.clone()),
-                            ("stage", bot.stage_label(c.number.service, &c.stage, lang)),
-                            ("due", due_text(bot, c, lang)),
-                        ],
-                    ));
-                }
-            }
-        }
-        _ => {}
-    }
+/// The full prompt of the current step: its text with the placeholders filled, the notes its
+/// kind adds, the skip hint of an optional step, and the kind's buttons.
+pub fn prompt(turn: &Turn) -> Reply {
+    let (bot, step) = (turn.bot, turn.step);
+    let name = turn.answers.get("name").and_then(Answer::as_text);
+    let vars = common_vars(bot, turn.ctx, turn.lang, name);
+    let mut text = fill(&turn.pick(&step.prompt), &vars);
+    let rules = step.kind.rules();
+    let mut notes = rules.prompt_notes(turn);
     if step.optional {
-        extra(bot.sys("skip_hint", lang));
+        notes.push(turn.sys("skip_hint"));
+    }
+    for note in notes.iter().filter(|n| !n.is_empty()) {
+        text.push('\n');
+        text.push_str(note);
     }
     Reply {
-        choices: step_choices(bot, ctx, step, answers, lang),
+        choices: rules.buttons(turn),
         text,
-        ask_contact: matches!(step.kind, StepKind::Phone { .. }),
+        ask_contact: rules.takes().contacts,
     }
 }

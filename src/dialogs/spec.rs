@@ -2,9 +2,11 @@
 //! validated the TOML files. Every reference in here is known to resolve.
 
 use crate::cases::Service;
-use regex::Regex;
-
 use crate::text::I18n;
+
+/// What a step asks for: one variant per kind, each kind in its own file under
+/// [`super::steps`], where the kinds are registered.
+pub use super::steps::StepKind;
 
 /// File types accepted where a step or an office does not say otherwise: documents, sheets
 /// and photos.
@@ -44,93 +46,6 @@ pub enum DateBound {
 pub enum CaseFilter {
     All,
     Open,
-}
-
-/// What a step asks for and how its answer is validated.
-#[derive(Debug, Clone)]
-pub enum StepKind {
-    /// Free text between `min_len` and `max_len` characters; optionally matching `pattern`.
-    Text {
-        min_len: usize,
-        max_len: usize,
-        pattern: Option<Regex>,
-        pattern_hint: Option<I18n>,
-    },
-    /// One option (or several when `multiple`), by number, label, value or button.
-    Choice {
-        options: Vec<ChoiceOption>,
-        multiple: bool,
-    },
-    /// Yes or no, in any configured language; may branch.
-    YesNo {
-        next_yes: Option<Next>,
-        next_no: Option<Next>,
-    },
-    /// An e-mail address; offers the channel's own address when `prefill`.
-    Email { prefill: bool },
-    /// An Indonesian phone number, stored in E.164; offers the channel's number when `prefill`.
-    Phone { mobile_only: bool, prefill: bool },
-    /// A calendar date, within bounds and not before the date in `not_before_field`.
-    Date {
-        min: Option<DateBound>,
-        max: Option<DateBound>,
-        not_before_field: Option<String>,
-    },
-    /// A date and time for a visit: inside service hours and at least `min_lead_minutes` ahead.
-    Appointment {
-        min_lead_minutes: i64,
-        max_days_ahead: i64,
-    },
-    /// A number within bounds; whole numbers only when `integer`.
-    Number { min: f64, max: f64, integer: bool },
-    /// A file of an accepted type, not larger than `max_bytes` (the config's limit when absent).
-    Attachment {
-        accept: Vec<String>,
-        max_bytes: Option<u64>,
-    },
-    /// Shows every answer so far and asks to send, or to change one of them.
-    Summary,
-    /// Picks products from the PNBP catalog with quantities and shows the total.
-    Cart,
-    /// Searches statistical activities that already received a recommendation.
-    ActivitySearch,
-    /// Answers free-text questions from the FAQ data file until the person leaves.
-    Faq,
-    /// Lists the person's own cases and shows one by its number.
-    CaseStatus,
-    /// Picks one of the person's own cases (for a rating, say).
-    CasePick { filter: CaseFilter },
-}
-
-impl StepKind {
-    /// The name used in the TOML `kind` key.
-    pub fn name(&self) -> &'static str {
-        match self {
-            StepKind::Text { .. } => "text",
-            StepKind::Choice { .. } => "choice",
-            StepKind::YesNo { .. } => "yes_no",
-            StepKind::Email { .. } => "email",
-            StepKind::Phone { .. } => "phone",
-            StepKind::Date { .. } => "date",
-            StepKind::Appointment { .. } => "appointment",
-            StepKind::Number { .. } => "number",
-            StepKind::Attachment { .. } => "attachment",
-            StepKind::Summary => "summary",
-            StepKind::Cart => "cart",
-            StepKind::ActivitySearch => "activity_search",
-            StepKind::Faq => "faq",
-            StepKind::CaseStatus => "case_status",
-            StepKind::CasePick { .. } => "case_pick",
-        }
-    }
-
-    /// Whether this step stores an answer in the dialog's form (and so shows in summaries).
-    pub fn collects(&self) -> bool {
-        !matches!(
-            self,
-            StepKind::Summary | StepKind::ActivitySearch | StepKind::Faq | StepKind::CaseStatus
-        )
-    }
 }
 
 /// One step of a dialog.

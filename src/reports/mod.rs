@@ -179,7 +179,8 @@ pub fn guestbook_options(bot: &Bot, field: &str) -> Vec<(String, crate::text::I1
         .get("guestbook")
         .and_then(|d| d.steps.iter().find(|s| s.field == field))
         .map(|s| match &s.kind {
-            StepKind::Choice { options, .. } => options
+            StepKind::Choice(choice) => choice
+                .options
                 .iter()
                 .map(|o| (o.value.clone(), o.label.clone()))
                 .collect(),

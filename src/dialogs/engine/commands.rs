@@ -1,0 +1,263 @@
+//! The universal commands, which work at any step and outside dialogs: `menu`, `batal`,
+//! `kembali`, `bantuan`, `bahasa`, `datasaya` and `hapusdata` (with its confirmation), in both
+//! languages, with or without a leading `/`.
+
+use super::{Ctx, Input, Out, current, current_choices, prompt_current, start_dialog};
+use crate::dialogs::{SubState, render};
+use crate::message::OutboundChoice;
+use crate::text::{fill, pick};
+
+/// The universal commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Command {
+    Menu,
+    Cancel,
+    Back,
+    Help,
+    Language(Option<String>),
+    MyData,
+    Erase,
+}
+
+/// The command a text is, if it is one: one command word alone (`bahasa` may name a language).
+pub(super) fn parse_command(text: &str, languages: &[String]) -> Option<Command> {
+    let t = text.trim().trim_start_matches('/').to_lowercase();
+    let mut words = t.split_whitespace();
+    let first = words.next()?;
+    let rest: Vec<&str> = words.collect();
+    let single = rest.is_empty();
+    Some(match first {
+        "menu" | "start" | "mulai" if single => Command::Menu,
+        "batal" | "cancel" | "batalkan" if single => Command::Cancel,
+        "kembali" | "back" if single => Command::Back,
+        "bantuan" | "help" | "tolong" if single => Command::Help,
+        "datasaya" | "mydata" if single => Command::MyData,
+        "hapusdata" | "erasemydata" | "deletemydata" if single => Command::Erase,
+        "bahasa" | "language" | "lang" if rest.len() <= 1 => {
+            let code = rest.first().map(|w| match *w {
+                "indonesia" | "indonesian" => "id".to_string(),
+                "inggris" | "english" => "en".to_string(),
+                other => other.to_string(),
+            });
+            match code {
+                Some(c) if !languages.contains(&c) => return None,
+                c => Command::Language(c),
+            }
+        }
+        "english" if single && languages.iter().any(|l| l == "en") => {
+            Command::Language(Some("en".into()))
+        }
+        "indonesia" if single && languages.iter().any(|l| l == "id") => {
+            Command::Language(Some("id".into()))
+        }
+        _ => return None,
+    })
+}
+
+/// The choice values of the `hapusdata` confirmation.
+const ERASE_YES: &str = "hapusdata:ya";
+const ERASE_NO: &str = "hapusdata:batal";
+
+/// Whether the answer to the `hapusdata` question confirms it: the button, or the words.
+fn is_erase_confirmation(input: &Input) -> bool {
+    match input {
+        Input::Choice(c) => c == ERASE_YES,
+        Input::Text(t) => matches!(
+            t.trim().to_lowercase().as_str(),
+            "ya" | "ya, hapus" | "hapus" | "yes" | "yes, erase" | "erase"
+        ),
+        Input::File(_) | Input::Contact { .. } => false,
+    }
+}
+
+/// The answer to the `hapusdata` question: a confirmation erases the person's data; anything
+/// else keeps it. Returns true when the input was wholly used (confirmed, or the keep button);
+/// other words are still read as usual after the data is kept.
+pub(super) fn answer_erase_question(out: &mut Out, ctx: &Ctx, input: &Input) -> bool {
+    if is_erase_confirmation(input) {
+        out.effects.push(crate::dialogs::Effect::ErasePersonalData);
+        out.conv.active = None;
+        return true;
+    }
+    out.sys("erase_kept");
+    if matches!(input, Input::Choice(c) if c == ERASE_NO) {
+        if out.conv.active.is_some() {
+            prompt_current(out, ctx);
+        }
+        return true;
+    }
+    false
+}
+
+/// Runs a universal command.
+pub(super) fn run(out: &mut Out, ctx: &Ctx, cmd: Command) {
+    match cmd {
+        Command::Menu | Command::Cancel => {
+            if out.conv.active.as_ref().is_some_and(|a| a.dialog != "menu") {
+                out.sys(if cmd == Command::Menu {
+                    "left_dialog"
+                } else {
+                    "cancelled"
+                });
+            }
+            out.conv.active = None;
+            start_dialog(out, ctx, "menu", None);
+        }
+        Command::Back => back(out, ctx),
+        Command::Help => help(out, ctx),
+        Command::Language(code) => {
+            let bot = out.bot;
+            let next = code.unwrap_or_else(|| {
+                let i = bot
+                    .languages
+                    .iter()
+                    .position(|l| *l == out.conv.lang)
+                    .unwrap_or(0);
+                bot.languages[(i + 1) % bot.languages.len()].clone()
+            });
+            out.conv.lang = next;
+            out.sys("language_set");
+            if out.conv.active.is_some() {
+                prompt_current(out, ctx);
+            } else {
+                start_dialog(out, ctx, "menu", None);
+            }
+        }
+        Command::Erase => ask_erase(out, ctx),
+        Command::MyData => {
+            my_data(out, ctx);
+            if out.conv.active.is_some() {
+                prompt_current(out, ctx);
+            }
+        }
+    }
+}
+
+/// `kembali`: leaves a follow-up question, or goes back one answered step.
+fn back(out: &mut Out, ctx: &Ctx) {
+    let Some(a) = out.conv.active.as_mut() else {
+        out.sys("nothing_to_go_back");
+        return;
+    };
+    if a.sub != SubState::None {
+        a.sub = SubState::None;
+    } else if let Some(prev) = a.trail.pop() {
+        a.step = prev;
+        a.editing = false;
+    } else {
+        out.sys("nothing_to_go_back");
+        return;
+    }
+    prompt_current(out, ctx);
+}
+
+/// `bantuan`: the step's help (or what it expects), then the commands with the step's buttons.
+fn help(out: &mut Out, ctx: &Ctx) {
+    let bot = out.bot;
+    let lang = out.lang();
+    if let Some((_, s)) = current(bot, &out.conv) {
+        let help = s
+            .help
+            .as_ref()
+            .map(|h| pick(h, &lang, bot.default_lang()))
+            .unwrap_or_else(|| s.kind.rules().expectation(bot, &lang));
+        out.say(help, Vec::new());
+    }
+    let commands = bot.sys("help_commands", &lang);
+    let choices = current_choices(out, ctx);
+    out.say(commands, choices);
+}
+
+/// `hapusdata`: asks to confirm, naming the open cases that will be anonymised.
+fn ask_erase(out: &mut Out, ctx: &Ctx) {
+    let bot = out.bot;
+    let lang = out.lang();
+    if ctx.guest.is_none() && ctx.cases.is_empty() {
+        out.sys("mydata_none");
+        return;
+    }
+    let open: Vec<String> = ctx
+        .cases
+        .iter()
+        .filter(|c| c.open)
+        .map(|c| c.number.to_string())
+        .collect();
+    let open_note = if open.is_empty() {
+        String::new()
+    } else {
+        fill(
+            &bot.sys("erase_open_cases", &lang),
+            &[("cases", open.join(", "))],
+        )
+    };
+    let text = fill(&bot.sys("erase_confirm", &lang), &[("open", open_note)]);
+    let choices = vec![
+        OutboundChoice {
+            value: ERASE_YES.into(),
+            label: bot.sys("erase_yes", &lang),
+        },
+        OutboundChoice {
+            value: ERASE_NO.into(),
+            label: bot.sys("erase_no", &lang),
+        },
+    ];
+    out.say(text.trim_end().to_string(), choices);
+    out.conv.erase_asked = true;
+}
+
+/// `datasaya`: the guest book profile, the consent given and the person's cases.
+fn my_data(out: &mut Out, ctx: &Ctx) {
+    let bot = out.bot;
+    let lang = out.lang();
+    let Some(g) = ctx.guest else {
+        out.sys("mydata_none");
+        return;
+    };
+    let mut lines = Vec::new();
+    if let Some(gb) = bot.dialogs.get("guestbook") {
+        lines.push(render::summary_text(bot, gb, &g.profile, &lang));
+    }
+    let cases = ctx
+        .cases
+        .iter()
+        .map(|c| c.number.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let consent = format!(
+        "{} ({})",
+        g.consent_version,
+        bot.calendar.format_local(g.consent_at, &lang)
+    );
+    let text = fill(
+        &bot.sys("mydata", &lang),
+        &[
+            ("profile", lines.join("\n")),
+            ("consent", consent),
+            ("cases", if cases.is_empty() { "-".into() } else { cases }),
+        ],
+    );
+    out.say(text, Vec::new());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_in_both_languages() {
+        let langs = vec!["id".to_string(), "en".to_string()];
+        assert_eq!(parse_command(" Batal ", &langs), Some(Command::Cancel));
+        assert_eq!(parse_command("/menu", &langs), Some(Command::Menu));
+        assert_eq!(parse_command("back", &langs), Some(Command::Back));
+        assert_eq!(
+            parse_command("bahasa en", &langs),
+            Some(Command::Language(Some("en".into())))
+        );
+        assert_eq!(
+            parse_command("language", &langs),
+            Some(Command::Language(None))
+        );
+        assert_eq!(parse_command("bahasa jawa", &langs), None);
+        assert_eq!(parse_command("menu makanan", &langs), None);
+    }
+}
