@@ -292,7 +292,11 @@ impl Store for MemoryStore {
     }
 
     fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        self.read(|s| s.audit.clone())
+        self.read(|s| {
+            let mut v = s.audit.clone();
+            v.sort_by_key(|x| x.at);
+            v
+        })
     }
 
     fn address_failing(&self, who: &Identity) -> Result<bool> {
