@@ -9,8 +9,9 @@ use crate::web_chat::web_contract;
 use chrono::Utc;
 use pstbot::cases::{CaseNumber, Service};
 use pstbot::store::memory::MemoryStore;
+use pstbot::store::prelude::*;
 use pstbot::store::sled::SledStore;
-use pstbot::store::{DedupeKey, Store, StoreError};
+use pstbot::store::{DedupeKey, StoreError};
 
 #[test]
 fn sled_store_applies_many_commits_each_as_if_alone() {
