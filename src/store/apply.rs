@@ -40,8 +40,11 @@ use chrono::{DateTime, Utc};
 /// issued and called in a walk-in queue.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Counter {
+    /// The last case number given to a service in a year.
     CaseNumbers { service: Service, year: i32 },
+    /// The last number issued in a walk-in queue.
     QueueIssued(QueueKey),
+    /// The last number called in a walk-in queue.
     QueueCalled(QueueKey),
 }
 
@@ -62,10 +65,14 @@ pub trait Tx {
 
     /// Whether a dedupe mark (of a message, or `timer:…` of a fired timer) exists.
     fn marked(&mut self, key: &str) -> Result<bool, Self::Error>;
+    /// Records that the message (or timer) `key` was handled at `at`.
     fn mark(&mut self, key: &DedupeKey, at: DateTime<Utc>) -> Result<(), Self::Error>;
+    /// Forgets a dedupe mark (an erasure of the person it names).
     fn unmark(&mut self, key: &DedupeKey) -> Result<(), Self::Error>;
 
+    /// Stores the conversation of `who` as the message leaves it.
     fn put_session(&mut self, who: &Identity, session: &Conversation) -> Result<(), Self::Error>;
+    /// Forgets the conversation of `who`.
     fn remove_session(&mut self, who: &Identity) -> Result<(), Self::Error>;
 
     /// The id of the guest registered from `who`.
@@ -77,6 +84,7 @@ pub trait Tx {
     fn put_guest(&mut self, who: &Identity, guest: &Guest) -> Result<(), Self::Error>;
     /// Forgets which guest `who` is.
     fn unlink_guest(&mut self, who: &Identity) -> Result<(), Self::Error>;
+    /// Removes a guest record (its identities' links go by [`Tx::unlink_guest`]).
     fn remove_guest(&mut self, id: &str) -> Result<(), Self::Error>;
     /// Adds a visit recorded by the commit `by` (one visit per commit).
     fn add_visit(&mut self, visit: &Visit, by: &DedupeKey) -> Result<(), Self::Error>;
@@ -86,7 +94,9 @@ pub trait Tx {
     fn add_rating(&mut self, rating: &Rating, by: &DedupeKey) -> Result<(), Self::Error>;
     /// Rewrites a rating an erasure found.
     fn put_rating(&mut self, at: &Self::Found, rating: &Rating) -> Result<(), Self::Error>;
+    /// Adds a booked visit.
     fn add_appointment(&mut self, a: &Appointment) -> Result<(), Self::Error>;
+    /// Removes a booked visit (found by its time and guest).
     fn remove_appointment(&mut self, a: &Appointment) -> Result<(), Self::Error>;
     /// Marks an address failing since `since`, or (`None`) working again. Addresses compare
     /// without case.
@@ -96,8 +106,11 @@ pub trait Tx {
         since: Option<DateTime<Utc>>,
     ) -> Result<(), Self::Error>;
 
+    /// A counter's value (0 before its first use).
     fn counter(&mut self, c: &Counter) -> Result<u64, Self::Error>;
+    /// Sets a counter.
     fn set_counter(&mut self, c: &Counter, value: u64) -> Result<(), Self::Error>;
+    /// A case as stored.
     fn case(&mut self, number: &CaseNumber) -> Result<Option<Case>, Self::Error>;
     /// Stores a new case, open, with every index that finds it (by guest, by creation time).
     fn create_case(&mut self, case: &Case) -> Result<(), Self::Error>;
@@ -109,21 +122,27 @@ pub trait Tx {
     /// anonymised by the same commit).
     fn unlink_case(&mut self, guest_id: &str, number: &CaseNumber) -> Result<(), Self::Error>;
 
+    /// Keeps an accepted file under its content hash.
     fn put_blob(&mut self, hash: &str, bytes: &[u8]) -> Result<(), Self::Error>;
+    /// Removes a file no case holds any more.
     fn remove_blob(&mut self, hash: &str) -> Result<(), Self::Error>;
 
     /// A new outbox row id, above every earlier one.
     fn next_row_id(&mut self) -> Result<u64, Self::Error>;
+    /// Queues a row for delivery.
     fn put_row(&mut self, row: &OutboxRow) -> Result<(), Self::Error>;
+    /// Takes a row off the queue.
     fn remove_row(&mut self, id: u64) -> Result<(), Self::Error>;
     /// Rewrites a delivery record (its provider ids stay registered).
     fn put_sent(&mut self, rec: &SentRecord) -> Result<(), Self::Error>;
     /// Removes a delivery record and its provider ids.
     fn remove_sent(&mut self, rec: &SentRecord) -> Result<(), Self::Error>;
+    /// Removes the record of a row given up on.
     fn remove_failed(&mut self, id: u64) -> Result<(), Self::Error>;
 
     /// Replaces every timer of `owner` by `timers`.
     fn replace_timers(&mut self, owner: &str, timers: &[&Timer]) -> Result<(), Self::Error>;
+    /// Removes one timer (the one whose firing the commit is).
     fn remove_timer(&mut self, timer: &Timer) -> Result<(), Self::Error>;
 
     /// Adds an audit entry recorded by the commit `by`.

@@ -71,6 +71,7 @@ pub trait GuestStore {
 
 /// Cases and the walk-in queues.
 pub trait CaseStore {
+    /// A case by its number.
     fn case(&self, number: &CaseNumber) -> Result<Option<Case>>;
     /// A guest's cases, newest first.
     fn cases_of_guest(&self, guest_id: &str) -> Result<Vec<Case>>;
@@ -170,6 +171,7 @@ pub trait AuditStore {
 
 /// Files people sent, by content hash.
 pub trait BlobStore {
+    /// A kept file's bytes by its content hash (hex SHA-256).
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
 }
 

@@ -26,11 +26,15 @@ pub trait ErasureScan {
     /// the commit then fail, the copy is gone and the erasure is asked again, never the
     /// reverse.
     fn erase_web_log(&mut self, session: &str) -> Result<()>;
+    /// The visits `keep` accepts, with where they are kept.
     fn visits_where(&self, keep: &dyn Fn(&Visit) -> bool) -> Result<Vec<(Self::Found, Visit)>>;
+    /// The ratings `keep` accepts, with where they are kept.
     fn ratings_where(&self, keep: &dyn Fn(&Rating) -> bool) -> Result<Vec<(Self::Found, Rating)>>;
+    /// The booked visits `keep` accepts.
     fn appointments_where(&self, keep: &dyn Fn(&Appointment) -> bool) -> Result<Vec<Appointment>>;
     /// The ids of the outbox rows `keep` accepts.
     fn rows_where(&self, keep: &dyn Fn(&OutboxRow) -> bool) -> Result<Vec<u64>>;
+    /// The delivery records `keep` accepts.
     fn sent_where(&self, keep: &dyn Fn(&SentRecord) -> bool) -> Result<Vec<SentRecord>>;
     /// The ids of the failure records `keep` accepts.
     fn failed_where(&self, keep: &dyn Fn(&FailedRecord) -> bool) -> Result<Vec<u64>>;

@@ -49,6 +49,7 @@ pub use records::{
 /// The version of the stored format; a store of another version is refused at open.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Why a store operation failed; a refused commit (`NoSuchCase`, `Conflict`) changed nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage engine: {0}")]
@@ -64,6 +65,7 @@ pub enum StoreError {
     Conflict(String),
 }
 
+/// The store's result.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The prefix of the dedupe marks of fired timers ([`Timer::dedupe_id`]): kept for good, unlike

@@ -114,4 +114,28 @@ pub fn case_contract(store: &dyn Store) {
         Some("checked")
     );
     assert_eq!(case.stage, "letter_sent");
+
+    // In one commit, a whole-case write is checked against the stored version first, then the
+    // commit's events are appended to the case as written.
+    let mut case = store.case(&created[1]).unwrap().unwrap();
+    case.stage = "done".into();
+    case.version += 1;
+    let mut c = commit("both", &budi, 72);
+    c.case_updates.push(case);
+    c.case_events.push((
+        created[1].clone(),
+        CaseEvent {
+            at: c.at,
+            actor: pstbot::cases::Actor::System,
+            kind: "closed_note".into(),
+            note: None,
+        },
+    ));
+    store.commit(c).unwrap();
+    let case = store.case(&created[1]).unwrap().unwrap();
+    assert_eq!((case.version, case.stage.as_str()), (5, "done"));
+    assert_eq!(
+        case.history.last().map(|e| e.kind.as_str()),
+        Some("closed_note")
+    );
 }
