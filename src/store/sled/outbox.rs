@@ -174,12 +174,6 @@ impl SledStore {
     /// Every delivered row's record, in row order (for checks after a crash campaign, and by
     /// hand when something goes wrong: row ids are not contiguous after a restart).
     pub fn sent_records(&self) -> Result<Vec<SentRecord>> {
-        self.e()?.trees[T_SENT]
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv?;
-                dec(&k, &v)
-            })
-            .collect()
+        self.all(T_SENT)
     }
 }

@@ -93,16 +93,7 @@ impl CaseStore for SledStore {
         let mut out = Vec::new();
         for kv in self.e()?.trees[T_GUEST_CASES].scan_prefix(&prefix) {
             let (k, _) = kv?;
-            let number = &k[prefix.len()..];
-            match self.e()?.trees[T_CASES].get(number)? {
-                Some(v) => out.push(dec::<Case>(number, &v)?),
-                None => {
-                    return Err(StoreError::Corrupt {
-                        key: String::from_utf8_lossy(&k).into_owned(),
-                        reason: "index names a missing case".into(),
-                    });
-                }
-            }
+            out.push(self.indexed_case(&k[prefix.len()..], &k, "index")?);
         }
         out.sort_by(|a, b| {
             b.created_at
@@ -116,15 +107,7 @@ impl CaseStore for SledStore {
         let mut out = Vec::new();
         for kv in self.e()?.trees[T_OPEN].iter() {
             let (k, _) = kv?;
-            match self.get::<Case>(T_CASES, &k)? {
-                Some(c) => out.push(c),
-                None => {
-                    return Err(StoreError::Corrupt {
-                        key: String::from_utf8_lossy(&k).into_owned(),
-                        reason: "open-case index names a missing case".into(),
-                    });
-                }
-            }
+            out.push(self.indexed_case(&k, &k, "open-case index")?);
         }
         out.sort_by(|a, b| {
             a.created_at
@@ -141,15 +124,7 @@ impl CaseStore for SledStore {
         {
             let (k, _) = kv?;
             let number = &k[8..];
-            match self.get::<Case>(T_CASES, number)? {
-                Some(c) => out.push(c),
-                None => {
-                    return Err(StoreError::Corrupt {
-                        key: String::from_utf8_lossy(number).into_owned(),
-                        reason: "time index names a missing case".into(),
-                    });
-                }
-            }
+            out.push(self.indexed_case(number, number, "time index")?);
         }
         Ok(out)
     }
@@ -194,6 +169,16 @@ impl BlobStore for SledStore {
 }
 
 impl SledStore {
+    /// The case an index entry (`index_key`, in the index named `index`) points to: a case
+    /// number missing from `cases` is a corrupt store.
+    fn indexed_case(&self, number: &[u8], index_key: &[u8], index: &str) -> Result<Case> {
+        self.get::<Case>(T_CASES, number)?
+            .ok_or_else(|| StoreError::Corrupt {
+                key: String::from_utf8_lossy(index_key).into_owned(),
+                reason: format!("{index} names a missing case"),
+            })
+    }
+
     /// A consent text kept once for all guests who agreed to it (see [`CONSENT_REF`]).
     fn consent_text(&self, hash: &str) -> Result<String> {
         match self.e()?.trees[T_CONSENTS].get(hash.as_bytes())? {
