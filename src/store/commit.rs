@@ -62,7 +62,7 @@ pub struct Commit {
     pub new_case: Option<NewCase>,
     pub case_events: Vec<(CaseNumber, CaseEvent)>,
     /// Whole-case writes; each must carry the stored version + 1, or the commit fails with
-    /// [`StoreError::Conflict`] and changes nothing.
+    /// [`super::StoreError::Conflict`] and changes nothing.
     pub case_updates: Vec<Case>,
     /// Issue a walk-in queue number for this letter and office-local day.
     pub ticket: Option<QueueKey>,

@@ -1,6 +1,6 @@
 //! An in-memory store for tests: the same contracts as the sled store, nothing on disk. A
 //! commit is applied by the one [`super::apply`] to a copy of the state, which replaces the
-//! state only when the whole commit applied: that is its transaction ([`tx`]).
+//! state only when the whole commit applied: that is its transaction (`memory/tx.rs`).
 
 mod reads;
 mod tx;

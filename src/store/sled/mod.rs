@@ -1,7 +1,7 @@
 //! The sled store: the only code that knows sled trees and key bytes, all in this folder.
-//! [`keys`] names the trees and spells the keys; [`tx`] is the one commit's transactional
-//! interface over them ([`crate::store::apply::Tx`]); [`scan`] finds what an erasure changes;
-//! one file per boundary answers the reads and the writes outside commits; [`files`] opens
+//! `keys.rs` names the trees and spells the keys; `tx.rs` is the one commit's transactional
+//! interface over them ([`crate::store::apply::Tx`]); `scan.rs` finds what an erasure changes;
+//! one file per boundary answers the reads and the writes outside commits; `files.rs` opens
 //! the database on disk, backs it up and restores it.
 //!
 //! Writes are applied without a flush and then wait for a shared one ([`super::group`]): one

@@ -149,7 +149,7 @@ impl OutboxStore for SledStore {
 }
 
 impl SledStore {
-    /// [`Store::outbox_sent`] for many rows in one transaction (bulk loads).
+    /// [`OutboxStore::outbox_sent`] for many rows in one transaction (bulk loads).
     pub fn outbox_sent_batch(&self, recs: &[SentRecord]) -> Result<()> {
         let _writing = self.writing();
         let engine = self.e()?;
