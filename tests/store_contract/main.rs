@@ -9,6 +9,7 @@ mod blobs;
 mod cases;
 mod commits;
 mod conversations;
+mod erasure;
 mod fixtures;
 mod guests;
 mod maintenance;
