@@ -318,7 +318,7 @@ fn backup_while_serving_then_restore_into_an_empty_store() {
             .arg(&file),
     );
     let store = pstbot::store::sled::SledStore::open(&dir.path().join("restored"), 8).unwrap();
-    use pstbot::store::Store;
+    use pstbot::store::prelude::*;
     let guests = store.guests().unwrap();
     assert_eq!(guests.len(), 1);
     assert_eq!(guests[0].name(), Some("Budi Santoso"));

@@ -14,7 +14,7 @@
 mod support;
 
 use hmac::{Hmac, Mac};
-use pstbot::store::Store;
+use pstbot::store::prelude::*;
 use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
@@ -500,7 +500,8 @@ async fn concurrent_acknowledged_messages_survive_an_immediate_sigkill() {
     let store = pstbot::store::sled::SledStore::open(&dir.path().join("data"), 8)
         .expect("the store opens after SIGKILL");
     use pstbot::message::{ChannelKind, Identity};
-    use pstbot::store::{DedupeKey, Store};
+    use pstbot::store::DedupeKey;
+    use pstbot::store::prelude::*;
     let pending: Vec<String> = store
         .outbox_pending(None, 10_000)
         .unwrap()

@@ -17,7 +17,7 @@ use fault_proxy::{FaultProxy, Mode};
 use hmac::{Hmac, Mac};
 use pstbot::channels::telegram::webhook::SECRET_HEADER;
 use pstbot::config::Config;
-use pstbot::store::Store;
+use pstbot::store::prelude::*;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::BTreeMap;

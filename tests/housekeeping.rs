@@ -7,7 +7,8 @@ use chrono::Duration;
 use pstbot::housekeeping::{Housekept, run_once};
 use pstbot::message::{ChannelKind, Identity, InboundBody};
 use pstbot::runtime::Clock;
-use pstbot::store::{DedupeKey, SentRecord, Store, Timer};
+use pstbot::store::prelude::*;
+use pstbot::store::{DedupeKey, SentRecord, Timer};
 use support::{Chat, monday_morning};
 use tokio_util::sync::CancellationToken;
 

@@ -8,8 +8,9 @@ use pstbot::cases::CaseNumber;
 use pstbot::guestbook::Guest;
 use pstbot::message::{ChannelKind, Identity, InboundBody};
 use pstbot::runtime::FixedClock;
+use pstbot::store::prelude::*;
 use pstbot::store::sled::SledStore;
-use pstbot::store::{Commit, DedupeKey, SentRecord, Store};
+use pstbot::store::{Commit, DedupeKey, SentRecord};
 use std::sync::Arc;
 use support::{Chat, monday_morning, submit_complaint, submit_complaint_as};
 

@@ -13,7 +13,8 @@ use pstbot::reports::ikm::{Grade, Ikm};
 use pstbot::reports::monthly::MonthlyReport;
 use pstbot::reports::table::to_csv;
 use pstbot::reports::{Period, export};
-use pstbot::store::{Commit, DedupeKey, Store};
+use pstbot::store::prelude::*;
+use pstbot::store::{Commit, DedupeKey};
 use support::{Chat, submit_recommendation, wib};
 
 /// Files a complaint as Budi (what happened on 26 October 2026) and returns its number; like
@@ -651,7 +652,7 @@ async fn cli_writes_the_report_files_and_the_export() {
     );
     // Reading personal data from the server is in the audit log too.
     {
-        use pstbot::store::Store;
+        use pstbot::store::prelude::*;
         let store = pstbot::store::sled::SledStore::open(&dir.path().join("data"), 16).unwrap();
         let log = store.audit_log().unwrap();
         assert!(

@@ -23,7 +23,7 @@ mod seed;
 use clap::Parser;
 use hdrhistogram::Histogram;
 use pstbot::runtime::{Runtime, SystemClock};
-use pstbot::store::Store;
+use pstbot::store::prelude::*;
 use pstbot::store::sled::SledStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

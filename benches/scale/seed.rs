@@ -8,11 +8,12 @@ use pstbot::guestbook::{Guest, Rating, Visit};
 use pstbot::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
 use pstbot::runtime::{FixedClock, Runtime};
 use pstbot::store::memory::MemoryStore;
+use pstbot::store::prelude::*;
 use pstbot::store::records::case_owner;
 use pstbot::store::sled::SledStore;
 use pstbot::store::{
     Applied, Commit, Committed, DedupeKey, Followups, GuestUpdate, NewCase, OutboxRow, Reminder,
-    SentRecord, Store, Timer, TimerSet,
+    SentRecord, Timer, TimerSet,
 };
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,0 +1,263 @@
+//! The store's boundaries: one trait per concern the rest of pstbot reads or writes, and
+//! [`Store`], the supertrait of them all, which every engine gets for free once it implements
+//! each boundary. A part that needs one concern can take that trait alone; every
+//! `&dyn Store` keeps working.
+//!
+//! Each boundary has its own contract suite (`tests/store_contract/`), run against every
+//! engine.
+
+use super::commit::{AuditEntry, Commit, Committed, DedupeKey, Followups, NoFollowups, QueueKey};
+use super::records::{
+    DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Timer, WebLogEntry, WebSession,
+};
+use super::{FlushFuture, PrunePage, Result};
+use crate::cases::{Case, CaseNumber};
+use crate::dialogs::Conversation;
+use crate::guestbook::{Appointment, Guest, Rating, Visit};
+use crate::message::{ChannelKind, Identity, OutboundMessage};
+use chrono::{DateTime, Utc};
+
+/// Everything a message changes, applied at once: the write side of every other boundary.
+pub trait CommitStore {
+    /// Applies a commit atomically (see [`super::apply`] for what it writes, in which order),
+    /// queueing its follow-up messages and replacing the timers of every case it writes.
+    fn commit_with(&self, c: Commit, f: &dyn Followups) -> Result<Committed>;
+    /// Applies independent commits, each atomically and with its own follow-ups, exactly as
+    /// [`CommitStore::commit_with`] one after another would, and returns each one's outcome. A
+    /// store may apply them in one transaction (sled does: one transaction for a burst of due
+    /// reminders costs far less than one each).
+    fn commit_many(&self, items: Vec<(Commit, &dyn Followups)>) -> Vec<Result<Committed>> {
+        items
+            .into_iter()
+            .map(|(c, f)| self.commit_with(c, f))
+            .collect()
+    }
+    /// Applies a commit with no follow-ups.
+    fn commit(&self, c: Commit) -> Result<Committed> {
+        self.commit_with(c, &NoFollowups)
+    }
+}
+
+/// Each person's conversation, and the dedupe marks of the messages already handled.
+pub trait ConversationStore {
+    /// Whether this message was already handled.
+    fn is_handled(&self, key: &DedupeKey) -> Result<bool>;
+    /// The conversation of `who` as their last message left it.
+    fn session(&self, who: &Identity) -> Result<Option<Conversation>>;
+}
+
+/// The guest book: who wrote (with their consent), their visits, ratings and appointments.
+pub trait GuestStore {
+    /// The guest registered from this identity.
+    fn guest_of(&self, who: &Identity) -> Result<Option<Guest>>;
+    /// The e-mail address in the guest book of the guest registered from this identity.
+    fn email_of(&self, who: &Identity) -> Result<Option<String>> {
+        Ok(self
+            .guest_of(who)?
+            .and_then(|g| g.email().map(str::to_string)))
+    }
+    /// Every guest in the guest book, by id (reports and the guest-book export).
+    fn guests(&self) -> Result<Vec<Guest>>;
+    /// At most `limit` guests whose id sorts after `after`, by id: for walking a large guest
+    /// book without holding it all in memory (the retention purge).
+    fn guests_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Guest>>;
+    /// Every visit, oldest first.
+    fn visits(&self) -> Result<Vec<Visit>>;
+    /// Every rating, oldest first.
+    fn ratings(&self) -> Result<Vec<Rating>>;
+    /// Every booked appointment, by the time of the visit.
+    fn appointments(&self) -> Result<Vec<Appointment>>;
+}
+
+/// Cases and the walk-in queues.
+pub trait CaseStore {
+    /// A case by its number.
+    fn case(&self, number: &CaseNumber) -> Result<Option<Case>>;
+    /// A guest's cases, newest first.
+    fn cases_of_guest(&self, guest_id: &str) -> Result<Vec<Case>>;
+    /// All open cases, oldest first.
+    fn open_cases(&self) -> Result<Vec<Case>>;
+    /// Cases created in `[from, to)`, oldest first.
+    fn cases_created_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Case>>;
+    /// Recommendation (REK) cases in one of these stages: the issued ones, for the activity search.
+    fn recommended_cases(&self, stages: &[&str]) -> Result<Vec<Case>>;
+    /// Numbers issued and called in a walk-in queue.
+    fn queue_status(&self, key: &QueueKey) -> Result<(u64, u64)>;
+}
+
+/// Messages waiting to leave, delivered, given up on, and addresses mail cannot reach.
+pub trait OutboxStore {
+    /// Up to `limit` rows waiting for delivery with an id above `after`, in id order.
+    fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// [`OutboxStore::outbox_pending`] without the rows whose id `skip` accepts (rows the
+    /// caller already holds): those are not decoded and do not count towards `limit`.
+    fn outbox_pending_except(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        skip: &dyn Fn(u64) -> bool,
+    ) -> Result<Vec<OutboxRow>> {
+        let mut out = Vec::new();
+        let mut after = after;
+        loop {
+            let rows = self.outbox_pending(after, limit)?;
+            let n = rows.len();
+            for row in rows {
+                after = Some(row.id);
+                if !skip(row.id) && out.len() < limit {
+                    out.push(row);
+                }
+            }
+            if n < limit || out.len() >= limit {
+                return Ok(out);
+            }
+        }
+    }
+    /// Writes back a row after a failed attempt (attempts, next try, error).
+    fn outbox_retry(&self, row: &OutboxRow) -> Result<()>;
+    /// Marks a row delivered: it leaves the queue and is remembered as sent.
+    fn outbox_sent(&self, rec: SentRecord) -> Result<()>;
+    /// Gives up on a row; `notice` (for the officers) is queued in the same transaction.
+    fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()>;
+    /// A delivered message by outbox id.
+    fn sent(&self, id: u64) -> Result<Option<SentRecord>>;
+    /// A delivered message by one of its provider ids on `channel` (a WhatsApp `wamid` in a
+    /// status callback or a quoted reply).
+    fn sent_by_ref(&self, channel: ChannelKind, provider_ref: &str) -> Result<Option<SentRecord>>;
+    /// Records what the provider reported of a delivered message, unless it reported a later
+    /// state before ([`DeliveryStatus::advances`]). Returns whether the record changed.
+    fn outbox_status(&self, id: u64, status: DeliveryStatus, at: DateTime<Utc>) -> Result<bool>;
+    /// Messages given up on, oldest first.
+    fn failed(&self) -> Result<Vec<FailedRecord>>;
+    /// Whether mail to this address bounced (and it has not written since): nothing more is
+    /// sent there. Addresses compare without case.
+    fn address_failing(&self, who: &Identity) -> Result<bool>;
+}
+
+/// Reminders waiting for their time.
+pub trait TimerStore {
+    /// Up to `limit` timers due at or before `until`, earliest first.
+    fn timers_due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>>;
+    /// When the earliest timer is due.
+    fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>>;
+    /// The timers of one owner, earliest first.
+    fn timers_of(&self, owner: &str) -> Result<Vec<Timer>>;
+    /// Removes a timer that fired before (its firing is already recorded).
+    fn drop_timer(&self, t: &Timer) -> Result<()>;
+}
+
+/// The web chat's sessions and the conversation log a returning visitor sees.
+pub trait WebChatStore {
+    /// A web chat session by its id (the hash of its token).
+    fn web_session(&self, id: &str) -> Result<Option<WebSession>>;
+    /// Records a web chat session issued to a browser.
+    fn put_web_session(&self, s: &WebSession) -> Result<()>;
+    /// Appends `entry` to the log of web session `session`, unless an entry with the same
+    /// `key` (the visitor's message id, an outbox row) is there already. Returns the entry's
+    /// sequence number (increasing within the log) and whether it was added now.
+    fn web_log_append(&self, session: &str, key: &str, entry: &WebLogEntry) -> Result<(u64, bool)>;
+    /// Up to `limit` entries of a web session's log with a sequence number above `after`, in
+    /// order.
+    fn web_log(&self, session: &str, after: u64, limit: usize) -> Result<Vec<(u64, WebLogEntry)>>;
+    /// The last `limit` entries of a web session's log, in order.
+    fn web_log_tail(&self, session: &str, limit: usize) -> Result<Vec<(u64, WebLogEntry)>>;
+}
+
+/// Officers' accesses to personal data (UU PDP).
+pub trait AuditStore {
+    /// The audit log, oldest first.
+    fn audit_log(&self) -> Result<Vec<AuditEntry>>;
+}
+
+/// Files people sent, by content hash.
+pub trait BlobStore {
+    /// A kept file's bytes by its content hash (hex SHA-256).
+    fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
+}
+
+/// Durability and housekeeping: flushes, checkpoints, pruning, the store's own secrets.
+pub trait StoreMaintenance {
+    /// Makes every applied commit durable. Called before a message counts as handled.
+    /// Blocks the calling thread; concurrent callers may share one flush.
+    fn flush(&self) -> Result<()>;
+    /// [`StoreMaintenance::flush`] without holding a thread: resolves once everything applied
+    /// before the call is durable. Concurrent callers share one flush (group commit). The
+    /// request is made when this is called, not when the future is first polled.
+    fn flushed(&self) -> FlushFuture<'_> {
+        let r = self.flush();
+        Box::pin(std::future::ready(r))
+    }
+    /// Why the store cannot take writes now (disk full or read-only), while that lasts:
+    /// the service refuses new work meanwhile. A store that cannot fail this way says `None`.
+    fn trouble(&self) -> Option<String> {
+        None
+    }
+    /// Lets the storage engine write down where it stands, so that the next start reads that
+    /// instead of replaying everything written since the last one. Writes wait meanwhile.
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Housekeeping: removes the dedupe marks of inbound messages handled before `before`
+    /// (a provider re-delivers within minutes or hours, never after days). The marks of fired
+    /// timers (`timer:…`) are kept: they are what keeps a reminder from firing twice. Looks at
+    /// up to `limit` marks with a key after `after`; see [`PrunePage`].
+    fn prune_dedupe(
+        &self,
+        after: Option<&str>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PrunePage<String>>;
+    /// Housekeeping: drops the text of delivery records of messages delivered before `before`
+    /// (their id, recipient, provider ids and status stay: status callbacks and quoted replies
+    /// still find them). Looks at up to `limit` records with an id above `after`, in id order,
+    /// and stops at the first one delivered at or after `before` (ids follow delivery order
+    /// but for a row retried long: its later neighbours wait for the next pass); `next` is
+    /// then `None`.
+    fn prune_sent(
+        &self,
+        after: Option<u64>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PrunePage<u64>>;
+    /// A random 32-byte secret of this store, made on first use and the same ever after (in
+    /// every process on the store, and in a backup): the key of e-mail reply tokens. Durable
+    /// before it is returned, so nothing sent with it outlives it.
+    fn secret(&self, name: &str) -> Result<[u8; 32]>;
+}
+
+/// The domain operations pstbot needs from a store: every boundary at once. Implemented for
+/// every type that implements them all, so an engine implements the boundaries and nothing
+/// else.
+pub trait Store:
+    CommitStore
+    + ConversationStore
+    + GuestStore
+    + CaseStore
+    + OutboxStore
+    + TimerStore
+    + WebChatStore
+    + AuditStore
+    + BlobStore
+    + StoreMaintenance
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Store for S where
+    S: CommitStore
+        + ConversationStore
+        + GuestStore
+        + CaseStore
+        + OutboxStore
+        + TimerStore
+        + WebChatStore
+        + AuditStore
+        + BlobStore
+        + StoreMaintenance
+        + Send
+        + Sync
+        + 'static
+{
+}
