@@ -54,6 +54,10 @@ pub struct Product {
     /// Keys into the catalog's `documents` table.
     #[serde(default)]
     pub documents: Vec<String>,
+    /// Other words people use for it in the cart ("susenas", "peta"), read by
+    /// `crate::understand`.
+    #[serde(default)]
+    pub also: Vec<String>,
 }
 
 fn default_max_quantity() -> u32 {

@@ -1529,6 +1529,7 @@ mod tests {
                 ("en".to_string(), en.to_string()),
             ]
             .into(),
+            also: Vec::new(),
             next: None,
         };
         let options = vec![

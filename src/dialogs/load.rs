@@ -46,6 +46,19 @@ struct RawDialog {
     finish: RawFinish,
     #[serde(default)]
     steps: Vec<RawStep>,
+    intent: Option<RawIntent>,
+}
+
+/// `[intent]`: the words that name a dialog in a free sentence.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntent {
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    phrases: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +75,8 @@ struct RawFinish {
 struct RawOption {
     value: String,
     label: I18n,
+    #[serde(default)]
+    also: Vec<String>,
     next: Option<String>,
     start: Option<String>,
 }
@@ -165,6 +180,8 @@ pub struct Loaded {
     pub faq: Faq,
     pub activities: Activities,
     pub workflows: crate::cases::workflow::Workflows,
+    /// The words of the understanding layer (`lexicon.toml`).
+    pub lexicon: crate::understand::Lexicon,
 }
 
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword
@@ -294,6 +311,9 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "web_error_server",
 ];
 
+/// The understanding layer's words, in the dialogs folder but not a dialog.
+pub const LEXICON_FILE: &str = "lexicon.toml";
+
 /// Loads and validates every dialog and data file in `dir` for the given languages.
 pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> {
     let mut errors = Vec::new();
@@ -325,6 +345,9 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
                 continue;
             }
         };
+        if name == LEXICON_FILE {
+            continue; // not a dialog: loaded below
+        }
         if name == "system.toml" {
             match parse_system(&name, &text, languages) {
                 Ok(s) => system = Some(s),
@@ -369,6 +392,13 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
     let workflows = crate::cases::workflow::Workflows::load(&dir.join("workflows"), languages)
         .map_err(|mut e| errors.append(&mut e))
         .ok();
+    let lexicon = crate::understand::Lexicon::load(&dir.join(LEXICON_FILE))
+        .map_err(|e| {
+            errors.extend(e.into_iter().map(|e| {
+                LoadError::new(&e.file, None, format!("entry `{}`: {}", e.entry, e.problem))
+            }))
+        })
+        .ok();
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
@@ -379,6 +409,7 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
         catalog: catalog.expect("checked above"),
         faq: faq.expect("checked above"),
         activities: activities.expect("checked above"),
+        lexicon: lexicon.expect("checked above"),
     })
 }
 
@@ -543,6 +574,7 @@ pub fn parse_dialog(
     if let Some(m) = &raw.finish.message {
         check_i18n(file, None, "finish.message", m, languages, &mut errors);
     }
+    let intent = parse_intent(file, raw.intent.as_ref(), &mut errors);
     let start = raw.start.clone().unwrap_or_else(|| raw.steps[0].id.clone());
     let dialog = Dialog {
         id: raw.id.clone(),
@@ -557,6 +589,7 @@ pub fn parse_dialog(
             message: raw.finish.message,
             title_field: raw.finish.title_field,
         },
+        intent,
     };
     check_references(&dialog, &mut errors);
     if errors.is_empty() {
@@ -643,6 +676,7 @@ fn parse_step(
                 err(errors, "a choice needs at least one option".into());
             }
             let mut values = BTreeSet::new();
+            let mut also_owner: BTreeMap<String, String> = BTreeMap::new();
             let mut options = Vec::new();
             for o in raw_options {
                 if !values.insert(o.value.to_lowercase()) {
@@ -668,9 +702,29 @@ fn parse_step(
                     (None, Some(d)) => Some(Next::Start(d.clone())),
                     (None, None) => None,
                 };
+                for a in &o.also {
+                    let key = a.trim().to_lowercase();
+                    if key.is_empty() {
+                        err(
+                            errors,
+                            format!("option `{}` has an empty `also` word", o.value),
+                        );
+                    } else if let Some(other) = also_owner.insert(key, o.value.clone())
+                        && other != o.value
+                    {
+                        err(
+                            errors,
+                            format!(
+                                "also `{a}` is on options `{other}` and `{}`: a word may name one option only",
+                                o.value
+                            ),
+                        );
+                    }
+                }
                 options.push(ChoiceOption {
                     value: o.value.clone(),
                     label: o.label.clone(),
+                    also: o.also.clone(),
                     next,
                 });
             }
@@ -810,6 +864,47 @@ fn parse_step(
         next: rs.next.as_deref().map(parse_next).unwrap_or(default_next),
         kind,
     })
+}
+
+/// Checks the `[intent]` table: words present, keywords one word each, phrases of two words or
+/// more, patterns that compile.
+fn parse_intent(file: &str, raw: Option<&RawIntent>, errors: &mut Vec<LoadError>) -> IntentWords {
+    let Some(raw) = raw else {
+        return IntentWords::default();
+    };
+    let mut problem = |p: String| errors.push(LoadError::new(file, None, format!("intent: {p}")));
+    for k in &raw.keywords {
+        if k.trim().is_empty() || k.trim().contains(char::is_whitespace) {
+            problem(format!(
+                "keyword `{k}` must be one word (put several words in `phrases`)"
+            ));
+        }
+    }
+    for p in &raw.phrases {
+        if p.split_whitespace().count() < 2 {
+            problem(format!(
+                "phrase `{p}` must have two words or more (put one word in `keywords`)"
+            ));
+        }
+    }
+    let mut patterns = Vec::new();
+    for p in &raw.patterns {
+        match regex::Regex::new(p) {
+            Ok(r) => patterns.push(r),
+            Err(e) => problem(format!(
+                "pattern `{p}` does not compile: {}",
+                one_line(&e.to_string())
+            )),
+        }
+    }
+    if raw.keywords.is_empty() && raw.phrases.is_empty() && raw.patterns.is_empty() {
+        problem("has no keywords, phrases or patterns".into());
+    }
+    IntentWords {
+        keywords: raw.keywords.clone(),
+        phrases: raw.phrases.clone(),
+        patterns,
+    }
 }
 
 fn one_line(s: &str) -> String {
