@@ -9,10 +9,12 @@
 //!    words, and each part of a label split at `/` and brackets ("D4/S1" gives "d4" and "s1").
 //!    A name found whole in the message counts 3 points per word (2 for a label part); a single
 //!    word of a label found alone counts 1 ("pelayanan" for "Pelayanan petugas"). Typos are
-//!    tolerated per word (see `fuzzy`), except for a word that is itself a word of some option. The option with the most points wins; equal points give a tie (the engine
-//!    asks with just those options). Two options named whole in different places of the message
-//!    ("tatap muka dan telepon" at a one-answer step) tie as well. An option named right after a
-//!    negation ("bukan pns") is never chosen. A label word alone decides only in a short message
+//!    tolerated per word (see `fuzzy`), except for a word that is itself a word of some option.
+//!    The option with the most points wins; equal points give a tie (the engine asks with just
+//!    those options). Two options named as often in different places of the message ("tatap
+//!    muka dan telepon" at a one-answer step) tie as well, unless one is named only by a word
+//!    that three labels or more share. An option named right after a negation ("bukan pns",
+//!    "kurang memuaskan") is never chosen. A label word alone decides only in a short message
 //!    (at most three words): a longer message needs a whole name.
 //!
 //! Never a silent wrong capture: when in doubt the answer is `None` or `Tie`.
@@ -23,7 +25,7 @@ use super::normalize::normalize;
 use super::numbers::digits_value;
 use super::ranges::{Range, interval, option_range};
 use regex::Regex;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// One option as the dialog file gives it.
@@ -45,6 +47,8 @@ pub struct Choices {
     ranged: bool,
     /// Every word of every name: such a word is never read as a typo of another.
     vocab: HashSet<String>,
+    /// Label words of three options or more ("statistik", "data"): weak evidence.
+    weak: HashSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,10 +190,22 @@ impl Choices {
                     .cloned()
             })
             .collect();
+        let mut shared: HashMap<&str, usize> = HashMap::new();
+        for p in &prepared {
+            for w in &p.label_words {
+                *shared.entry(w.as_str()).or_default() += 1;
+            }
+        }
+        let weak = shared
+            .into_iter()
+            .filter(|(_, n)| *n >= 3)
+            .map(|(w, _)| w.to_string())
+            .collect();
         Choices {
             options: prepared,
             ranged,
             vocab,
+            weak,
         }
     }
 
@@ -348,6 +364,10 @@ struct Evidence {
     spans: Vec<(usize, usize)>,
     covered: Vec<bool>,
     negated: bool,
+    /// How many separate things name it (whole names, lone label words) ...
+    pieces: usize,
+    /// ... and how many of those are not a label word shared by three options or more.
+    strong_pieces: usize,
 }
 
 impl Choices {
@@ -378,11 +398,28 @@ fn evidence(lex: &Lexicon, choices: &Choices, o: &Prepared, c: &[String]) -> Evi
             }
         }
     }
+    let mut words = 0;
+    let mut strong_words = 0;
     for (p, t) in c.iter().enumerate() {
-        if weight[p] == 0 && o.label_words.iter().any(|w| choices.same(lex, t, w)) {
+        if weight[p] == 0
+            && let Some(w) = o.label_words.iter().find(|w| choices.same(lex, t, w))
+        {
             weight[p] = WORD;
+            words += 1;
+            strong_words += usize::from(!choices.weak.contains(w));
         }
     }
+    let mut maximal: Vec<(usize, usize)> = spans
+        .iter()
+        .copied()
+        .filter(|&(s, e)| {
+            !spans
+                .iter()
+                .any(|&(s2, e2)| s2 <= s && e <= e2 && e2 - s2 > e - s)
+        })
+        .collect();
+    maximal.sort_unstable();
+    maximal.dedup();
     let covered: Vec<bool> = weight.iter().map(|w| *w > 0).collect();
     let negated = (0..c.len()).any(|p| {
         covered[p] && (p == 0 || !covered[p - 1]) && p > 0 && lex.negations.contains(&c[p - 1])
@@ -392,6 +429,8 @@ fn evidence(lex: &Lexicon, choices: &Choices, o: &Prepared, c: &[String]) -> Evi
         spans,
         covered,
         negated,
+        pieces: maximal.len() + words,
+        strong_pieces: maximal.len() + strong_words,
     }
 }
 
@@ -409,41 +448,6 @@ pub(super) fn by_words(lex: &Lexicon, choices: &Choices, c: &[String]) -> WordRe
     let alive: Vec<usize> = (0..ev.len())
         .filter(|&i| ev[i].score > 0 && !ev[i].negated)
         .collect();
-    // Options named whole in places no longer name covers.
-    let strong: Vec<(usize, Vec<(usize, usize)>)> = alive
-        .iter()
-        .filter_map(|&i| {
-            let own: Vec<(usize, usize)> = ev[i]
-                .spans
-                .iter()
-                .copied()
-                .filter(|&(s, e)| {
-                    !alive.iter().any(|&j| {
-                        j != i
-                            && ev[j]
-                                .spans
-                                .iter()
-                                .any(|&(s2, e2)| s2 <= s && e <= e2 && (e2 - s2) > (e - s))
-                    })
-                })
-                .collect();
-            (!own.is_empty()).then_some((i, own))
-        })
-        .collect();
-    if strong.len() >= 2 {
-        let apart = strong.iter().enumerate().any(|(a, (_, sa))| {
-            strong[a + 1..].iter().any(|(_, sb)| {
-                sa.iter()
-                    .all(|&(s1, e1)| sb.iter().all(|&(s2, e2)| e1 <= s2 || e2 <= s1))
-            })
-        });
-        if apart {
-            return WordReading {
-                reading: ChoiceReading::Tie(strong.iter().map(|(i, _)| *i).collect()),
-                complete: false,
-            };
-        }
-    }
     let Some(best) = alive.iter().map(|&i| ev[i].score).max() else {
         return none;
     };
@@ -465,11 +469,18 @@ pub(super) fn by_words(lex: &Lexicon, choices: &Choices, c: &[String]) -> WordRe
         };
     }
     let i = top[0];
-    // Another option named where the winner is not: both were meant, or one was mistyped.
+    // Another option named as often, where the winner is not: both were meant, or one was
+    // mistyped ("tatap muka dan telepon"). A word many labels share does not count
+    // ("statistik"), nor does a rival named less often ("harga data mahal" is about the cost).
     let mut rivals: Vec<usize> = alive
         .iter()
         .copied()
-        .filter(|&j| j != i && (0..c.len()).any(|p| ev[j].covered[p] && !ev[i].covered[p]))
+        .filter(|&j| {
+            j != i
+                && ev[j].strong_pieces > 0
+                && ev[j].pieces >= ev[i].pieces
+                && (0..c.len()).any(|p| ev[j].covered[p] && !ev[i].covered[p])
+        })
         .collect();
     if !rivals.is_empty() {
         rivals.push(i);
@@ -624,6 +635,8 @@ mod tests {
         assert_eq!(pick(&age, "2"), One(1), "a small number is the position");
         assert_eq!(pick(&age, "umur 2 tahun"), One(0));
         assert_eq!(pick(&age, "45"), None, "no option holds it");
+        assert_eq!(pick(&age, "hampir 30"), One(1));
+        assert_eq!(pick(&age, "150"), None);
         assert_eq!(pick(&age, "lansia"), One(3));
         let score = opts(&[
             ("1", "1 – Sangat tidak puas", "1 – Very dissatisfied", &[]),

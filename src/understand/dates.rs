@@ -45,10 +45,26 @@ static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     .expect("a valid built-in pattern")
 });
 
+/// One date expression found in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Date(NaiveDate),
+    /// A date that does not exist.
+    NoSuch,
+    /// A period, not a day ("minggu lalu", "bulan depan"): nothing may be stored.
+    Unclear,
+}
+
+impl From<Option<NaiveDate>> for Seen {
+    fn from(d: Option<NaiveDate>) -> Seen {
+        d.map_or(Seen::NoSuch, Seen::Date)
+    }
+}
+
 /// Reads a date relative to `today` (the office's local date).
 pub fn date(lex: &Lexicon, text: &str, today: NaiveDate, direction: Direction) -> DateReading {
     let lower = text.to_lowercase();
-    let mut found: Vec<Option<NaiveDate>> = Vec::new();
+    let mut found: Vec<Seen> = Vec::new();
     let mut rest = String::with_capacity(lower.len());
     let mut last = 0;
     for c in NUMERIC.captures_iter(&lower) {
@@ -61,7 +77,7 @@ pub fn date(lex: &Lexicon, text: &str, today: NaiveDate, direction: Direction) -
             .filter_map(|i| c.get(*i).map(|m| m.as_str()))
             .collect();
         if let Some(r) = numeric(&g, today, direction) {
-            found.push(r);
+            found.push(r.into());
             rest.push_str(&lower[last..m.start()]);
             rest.push(' ');
             last = m.end();
@@ -75,7 +91,16 @@ pub fn date(lex: &Lexicon, text: &str, today: NaiveDate, direction: Direction) -
         direction,
         &mut found,
     );
-    let valid: Vec<NaiveDate> = found.iter().flatten().copied().collect();
+    if found.contains(&Seen::Unclear) {
+        return DateReading::None;
+    }
+    let valid: Vec<NaiveDate> = found
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Date(d) => Some(*d),
+            _ => None,
+        })
+        .collect();
     match valid.first() {
         None if found.is_empty() => DateReading::None,
         None => DateReading::NoSuchDate,
@@ -160,31 +185,44 @@ fn next_word(lex: &Lexicon, t: &[String], mut i: usize) -> usize {
     i
 }
 
-/// The dates named in words; pushes each (or `None` for one that does not exist).
-fn words(
-    lex: &Lexicon,
-    t: &[String],
-    today: NaiveDate,
-    dir: Direction,
-    found: &mut Vec<Option<NaiveDate>>,
-) {
+/// The dates named in words; pushes each.
+fn words(lex: &Lexicon, t: &[String], today: NaiveDate, dir: Direction, found: &mut Vec<Seen>) {
     let mut i = 0;
     while i < t.len() {
         if let Some((date, used)) = count(lex, t, i, today)
             .or_else(|| named(lex, t, i, today, dir))
             .or_else(|| weekday(lex, t, i, today, dir))
         {
-            found.push(date);
+            found.push(date.into());
             i += used.max(1);
+        } else if let Some(used) = period(lex, t, i) {
+            found.push(Seen::Unclear);
+            i += used;
         } else if let Some(n) = lex.relative.longest_at(t, i) {
             if let Some(days) = lex.relative_days.get(&t[i..i + n]) {
-                found.push(Some(today + Duration::days(*days)));
+                found.push(Seen::Date(today + Duration::days(*days)));
             }
             i += n;
         } else {
             i += 1;
         }
     }
+}
+
+/// "minggu lalu", "bulan depan", "tahun kemarin": a period without a count, not a day. Its
+/// length in words, so the "kemarin" in it is not read as yesterday.
+fn period(lex: &Lexicon, t: &[String], i: usize) -> Option<usize> {
+    let unit = t.get(i)?;
+    let is_unit = (lex.day_units.contains_key(unit) && unit != "hari" && unit != "day")
+        || lex.month_units.contains_key(unit);
+    if !is_unit || (i > 0 && (int(&t[i - 1]).is_some() || t[i - 1] == "hari")) {
+        return None;
+    }
+    let after = lex
+        .ago
+        .longest_at(t, i + 1)
+        .or_else(|| lex.ahead.longest_at(t, i + 1))?;
+    Some(1 + after)
 }
 
 /// "2 hari yg lalu", "seminggu yang lalu", "3 days ago", "dalam 3 hari", "2 bulan lagi".
@@ -412,6 +450,9 @@ mod tests {
             "pokoknya",
             "kemarin atau hari ini",
             "minggu lalu",
+            "minggu kemarin",
+            "bulan kemarin",
+            "tahun lalu",
             "jam 10.00",
             "senin",
             "1.500",

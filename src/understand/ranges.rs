@@ -48,6 +48,8 @@ static FROM: LazyLock<Regex> = LazyLock::new(|| re(r"(?:>=|≥)\s*(\d{1,3})"));
 static OVER_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(\d{1,3})\s*(?:\+|(?:tahun )?(?:lebih|ke ?atas|plus|and over|or more|and above|or older))")
 });
+static ALMOST: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?:hampir|almost|nearly|menjelang|jelang)\s*(\d{1,3})"));
 static DECADE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:^|\s)(\d{1,2})0\s*-?\s*an\b|kepala (\d)\b"));
 
@@ -114,6 +116,10 @@ pub(super) fn interval(lex: &Lexicon, tokens: &[String], original: &str) -> Opti
         }
     }
     let s = kept.join(" ");
+    if let Some(c) = ALMOST.captures(&s) {
+        let n = num(&c, 1)?;
+        return Range::new(n - 5, n - 1);
+    }
     if let Some(c) = DECADE.captures(&s) {
         let d = num(&c, 1).or_else(|| num(&c, 2))?;
         return Range::new(d * 10, d * 10 + 9);
@@ -122,7 +128,7 @@ pub(super) fn interval(lex: &Lexicon, tokens: &[String], original: &str) -> Opti
         return Some(r);
     }
     match numbers_in(lex, &kept).as_slice() {
-        [one] if one.value.fract() == 0.0 && (0.0..200.0).contains(&one.value) => {
+        [one] if one.value.fract() == 0.0 && (0.0..=120.0).contains(&one.value) => {
             let n = one.value as i64;
             Range::new(n, n)
         }
@@ -169,6 +175,8 @@ mod tests {
         assert_eq!(iv("kurang lebih 45"), Some((45, 45)));
         assert_eq!(iv("masih 17 tahun"), Some((17, 17)));
         assert_eq!(iv("60+"), Some((60, max)));
+        assert_eq!(iv("hampir 30"), Some((25, 29)));
+        assert_eq!(iv("150"), None, "not an age");
         assert_eq!(iv("20 atau 30"), None);
         assert_eq!(iv("muda"), None);
     }
