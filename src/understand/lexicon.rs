@@ -499,6 +499,8 @@ impl Builder<'_> {
         let mut phrases = Phrases::default();
         for w in &raw.fillers.words {
             let t = normalize(&self.lex, w).tokens;
+            // A filler is a real word: never read as a typo of another.
+            self.lex.known.extend(t.iter().cloned());
             match t.len() {
                 0 => self.err("fillers.words", format!("`{w}` has no word")),
                 1 => {

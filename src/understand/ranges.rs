@@ -128,7 +128,7 @@ pub(super) fn interval(lex: &Lexicon, tokens: &[String], original: &str) -> Opti
         return Some(r);
     }
     match numbers_in(lex, &kept).as_slice() {
-        [one] if one.value.fract() == 0.0 && (0.0..=120.0).contains(&one.value) => {
+        [one] if one.value.fract() == 0.0 && (1.0..=120.0).contains(&one.value) => {
             let n = one.value as i64;
             Range::new(n, n)
         }
