@@ -2,10 +2,11 @@
 //! the same message ("susenas 2 set"), or "that's all" ("udah", "itu aja").
 
 use super::answers::done_word;
-use super::choice::{ChoiceMode, ChoiceReading, Choices, by_number, by_words, content};
+use super::choice::{ChoiceMode, ChoiceReading, Choices, by_number, content};
 use super::lexicon::Lexicon;
 use super::normalize::normalize;
 use super::numbers::numbers_in;
+use super::scoring::by_words;
 
 /// What a message typed at the cart means.
 #[derive(Debug, Clone, PartialEq)]

@@ -60,11 +60,13 @@ mod email;
 mod fuzzy;
 mod intent;
 mod lexicon;
+mod lexicon_file;
 mod normalize;
 mod numbers;
 mod phone;
 mod question;
 mod ranges;
+mod scoring;
 
 pub use answers::{SummaryReading, done_word, skip, summary, yes_no};
 pub use cart::{CartReading, cart_item};
