@@ -167,6 +167,10 @@ fn read(w: &World, situation: &str, case: &Value) -> String {
     let step = case.get("step").and_then(Value::as_str);
     match situation {
         "menu" => w.menu(input),
+        // At choice and cart steps the engine checks for a question first.
+        "cart" if w.question(input).is_some() => {
+            format!("question {}", w.question(input).unwrap_or_default())
+        }
         "cart" => match u::cart_item(lex, &w.catalog, input) {
             CartReading::Done => "done".into(),
             CartReading::Product { index, quantity } => {
@@ -222,6 +226,9 @@ fn read(w: &World, situation: &str, case: &Value) -> String {
             Some(c) => c.key(),
             None => "answer".into(),
         },
+        choice if choice.starts_with("choice.") && w.question(input).is_some() => {
+            format!("question {}", w.question(input).unwrap_or_default())
+        }
         choice if choice.starts_with("choice.") => {
             let (d, s) = split_step(&choice["choice.".len()..]);
             let (choices, values, multiple) = step_choices(lex, dialog(&w.loaded, d), s);

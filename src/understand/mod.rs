@@ -31,22 +31,36 @@
 //!
 //! # How the engine calls it, per step kind
 //!
-//! Every message first: [`command`] (a command wins at every step). Then, by step:
+//! Every message first: [`command`] (a command wins at every step; it is strict, so answers
+//! that merely contain "balik" or "bantuan" are not commands). Then, by step:
 //!
-//! - **menu** (and outside a form): [`choose`] with [`ChoiceMode::Exact`] (a number or a whole
-//!   option name); else [`intent`] (a `Tie` asks with just those services); else, when
-//!   [`is_question`] and the FAQ has a match, answer it (the *info* service). Nothing: re-prompt.
-//! - **choice**: [`choose`] with `Single` or `Multiple`; `Tie` asks with just the tied options.
-//! - **yes_no**: [`yes_no`]. **summary**: [`summary`]. **cart**: [`cart_item`].
+//! - **menu** (and any text outside a form): [`choose`] with [`ChoiceMode::Exact`] (a number or
+//!   a whole option name or `also` word; the option's `start` is the dialog); else [`intent`]
+//!   (`Dialog(id)` starts it, `Tie(ids)` asks with just those services); else, when
+//!   [`is_question`] and `Faq::scored_match_normalized` finds an entry, answer it (the *info*
+//!   service); else re-prompt. This is exactly the order `tests/understanding_corpus.rs` plays.
+//! - **text** (a free answer): when [`is_question`] and the FAQ has a match (any score; the
+//!   question rules already exclude answers that merely contain a question word), answer it and
+//!   ask the same step again, storing nothing; otherwise store [`Normalized::original`] (the
+//!   text as typed), never the tokens.
+//! - **choice**: the same question check first (a choice answer rarely has "?" or a question
+//!   word: "jam buka kapan?" at the complaint topic is a question), then [`choose`] with
+//!   `Single` or `Multiple` (the step's `multiple`). `One`/`Several`: store the value(s);
+//!   `Tie`: ask again listing only the tied options; `None`: re-prompt.
+//! - **yes_no**: [`yes_no`]. **summary**: [`summary`] (`Change` goes to picking the field).
+//! - **cart**: [`cart_item`] (`Product` with a `quantity` skips the quantity question; a lone
+//!   number is the product's position); the quantity question itself uses [`number`].
 //! - **optional step** (any kind): [`skip`] before the kind's own reading.
 //! - **date**: [`date`] with `Past` when the step's `max` is today, `Future` when its `min` is
 //!   today or it has `not_before_field`, else `Any`; then the engine checks the bounds and says
-//!   the rule ("tidak boleh setelah hari ini"). `NoSuchDate` says the date does not exist.
-//! - **number**: [`number`], then the step's min/max/integer.
-//! - **phone**: [`phone`] with the step's `mobile_only`; each [`PhoneProblem`] has its re-prompt.
-//! - **email**: [`email`]; `Suggest` asks to confirm the suggested address.
-//! - **text** (free answer): if [`is_question`] and the FAQ has a match, answer it and ask the
-//!   step again; otherwise store the original text.
+//!   the rule plainly ("tidak boleh setelah hari ini", "tidak boleh sebelum tanggal mulai");
+//!   `NoSuchDate` says the date does not exist; `None` re-prompts with an example.
+//! - **number**: [`number`], then the step's min/max/integer (a range "200-300" is `None`).
+//! - **phone**: [`phone`] with the step's `mobile_only`; each [`PhoneProblem`] has its own
+//!   re-prompt (`NotMobile`: "nomor HP/WhatsApp, bukan telepon kantor").
+//! - **email**: [`email`]; `Suggest` asks "Maksud Bapak/Ibu …?" and stores `suggested` on yes,
+//!   `typed` (when valid) on no; `Invalid` re-prompts.
+//! - **appointment**: not covered here yet (dates with times stay with `dialogs::input`).
 //!
 //! Every reading is fast (a few microseconds on typical messages): hash-map lookups per word,
 //! regexes compiled once.
