@@ -154,6 +154,83 @@ fn working_calendar(c: &mut Criterion) {
 
 const APP_SECRET: &str = "bench-app-secret";
 
+/// The understanding layer (issue 19) on typical messages: what one message costs when the
+/// menu reads it (command, whole option name, intent, question + FAQ), and a choice step.
+fn understanding(c: &mut Criterion) {
+    use pstbot::dialogs::spec::StepKind;
+    use pstbot::understand::{self as u, ChoiceMode, Choices, IntentText, Intents, OptionText};
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let loaded =
+        pstbot::dialogs::load::load_dir(&repo.join("dialogs"), &["id".into(), "en".into()])
+            .expect("shipped dialogs load");
+    let lex = &loaded.lexicon;
+    let texts: Vec<IntentText> = loaded
+        .dialogs
+        .values()
+        .map(|d| IntentText {
+            id: &d.id,
+            keywords: d.intent.keywords.iter().map(String::as_str).collect(),
+            phrases: d.intent.phrases.iter().map(String::as_str).collect(),
+            patterns: d.intent.patterns.clone(),
+        })
+        .collect();
+    let intents = Intents::new(lex, &texts);
+    let choices = |dialog: &str, step: &str| -> Choices {
+        let kind = &loaded.dialogs[dialog].step(step).expect("step").kind;
+        let StepKind::Choice(choice) = kind else {
+            panic!("a choice step");
+        };
+        let o: Vec<OptionText> = choice
+            .options
+            .iter()
+            .map(|o| OptionText {
+                value: &o.value,
+                labels: o.label.values().map(String::as_str).collect(),
+                also: o.also.iter().map(String::as_str).collect(),
+            })
+            .collect();
+        Choices::new(lex, &o)
+    };
+    let menu = choices("menu", "main");
+    let occupation = choices("guestbook", "occupation");
+    let messages = [
+        "sy mau ngadu soal pelayanan",
+        "permohonan sy udh sampai mana ya",
+        "alamat kantor bps dmn",
+        "asdfghjkl",
+    ];
+    c.bench_function(
+        "understand: a menu message (command, choice, intent, question, FAQ)",
+        |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % messages.len();
+                let m = black_box(messages[i]);
+                let _ = u::command(lex, m);
+                let _ = u::choose(lex, &menu, m, ChoiceMode::Exact);
+                let _ = u::intent(lex, &intents, m);
+                if u::is_question(lex, m) {
+                    let _ = loaded.faq.scored_match_normalized(lex, m);
+                }
+            })
+        },
+    );
+    c.bench_function("understand: a choice answer (occupation)", |b| {
+        b.iter(|| {
+            u::choose(
+                lex,
+                &occupation,
+                black_box("karyawan swasta"),
+                ChoiceMode::Single,
+            )
+        })
+    });
+    let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    c.bench_function("understand: a date (senin kemarin)", |b| {
+        b.iter(|| u::date(lex, black_box("senin kemarin"), today, u::Direction::Past))
+    });
+}
+
 fn whatsapp_body() -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "object": "whatsapp_business_account",
@@ -237,6 +314,7 @@ criterion_group!(
     workflow_transition,
     working_calendar,
     whatsapp_webhook,
-    telegram_update
+    telegram_update,
+    understanding
 );
 criterion_main!(benches);

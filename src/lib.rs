@@ -21,6 +21,9 @@
 //! - [`reports`]: the IKM, the monthly report (CSV, XLSX, chart) and the guest-book export.
 //! - [`config`]: the configuration file, validated at the door.
 //! - `fuzzing` (hidden): the fuzz targets' bodies, shared by `fuzz/` and `tests/fuzz_corpus.rs`.
+//! - [`understand`]: how people type — slang, typos, number words, relative dates, phones,
+//!   e-mails, yes/no/skip, intents and questions in free text — read into what a step takes. A
+//!   pure leaf: its words are data (`dialogs/lexicon.toml`, option `also`, dialog `[intent]`).
 //! - [`app`] and [`http`]: wiring for `serve`, `chat` and `check`; the axum router.
 
 pub mod admin;
@@ -45,6 +48,7 @@ pub mod runtime;
 pub mod scheduler;
 pub mod store;
 pub mod text;
+pub mod understand;
 
 /// Anything that stops pstbot from starting or running.
 #[derive(Debug, thiserror::Error)]

@@ -346,3 +346,79 @@ fn broken_workflows_are_refused_naming_file_and_state() {
         "profile `lubuklinggau` has no ADU workflow",
     );
 }
+
+#[test]
+fn understanding_words_are_checked() {
+    // The same `also` word on two options of one step.
+    let dir = broken("guestbook.toml", |s| {
+        s.replacen(
+            "also = [\"perempuan\",",
+            "also = [\"pria\", \"perempuan\",",
+            1,
+        )
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "guestbook.toml",
+        Some("gender"),
+        "also `pria` is on options `L` and `P`",
+    );
+
+    // An intent with a bad pattern, a phrase of one word and a keyword of two.
+    let dir = broken("status.toml", |s| {
+        s.replacen("patterns = ['", "patterns = ['(unclosed', '", 1)
+            .replacen("phrases = [\"cek status\",", "phrases = [\"cek\",", 1)
+            .replacen("keywords = [\"status\",", "keywords = [\"cek status\",", 1)
+    });
+    let errors = errors_of(dir.path());
+    assert_error(
+        &errors,
+        "status.toml",
+        None,
+        "intent: pattern `(unclosed` does not compile",
+    );
+    assert_error(
+        &errors,
+        "status.toml",
+        None,
+        "intent: phrase `cek` must have two words",
+    );
+    assert_error(
+        &errors,
+        "status.toml",
+        None,
+        "intent: keyword `cek status` must be one word",
+    );
+
+    // An unknown key in [intent].
+    let dir = broken("status.toml", |s| {
+        s.replacen("[intent]", "[intent]\nwords = [\"x\"]", 1)
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "status.toml",
+        None,
+        "unknown field `words`",
+    );
+
+    // The lexicon: a word under two standard words, and a missing lexicon.
+    let dir = broken("lexicon.toml", |s| {
+        s.replacen("saya = [\"sy\",", "saya = [\"gak\", \"sy\",", 1)
+    });
+    assert_error(
+        &errors_of(dir.path()),
+        "lexicon.toml",
+        None,
+        "entry `words.tidak`: `gak` is also listed under `saya`",
+    );
+    let dir = broken("lexicon.toml", |_| String::new());
+    assert_error(&errors_of(dir.path()), "lexicon.toml", None, "invalid TOML");
+}
+
+#[test]
+fn the_lexicon_file_is_not_read_as_a_dialog() {
+    let loaded = load_dir(&support::repo().join("dialogs"), &langs()).unwrap();
+    assert!(loaded.dialogs.values().all(|d| d.file != "lexicon.toml"));
+    assert!(!loaded.dialogs["pengaduan"].intent.keywords.is_empty());
+    assert!(loaded.catalog.products.iter().any(|p| !p.also.is_empty()));
+}

@@ -53,6 +53,10 @@ pub struct Product {
     /// Keys into the catalog's `documents` table.
     #[serde(default)]
     pub documents: Vec<String>,
+    /// Other words people use for it in the cart ("susenas", "peta"), read by
+    /// `crate::understand`.
+    #[serde(default)]
+    pub also: Vec<String>,
 }
 
 fn default_max_quantity() -> u32 {
@@ -232,6 +236,46 @@ impl Faq {
         }
         best
     }
+
+    /// Like [`Faq::scored_match`], but also on the question's normalised words (issue 19):
+    /// "kantornya dmn" finds the keywords `kantor` and `dimana`, "brp lama" the phrase
+    /// `berapa lama`. Keywords are compared as written (standard words), so a message is
+    /// normalised once and no keyword per call.
+    pub fn scored_match_normalized(
+        &self,
+        lex: &crate::understand::Lexicon,
+        question: &str,
+    ) -> Option<(usize, &FaqEntry)> {
+        use crate::understand::normalize;
+        let lower = question.to_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let norm = normalize(lex, question);
+        let joined = format!(" {} ", norm.text());
+        let mut best: Option<(usize, &FaqEntry)> = None;
+        for e in &self.entries {
+            let mut score = 0;
+            if e.pattern.as_ref().is_some_and(|p| p.is_match(question)) {
+                score += 2;
+            }
+            for k in &e.keywords {
+                let hit = if k.contains(' ') {
+                    lower.contains(k.as_str()) || joined.contains(&format!(" {k} "))
+                } else {
+                    words.iter().any(|w| w == k) || norm.tokens.iter().any(|t| t == k)
+                };
+                if hit {
+                    score += 1;
+                }
+            }
+            if score > 0 && best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, e));
+            }
+        }
+        best
+    }
 }
 
 /// A statistical activity that already received a recommendation.
@@ -324,6 +368,40 @@ mod tests {
             "cost"
         );
         assert!(faq.best_match("jamban").is_none());
+    }
+
+    #[test]
+    fn faq_matches_normalised_words() {
+        let lex = crate::understand::Lexicon::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs/lexicon.toml"),
+        )
+        .unwrap();
+        let entry = |id: &str, keywords: &[&str]| FaqEntry {
+            id: id.into(),
+            keywords: keywords.iter().map(|k| k.to_string()).collect(),
+            pattern: None,
+            question: i18n("q"),
+            answer: i18n("a"),
+        };
+        let faq = Faq {
+            entries: vec![
+                entry("alamat", &["alamat", "kantor", "dimana"]),
+                entry("lama", &["berapa lama", "telp"]),
+            ],
+        };
+        let best = |q: &str| {
+            faq.scored_match_normalized(&lex, q)
+                .map(|(s, e)| (s, e.id.clone()))
+        };
+        assert_eq!(best("kantornya dmn ya?"), Some((2, "alamat".into())));
+        assert_eq!(best("brp lama ya"), Some((1, "lama".into())));
+        assert_eq!(
+            best("no telp"),
+            Some((1, "lama".into())),
+            "a keyword as typed"
+        );
+        assert_eq!(faq.scored_match("kantornya dmn ya?").map(|(s, _)| s), None);
+        assert_eq!(best("halo"), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! configured language. A problem is reported with its file, its step and what is wrong.
 
 mod check;
+mod intent;
 mod step;
 
 pub(crate) use step::{RawStep, StepProblems};
@@ -12,6 +13,7 @@ use super::data::{Activities, Catalog, Faq};
 use super::spec::{Dialog, Finish, FinishAction, Next};
 use crate::cases::Service;
 use check::{check_references, cross_check};
+use intent::{RawIntent, parse_intent};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -31,6 +33,7 @@ struct RawDialog {
     finish: RawFinish,
     #[serde(default)]
     steps: Vec<RawStep>,
+    intent: Option<RawIntent>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,7 +55,12 @@ pub struct Loaded {
     pub faq: Faq,
     pub activities: Activities,
     pub workflows: crate::cases::workflow::Workflows,
+    /// The words of the understanding layer (`lexicon.toml`).
+    pub lexicon: crate::understand::Lexicon,
 }
+
+/// The understanding layer's words, in the dialogs folder but not a dialog.
+pub const LEXICON_FILE: &str = "lexicon.toml";
 
 /// The texts of the officers' chat (`dialogs/officers.toml`). One chat serves every officer, so
 /// each text carries both languages in one line ("Kasus baru / new case …"). An office may
@@ -222,6 +230,9 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
                 continue;
             }
         };
+        if name == LEXICON_FILE {
+            continue; // not a dialog: loaded below
+        }
         if name == "system.toml" {
             match parse_system(&name, &text, languages) {
                 Ok(s) => system = Some(s),
@@ -280,6 +291,13 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
     let workflows = crate::cases::workflow::Workflows::load(&dir.join("workflows"), languages)
         .map_err(|mut e| errors.append(&mut e))
         .ok();
+    let lexicon = crate::understand::Lexicon::load(&dir.join(LEXICON_FILE))
+        .map_err(|e| {
+            errors.extend(e.into_iter().map(|e| {
+                LoadError::new(&e.file, None, format!("entry `{}`: {}", e.entry, e.problem))
+            }))
+        })
+        .ok();
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
@@ -291,6 +309,7 @@ pub fn load_dir(dir: &Path, languages: &[String]) -> Result<Loaded, LoadErrors> 
         catalog: catalog.expect("checked above"),
         faq: faq.expect("checked above"),
         activities: activities.expect("checked above"),
+        lexicon: lexicon.expect("checked above"),
     })
 }
 
@@ -452,6 +471,7 @@ pub fn parse_dialog(
     if let Some(m) = &raw.finish.message {
         check_i18n(file, None, "finish.message", m, languages, &mut errors);
     }
+    let intent = parse_intent(file, raw.intent.as_ref(), &mut errors);
     let start = raw.start.clone().unwrap_or_else(|| raw.steps[0].id.clone());
     let dialog = Dialog {
         id: raw.id.clone(),
@@ -466,6 +486,7 @@ pub fn parse_dialog(
             message: raw.finish.message,
             title_field: raw.finish.title_field,
         },
+        intent,
     };
     check_references(&dialog, &mut errors);
     if errors.is_empty() {

@@ -30,6 +30,8 @@ pub struct ChoiceOption {
     /// The stored value (stable, language-neutral).
     pub value: String,
     pub label: I18n,
+    /// Other words people use for it (`also = ["pria", "cowok"]`), read by `crate::understand`.
+    pub also: Vec<String>,
     /// Overrides the step's `next` when this option is chosen (branching).
     pub next: Option<Next>,
 }
@@ -90,6 +92,18 @@ pub struct Finish {
     pub title_field: Option<String>,
 }
 
+/// The words that name a dialog in a free sentence (the `[intent]` table of its file), scored by
+/// `crate::understand::intent`.
+#[derive(Debug, Clone, Default)]
+pub struct IntentWords {
+    /// Single words ("ngadu", "komplain").
+    pub keywords: Vec<String>,
+    /// Several words in order ("beli data").
+    pub phrases: Vec<String>,
+    /// Regular expressions on the message as typed (a case number).
+    pub patterns: Vec<regex::Regex>,
+}
+
 /// One conversation, loaded from `dialogs/<id>.toml`.
 #[derive(Debug, Clone)]
 pub struct Dialog {
@@ -103,6 +117,8 @@ pub struct Dialog {
     pub requires_guest: bool,
     pub steps: Vec<Step>,
     pub finish: Finish,
+    /// What names this dialog in a free sentence (empty when the file has no `[intent]`).
+    pub intent: IntentWords,
 }
 
 impl Dialog {

@@ -12,7 +12,7 @@ use crate::dialogs::spec::{ChoiceOption, Next};
 use crate::message::OutboundChoice;
 use crate::text::{I18n, pick};
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One option as a dialog file writes it.
 #[derive(Debug, Deserialize)]
@@ -20,6 +20,9 @@ use std::collections::BTreeSet;
 pub(crate) struct RawOption {
     value: String,
     label: I18n,
+    /// Other words people use for it, read by the understanding layer.
+    #[serde(default)]
+    also: Vec<String>,
     /// The step this option goes to (or `@finish`, `@menu`).
     next: Option<String>,
     /// The dialog this option starts.
@@ -46,6 +49,7 @@ impl ChoiceStep {
             problems.push("a choice needs at least one option");
         }
         let mut values = BTreeSet::new();
+        let mut also_owner: BTreeMap<String, String> = BTreeMap::new();
         let mut options = Vec::new();
         for o in raw_options {
             if !values.insert(o.value.to_lowercase()) {
@@ -61,9 +65,23 @@ impl ChoiceStep {
                 (None, Some(d)) => Some(Next::Start(d.clone())),
                 (None, None) => None,
             };
+            for a in &o.also {
+                let key = a.trim().to_lowercase();
+                if key.is_empty() {
+                    problems.push(format!("option `{}` has an empty `also` word", o.value));
+                } else if let Some(other) = also_owner.insert(key, o.value.clone())
+                    && other != o.value
+                {
+                    problems.push(format!(
+                        "also `{a}` is on options `{other}` and `{}`: a word may name one option only",
+                        o.value
+                    ));
+                }
+            }
             options.push(ChoiceOption {
                 value: o.value.clone(),
                 label: o.label.clone(),
+                also: o.also.clone(),
                 next,
             });
         }
@@ -213,6 +231,7 @@ mod tests {
                 ("en".to_string(), en.to_string()),
             ]
             .into(),
+            also: Vec::new(),
             next: None,
         };
         let options = vec![
