@@ -35,6 +35,7 @@ pub mod fuzzing;
 pub mod guestbook;
 pub mod housekeeping;
 pub mod http;
+pub mod listener;
 pub mod message;
 pub mod outbox;
 pub mod plan;
