@@ -295,11 +295,7 @@ pub async fn serve_runtime(
     }
     // The server's shutdown also stops polling: no update is taken after the signal.
     let on_shutdown = stop.clone();
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let served = crate::listener::serve(listener, app, http_limits(&config), async move {
         shutdown.await;
         on_shutdown.cancel();
     })
@@ -322,6 +318,23 @@ pub async fn serve_runtime(
     served?;
     tracing::info!("pstbot stopped");
     Ok(())
+}
+
+/// The listener's limits from `[http]`; the per-address cap is off behind a reverse proxy
+/// unless set (every visitor then comes from the proxy's address).
+fn http_limits(config: &Config) -> crate::listener::Limits {
+    let h = &config.http;
+    let behind_proxy = config.webchat.trust_proxy_headers;
+    crate::listener::Limits {
+        max_connections: h.max_connections,
+        max_connections_per_ip: h.max_connections_per_ip.unwrap_or(if behind_proxy {
+            0
+        } else {
+            crate::listener::Limits::default().max_connections_per_ip
+        }),
+        header_read_timeout: h.header_read_timeout,
+        body_read_timeout: h.body_read_timeout,
+    }
 }
 
 /// Reopens the store after a disk error (full or read-only) once the disk takes writes again:

@@ -239,16 +239,34 @@ impl Default for ReportsConfig {
     }
 }
 
+/// The HTTP listener (webhooks, web chat, health): where, and how much one client may hold.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Open connections in all; `0` (the default): as many as the open-files limit allows,
+    /// less a reserve.
+    pub max_connections: usize,
+    /// Open connections from one address; `0`: none. Behind a reverse proxy every visitor
+    /// comes from the proxy's address: then it is off unless set.
+    pub max_connections_per_ip: Option<usize>,
+    /// Time for a request's headers to arrive, and for an idle kept-alive connection to send
+    /// its next request.
+    #[serde(deserialize_with = "de_duration")]
+    pub header_read_timeout: std::time::Duration,
+    /// Time for a request's body to arrive.
+    #[serde(deserialize_with = "de_duration")]
+    pub body_read_timeout: std::time::Duration,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: "127.0.0.1:8080".parse().expect("valid"),
+            max_connections: 0,
+            max_connections_per_ip: None,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod fuzzing;
 pub mod guestbook;
 pub mod housekeeping;
 pub mod http;
+pub mod listener;
 pub mod message;
 pub mod outbox;
 pub mod plan;
