@@ -19,7 +19,7 @@
 use crate::config::{DeliveryConfig, RateLimit};
 use crate::message::AttachmentRef;
 use crate::message::{ChannelKind, Identity, OutboundMessage};
-use crate::runtime::Runtime;
+use crate::runtime::OutboxFeed;
 use crate::store::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Store};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
@@ -117,69 +117,6 @@ impl Channels {
     }
 }
 
-/// Rows whose commit's flush finished, handed from the runtime to the running worker so they
-/// are queued at once: no store read and no flush of the worker's own (a row the worker reads
-/// from the store may not be flushed yet, so it waits for a flush before sending it).
-///
-/// Only while a worker is attached ([`Outbox::run`]) are rows taken; otherwise
-/// [`Handoff::give`] refuses them and they wait in the store for the next worker's scan, so a
-/// runtime with no worker (tests, `pstbot chat`) holds nothing in memory.
-#[derive(Default)]
-pub struct Handoff {
-    state: std::sync::Mutex<HandoffState>,
-    ready: tokio::sync::Notify,
-}
-
-#[derive(Default)]
-struct HandoffState {
-    attached: bool,
-    rows: Vec<OutboxRow>,
-}
-
-impl Handoff {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HandoffState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Hands over rows whose commit is flushed; `false` when no worker takes them (the caller
-    /// then wakes the worker's store scan instead).
-    pub fn give(&self, rows: Vec<OutboxRow>) -> bool {
-        let mut s = self.lock();
-        if !s.attached {
-            return false;
-        }
-        s.rows.extend(rows);
-        drop(s);
-        self.ready.notify_one();
-        true
-    }
-
-    /// Whether a worker takes rows now.
-    pub fn attached(&self) -> bool {
-        self.lock().attached
-    }
-
-    fn attach(&self) -> Attached<'_> {
-        self.lock().attached = true;
-        Attached(self)
-    }
-
-    fn take(&self) -> Vec<OutboxRow> {
-        std::mem::take(&mut self.lock().rows)
-    }
-}
-
-/// The worker's attachment; when it ends, rows not taken stay in the store for the next scan.
-struct Attached<'a>(&'a Handoff);
-
-impl Drop for Attached<'_> {
-    fn drop(&mut self) {
-        let mut s = self.0.lock();
-        s.attached = false;
-        s.rows.clear();
-    }
-}
-
 /// The wait before retry number `attempt` (1-based): initial × 2^(attempt-1), at most `max`,
 /// with ±20% jitter so many failed rows do not retry in lockstep.
 pub fn backoff(cfg: &DeliveryConfig, attempt: u32) -> Duration {
@@ -242,7 +179,8 @@ struct Attempt {
 
 /// The delivery worker of one process.
 pub struct Outbox {
-    rt: Arc<Runtime>,
+    /// The store, the clock, the officers' texts, the wake-up and the hand-off.
+    feed: OutboxFeed,
     channels: Channels,
     cfg: DeliveryConfig,
     limits: HashMap<ChannelKind, Limits>,
@@ -357,7 +295,8 @@ impl Queues {
 }
 
 impl Outbox {
-    pub fn new(rt: Arc<Runtime>, channels: Channels, cfg: DeliveryConfig) -> Outbox {
+    /// The worker for `channels`, fed by the runtime (its `outbox_feed`).
+    pub fn new(feed: OutboxFeed, channels: Channels, cfg: DeliveryConfig) -> Outbox {
         let limits = [
             ChannelKind::Telegram,
             ChannelKind::Whatsapp,
@@ -371,7 +310,7 @@ impl Outbox {
         .map(|k| (k, Limits::new(cfg.limit(k.as_str()))))
         .collect();
         Outbox {
-            rt,
+            feed,
             channels,
             cfg,
             limits,
@@ -394,7 +333,7 @@ impl Outbox {
         loop {
             // Rows already held are skipped undecoded: under load most of the window is.
             let rows = self
-                .rt
+                .feed
                 .store
                 .outbox_pending_except(after, SCAN, &|id| q.known.contains(&id))?;
             let n = rows.len();
@@ -416,7 +355,7 @@ impl Outbox {
         if new.is_empty() {
             return Ok(None);
         }
-        let store = self.rt.store.clone();
+        let store = self.feed.store.clone();
         let flushed = tokio::spawn(async move { store.flushed().await });
         Ok(Some((flushed, new)))
     }
@@ -464,7 +403,7 @@ impl Outbox {
             if q.scanned.is_some_and(|s| row.id <= s) {
                 // Read by an earlier scan and no longer held: sent or given up on since,
                 // unless a reload dropped it.
-                match self.rt.store.outbox_pending(row.id.checked_sub(1), 1) {
+                match self.feed.store.outbox_pending(row.id.checked_sub(1), 1) {
                     Ok(rows) if rows.first().is_some_and(|r| r.id == row.id) => {}
                     Ok(_) => continue,
                     Err(e) => {
@@ -483,7 +422,7 @@ impl Outbox {
     /// Runs until `shutdown`: then stops starting sends, lets those in flight finish (their
     /// marks are written), and returns.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let _attached = self.rt.handoff.attach();
+        let _attached = self.feed.handoff.attach();
         let mut q = Queues::default();
         let mut tasks: JoinSet<Attempt> = JoinSet::new();
         // Rows read, waiting for their flush; applied in the order they were read.
@@ -496,7 +435,7 @@ impl Outbox {
         loop {
             // While the store cannot write, nothing is sent (a delivery could not be marked);
             // once it was reopened, the queues are read again from what is on disk.
-            let trouble = self.rt.store.trouble().is_some();
+            let trouble = self.feed.store.trouble().is_some();
             if trouble != troubled {
                 troubled = trouble;
                 if !trouble {
@@ -513,7 +452,7 @@ impl Outbox {
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                     Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                         if let Some(chats) = self.finish(&mut q, vec![done]) {
-                            let store = self.rt.store.clone();
+                            let store = self.feed.store.clone();
                             let id = marks.spawn(async move { store.flushed().await }).id();
                             marking.insert(id, chats);
                         }
@@ -540,7 +479,7 @@ impl Outbox {
             // Hand-offs are taken only after the store was read (at start and after a
             // reload), so a handed row never overtakes an older row of its chat on disk.
             if !shutdown.is_cancelled() {
-                let handed = self.rt.handoff.take();
+                let handed = self.feed.handoff.take();
                 if !handed.is_empty() && !self.accept(&mut q, handed) {
                     reload = true;
                 }
@@ -561,7 +500,7 @@ impl Outbox {
                         finished.push(more);
                     }
                     if let Some(chats) = self.finish(&mut q, finished) {
-                        let store = self.rt.store.clone();
+                        let store = self.feed.store.clone();
                         let id = marks.spawn(async move { store.flushed().await }).id();
                         marking.insert(id, chats);
                     }
@@ -604,9 +543,9 @@ impl Outbox {
                         }
                     }
                 }
-                _ = self.rt.outbox_wake.notified(), if !shutdown.is_cancelled() => reload = true,
+                _ = self.feed.wake.notified(), if !shutdown.is_cancelled() => reload = true,
                 // Taken at the top of the loop.
-                _ = self.rt.handoff.ready.notified(), if !shutdown.is_cancelled() => {}
+                _ = self.feed.handoff.handed(), if !shutdown.is_cancelled() => {}
                 _ = tokio::time::sleep(sleep), if !shutdown.is_cancelled() => {}
                 _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
                 // Shutdown arrived between the check above and here, with nothing in flight:
@@ -618,7 +557,7 @@ impl Outbox {
 
     /// Starts every send that is allowed now; returns how long until the next one may be.
     fn dispatch(&self, q: &mut Queues, tasks: &mut JoinSet<Attempt>) -> Option<Duration> {
-        let now = self.rt.clock.now();
+        let now = self.feed.clock.now();
         let mut next: Option<Duration> = None;
         let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
         for who in q.ready() {
@@ -645,7 +584,7 @@ impl Outbox {
                 continue;
             };
             let row = q.start(who);
-            let store = self.rt.store.clone();
+            let store = self.feed.store.clone();
             let timeout = self.cfg.send_timeout;
             tasks.spawn(async move {
                 let result =
@@ -670,7 +609,7 @@ impl Outbox {
         q: &mut Queues,
         finished: Vec<Result<Attempt, tokio::task::JoinError>>,
     ) -> Option<Vec<Identity>> {
-        let now = self.rt.clock.now();
+        let now = self.feed.clock.now();
         let mut sent_any = false;
         let mut chats = Vec::new();
         for done in finished {
@@ -684,7 +623,7 @@ impl Outbox {
                 Ok(provider_ref) => {
                     sent_any = true;
                     let rec = SentRecord::delivered(&row, now, provider_ref);
-                    self.rt.store.outbox_sent(rec).map(|_| None)
+                    self.feed.store.outbox_sent(rec).map(|_| None)
                 }
                 Err(SendError::Withheld {
                     reason,
@@ -695,7 +634,7 @@ impl Outbox {
                     let mut rec = SentRecord::delivered(&row, now, None);
                     rec.status = Some(DeliveryStatus::Withheld);
                     rec.status_at = Some(now);
-                    self.rt.store.outbox_sent(rec).map(|_| None)
+                    self.feed.store.outbox_sent(rec).map(|_| None)
                 }
                 Err(SendError::Transient {
                     reason,
@@ -708,7 +647,7 @@ impl Outbox {
                     row.not_before =
                         Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
                     row.last_error = Some(reason);
-                    self.rt.store.outbox_retry(&row).map(|_| Some(row))
+                    self.feed.store.outbox_retry(&row).map(|_| Some(row))
                 }
                 Err(e) => {
                     tracing::error!(to = %who.masked(), attempts = row.attempts + 1, error = %e, "outbox: giving up on a message");
@@ -718,9 +657,9 @@ impl Outbox {
                         reason: e.to_string(),
                         row: row.kept(),
                     };
-                    let r = self.rt.store.outbox_failed(rec, notice.clone());
+                    let r = self.feed.store.outbox_failed(rec, notice.clone());
                     if notice.is_some() {
-                        self.rt.outbox_wake.notify_one();
+                        self.feed.wake.notify_one();
                     }
                     r.map(|_| None)
                 }

@@ -10,8 +10,7 @@ use crate::config::{OfficerConfig, Role};
 use crate::guestbook::Visit;
 use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic};
 use crate::plan::notify;
-use crate::plan::{CaseEdits, Plan};
-use crate::runtime::{Runtime, attachment_ref};
+use crate::plan::{CaseEdits, Plan, PlanContext, attachment_ref};
 use crate::store::{Applied, AuditEntry, Commit, DedupeKey, QueueKey, StoreError};
 use crate::text::fill;
 use crate::text::pick;
@@ -30,7 +29,7 @@ const REPORT_ROLES: &[Role] = &[Role::Pimpinan, Role::Admin];
 
 /// The officer's reply and what else goes out, built while planning.
 struct Draft<'a> {
-    rt: &'a Runtime,
+    ctx: &'a PlanContext<'a>,
     officer: &'a OfficerConfig,
     me: Identity,
     out: Vec<OutboundMessage>,
@@ -66,7 +65,7 @@ impl Draft<'_> {
             ));
             return Ok(None);
         };
-        match self.edits.get(self.rt.store.as_ref(), &n)? {
+        match self.edits.get(self.ctx.store, &n)? {
             Some(c) => Ok(Some(c.clone())),
             None => {
                 self.say(format!("Kasus {n} tidak ditemukan / not found."));
@@ -83,7 +82,7 @@ impl Draft<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let id = self.officer.id.clone();
-        if let Some(c) = self.edits.get(self.rt.store.as_ref(), n)? {
+        if let Some(c) = self.edits.get(self.ctx.store, n)? {
             c.history.push(CaseEvent {
                 at: now,
                 actor: Actor::Officer(id),
@@ -97,16 +96,16 @@ impl Draft<'_> {
 
 /// Plans an officer's message: a command, or the file for a pending `kirim`.
 pub fn plan(
-    rt: &Runtime,
+    ctx: &PlanContext,
     officer: &OfficerConfig,
     msg: &InboundMessage,
     key: DedupeKey,
-    now: DateTime<Utc>,
 ) -> Result<Plan, StoreError> {
-    let mut session = rt.store.session(&msg.from)?.unwrap_or_default();
+    let now = ctx.now;
+    let mut session = ctx.store.session(&msg.from)?.unwrap_or_default();
     session.last_seen = Some(now);
     let mut d = Draft {
-        rt,
+        ctx,
         officer,
         me: msg.from.clone(),
         out: Vec::new(),
@@ -155,7 +154,7 @@ pub fn plan(
         ..
     } = d;
     edits.into_commit(&mut commit);
-    let minutes = rt.minutes_per_visitor;
+    let minutes = ctx.minutes_per_visitor;
     Ok(Plan {
         commit,
         render: Box::new(move |applied: &Applied| render_queue(&out, applied, minutes)),
@@ -207,7 +206,7 @@ fn queue_letter(service: &str) -> Option<(char, &'static str)> {
 }
 
 fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let rt = d.rt;
+    let rt = d.ctx;
     let bot = &rt.bot;
     let lang = bot.default_lang().to_string();
     match cmd {
@@ -273,7 +272,7 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
                 d.refuse_role(TAKE_ROLES);
             } else if let Some(c) = d.case(&case)? {
                 let id = d.officer.id.clone();
-                if let Some(e) = d.edits.get(rt.store.as_ref(), &c.number)? {
+                if let Some(e) = d.edits.get(rt.store, &c.number)? {
                     e.assignee = Some(id.clone());
                 }
                 d.history(&c.number, "taken", None, now)?;
@@ -293,7 +292,7 @@ fn command(d: &mut Draft, cmd: AdminCommand, now: DateTime<Utc>) -> Result<(), S
             } else if let Some(target) = rt.officers.iter().find(|o| o.id == officer) {
                 let target = target.clone();
                 if let Some(c) = d.case(&case)? {
-                    if let Some(e) = d.edits.get(rt.store.as_ref(), &c.number)? {
+                    if let Some(e) = d.edits.get(rt.store, &c.number)? {
                         e.assignee = Some(target.id.clone());
                     }
                     d.history(&c.number, "assigned", Some(target.id.clone()), now)?;
@@ -439,7 +438,7 @@ fn join(words: Vec<String>) -> Option<String> {
     (!s.trim().is_empty()).then_some(s)
 }
 
-fn workflow<'a>(rt: &'a Runtime, c: &Case) -> &'a Workflow {
+fn workflow<'a>(rt: &PlanContext<'a>, c: &Case) -> &'a Workflow {
     rt.bot
         .workflows
         .get(&c.number.service)
@@ -454,7 +453,7 @@ fn transition(
     note: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let rt = d.rt;
+    let rt = d.ctx;
     let bot = &rt.bot;
     let wf = workflow(rt, c);
     let roles = d.officer.roles.clone();
@@ -467,7 +466,7 @@ fn transition(
     });
     match result {
         Ok((t, next)) => {
-            if let Some(e) = d.edits.get(rt.store.as_ref(), &c.number)? {
+            if let Some(e) = d.edits.get(rt.store, &c.number)? {
                 *e = next.clone();
             }
             if let Some(text) = notify::transition_text(bot, wf, &next, t, note.as_deref()) {
@@ -490,7 +489,7 @@ fn transition(
 }
 
 fn refusal(
-    rt: &Runtime,
+    rt: &PlanContext,
     wf: &Workflow,
     officer: &OfficerConfig,
     c: &Case,
@@ -519,7 +518,7 @@ fn refusal(
 }
 
 /// The steps that leave the case's stage, marking the ones this officer may take.
-fn next_steps(rt: &Runtime, wf: &Workflow, officer: &OfficerConfig, c: &Case) -> String {
+fn next_steps(rt: &PlanContext, wf: &Workflow, officer: &OfficerConfig, c: &Case) -> String {
     let lang = rt.bot.default_lang();
     if !c.open {
         return "Kasus sudah ditutup / the case is closed.".into();
@@ -559,7 +558,7 @@ fn next_steps(rt: &Runtime, wf: &Workflow, officer: &OfficerConfig, c: &Case) ->
 }
 
 /// How long until (or since) a due instant, in the office's working terms.
-fn time_left(rt: &Runtime, due: DateTime<Utc>, now: DateTime<Utc>) -> String {
+fn time_left(rt: &PlanContext, due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let cal = &rt.bot.calendar;
     if due <= now {
         let late = cal.working_days_between(due, now);
@@ -585,7 +584,7 @@ fn format_hm(mins: i64) -> String {
     format!("{}:{:02}", mins / 60, mins % 60)
 }
 
-fn queue_line(rt: &Runtime, c: &Case, now: DateTime<Utc>) -> String {
+fn queue_line(rt: &PlanContext, c: &Case, now: DateTime<Utc>) -> String {
     let bot = &rt.bot;
     let lang = bot.default_lang();
     let stage = bot.stage_label(c.number.service, &c.stage, lang);
@@ -610,7 +609,7 @@ fn queue_line(rt: &Runtime, c: &Case, now: DateTime<Utc>) -> String {
 
 /// A case in full, for officers. A confidential complaint shows who filed it only to pimpinan.
 fn show(
-    rt: &Runtime,
+    rt: &PlanContext,
     officer: &OfficerConfig,
     c: &Case,
     now: DateTime<Utc>,
@@ -711,7 +710,7 @@ fn send_file(
     a: &crate::message::Attachment,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let rt = d.rt;
+    let rt = d.ctx;
     let bot = &rt.bot;
     if a.bytes.len() as u64 > bot.max_attachment_bytes {
         d.say(format!(
@@ -770,7 +769,7 @@ fn send_file(
         std::slice::from_ref(&file.filename),
     ));
     d.out.push(to_applicant);
-    let case = d.edits.get(rt.store.as_ref(), n)?.expect("read above");
+    let case = d.edits.get(rt.store, n)?.expect("read above");
     if let Some((_, next)) = &moved {
         *case = next.clone();
     }
@@ -801,7 +800,7 @@ fn send_file(
 /// chart as files (their bytes are kept as blobs in the same commit, like officers' files).
 fn report(d: &mut Draft, month: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError> {
     use crate::reports::{Period, ReportError, monthly::MonthlyReport};
-    let rt = d.rt;
+    let rt = d.ctx;
     let cal = &rt.bot.calendar;
     let period = match month {
         Some(m) => Period::month(cal, m),
@@ -818,7 +817,7 @@ fn report(d: &mut Draft, month: Option<&str>, now: DateTime<Utc>) -> Result<(), 
         ));
         return Ok(());
     }
-    let made = MonthlyReport::build(rt.store.as_ref(), &rt.bot, period, now).and_then(|r| {
+    let made = MonthlyReport::build(rt.store, rt.bot, period, now).and_then(|r| {
         let xlsx = r.xlsx()?;
         let png = r.chart()?;
         Ok((r, xlsx, png))
@@ -854,7 +853,7 @@ fn report(d: &mut Draft, month: Option<&str>, now: DateTime<Utc>) -> Result<(), 
 }
 
 /// Today's numbers: new cases per service, open and overdue cases, visitors, queues.
-fn today(rt: &Runtime, now: DateTime<Utc>) -> Result<String, StoreError> {
+fn today(rt: &PlanContext, now: DateTime<Utc>) -> Result<String, StoreError> {
     let cal = &rt.bot.calendar;
     let local = cal.local(now);
     let start = cal.to_utc(local.date().and_hms_opt(0, 0, 0).expect("midnight exists"));
