@@ -21,6 +21,7 @@ use crate::message::AttachmentRef;
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::runtime::OutboxFeed;
 use crate::store::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Store};
+use crate::text::Texts;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -651,7 +652,7 @@ impl Outbox {
                 }
                 Err(e) => {
                     tracing::error!(to = %who.masked(), attempts = row.attempts + 1, error = %e, "outbox: giving up on a message");
-                    let notice = failure_notice(&row, &e);
+                    let notice = failure_notice(&self.feed.texts, &row, &e);
                     let rec = FailedRecord {
                         at: now,
                         reason: e.to_string(),
@@ -697,27 +698,23 @@ impl Outbox {
 
 /// What the officers are told when a message is given up on (nothing when the message was
 /// itself for the officers' chat: that would loop).
-fn failure_notice(row: &OutboxRow, e: &SendError) -> Option<OutboundMessage> {
+fn failure_notice(texts: &Texts, row: &OutboxRow, e: &SendError) -> Option<OutboundMessage> {
     if row.msg.to.channel == ChannelKind::Officers {
         return None;
     }
+    let to = row.msg.to.masked();
     let preview = crate::message::clip(&row.msg.text, 80);
-    if let SendError::Withheld { reason, .. } = e {
-        return Some(OutboundMessage::text(
-            Identity::officers(),
-            format!(
-                "⚠️ Pemohon {to} tidak dapat dihubungi / the applicant could not be reached: {reason}.\n«{preview}»",
-                to = row.msg.to.masked()
-            ),
-        ));
-    }
-    Some(OutboundMessage::text(
-        Identity::officers(),
-        format!(
-            "⚠️ Pesan ke {to} gagal terkirim / a message could not be delivered ({e}).\n«{preview}»",
-            to = row.msg.to.masked()
+    let text = match e {
+        SendError::Withheld { reason, .. } => texts.officer(
+            "officers_applicant_unreachable",
+            &[("to", to), ("reason", reason.clone()), ("preview", preview)],
         ),
-    ))
+        _ => texts.officer(
+            "officers_delivery_failed",
+            &[("to", to), ("error", e.to_string()), ("preview", preview)],
+        ),
+    };
+    Some(OutboundMessage::text(Identity::officers(), text))
 }
 
 #[cfg(test)]

@@ -100,12 +100,10 @@ pub fn plan_erasure(
 }
 
 /// The officers' note that an erasure closed a case.
-pub fn closed_notice(_ctx: &PlanContext, n: &CaseNumber) -> OutboundMessage {
+pub fn closed_notice(ctx: &PlanContext, n: &CaseNumber) -> OutboundMessage {
     OutboundMessage::text(
         Identity::officers(),
-        format!(
-            "[{n}] ditutup: pemohon menghapus data pribadinya (UU PDP).\nClosed: the applicant erased their personal data."
-        ),
+        ctx.officer_text("officers_case_erased", &[("case", n.to_string())]),
     )
 }
 

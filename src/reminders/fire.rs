@@ -136,14 +136,26 @@ fn case_reminder(ctx: &PlanContext, case: &Case, what: &Reminder) -> Vec<Outboun
         .map(|o| format!(" — {}", o.name))
         .unwrap_or_default();
     let officers = |text: String| vec![OutboundMessage::text(Identity::officers(), text)];
+    // The words every officers' reminder of this case's stage fills in.
+    let stage_vars = |extra: &[(&'static str, String)]| {
+        let mut vars = vec![
+            ("case", n.to_string()),
+            ("stage_id", id_label.clone()),
+            ("stage_en", en_label.clone()),
+            ("due", due.clone()),
+            ("officer", who_has_it.clone()),
+        ];
+        vars.extend_from_slice(extra);
+        vars
+    };
     match what {
         Reminder::Unacknowledged { .. } => {
             if case.assignee.is_some() {
                 return Vec::new();
             }
-            officers(format!(
-                "⏰ [{n}] Kasus baru belum diambil petugas: {title}\nNew case not taken yet. Ketik / type: ambil {n}",
-                title = case.title
+            officers(ctx.officer_text(
+                "officers_reminder_unacknowledged",
+                &[("case", n.to_string()), ("title", case.title.clone())],
             ))
         }
         Reminder::StageProgress { percent, .. } => {
@@ -151,12 +163,11 @@ fn case_reminder(ctx: &PlanContext, case: &Case, what: &Reminder) -> Vec<Outboun
                 return Vec::new();
             }
             if *percent >= 100 {
-                officers(format!(
-                    "⏰ [{n}] Batas waktu tahap «{id_label}» adalah sekarang ({due}){who_has_it}.\nStage «{en_label}» is due now."
-                ))
+                officers(ctx.officer_text("officers_reminder_stage_due", &stage_vars(&[])))
             } else {
-                officers(format!(
-                    "⏰ [{n}] Tahap «{id_label}» sudah memakai {percent}% waktu SOP; batas {due}{who_has_it}.\nStage «{en_label}» has used {percent}% of its SOP time."
+                officers(ctx.officer_text(
+                    "officers_reminder_stage_progress",
+                    &stage_vars(&[("percent", percent.to_string())]),
                 ))
             }
         }
@@ -174,13 +185,14 @@ fn case_reminder(ctx: &PlanContext, case: &Case, what: &Reminder) -> Vec<Outboun
                 .filter(|o| o.roles.contains(&Role::Pimpinan))
                 .collect();
             let names: Vec<&str> = chiefs.iter().map(|o| o.name.as_str()).collect();
-            let text = format!(
-                "⚠️ [{n}] Tahap «{id_label}» melewati batas waktu ({due}), pengingat ke-{day}{who_has_it}. Diteruskan ke pimpinan: {chiefs}.\nStage «{en_label}» is overdue (reminder {day}); escalated to the head of office.",
-                chiefs = if names.is_empty() {
-                    "-".to_string()
-                } else {
-                    names.join(", ")
-                }
+            let chief_names = if names.is_empty() {
+                "-".to_string()
+            } else {
+                names.join(", ")
+            };
+            let text = ctx.officer_text(
+                "officers_reminder_overdue",
+                &stage_vars(&[("day", day.to_string()), ("chiefs", chief_names)]),
             );
             let mut msgs = officers(text.clone());
             for chief in chiefs {

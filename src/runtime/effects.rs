@@ -199,10 +199,12 @@ impl EffectsDraft<'_, '_> {
                 kind: "applicant_message".into(),
                 note: Some(text.clone()),
             });
-            self.out.push(OutboundMessage::text(
-                Identity::officers(),
-                format!("[{case}] Pesan pemohon / applicant wrote:\n{text}"),
-            ));
+            let post = self.ctx.officer_text(
+                "officers_applicant_wrote",
+                &[("case", case.to_string()), ("text", text)],
+            );
+            self.out
+                .push(OutboundMessage::text(Identity::officers(), post));
         }
         Ok(())
     }
@@ -218,13 +220,11 @@ impl EffectsDraft<'_, '_> {
                 kind: "applicant_file".into(),
                 note: Some(file.filename.clone()),
             });
-            let mut m = OutboundMessage::text(
-                Identity::officers(),
-                format!(
-                    "[{case}] Berkas dari pemohon / file from the applicant: {}",
-                    file.filename
-                ),
+            let post = self.ctx.officer_text(
+                "officers_applicant_file",
+                &[("case", case.to_string()), ("file", file.filename.clone())],
             );
+            let mut m = OutboundMessage::text(Identity::officers(), post);
             m.files.push(file);
             self.out.push(m);
         }
@@ -290,13 +290,15 @@ impl EffectsDraft<'_, '_> {
     fn book_appointment(&mut self, at: chrono::DateTime<chrono::Utc>, topic: String) {
         let bot = self.ctx.bot;
         let now = self.ctx.now;
-        self.out.push(OutboundMessage::text(
-            Identity::officers(),
-            format!(
-                "Janji temu / appointment: {} — {topic}",
-                bot.calendar.format_local(at, bot.default_lang())
-            ),
-        ));
+        let post = self.ctx.officer_text(
+            "officers_appointment",
+            &[
+                ("when", bot.calendar.format_local(at, bot.default_lang())),
+                ("topic", topic.clone()),
+            ],
+        );
+        self.out
+            .push(OutboundMessage::text(Identity::officers(), post));
         self.commit
             .timers
             .push(crate::reminders::appointment_timers(
@@ -345,9 +347,10 @@ impl EffectsDraft<'_, '_> {
                             .about(notify::update_topic(bot, case)),
                     );
                 }
+                let by = bot.texts.officer("officers_by_applicant", &[]);
                 out.push(OutboundMessage::text(
                     Identity::officers(),
-                    notify::officers_line(bot, case, t, "pemohon / applicant", None),
+                    notify::officers_line(bot, case, t, &by, None),
                 ));
                 Ok(out)
             }

@@ -89,13 +89,14 @@ impl Runtime {
             let mut out = Vec::new();
             if let Some(addr) = &failed {
                 commit.address_failing = Some((addr.clone(), true));
-                out.push(OutboundMessage::text(
-                    Identity::officers(),
-                    format!(
-                        "E-mail ke / to {} gagal terkirim / bounced: {reason}\nE-mail berikutnya ke alamat ini tidak dikirim sampai pemohon menulis lagi. / No more mail goes there until the applicant writes again.",
-                        crate::message::mask(&addr.address)
-                    ),
-                ));
+                let post = ctx.officer_text(
+                    "officers_mail_bounced",
+                    &[
+                        ("address", crate::message::mask(&addr.address)),
+                        ("reason", reason.clone()),
+                    ],
+                );
+                out.push(OutboundMessage::text(Identity::officers(), post));
             }
             Ok(Plan {
                 commit,
