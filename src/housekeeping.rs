@@ -45,7 +45,7 @@ pub struct Progress {
     pub sent_after: Option<u64>,
 }
 
-/// Prunes what is older than `rt.settings.kept` allows; with `checkpoint`, then lets the store write
+/// Prunes what is older than the runtime's `settings().kept` allows; with `checkpoint`, then lets the store write
 /// down where it stands. Stops between pages when `stop` is cancelled.
 pub async fn run_once(
     rt: &Runtime,
@@ -69,8 +69,8 @@ pub async fn run_from(
             .and_then(|d| now.checked_sub_signed(d))
     };
     let (dedupe_before, sent_before) = (
-        before(rt.settings.kept.dedupe),
-        before(rt.settings.kept.sent_text),
+        before(rt.settings().kept.dedupe),
+        before(rt.settings().kept.sent_text),
     );
     let store = rt.store.clone();
     let stop = stop.clone();

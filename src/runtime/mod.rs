@@ -144,7 +144,8 @@ pub struct Runtime {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub officers: Vec<OfficerConfig>,
-    pub settings: Settings,
+    /// Fixed when the runtime is built (the flood limit is set up from them then).
+    settings: Settings,
     /// Activities whose recommendation letter went out, read once at start.
     issued: Vec<Activity>,
     flood: flood::FloodGate,
@@ -182,6 +183,11 @@ impl Runtime {
             handoff: Arc::new(Handoff::default()),
             timers_wake: Arc::new(Notify::new()),
         })
+    }
+
+    /// The settings the runtime was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// What the planners may read for a plan made at `now`.
