@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::dialogs::Bot;
 use crate::message::ChannelKind;
 use crate::outbox::{Channels, Outbox};
-use crate::runtime::{Clock, Runtime, SystemClock};
+use crate::runtime::{Clock, Runtime, RuntimeParts, Settings, SystemClock};
 use crate::store::sled::SledStore;
 use crate::store::{Store, StoreMaintenance};
 use std::future::Future;
@@ -35,16 +35,13 @@ pub fn build_on(
     clock: Arc<dyn Clock>,
     store: Arc<dyn Store>,
 ) -> crate::Result<Runtime> {
-    let bot = Arc::new(Bot::load(config)?);
-    let mut rt = Runtime::new(bot, store, clock, config.officers.clone())?;
-    rt.minutes_per_visitor = config.office.minutes_per_visitor;
-    rt.retention = config.privacy.retention;
-    rt.kept = crate::housekeeping::Kept {
-        dedupe: config.store.dedupe_kept,
-        sent_text: config.store.sent_text_kept,
-    };
-    rt.messages_per_minute = config.conversation.messages_per_minute;
-    Ok(rt)
+    Ok(Runtime::new(RuntimeParts {
+        bot: Arc::new(Bot::load(config)?),
+        store,
+        clock,
+        officers: config.officers.clone(),
+        settings: Settings::from_config(config),
+    })?)
 }
 
 /// Warns about config keys pstbot does not know, and channels configured without what they need.
@@ -228,7 +225,11 @@ pub async fn serve_runtime(
         );
     }
     let stop = CancellationToken::new();
-    let outbox = Arc::new(Outbox::new(rt.clone(), chans, config.delivery.clone()));
+    let outbox = Arc::new(Outbox::new(
+        rt.outbox_feed(),
+        chans,
+        config.delivery.clone(),
+    ));
     let delivery = tokio::spawn(outbox.run(stop.clone()));
     let timers = tokio::spawn(crate::scheduler::run(rt.clone(), stop.clone()));
     let doctor = tokio::spawn(store_doctor(sled.clone(), stop.clone()));

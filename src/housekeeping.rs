@@ -27,25 +27,6 @@ const EVERY_HOURS: i64 = 24;
 /// The longest sleep between looks at the clock (it may be set forward meanwhile).
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
-/// How long records are kept before housekeeping thins them (`[store]` in the config).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Kept {
-    /// Dedupe marks of inbound messages (`store.dedupe_kept`).
-    pub dedupe: Duration,
-    /// The text of delivered messages (`store.sent_text_kept`).
-    pub sent_text: Duration,
-}
-
-impl Default for Kept {
-    fn default() -> Self {
-        let c = crate::config::StoreConfig::default();
-        Kept {
-            dedupe: c.dedupe_kept,
-            sent_text: c.sent_text_kept,
-        }
-    }
-}
-
 /// What one housekeeping pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Housekept {
@@ -64,7 +45,7 @@ pub struct Progress {
     pub sent_after: Option<u64>,
 }
 
-/// Prunes what is older than `rt.kept` allows; with `checkpoint`, then lets the store write
+/// Prunes what is older than the runtime's `settings().kept` allows; with `checkpoint`, then lets the store write
 /// down where it stands. Stops between pages when `stop` is cancelled.
 pub async fn run_once(
     rt: &Runtime,
@@ -87,7 +68,10 @@ pub async fn run_from(
             .ok()
             .and_then(|d| now.checked_sub_signed(d))
     };
-    let (dedupe_before, sent_before) = (before(rt.kept.dedupe), before(rt.kept.sent_text));
+    let (dedupe_before, sent_before) = (
+        before(rt.settings().kept.dedupe),
+        before(rt.settings().kept.sent_text),
+    );
     let store = rt.store.clone();
     let stop = stop.clone();
     let mut sent_after = progress.sent_after;

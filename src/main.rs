@@ -154,14 +154,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report { month, out } => {
             println!(
                 "{}",
-                pstbot::reports::run_monthly(&config, &month, out.as_deref())?
+                pstbot::backup::control::run_monthly(&config, &month, out.as_deref())?
             );
             Ok(())
         }
         Command::Export {
             what: Export::Guestbook { from, to, out },
         } => {
-            let n = pstbot::reports::run_guestbook_export(
+            let n = pstbot::backup::control::run_guestbook_export(
                 &config,
                 &from,
                 &to,

@@ -1,15 +1,15 @@
 //! Personal-data rights (UU PDP, Law 27/2022): erasing a person's data on request (`hapusdata`)
 //! or after the retention period, and the audit log of officers' access to personal data.
 //!
-//! An erasure is one store commit: the runtime anonymises the person's cases here (they keep
+//! An erasure is one store commit: its plan anonymises the person's cases here (they keep
 //! service, channel, stages and times, so reports still count them) and the store removes or
-//! anonymises every other record that names them (see [`Erasure`]).
+//! anonymises every other record that names them (see [`Erasure`]). The runtime commits the
+//! plans made here: on the person's request, and in its daily retention purge.
 
 use crate::cases::{Actor, Case, CaseEvent, CaseNumber};
 use crate::guestbook::Guest;
 use crate::message::{Identity, OutboundMessage};
-use crate::plan::{CaseEdits, Plan};
-use crate::runtime::{Runtime, RuntimeError};
+use crate::plan::{CaseEdits, Plan, PlanContext};
 use crate::store::{AuditEntry, Commit, DedupeKey, Erasure, Store, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -51,11 +51,11 @@ pub fn anonymise_case(case: &mut Case, anon: &str, now: DateTime<Utc>) -> Vec<St
 /// Plans the erasure of the person known as `who` (and every identity their guest record
 /// lists): anonymises their cases in `edits` and returns the erasure and the cases it closed.
 pub fn plan_erasure(
-    store: &dyn Store,
+    ctx: &PlanContext,
     edits: &mut CaseEdits,
     who: &Identity,
-    now: DateTime<Utc>,
 ) -> Result<(Erasure, Vec<CaseNumber>), StoreError> {
+    let (store, now) = (ctx.store, ctx.now);
     let guest = store.guest_of(who)?;
     let guest_id = guest
         .as_ref()
@@ -100,12 +100,10 @@ pub fn plan_erasure(
 }
 
 /// The officers' note that an erasure closed a case.
-pub fn closed_notice(n: &CaseNumber) -> OutboundMessage {
+pub fn closed_notice(ctx: &PlanContext, n: &CaseNumber) -> OutboundMessage {
     OutboundMessage::text(
         Identity::officers(),
-        format!(
-            "[{n}] ditutup: pemohon menghapus data pribadinya (UU PDP).\nClosed: the applicant erased their personal data."
-        ),
+        ctx.officer_text("officers_case_erased", &[("case", n.to_string())]),
     )
 }
 
@@ -130,87 +128,72 @@ fn last_activity(store: &dyn Store, g: &Guest) -> Result<(DateTime<Utc>, bool), 
 /// How many guests the retention purge reads at a time.
 const PURGE_PAGE: usize = 512;
 
-impl Runtime {
-    /// Erases the personal data of every person inactive for longer than the retention
-    /// period who has no open case (SPEC §6). Returns how many were erased.
-    pub async fn purge_inactive(&self) -> Result<usize, RuntimeError> {
-        let now = self.clock.now();
-        let Ok(retention) = chrono::Duration::from_std(self.retention) else {
-            return Ok(0);
-        };
-        let mut erased = 0;
-        // Reading every guest and their cases takes seconds on a large store: off the async
-        // workers, so webhooks are answered meanwhile.
-        let store = self.store.clone();
-        let candidates = tokio::task::spawn_blocking(move || {
-            // A page at a time: a million guests do not fit in memory at once.
-            let mut out = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = store.guests_page(after.as_deref(), PURGE_PAGE)?;
-                for g in &page {
-                    let (last, open) = last_activity(store.as_ref(), g)?;
-                    if !open
-                        && now - last >= retention
-                        && let Some(who) = g.identities.first()
-                    {
-                        out.push(who.clone());
-                    }
-                }
-                match page.last() {
-                    Some(g) if page.len() == PURGE_PAGE => after = Some(g.id.clone()),
-                    _ => break,
-                }
-            }
-            Ok::<_, StoreError>(out)
-        })
-        .await
-        .map_err(|e| RuntimeError::Join(e.to_string()))??;
-        for who in candidates {
-            let _turn = self.shard(&who).lock().await;
-            // Checked again in the person's turn: they may have written since the scan.
-            let Some(g) = self.store.guest_of(&who)? else {
-                continue;
-            };
-            let (last, open) = last_activity(self.store.as_ref(), &g)?;
-            if open || now - last < retention {
-                continue;
-            }
-            let done = self
-                .commit_planned(|now| {
-                    let mut edits = CaseEdits::new();
-                    let (erasure, _) = plan_erasure(self.store.as_ref(), &mut edits, &who, now)?;
-                    let mut commit = Commit::new(
-                        DedupeKey(format!("purge:{}", erasure.anon_id)),
-                        now,
-                        Identity::new(crate::message::ChannelKind::Desk, "retention"),
-                        Default::default(),
-                    );
-                    commit.session = None;
-                    commit.audit.push(AuditEntry {
-                        at: now,
-                        officer: "system".into(),
-                        action: "retention_purge".into(),
-                        subject: erasure.anon_id.clone(),
-                    });
-                    edits.into_commit(&mut commit);
-                    commit.erase = Some(erasure);
-                    Ok(Plan {
-                        commit,
-                        render: Box::new(|_| Vec::new()),
-                    })
-                })
-                .await?;
-            if done.is_some() {
-                erased += 1;
+/// The persons inactive for longer than `retention` at `now` who have no open case: the first
+/// identity of each, read a page of guests at a time (a million guests do not fit in memory at
+/// once). Blocking: the runtime runs it off the async workers.
+pub fn inactive_persons(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    retention: chrono::Duration,
+) -> Result<Vec<Identity>, StoreError> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.guests_page(after.as_deref(), PURGE_PAGE)?;
+        for g in &page {
+            let (last, open) = last_activity(store, g)?;
+            if !open
+                && now - last >= retention
+                && let Some(who) = g.identities.first()
+            {
+                out.push(who.clone());
             }
         }
-        if erased > 0 {
-            tracing::info!(
-                erased,
-                "retention: personal data of inactive persons erased"
-            );
+        match page.last() {
+            Some(g) if page.len() == PURGE_PAGE => after = Some(g.id.clone()),
+            _ => break,
         }
-        Ok(erased)
     }
+    Ok(out)
+}
+
+/// Whether the person known as `who` is still inactive for longer than `retention` at `now`
+/// with no open case (checked again in their turn: they may have written since the scan).
+pub fn still_inactive(
+    store: &dyn Store,
+    who: &Identity,
+    now: DateTime<Utc>,
+    retention: chrono::Duration,
+) -> Result<bool, StoreError> {
+    let Some(g) = store.guest_of(who)? else {
+        return Ok(false);
+    };
+    let (last, open) = last_activity(store, &g)?;
+    Ok(!open && now - last >= retention)
+}
+
+/// Plans the retention purge of the person known as `who`: their erasure, recorded in the
+/// audit log as the system's. Nobody is told.
+pub fn purge_plan(ctx: &PlanContext, who: &Identity) -> Result<Plan, StoreError> {
+    let mut edits = CaseEdits::new();
+    let (erasure, _) = plan_erasure(ctx, &mut edits, who)?;
+    let mut commit = Commit::new(
+        DedupeKey(format!("purge:{}", erasure.anon_id)),
+        ctx.now,
+        Identity::new(crate::message::ChannelKind::Desk, "retention"),
+        Default::default(),
+    );
+    commit.session = None;
+    commit.audit.push(AuditEntry {
+        at: ctx.now,
+        officer: "system".into(),
+        action: "retention_purge".into(),
+        subject: erasure.anon_id.clone(),
+    });
+    edits.into_commit(&mut commit);
+    commit.erase = Some(erasure);
+    Ok(Plan {
+        commit,
+        render: Box::new(|_| Vec::new()),
+    })
 }

@@ -10,7 +10,7 @@ use pstbot::config::{DeliveryConfig, RateLimit};
 use pstbot::dialogs::{Bot, Conversation};
 use pstbot::message::{ChannelKind, Identity, OutboundMessage};
 use pstbot::outbox::{Channels, Outbox};
-use pstbot::runtime::{Runtime, SystemClock};
+use pstbot::runtime::{Runtime, RuntimeParts, SystemClock};
 use pstbot::store::{Applied, Commit, DedupeKey, Followups, Store, Timer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +24,15 @@ fn runtime(store: Arc<dyn Store>) -> Arc<Runtime> {
     let dir = tempfile::tempdir().unwrap();
     let cfg = support::config(dir.path());
     let bot = Arc::new(Bot::load(&cfg).unwrap());
-    Arc::new(Runtime::new(bot, store, Arc::new(SystemClock), cfg.officers.clone()).unwrap())
+    Arc::new(
+        Runtime::new(RuntimeParts::new(
+            bot,
+            store,
+            Arc::new(SystemClock),
+            cfg.officers.clone(),
+        ))
+        .unwrap(),
+    )
 }
 
 fn delivery(max_attempts: u32) -> DeliveryConfig {
@@ -123,7 +131,7 @@ fn start(rt: &Arc<Runtime>, gw: &FakeGateway, cfg: DeliveryConfig) -> Worker {
         )),
     );
     let stop = CancellationToken::new();
-    let task = tokio::spawn(Arc::new(Outbox::new(rt.clone(), ch, cfg)).run(stop.clone()));
+    let task = tokio::spawn(Arc::new(Outbox::new(rt.outbox_feed(), ch, cfg)).run(stop.clone()));
     Worker { stop, task }
 }
 

@@ -42,7 +42,7 @@ async fn case_notifications_also_arrive_by_mail_with_thread_headers_parts_and_fi
     let chans = pstbot::app::channels(&cfg, None).unwrap();
     let stop = CancellationToken::new();
     let worker = tokio::spawn(
-        Arc::new(Outbox::new(t.rt.clone(), chans, cfg.delivery.clone())).run(stop.clone()),
+        Arc::new(Outbox::new(t.rt.outbox_feed(), chans, cfg.delivery.clone())).run(stop.clone()),
     );
     servers
         .wait_for("two mails to Budi", async |s| {

@@ -9,7 +9,7 @@ use pstbot::cases::Case;
 use pstbot::dialogs::{Bot, Conversation};
 use pstbot::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
 use pstbot::outbox::{Channels, Outbox};
-use pstbot::runtime::{Runtime, SystemClock};
+use pstbot::runtime::{Runtime, RuntimeParts, SystemClock};
 use pstbot::store::prelude::*;
 use pstbot::store::sled::SledStore;
 use pstbot::store::{Applied, Commit, Committed, DedupeKey, Followups, OutboxRow, Timer};
@@ -159,7 +159,7 @@ fn sms_worker(
     let stop = CancellationToken::new();
     let task = tokio::spawn(
         Arc::new(Outbox::new(
-            rt.clone(),
+            rt.outbox_feed(),
             ch,
             support::quick_delivery(&["sms"]),
         ))
@@ -200,7 +200,15 @@ fn runtime(store: Arc<dyn Store>) -> Arc<Runtime> {
     let dir = tempfile::tempdir().unwrap();
     let cfg = support::config(dir.path());
     let bot = Arc::new(Bot::load(&cfg).unwrap());
-    Arc::new(Runtime::new(bot, store, Arc::new(SystemClock), cfg.officers.clone()).unwrap())
+    Arc::new(
+        Runtime::new(RuntimeParts::new(
+            bot,
+            store,
+            Arc::new(SystemClock),
+            cfg.officers.clone(),
+        ))
+        .unwrap(),
+    )
 }
 
 fn sms_from(phone: &str) -> Identity {

@@ -15,7 +15,7 @@ use pstbot::dialogs::Bot;
 use pstbot::message::{
     Attachment, ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic,
 };
-use pstbot::runtime::{FixedClock, Runtime};
+use pstbot::runtime::{FixedClock, Runtime, RuntimeParts};
 use pstbot::store::memory::MemoryStore;
 use pstbot::store::{DedupeKey, OutboxRow, Store};
 use sha2::Sha256;
@@ -483,9 +483,9 @@ fn hooks_limited(per_minute: u32) -> Hooks {
     let clock = Arc::new(FixedClock::new(support::monday_morning()));
     let bot = Arc::new(Bot::load(&cfg).unwrap());
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let mut rt = Runtime::new(bot, store, clock, cfg.officers.clone()).unwrap();
-    rt.messages_per_minute = per_minute;
-    let rt = Arc::new(rt);
+    let mut parts = RuntimeParts::new(bot, store, clock, cfg.officers.clone());
+    parts.settings.messages_per_minute = per_minute;
+    let rt = Arc::new(Runtime::new(parts).unwrap());
     // Telegram in webhook mode: its Bot API is never reached by these tests (nothing valid is
     // posted to it), so an unused loopback port stands in.
     let tg = Arc::new(
@@ -1046,7 +1046,7 @@ async fn a_removed_officer_is_an_applicant_again() {
         .cloned()
         .collect();
     let bot = Arc::new(Bot::load(&cfg).unwrap());
-    t.rt = Arc::new(Runtime::new(bot, store.clone(), clock, officers).unwrap());
+    t.rt = Arc::new(Runtime::new(RuntimeParts::new(bot, store.clone(), clock, officers)).unwrap());
     let before = store
         .case(&CaseNumber::parse(&n).unwrap())
         .unwrap()

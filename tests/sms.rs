@@ -10,7 +10,7 @@ use axum::http::{Request, StatusCode};
 use pstbot::config::{Secret, SmsConfig};
 use pstbot::dialogs::Bot;
 use pstbot::outbox::Outbox;
-use pstbot::runtime::{FixedClock, Runtime};
+use pstbot::runtime::{FixedClock, Runtime, RuntimeParts};
 use pstbot::store::Store;
 use pstbot::store::memory::MemoryStore;
 use std::sync::Arc;
@@ -49,10 +49,18 @@ impl Sms {
         let clock = Arc::new(FixedClock::new(support::monday_morning()));
         let bot = Arc::new(Bot::load(&cfg).unwrap());
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let rt = Arc::new(Runtime::new(bot, store, clock.clone(), cfg.officers.clone()).unwrap());
+        let rt = Arc::new(
+            Runtime::new(RuntimeParts::new(
+                bot,
+                store,
+                clock.clone(),
+                cfg.officers.clone(),
+            ))
+            .unwrap(),
+        );
         let chans = pstbot::app::channels_at(&cfg, None, clock).unwrap();
         let stop = CancellationToken::new();
-        tokio::spawn(Arc::new(Outbox::new(rt.clone(), chans, delivery)).run(stop.clone()));
+        tokio::spawn(Arc::new(Outbox::new(rt.outbox_feed(), chans, delivery)).run(stop.clone()));
         Sms {
             app: pstbot::http::router(rt.clone(), &cfg),
             gw,

@@ -11,7 +11,7 @@ use pstbot::config::{Config, DeliveryConfig};
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity};
 use pstbot::outbox::Outbox;
-use pstbot::runtime::{Runtime, SystemClock};
+use pstbot::runtime::{Runtime, RuntimeParts, SystemClock};
 use pstbot::store::sled::SledStore;
 use pstbot::store::{DedupeKey, Store};
 use std::path::Path;
@@ -58,7 +58,15 @@ impl Service {
         let cfg = config(dir);
         let bot = Arc::new(Bot::load(&cfg).unwrap());
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir, 16).unwrap());
-        Arc::new(Runtime::new(bot, store, Arc::new(SystemClock), cfg.officers.clone()).unwrap())
+        Arc::new(
+            Runtime::new(RuntimeParts::new(
+                bot,
+                store,
+                Arc::new(SystemClock),
+                cfg.officers.clone(),
+            ))
+            .unwrap(),
+        )
     }
 
     fn telegram(api: &FakeBotApi) -> Arc<Telegram> {
@@ -72,7 +80,7 @@ impl Service {
         let chans = pstbot::app::channels(&config(dir), Some(&tg)).unwrap();
         let stop = CancellationToken::new();
         let mut tasks = vec![tokio::spawn(
-            Arc::new(Outbox::new(rt.clone(), chans, delivery())).run(stop.clone()),
+            Arc::new(Outbox::new(rt.outbox_feed(), chans, delivery())).run(stop.clone()),
         )];
         if poll {
             tasks.push(tokio::spawn(polling::run(

@@ -15,7 +15,7 @@ use pstbot::config::WebchatConfig;
 use pstbot::dialogs::Bot;
 use pstbot::message::ChannelKind;
 use pstbot::outbox::{Channels, Outbox};
-use pstbot::runtime::{FixedClock, Runtime};
+use pstbot::runtime::{FixedClock, Runtime, RuntimeParts};
 use pstbot::store::memory::MemoryStore;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -53,7 +53,8 @@ fn service_on(
     }
     let bot = Arc::new(Bot::load(&cfg).unwrap());
     let clock = Arc::new(FixedClock::new(monday_morning()));
-    let rt = Arc::new(Runtime::new(bot, store, clock, cfg.officers.clone()).unwrap());
+    let rt =
+        Arc::new(Runtime::new(RuntimeParts::new(bot, store, clock, cfg.officers.clone())).unwrap());
     let hub = Arc::new(Hub::default());
     let stop = CancellationToken::new();
     let chat = WebChat::new(rt.clone(), web, hub.clone(), stop.clone());
@@ -687,7 +688,7 @@ async fn an_officers_reply_reaches_the_visitor_live_and_in_the_history() {
         }),
     );
     let outbox = Arc::new(Outbox::new(
-        svc.rt.clone(),
+        svc.rt.outbox_feed(),
         chans,
         pstbot::config::DeliveryConfig::default(),
     ));

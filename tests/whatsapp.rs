@@ -12,7 +12,7 @@ use pstbot::config::{Config, DeliveryConfig, Secret, WhatsappConfig, WhatsappTem
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity, OutboundMessage, Topic};
 use pstbot::outbox::Outbox;
-use pstbot::runtime::{FixedClock, Runtime};
+use pstbot::runtime::{FixedClock, Runtime, RuntimeParts};
 use pstbot::store::sled::SledStore;
 use pstbot::store::{DedupeKey, DeliveryStatus, Store};
 use serde_json::{Value, json};
@@ -197,12 +197,21 @@ impl Service {
         let clock = Arc::new(FixedClock::new(support::monday_morning()));
         let bot = Arc::new(Bot::load(&cfg).unwrap());
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 16).unwrap());
-        let rt = Arc::new(Runtime::new(bot, store, clock.clone(), cfg.officers.clone()).unwrap());
+        let rt = Arc::new(
+            Runtime::new(RuntimeParts::new(
+                bot,
+                store,
+                clock.clone(),
+                cfg.officers.clone(),
+            ))
+            .unwrap(),
+        );
         let app = pstbot::http::router(rt.clone(), &cfg);
         let chans = pstbot::app::channels_at(&cfg, None, clock.clone()).unwrap();
         let stop = CancellationToken::new();
-        let task =
-            tokio::spawn(Arc::new(Outbox::new(rt.clone(), chans, delivery())).run(stop.clone()));
+        let task = tokio::spawn(
+            Arc::new(Outbox::new(rt.outbox_feed(), chans, delivery())).run(stop.clone()),
+        );
         Service {
             rt,
             clock,

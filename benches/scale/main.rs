@@ -22,7 +22,7 @@ mod seed;
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use pstbot::runtime::{Runtime, SystemClock};
+use pstbot::runtime::{Runtime, RuntimeParts, SystemClock};
 use pstbot::store::prelude::*;
 use pstbot::store::sled::SledStore;
 use std::path::{Path, PathBuf};
@@ -286,12 +286,12 @@ async fn scale(args: Args) -> anyhow::Result<()> {
     let (tick, fired, fire_time, queued) = {
         let store = Arc::new(SledStore::open(&data, args.cache_mb)?);
         let bot = Arc::new(pstbot::dialogs::Bot::load(&config)?);
-        let rt = Runtime::new(
+        let rt = Runtime::new(RuntimeParts::new(
             bot,
             store.clone(),
             Arc::new(SystemClock),
             config.officers.clone(),
-        )?;
+        ))?;
         let first = store.next_timer_due()?;
         anyhow::ensure!(
             first.is_some_and(|t| t > chrono::Utc::now()),

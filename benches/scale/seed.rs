@@ -6,7 +6,7 @@ use pstbot::config::Config;
 use pstbot::dialogs::{Bot, Conversation};
 use pstbot::guestbook::{Guest, Rating, Visit};
 use pstbot::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
-use pstbot::runtime::{FixedClock, Runtime};
+use pstbot::runtime::{FixedClock, Runtime, RuntimeParts};
 use pstbot::store::memory::MemoryStore;
 use pstbot::store::prelude::*;
 use pstbot::store::records::case_owner;
@@ -85,12 +85,12 @@ impl Template {
             .expect("time")
             .with_timezone(&Utc);
         let clock = Arc::new(FixedClock::new(start));
-        let rt = Runtime::new(
+        let rt = Runtime::new(RuntimeParts::new(
             bot.clone(),
             store.clone(),
             clock.clone(),
             config.officers.clone(),
-        )?;
+        ))?;
         let who = Identity::new(ChannelKind::Whatsapp, "6281100000001");
         let mut open = None;
         for (i, say) in SCRIPT.iter().enumerate() {

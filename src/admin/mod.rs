@@ -1,8 +1,10 @@
 //! Officer commands from the admin chat: parsed to an enum first (clap, whose doc comments are
 //! the help text), then applied ([`apply`]). Indonesian names with English aliases; a leading
-//! `/` and a Telegram `@botname` suffix are accepted.
+//! `/` and a Telegram `@botname` suffix are accepted. Each command family lives in its own file
+//! under `commands/`; its answers are worded in `dialogs/officers.toml`.
 
 mod apply;
+mod commands;
 
 pub use apply::plan;
 

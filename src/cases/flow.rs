@@ -59,6 +59,48 @@ pub struct Dues {
     pub overall_due: Option<DateTime<Utc>>,
 }
 
+/// The deadlines of a stay in a stage by the workflow's SLA clock, before anything decides
+/// whether they still apply: the one home of that arithmetic. The workflow engine sets them on
+/// a case as it moves ([`dues`]); the monthly report checks after the fact whether a case was
+/// past them (`reports::monthly`), so the two cannot count differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// The stage's own SLA from the stay's entry, for a stage whose clock runs and has one.
+    pub stage: Option<DateTime<Utc>>,
+    /// The workflow's overall SLA from `overall_start`, the clock stops since then excluded.
+    pub overall: Option<DateTime<Utc>>,
+}
+
+/// The deadlines of a stay in `stage` entered at `entered`, for a case whose overall clock
+/// started at `overall_start` (none yet: no overall deadline) and stopped during `stops`
+/// (stops that began before the overall start do not count).
+pub fn deadlines(
+    wf: &Workflow,
+    cal: &OfficeCalendar,
+    stage: &str,
+    entered: DateTime<Utc>,
+    overall_start: Option<DateTime<Utc>>,
+    stops: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
+) -> Deadlines {
+    let stage = wf
+        .state(stage)
+        .filter(|s| s.clock_runs)
+        .and_then(|s| s.sla)
+        .map(|sla| cal.due(entered, sla));
+    let overall = match (&wf.overall, overall_start) {
+        (Some(o), Some(start)) => {
+            let since: Vec<_> = stops
+                .iter()
+                .copied()
+                .filter(|(from, _)| *from >= start)
+                .collect();
+            cal.due_excluding(start, o.sla, &since)
+        }
+        _ => None,
+    };
+    Deadlines { stage, overall }
+}
+
 /// Due dates of a case entering `stage` at `now`: the stage's SLA, and the overall SLA counted
 /// from its first entry into the overall start state with the clock stops excluded.
 pub fn dues(
@@ -69,31 +111,19 @@ pub fn dues(
     overall_start: Option<DateTime<Utc>>,
     stops: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
 ) -> Dues {
-    let state = wf.state(stage);
-    let stage_due = state
-        .filter(|s| s.clock_runs)
-        .and_then(|s| s.sla)
-        .map(|sla| cal.due(now, sla));
     let overall_start = match (&wf.overall, overall_start) {
         (Some(o), None) if o.from == stage => Some(now),
         (_, s) => s,
     };
-    let overall_due = match (&wf.overall, overall_start) {
-        // Once the result is delivered (a rating is asked) the overall standard has been met.
-        (Some(o), Some(start)) if state.is_some_and(|s| !s.is_final && !s.ask_rating) => {
-            let since: Vec<_> = stops
-                .iter()
-                .copied()
-                .filter(|(from, _)| *from >= start)
-                .collect();
-            cal.due_excluding(start, o.sla, &since)
-        }
-        _ => None,
-    };
+    let d = deadlines(wf, cal, stage, now, overall_start, stops);
+    // Once the result is delivered (a rating is asked) the overall standard has been met.
+    let overall_open = wf
+        .state(stage)
+        .is_some_and(|s| !s.is_final && !s.ask_rating);
     Dues {
-        stage_due,
+        stage_due: d.stage,
         overall_start,
-        overall_due,
+        overall_due: d.overall.filter(|_| overall_open),
     }
 }
 

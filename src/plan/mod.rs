@@ -1,10 +1,16 @@
 //! Planning: what handling a message (or a fired timer, or an officer's command) will do, before
 //! anything is written. A [`Plan`] is one store commit plus how to word its messages once the
 //! commit has assigned numbers; [`CaseEdits`] gathers the cases a plan changes; [`notify`] words
-//! a case's stage changes. The planners (officers' commands in `admin`, reminders, privacy) build
-//! plans; the runtime commits them.
+//! a case's stage changes; [`PlanContext`] is all a planner may read. The planners (officers'
+//! commands in `admin`, reminders, privacy) build plans from a context; the runtime commits
+//! them.
 
+pub mod context;
+pub mod files;
 pub mod notify;
+
+pub use context::PlanContext;
+pub use files::{attachment_ref, sanitize_filename};
 
 use crate::cases::{Case, CaseNumber};
 use crate::message::OutboundMessage;

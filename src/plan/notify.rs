@@ -72,14 +72,19 @@ pub fn officers_line(
         bot.stage_label(case.number.service, &case.stage, lang)
     );
     if let Some(n) = note {
-        line.push_str(&format!("\nCatatan / note: {n}"));
+        line.push('\n');
+        line.push_str(
+            &bot.texts
+                .officer("officers_note", &[("note", n.to_string())]),
+        );
     }
     if case.open
         && let Some(due) = case.due()
     {
-        line.push_str(&format!(
-            "\nBatas / due: {}",
-            bot.calendar.format_local(due, lang)
+        line.push('\n');
+        line.push_str(&bot.texts.officer(
+            "officers_due",
+            &[("due", bot.calendar.format_local(due, lang))],
         ));
     }
     line

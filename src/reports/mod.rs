@@ -1,8 +1,8 @@
 //! Reports for the office: the IKM ([`ikm`]), the monthly service report ([`monthly`]) with
 //! its chart ([`chart`]), and the guest-book export ([`export`]). Everything here is a pure
 //! function of what the [`Store`] holds, the workflows and the office calendar; writing CSV and
-//! XLSX is in [`table`]. The CLI (`pstbot report`, `pstbot export guestbook`) and the officers'
-//! `laporan` command call the same functions.
+//! XLSX is in [`table`]. The CLI (`pstbot report`, `pstbot export guestbook`, through
+//! `backup::control`) and the officers' `laporan` command call the same functions.
 
 pub mod chart;
 pub mod export;
@@ -12,7 +12,6 @@ pub mod table;
 
 use crate::cases::Service;
 use crate::cases::calendar::{MONTHS_ID, OfficeCalendar};
-use crate::config::Config;
 use crate::dialogs::Bot;
 use crate::dialogs::spec::StepKind;
 use crate::store::{Store, StoreError};
@@ -202,50 +201,6 @@ pub fn percentile(values: &[f64], p: u32) -> Option<f64> {
     Some(v[rank.min(v.len()) - 1])
 }
 
-/// Opens the store of a config for a one-off command. sled allows one process at a time,
-/// so this fails with a clear word while `pstbot serve` runs on the same store.
-fn open_store(config: &Config) -> crate::Result<std::sync::Arc<dyn Store>> {
-    if !config.store.path.exists() {
-        return Err(crate::Error::Report(ReportError::Input(format!(
-            "no store at {} (has `pstbot serve` ever run with this config?)",
-            config.store.path.display()
-        ))));
-    }
-    match crate::store::sled::SledStore::open_with(
-        &config.store.path,
-        config.store.cache_mb,
-        config.store.compression,
-    ) {
-        Ok(s) => Ok(std::sync::Arc::new(s)),
-        Err(StoreError::Engine(e)) if e.contains("lock") || e.contains("WouldBlock") => {
-            Err(crate::Error::Report(ReportError::Input(format!(
-                "the store at {} is in use by a running `pstbot serve`; use the officers' `laporan` command in the admin chat, or run this while the service is stopped",
-                config.store.path.display()
-            ))))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `pstbot report --month YYYY-MM [--out DIR]`: writes the monthly report (one CSV per table,
-/// the XLSX workbook and the chart) to `out` (default: `reports.out_dir`/YYYY-MM) and returns
-/// the summary with the files written. While `pstbot serve` runs, the service writes it.
-pub fn run_monthly(config: &Config, month: &str, out: Option<&Path>) -> crate::Result<String> {
-    let bot = Bot::load(config)?;
-    let period = Period::month(&bot.calendar, month)?;
-    let dir = std::path::absolute(
-        out.map(Path::to_path_buf)
-            .unwrap_or_else(|| config.reports.out_dir.join(period.key())),
-    )?;
-    if let Some((_, text)) =
-        crate::backup::ask_service(config, &format!("report {month} {}", dir.display()))?
-    {
-        return Ok(String::from_utf8_lossy(&text).into_owned());
-    }
-    let store = open_store(config)?;
-    monthly_to(store.as_ref(), &bot, month, &dir)
-}
-
 /// The monthly report of `month` written to `dir`, and its summary.
 pub fn monthly_to(store: &dyn Store, bot: &Bot, month: &str, dir: &Path) -> crate::Result<String> {
     let period = Period::month(&bot.calendar, month)?;
@@ -257,35 +212,6 @@ pub fn monthly_to(store: &dyn Store, bot: &Bot, month: &str, dir: &Path) -> crat
         text.push_str(&format!("\n{}", f.display()));
     }
     Ok(text)
-}
-
-/// `pstbot export guestbook --from DATE --to DATE [--out FILE]`: the visit register of the
-/// days `from..=to` as CSV, with personal data (the admin runs it on the server; recorded in
-/// the audit log). Without `out`, the CSV goes to `sink` (standard output). Returns how many
-/// visits were written. While `pstbot serve` runs, the service reads the store.
-pub fn run_guestbook_export(
-    config: &Config,
-    from: &str,
-    to: &str,
-    out: Option<&Path>,
-    sink: &mut dyn std::io::Write,
-) -> crate::Result<usize> {
-    let bot = Bot::load(config)?;
-    let (n, bytes) =
-        match crate::backup::ask_service(config, &format!("export-guestbook {from} {to}"))? {
-            Some((head, body)) => (head.trim().parse().unwrap_or(0), body),
-            None => {
-                let store = open_store(config)?;
-                guestbook_csv(store.as_ref(), &bot, from, to)?
-            }
-        };
-    match out {
-        Some(path) => {
-            write_file(path, &bytes)?;
-        }
-        None => sink.write_all(&bytes)?,
-    }
-    Ok(n)
 }
 
 /// The guest-book export as CSV bytes, with how many visits it lists; recorded in the audit
@@ -327,7 +253,7 @@ fn record_cli_access(store: &dyn Store, action: &str, subject: &str) -> crate::R
 }
 
 /// Writes a file, creating its folder.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {

@@ -14,7 +14,7 @@ use pstbot::dialogs::Bot;
 use pstbot::message::{
     Attachment, ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage,
 };
-use pstbot::runtime::{FixedClock, Runtime};
+use pstbot::runtime::{FixedClock, Runtime, RuntimeParts};
 use pstbot::store::Store;
 use pstbot::store::memory::MemoryStore;
 use pstbot::store::sled::SledStore;
@@ -65,7 +65,13 @@ impl Chat {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path());
         let bot = Arc::new(Bot::load(&cfg).expect("shipped dialogs load"));
-        let rt = Runtime::new(bot, store, clock.clone(), cfg.officers.clone()).unwrap();
+        let rt = Runtime::new(RuntimeParts::new(
+            bot,
+            store,
+            clock.clone(),
+            cfg.officers.clone(),
+        ))
+        .unwrap();
         Chat {
             rt: Arc::new(rt),
             clock,
@@ -94,12 +100,12 @@ impl Chat {
         };
         let clock = Arc::new(FixedClock::new(now));
         let bot = Arc::new(Bot::load(&cfg).expect("shipped dialogs load"));
-        let rt = Runtime::new(
+        let rt = Runtime::new(RuntimeParts::new(
             bot,
             Arc::new(MemoryStore::new()),
             clock.clone(),
             cfg.officers.clone(),
-        )
+        ))
         .unwrap();
         Chat {
             rt: Arc::new(rt),

@@ -1,15 +1,17 @@
-//! `pstbot backup FILE` and `pstbot restore FILE`, and the service's control socket.
+//! The service's control socket, and the CLI verbs that go through it.
 //!
-//! sled allows one process per store, so while `pstbot serve` runs, `pstbot backup` asks the
-//! service for the snapshot over a Unix socket in the store folder (`admin.sock`, mode 0600:
-//! only the service's own user can use it). The service writes the file (to `FILE.part`, then
-//! renamed, so a file named FILE is always complete). With no service running, the command
-//! opens the store itself. `pstbot report` and `pstbot export` use the same socket. Restore goes into an empty store folder only, with the service
-//! stopped.
+//! sled allows one process per store, so while `pstbot serve` runs, `pstbot backup`,
+//! `pstbot report` and `pstbot export` ask the service over a Unix socket in the store folder
+//! (`admin.sock`, mode 0600: only the service's own user can use it): the service writes the
+//! backup or the report, or reads the guest book. With no service running, each command opens
+//! the store itself. The reports themselves are built from a store by [`crate::reports`]; this
+//! module only decides who holds the store.
 
+use super::write_backup;
 use crate::config::Config;
-use crate::store::backup::BackupStats;
+use crate::dialogs::Bot;
 use crate::store::sled::SledStore;
+use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -18,20 +20,6 @@ use tokio_util::sync::CancellationToken;
 /// The service's control socket in the store folder.
 pub fn socket_path(config: &Config) -> PathBuf {
     config.store.path.join("admin.sock")
-}
-
-/// Writes a snapshot of `store` to `file` (through `FILE.part`, renamed when complete).
-pub fn write_backup(store: &SledStore, file: &Path) -> crate::Result<BackupStats> {
-    let mut part = file.as_os_str().to_owned();
-    part.push(".part");
-    let part = PathBuf::from(part);
-    let out = std::fs::File::create(&part)?;
-    let mut w = std::io::BufWriter::new(out);
-    let stats = store.backup_to(&mut w)?;
-    let out = w.into_inner().map_err(|e| e.into_error())?;
-    out.sync_all()?;
-    std::fs::rename(&part, file)?;
-    Ok(stats)
 }
 
 /// What the control socket serves with: the running service's pieces.
@@ -140,43 +128,74 @@ pub fn ask_service(config: &Config, line: &str) -> crate::Result<Option<(String,
     Ok(Some((rest.trim_start().to_string(), body)))
 }
 
-/// `pstbot backup FILE`: through the running service if there is one, else directly.
-pub fn backup(config: &Config, file: &Path) -> crate::Result<BackupStats> {
-    let file = std::path::absolute(file)?;
-    match ask_service(config, &format!("backup {}", file.display()))? {
-        Some((head, _)) => {
-            let nums: Vec<u64> = head.split(' ').filter_map(|n| n.parse().ok()).collect();
-            match nums[..] {
-                [trees, entries, bytes] => Ok(BackupStats {
-                    trees,
-                    entries,
-                    bytes,
-                }),
-                _ => Err(crate::Error::msg(format!(
-                    "unexpected answer from the running service: {head:?}"
-                ))),
-            }
-        }
-        None => {
-            let store = SledStore::open_with(
-                &config.store.path,
-                config.store.cache_mb,
-                config.store.compression,
-            )?;
-            write_backup(&store, &file)
-        }
+/// Opens the store of a config for a one-off command. sled allows one process at a time,
+/// so this fails with a clear word while `pstbot serve` runs on the same store.
+fn open_store(config: &Config) -> crate::Result<std::sync::Arc<dyn Store>> {
+    if !config.store.path.exists() {
+        return Err(crate::Error::Report(crate::reports::ReportError::Input(
+            format!(
+                "no store at {} (has `pstbot serve` ever run with this config?)",
+                config.store.path.display()
+            ),
+        )));
     }
-}
-
-/// `pstbot restore FILE`: into the configured store folder, which must be empty.
-pub fn restore(config: &Config, file: &Path) -> crate::Result<BackupStats> {
-    std::fs::create_dir_all(&config.store.path)?;
-    let stats = SledStore::restore_from_with(&config.store.path, file, config.store.compression)?;
-    // Opening checks the schema version of what was restored.
-    SledStore::open_with(
+    match crate::store::sled::SledStore::open_with(
         &config.store.path,
         config.store.cache_mb,
         config.store.compression,
+    ) {
+        Ok(s) => Ok(std::sync::Arc::new(s)),
+        Err(StoreError::Engine(e)) if e.contains("lock") || e.contains("WouldBlock") => Err(
+            crate::Error::Report(crate::reports::ReportError::Input(format!(
+                "the store at {} is in use by a running `pstbot serve`; use the officers' `laporan` command in the admin chat, or run this while the service is stopped",
+                config.store.path.display()
+            ))),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `pstbot report --month YYYY-MM [--out DIR]`: writes the monthly report (one CSV per table,
+/// the XLSX workbook and the chart) to `out` (default: `reports.out_dir`/YYYY-MM) and returns
+/// the summary with the files written. While `pstbot serve` runs, the service writes it.
+pub fn run_monthly(config: &Config, month: &str, out: Option<&Path>) -> crate::Result<String> {
+    let bot = Bot::load(config)?;
+    let period = crate::reports::Period::month(&bot.calendar, month)?;
+    let dir = std::path::absolute(
+        out.map(Path::to_path_buf)
+            .unwrap_or_else(|| config.reports.out_dir.join(period.key())),
     )?;
-    Ok(stats)
+    if let Some((_, text)) = ask_service(config, &format!("report {month} {}", dir.display()))? {
+        return Ok(String::from_utf8_lossy(&text).into_owned());
+    }
+    let store = open_store(config)?;
+    crate::reports::monthly_to(store.as_ref(), &bot, month, &dir)
+}
+
+/// `pstbot export guestbook --from DATE --to DATE [--out FILE]`: the visit register of the
+/// days `from..=to` as CSV, with personal data (the admin runs it on the server; recorded in
+/// the audit log). Without `out`, the CSV goes to `sink` (standard output). Returns how many
+/// visits were written. While `pstbot serve` runs, the service reads the store.
+pub fn run_guestbook_export(
+    config: &Config,
+    from: &str,
+    to: &str,
+    out: Option<&Path>,
+    sink: &mut dyn std::io::Write,
+) -> crate::Result<usize> {
+    let bot = Bot::load(config)?;
+    let (n, bytes) = match ask_service(config, &format!("export-guestbook {from} {to}"))? {
+        Some((head, body)) => (head.trim().parse().unwrap_or(0), body),
+        None => {
+            let store = open_store(config)?;
+            crate::reports::guestbook_csv(store.as_ref(), &bot, from, to)?
+        }
+    };
+    match out {
+        Some(path) => {
+            crate::reports::write_file(path, &bytes)?;
+        }
+        None => sink.write_all(&bytes)?,
+    }
+    Ok(n)
 }

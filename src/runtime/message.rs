@@ -1,0 +1,183 @@
+//! The message path: dedupe, the person's turn, the flood limit, a plan (an officer's command
+//! or the applicant's dialog step), one commit, the flush, and the replies.
+
+use super::commit::Done;
+use super::effects::{effects_plan, refuse_erasure_unproven};
+use super::flood::Flood;
+use super::mail::mail_steps;
+use super::{Runtime, RuntimeError};
+use crate::cases::CaseSummary;
+use crate::dialogs::{self, Ctx, Input};
+use crate::message::{Identity, InboundBody, InboundMessage, OutboundMessage, Trust};
+use crate::plan::{Plan, PlanContext, attachment_ref};
+use crate::store::{Commit, DedupeKey, StoreError};
+
+impl Runtime {
+    /// Handles one inbound message and returns the messages it causes: replies to the sender,
+    /// notifications to applicants, posts to the officers' chat — all queued in the outbox in
+    /// the same transaction. A message handled before returns nothing and changes nothing.
+    /// When this returns `Ok`, the effects and the queued messages are on disk.
+    pub async fn handle(&self, msg: InboundMessage) -> Result<Vec<OutboundMessage>, RuntimeError> {
+        Ok(self
+            .handle_message(msg, true)
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect())
+    }
+
+    /// [`Runtime::handle`], with the outbox id of each queued message (for a channel that
+    /// shows replies itself, like the terminal, and marks them delivered).
+    ///
+    /// The rows are not handed to the outbox worker: the caller delivers those for its own
+    /// chat itself; the others are found by the worker's store scan (after a flush of its own).
+    pub async fn handle_queued(
+        &self,
+        msg: InboundMessage,
+    ) -> Result<Vec<(u64, OutboundMessage)>, RuntimeError> {
+        self.handle_message(msg, false).await
+    }
+
+    /// Handles a message; `handoff`: whether its rows go straight to the outbox worker.
+    async fn handle_message(
+        &self,
+        msg: InboundMessage,
+        handoff: bool,
+    ) -> Result<Vec<(u64, OutboundMessage)>, RuntimeError> {
+        let key = DedupeKey::new(&msg.from, &msg.id);
+        let _turn = self.turns.of(&msg.from).lock().await;
+        if self.store.is_handled(&key)? {
+            tracing::debug!(from = %msg.from.masked(), "duplicate message ignored");
+            return Ok(Vec::new());
+        }
+        let officer = self.officer_of(&msg);
+        if officer.is_none() {
+            match self.flood.check(&msg.from, self.clock.now()) {
+                Flood::Allowed => {}
+                Flood::Throttled { tell } => return self.throttled(key, &msg.from, tell).await,
+            }
+        }
+        let done = self
+            .commit_planned_with(handoff, |ctx| match officer {
+                Some(officer) => crate::admin::plan(ctx, officer, &msg, key.clone()),
+                None => applicant_plan(ctx, key.clone(), &msg),
+            })
+            .await?;
+        if let Some((applied, _)) = &done
+            && let Some(n) = &applied.case
+        {
+            tracing::info!(case = %n, channel = msg.from.channel.as_str(), "case created");
+        }
+        Ok(done
+            .map(|(applied, msgs)| applied.queued.into_iter().zip(msgs).collect())
+            .unwrap_or_default())
+    }
+
+    /// Records an event that needs no dialog step — a message answered by the channel itself
+    /// (a location, a sticker, a file that cannot be fetched), or a provider's delivery report
+    /// that causes messages — and queues `msgs` in the same transaction. `key` deduplicates it
+    /// like any message: a repeat changes nothing and returns `false`. When this returns `Ok`,
+    /// it is on disk.
+    pub async fn record(
+        &self,
+        key: DedupeKey,
+        who: &Identity,
+        msgs: Vec<OutboundMessage>,
+    ) -> Result<bool, RuntimeError> {
+        let _turn = self.turns.of(who).lock().await;
+        if self.store.is_handled(&key)? {
+            return Ok(false);
+        }
+        let done = self.commit_messages(&key, who, msgs).await?;
+        Ok(done.is_some())
+    }
+
+    /// Commits `msgs` for `who` under `key` with no dialog step (the session is left as it is).
+    pub(super) async fn commit_messages(
+        &self,
+        key: &DedupeKey,
+        who: &Identity,
+        msgs: Vec<OutboundMessage>,
+    ) -> Result<Option<Done>, RuntimeError> {
+        self.commit_planned(|ctx| {
+            let mut commit = Commit::new(
+                key.clone(),
+                ctx.now,
+                who.clone(),
+                dialogs::Conversation::default(),
+            );
+            commit.session = None;
+            let msgs = msgs.clone();
+            Ok(Plan {
+                commit,
+                render: Box::new(move |_| msgs.clone()),
+            })
+        })
+        .await
+    }
+}
+
+/// Runs the dialog step for an applicant and turns its effects into a plan.
+fn applicant_plan(
+    ctx: &PlanContext,
+    key: DedupeKey,
+    msg: &InboundMessage,
+) -> Result<Plan, StoreError> {
+    let bot = ctx.bot;
+    let from = &msg.from;
+    let now = ctx.now;
+    let conv = ctx.store.session(from)?.unwrap_or_default();
+    let guest = ctx.store.guest_of(from)?;
+    // A sender the channel could not prove (an e-mail's bare `From:`) sees and touches no
+    // case: their text is not posted to a case's officers, `selesai` moves nothing.
+    let cases: Vec<CaseSummary> = match &guest {
+        _ if msg.trust == Trust::Claimed => Vec::new(),
+        Some(g) => ctx
+            .store
+            .cases_of_guest(&g.id)?
+            .iter()
+            .map(|c| c.summary())
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut file_bytes: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut keep = |a: &crate::message::Attachment| {
+        let (r, bytes) = attachment_ref(a);
+        if r.size <= bot.max_attachment_bytes {
+            file_bytes.push((r.blob.clone(), bytes));
+        }
+        r
+    };
+    let (new_conv, effects) = match &msg.body {
+        InboundBody::Mail { text, files } => {
+            let files: Vec<_> = files.iter().map(&mut keep).collect();
+            mail_steps(ctx, from, guest.as_ref(), &cases, conv, text, files)
+        }
+        body => {
+            let input = match body {
+                InboundBody::Text(t) => Input::Text(t.clone()),
+                InboundBody::Choice(c) => Input::Choice(c.clone()),
+                InboundBody::Contact { phone, own } => Input::Contact {
+                    phone: phone.clone(),
+                    own: *own,
+                },
+                InboundBody::Attachment(a) => Input::File(keep(a)),
+                InboundBody::Mail { .. } => unreachable!("handled above"),
+            };
+            let step_ctx = Ctx {
+                now,
+                identity: from,
+                guest: guest.as_ref(),
+                cases: &cases,
+                issued: ctx.issued,
+            };
+            dialogs::step(bot, &step_ctx, &conv, &input)
+        }
+    };
+    let effects = if msg.trust == Trust::Claimed {
+        refuse_erasure_unproven(bot, &new_conv.lang, effects)
+    } else {
+        effects
+    };
+    effects_plan(ctx, key, from, guest, new_conv, effects, file_bytes)
+}
