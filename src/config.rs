@@ -1,14 +1,20 @@
-//! The configuration file: one serde struct, a sub-struct per concern and per channel.
+//! The configuration file: one serde struct, a sub-struct per concern. Each channel's section
+//! (`[telegram]`, `[email]`, …) is kept as written ([`Sections`]) and read by its channel, so
+//! this file knows no channel.
 //!
 //! Unknown keys are reported as warnings (a typo must not pass silently); invalid values stop
 //! start-up with the key named. Secrets may come from environment variables instead of the file
 //! and are masked whenever the config is printed.
 
 use chrono::NaiveTime;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+use std::any::Any;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A configuration problem, naming the file and the key.
 #[derive(Debug, thiserror::Error)]
@@ -461,435 +467,6 @@ pub struct OfficerConfig {
     pub email_secret: Option<Secret>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct TelegramConfig {
-    pub token: Option<Secret>,
-    pub api_url: Option<String>,
-    pub mode: Option<String>,
-    pub webhook_url: Option<String>,
-    pub webhook_secret: Option<Secret>,
-    pub admin_chat_id: Option<i64>,
-}
-
-impl TelegramConfig {
-    /// Whether updates come by webhook (`mode = "webhook"`) rather than long polling.
-    pub fn webhook_mode(&self) -> bool {
-        self.mode.as_deref() == Some("webhook")
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        match self.mode.as_deref() {
-            None | Some("polling") | Some("webhook") => {}
-            Some(m) => {
-                return Err(format!(
-                    "`telegram.mode`: `{m}` must be \"polling\" or \"webhook\""
-                ));
-            }
-        }
-        let is_url = |u: &str| {
-            (u.starts_with("https://") || u.starts_with("http://"))
-                && reqwest::Url::parse(u).is_ok()
-        };
-        if let Some(u) = &self.api_url
-            && !is_url(u)
-        {
-            return Err(format!(
-                "`telegram.api_url`: `{u}` is not an http(s) URL (default https://api.telegram.org)"
-            ));
-        }
-        if self.webhook_mode() {
-            match &self.webhook_url {
-                None => {
-                    return Err(
-                        "`telegram.webhook_url` is required when `telegram.mode` is \"webhook\""
-                            .into(),
-                    );
-                }
-                Some(u) if !is_url(u) => {
-                    return Err(format!("`telegram.webhook_url`: `{u}` is not an https URL"));
-                }
-                _ => {}
-            }
-            let secret = self
-                .webhook_secret
-                .as_ref()
-                .map(|s| s.expose())
-                .unwrap_or("");
-            if secret.is_empty() {
-                return Err(
-                    "`telegram.webhook_secret` is required when `telegram.mode` is \"webhook\""
-                        .into(),
-                );
-            }
-            // Telegram's rule for `secret_token`.
-            if secret.len() > 256
-                || !secret
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err("`telegram.webhook_secret` must be 1–256 characters of A–Z, a–z, 0–9, `_` and `-`".into());
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Meta's Graph API, the version pstbot is written against.
-pub const DEFAULT_GRAPH_API_URL: &str = "https://graph.facebook.com/v21.0";
-
-/// The WhatsApp Business Cloud API channel (README "WhatsApp").
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct WhatsappConfig {
-    /// The business phone number's id (WhatsApp Manager → API setup), not the number itself.
-    pub phone_number_id: Option<String>,
-    /// A system user's permanent token with `whatsapp_business_messaging`.
-    pub access_token: Option<Secret>,
-    /// The Meta app's secret: webhook posts are signed with it (`X-Hub-Signature-256`).
-    pub app_secret: Option<Secret>,
-    /// The token typed into the webhook settings; Meta's verification request repeats it.
-    pub verify_token: Option<Secret>,
-    /// Default [`DEFAULT_GRAPH_API_URL`]; tests point it at 127.0.0.1.
-    pub graph_api_url: Option<String>,
-    /// Officers' WhatsApp numbers that receive the officers' admin chat (when no Telegram
-    /// group hosts it). Each must be the `whatsapp` of an `[[officers]]` entry.
-    #[serde(default)]
-    pub officer_numbers: Vec<String>,
-    /// Largest webhook body accepted (413 beyond).
-    pub max_body_bytes: Option<usize>,
-    /// Approved message templates by notification kind ([`crate::message::TOPIC_KINDS`]),
-    /// used outside the 24-hour customer-service window.
-    #[serde(default)]
-    pub templates: std::collections::BTreeMap<String, WhatsappTemplate>,
-}
-
-/// One approved WhatsApp message template.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct WhatsappTemplate {
-    /// The template's name as approved in WhatsApp Manager.
-    pub name: String,
-    /// Its language code as approved (`id`, `en`, `en_US`).
-    pub language: String,
-    /// Which of the notification's values fill the body placeholders `{{1}}`, `{{2}}`, … in
-    /// order: positions in the notification's params, from 1 (see [`crate::message::Topic`]).
-    /// Default: all of them in order.
-    #[serde(default)]
-    pub params: Option<Vec<usize>>,
-}
-
-/// Default largest WhatsApp webhook body: Meta batches up to 1000 updates per post.
-pub const DEFAULT_WHATSAPP_MAX_BODY: usize = 1024 * 1024;
-
-impl WhatsappConfig {
-    /// Whether the channel can run: all four credentials are set.
-    pub fn is_complete(&self) -> bool {
-        let set = |s: &Option<Secret>| s.as_ref().is_some_and(|s| !s.expose().is_empty());
-        self.phone_number_id
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-            && set(&self.access_token)
-            && set(&self.app_secret)
-            && set(&self.verify_token)
-    }
-
-    pub fn graph_url(&self) -> &str {
-        self.graph_api_url
-            .as_deref()
-            .unwrap_or(DEFAULT_GRAPH_API_URL)
-            .trim_end_matches('/')
-    }
-
-    pub fn max_body(&self) -> usize {
-        self.max_body_bytes.unwrap_or(DEFAULT_WHATSAPP_MAX_BODY)
-    }
-
-    /// Checks the keys (after environment overrides); `officers` are the configured officers.
-    fn validate(&self, officers: &[OfficerConfig]) -> Result<(), String> {
-        if let Some(id) = &self.phone_number_id
-            && (id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()))
-        {
-            return Err(format!(
-                "`whatsapp.phone_number_id`: `{id}` is not a phone number id (digits, from WhatsApp Manager → API setup; not the phone number)"
-            ));
-        }
-        if self.phone_number_id.is_some() {
-            for (key, env, v) in [
-                (
-                    "access_token",
-                    Some("PSTBOT_WHATSAPP_ACCESS_TOKEN"),
-                    &self.access_token,
-                ),
-                (
-                    "app_secret",
-                    Some("PSTBOT_WHATSAPP_APP_SECRET"),
-                    &self.app_secret,
-                ),
-                ("verify_token", None, &self.verify_token),
-            ] {
-                if v.as_ref().is_none_or(|s| s.expose().is_empty()) {
-                    let or_env = env.map(|e| format!(" (or {e})")).unwrap_or_default();
-                    return Err(format!(
-                        "`whatsapp.{key}`{or_env} is required when `whatsapp.phone_number_id` is set"
-                    ));
-                }
-            }
-        }
-        let u = self.graph_url();
-        if !((u.starts_with("https://") || u.starts_with("http://"))
-            && reqwest::Url::parse(u).is_ok())
-        {
-            return Err(format!(
-                "`whatsapp.graph_api_url`: `{u}` is not an http(s) URL (default {DEFAULT_GRAPH_API_URL})"
-            ));
-        }
-        if self.max_body_bytes.is_some_and(|n| n < 1024) {
-            return Err("`whatsapp.max_body_bytes` must be at least 1024".into());
-        }
-        for n in &self.officer_numbers {
-            let Some(digits) = crate::message::phone_digits(n) else {
-                return Err(format!(
-                    "`whatsapp.officer_numbers`: `{n}` is not a phone number in international form like \"+6281234567890\""
-                ));
-            };
-            let known = officers.iter().any(|o| {
-                o.whatsapp.as_deref().and_then(crate::message::phone_digits) == Some(digits.clone())
-            });
-            if !known {
-                return Err(format!(
-                    "`whatsapp.officer_numbers`: `{n}` is no officer's number; add `whatsapp = \"+{digits}\"` to that officer's `[[officers]]` entry so their commands are recognised"
-                ));
-            }
-        }
-        for (kind, t) in &self.templates {
-            let Some(count) = crate::message::Topic::param_count(kind) else {
-                let kinds: Vec<&str> = crate::message::TOPIC_KINDS
-                    .iter()
-                    .map(|(k, _)| *k)
-                    .collect();
-                return Err(format!(
-                    "`whatsapp.templates.{kind}`: no such notification kind (one of {})",
-                    kinds.join(", ")
-                ));
-            };
-            if t.name.is_empty()
-                || t.name.len() > 512
-                || !t
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            {
-                return Err(format!(
-                    "`whatsapp.templates.{kind}.name`: `{}` is not a template name (lowercase letters, digits and _)",
-                    t.name
-                ));
-            }
-            let lang_ok = {
-                let (l, region) = t.language.split_once('_').unwrap_or((&t.language, ""));
-                (2..=3).contains(&l.len())
-                    && l.chars().all(|c| c.is_ascii_lowercase())
-                    && (region.is_empty()
-                        || (region.len() == 2 && region.chars().all(|c| c.is_ascii_uppercase())))
-            };
-            if !lang_ok {
-                return Err(format!(
-                    "`whatsapp.templates.{kind}.language`: `{}` is not a template language code like \"id\" or \"en_US\"",
-                    t.language
-                ));
-            }
-            if let Some(p) = &t.params
-                && let Some(bad) = p.iter().find(|i| **i == 0 || **i > count)
-            {
-                return Err(format!(
-                    "`whatsapp.templates.{kind}.params`: {bad} is not a position between 1 and {count} (a {kind} notification carries {count} value(s))"
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct SmsConfig {
-    pub gateway_url: Option<String>,
-    pub api_key: Option<Secret>,
-    pub sender: Option<String>,
-    pub webhook_secret: Option<Secret>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct EmailConfig {
-    pub smtp_host: Option<String>,
-    pub smtp_port: Option<u16>,
-    pub smtp_security: Option<String>,
-    pub smtp_user: Option<String>,
-    pub smtp_password: Option<Secret>,
-    pub from_address: Option<String>,
-    pub from_name: Option<String>,
-    pub reply_to: Option<String>,
-    pub imap_host: Option<String>,
-    pub imap_port: Option<u16>,
-    pub imap_security: Option<String>,
-    pub imap_user: Option<String>,
-    pub imap_password: Option<Secret>,
-    pub imap_folder: Option<String>,
-    pub poll_seconds: Option<u64>,
-    /// The office's signature under every mail (plain text, several lines allowed).
-    pub signature: Option<String>,
-    /// Wait for new mail with IMAP IDLE (falls back to polling when the server lacks it).
-    #[serde(default)]
-    pub idle: bool,
-    /// What happens to handled mail: `flag` (marked \Seen and `$PstbotHandled`, the default)
-    /// or `move` (moved to `handled_folder`).
-    pub handled: Option<String>,
-    pub handled_folder: Option<String>,
-    /// The `authserv-id`s of the receiving mail servers whose `Authentication-Results` headers
-    /// count as proof of who wrote a mail (e.g. `mx.google.com`). Empty: no server's verdict
-    /// counts, and only reply tokens and officers' `email_secret` prove a sender.
-    #[serde(default)]
-    pub trusted_authserv_ids: Vec<String>,
-}
-
-impl EmailConfig {
-    /// Checks the values the channel needs, as the office would see them.
-    pub fn validate(&self) -> Result<(), String> {
-        for (key, v) in [
-            ("smtp_security", &self.smtp_security),
-            ("imap_security", &self.imap_security),
-        ] {
-            if let Some(s) = v
-                && !matches!(s.as_str(), "starttls" | "tls" | "none")
-            {
-                return Err(format!(
-                    "`email.{key}`: `{s}` must be \"starttls\", \"tls\" or \"none\""
-                ));
-            }
-        }
-        match self.handled.as_deref() {
-            None | Some("flag") => {}
-            Some("move") => {
-                if self
-                    .handled_folder
-                    .as_deref()
-                    .unwrap_or("")
-                    .trim()
-                    .is_empty()
-                {
-                    return Err(
-                        "`email.handled_folder` is required when `email.handled` is \"move\""
-                            .into(),
-                    );
-                }
-            }
-            Some(h) => {
-                return Err(format!(
-                    "`email.handled`: `{h}` must be \"flag\" or \"move\""
-                ));
-            }
-        }
-        if let Some(a) = &self.from_address
-            && a.parse::<lettre::Address>().is_err()
-        {
-            return Err(format!(
-                "`email.from_address`: `{a}` is not an e-mail address"
-            ));
-        }
-        if let Some(a) = &self.reply_to
-            && a.parse::<lettre::Address>().is_err()
-        {
-            return Err(format!("`email.reply_to`: `{a}` is not an e-mail address"));
-        }
-        if self.poll_seconds == Some(0) {
-            return Err("`email.poll_seconds` must be at least 1".into());
-        }
-        if let Some(id) = self
-            .trusted_authserv_ids
-            .iter()
-            .find(|id| id.trim().is_empty() || id.contains([';', ' ', '=']))
-        {
-            return Err(format!(
-                "`email.trusted_authserv_ids`: `{id}` is not a server name like \"mx.google.com\""
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The web chat on `pstbot serve` (README "Web chat").
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct WebchatConfig {
-    /// Serve the chat page (`/`, `/chat`), the widget (`/widget.js`) and its API.
-    pub enabled: bool,
-    /// The address visitors use (`https://pst.example.go.id`), when pstbot runs behind a reverse
-    /// proxy: posts must come from this origin, and an `https` address makes the session
-    /// cookie `Secure`. Without it, the request's own `Host` is the expected origin.
-    pub public_url: Option<String>,
-    /// Take the client address for the per-IP limit from `X-Forwarded-For` (and the scheme
-    /// from `X-Forwarded-Proto`), set by a reverse proxy in front of pstbot. Leave off when
-    /// browsers reach pstbot directly, or anyone could pick their own address.
-    pub trust_proxy_headers: bool,
-    /// Messages (text, choices, files) per minute from one session, and from one IP address.
-    pub messages_per_minute_per_session: u32,
-    pub messages_per_minute_per_ip: u32,
-    /// New sessions per minute from one IP address.
-    pub sessions_per_minute_per_ip: u32,
-    /// How long a session cookie lasts, in days: a visitor coming back within it sees their
-    /// conversation.
-    pub session_days: u32,
-    /// Who may show `/chat` in a frame (the widget): the CSP `frame-ancestors` value.
-    pub frame_ancestors: String,
-}
-
-impl Default for WebchatConfig {
-    fn default() -> Self {
-        WebchatConfig {
-            enabled: true,
-            public_url: None,
-            trust_proxy_headers: false,
-            messages_per_minute_per_session: 30,
-            messages_per_minute_per_ip: 120,
-            sessions_per_minute_per_ip: 20,
-            session_days: 90,
-            frame_ancestors: "*".into(),
-        }
-    }
-}
-
-impl WebchatConfig {
-    /// Checks the values an office may get wrong.
-    fn validate(&self) -> Result<(), String> {
-        if let Some(u) = &self.public_url
-            && !(u.starts_with("https://") || u.starts_with("http://"))
-        {
-            return Err(format!(
-                "`webchat.public_url`: `{u}` must start with https:// (or http:// for a test)"
-            ));
-        }
-        for (k, v) in [
-            (
-                "messages_per_minute_per_session",
-                self.messages_per_minute_per_session,
-            ),
-            (
-                "messages_per_minute_per_ip",
-                self.messages_per_minute_per_ip,
-            ),
-            (
-                "sessions_per_minute_per_ip",
-                self.sessions_per_minute_per_ip,
-            ),
-            ("session_days", self.session_days),
-        ] {
-            if v == 0 {
-                return Err(format!("`webchat.{k}` must be at least 1"));
-            }
-        }
-        if self.frame_ancestors.contains([';', '\n', '\r']) {
-            return Err("`webchat.frame_ancestors` must be a list of sources, without `;`".into());
-        }
-        Ok(())
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 struct RawConfig {
     #[serde(default = "default_languages")]
@@ -911,12 +488,6 @@ struct RawConfig {
     delivery: DeliveryConfig,
     #[serde(default)]
     officers: Vec<OfficerConfig>,
-    telegram: Option<TelegramConfig>,
-    whatsapp: Option<WhatsappConfig>,
-    sms: Option<SmsConfig>,
-    email: Option<EmailConfig>,
-    #[serde(default)]
-    webchat: WebchatConfig,
     #[serde(default)]
     reports: ReportsConfig,
 }
@@ -944,14 +515,155 @@ pub struct Config {
     pub reminders: RemindersConfig,
     pub delivery: DeliveryConfig,
     pub officers: Vec<OfficerConfig>,
-    pub telegram: Option<TelegramConfig>,
-    pub whatsapp: Option<WhatsappConfig>,
-    pub sms: Option<SmsConfig>,
-    pub email: Option<EmailConfig>,
-    pub webchat: WebchatConfig,
     pub reports: ReportsConfig,
-    /// Keys the file has that pstbot does not know (reported as warnings).
+    /// The channels' sections (`[telegram]`, `[email]`, …), read and checked by each channel.
+    pub channels: Sections,
+    /// Keys inside the sections above that pstbot does not know (reported as warnings). A
+    /// top-level table no channel reads is reported by the channels (see [`Sections::names`]).
     pub unknown_keys: Vec<String>,
+}
+
+/// Looks up an environment variable; injected so tests need not touch the process's.
+pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// A channel's config section: the type its `[NAME]` table reads into. Each channel declares
+/// its own in its folder (`crate::channels`); this file knows none of them.
+pub trait Section: DeserializeOwned + Clone + Send + Sync + 'static {
+    /// The table's name in the file (`telegram` for `[telegram]`).
+    const NAME: &'static str;
+}
+
+/// A section as read: its value and the keys in it pstbot does not know (as `name.key`).
+#[derive(Debug, Clone)]
+pub struct Read<T> {
+    pub value: T,
+    pub unknown_keys: Vec<String>,
+}
+
+impl<T: Default> Read<T> {
+    /// A section with nothing set: what a secret from the environment alone makes.
+    pub fn empty() -> Read<T> {
+        Read {
+            value: T::default(),
+            unknown_keys: Vec::new(),
+        }
+    }
+}
+
+/// The top-level tables the core config does not read — the channels' sections — kept as
+/// written, with the environment, so each channel reads its own section (errors keep their
+/// line numbers) and applies its own secrets. Never printed: only the names show in `Debug`.
+#[derive(Clone)]
+pub struct Sections {
+    file: PathBuf,
+    text: Arc<str>,
+    names: Vec<String>,
+    /// Sections given in code instead of the file (tests, embedders), by name.
+    given: BTreeMap<&'static str, Arc<dyn Any + Send + Sync>>,
+    env: Env,
+}
+
+impl fmt::Debug for Sections {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sections")
+            .field("names", &self.names)
+            .field("given", &self.given.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sections {
+    /// No sections, no environment: for configs built in code.
+    pub fn empty(file: &Path) -> Sections {
+        Sections {
+            file: file.to_path_buf(),
+            text: Arc::from(""),
+            names: Vec::new(),
+            given: BTreeMap::new(),
+            env: Arc::new(|_| None),
+        }
+    }
+
+    /// The top-level tables (and keys) of the file the core config does not read, in file
+    /// order: each is a channel's section or a typo.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Reads section `T::NAME`: `None` when the file has no such table and none was given.
+    /// A value of the wrong type is refused with its key and line, as in the rest of the file.
+    pub fn read<T: Section>(&self) -> Result<Option<Read<T>>, ConfigError> {
+        if let Some(v) = self.given.get(T::NAME) {
+            return Ok(v.downcast_ref::<T>().map(|value| Read {
+                value: value.clone(),
+                unknown_keys: Vec::new(),
+            }));
+        }
+        if !self.names.iter().any(|n| n == T::NAME) {
+            return Ok(None);
+        }
+        let fail = |e: &toml::de::Error| self.error(describe_toml_error(&self.text, e));
+        let de = toml::Deserializer::parse(&self.text).map_err(|e| fail(&e))?;
+        let mut ignored = Vec::new();
+        let prefix = format!("{}.", T::NAME);
+        let value = serde::de::DeserializeSeed::deserialize(
+            OneTable::<T>(T::NAME, std::marker::PhantomData),
+            serde_ignored::Deserializer::new(de, &mut |p: serde_ignored::Path| {
+                let p = p.to_string();
+                if p.starts_with(&prefix) {
+                    ignored.push(p);
+                }
+            }),
+        )
+        .map_err(|e| fail(&e))?;
+        Ok(value.map(|value| Read {
+            value,
+            unknown_keys: ignored,
+        }))
+    }
+
+    /// Gives section `T::NAME` in code, in place of what the file says.
+    pub fn set<T: Section>(&mut self, value: T) {
+        self.given.insert(T::NAME, Arc::new(value));
+    }
+
+    /// An environment variable (secrets may come from there instead of the file).
+    pub fn env(&self, var: &str) -> Option<String> {
+        (self.env)(var)
+    }
+
+    /// A problem with a section, naming the config file.
+    pub fn error(&self, problem: impl Into<String>) -> ConfigError {
+        ConfigError::new(&self.file, problem)
+    }
+}
+
+/// Deserializes one top-level table of a document and skips the others.
+struct OneTable<'n, T>(&'n str, std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for OneTable<'_, T> {
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OneTable<'_, T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a TOML document")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == self.0 {
+                found = Some(map.next_value::<T>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
 }
 
 impl Config {
@@ -964,22 +676,25 @@ impl Config {
         Self::parse(path, &text, |k| std::env::var(k).ok())
     }
 
-    /// Parses config text; `env` looks up environment variables (injected for tests).
+    /// Parses config text; `env` looks up environment variables (injected for tests). The
+    /// channels' sections are kept for the channels to read ([`Sections::read`]).
     pub fn parse(
         path: &Path,
         text: &str,
-        env: impl Fn(&str) -> Option<String>,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Result<Config, ConfigError> {
-        let file = path.display().to_string();
-        let fail = |problem: String| ConfigError {
-            file: file.clone(),
-            problem,
-        };
-        let mut unknown_keys = Vec::new();
+        let fail = |problem: String| ConfigError::new(path, problem);
+        let mut ignored = Vec::new();
         let de =
             toml::Deserializer::parse(text).map_err(|e| fail(describe_toml_error(text, &e)))?;
-        let raw: RawConfig = serde_ignored::deserialize(de, |p| unknown_keys.push(p.to_string()))
+        let raw: RawConfig = serde_ignored::deserialize(de, |p| ignored.push(p.to_string()))
             .map_err(|e| fail(describe_toml_error(text, &e)))?;
+        // A key ignored at the top level is a table the core does not read: a channel's.
+        let (unknown_keys, names): (Vec<String>, Vec<String>) =
+            ignored.into_iter().partition(|k| k.contains('.'));
+        check_office(&raw).map_err(fail)?;
+        check_limits(&raw).map_err(fail)?;
+        check_officers(&raw.officers).map_err(fail)?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let resolve = |p: &Path| {
             if p.is_absolute() {
@@ -988,136 +703,8 @@ impl Config {
                 base.join(p)
             }
         };
-
-        if raw.languages.is_empty() {
-            return Err(fail("`languages` must name at least one language".into()));
-        }
-        for l in &raw.languages {
-            if l.len() < 2 || l.len() > 8 || !l.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-            {
-                return Err(fail(format!(
-                    "`languages`: `{l}` is not a language code like \"id\" or \"en\""
-                )));
-            }
-        }
-        if raw.office.timezone.parse::<chrono_tz::Tz>().is_err() {
-            return Err(fail(format!(
-                "`office.timezone`: `{}` is not a time zone (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)",
-                raw.office.timezone
-            )));
-        }
-        if raw.office.name.trim().is_empty() {
-            return Err(fail("`office.name` must not be empty".into()));
-        }
-        if raw.conversation.idle_timeout < std::time::Duration::from_secs(1) {
-            return Err(fail(
-                "`conversation.idle_timeout` must be at least one second".into(),
-            ));
-        }
-        if raw.store.compression > 22 {
-            return Err(fail(format!(
-                "`store.compression` must be a zstd level from 1 to 22, or 0 for none (not {})",
-                raw.store.compression
-            )));
-        }
-        if raw.store.dedupe_kept < std::time::Duration::from_secs(24 * 3600) {
-            return Err(fail("`store.dedupe_kept` must be at least one day".into()));
-        }
-        if raw.store.sent_text_kept < std::time::Duration::from_secs(24 * 3600) {
-            return Err(fail(
-                "`store.sent_text_kept` must be at least one day".into(),
-            ));
-        }
-        if raw.privacy.retention < std::time::Duration::from_secs(24 * 3600) {
-            return Err(fail("`privacy.retention` must be at least one day".into()));
-        }
-        if raw.delivery.max_attempts < 1 {
-            return Err(fail("`delivery.max_attempts` must be at least 1".into()));
-        }
-        for (ch, l) in &raw.delivery.limits {
-            if crate::message::ChannelKind::parse(ch).is_none() {
-                return Err(fail(format!("`delivery.limits.{ch}`: no such channel")));
-            }
-            if l.per_chat_per_minute == 0 || l.group_per_minute == 0 || l.per_second == 0 {
-                return Err(fail(format!(
-                    "`delivery.limits.{ch}`: every limit must be at least 1"
-                )));
-            }
-        }
-        if raw
-            .reminders
-            .stage_percents
-            .iter()
-            .any(|p| *p == 0 || *p >= 100)
-        {
-            return Err(fail(
-                "`reminders.stage_percents`: each share must be between 1 and 99".into(),
-            ));
-        }
-        if raw.conversation.max_message_chars < 16 {
-            return Err(fail(
-                "`conversation.max_message_chars` must be at least 16".into(),
-            ));
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for o in &raw.officers {
-            if !seen.insert(o.id.clone()) {
-                return Err(fail(format!("`officers`: id `{}` is used twice", o.id)));
-            }
-            if o.roles.is_empty() {
-                return Err(fail(format!("`officers`: `{}` has no roles", o.id)));
-            }
-            if o.email_secret.as_ref().is_some_and(|s| {
-                s.expose().chars().count() < 16
-                    || !s
-                        .expose()
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            }) {
-                return Err(fail(format!(
-                    "`officers`: `{}`: `email_secret` needs at least 16 letters, digits, `-` or `_`",
-                    o.id
-                )));
-            }
-        }
-        if let Some(tg) = &raw.telegram {
-            tg.validate().map_err(fail)?;
-        }
-        raw.webchat.validate().map_err(fail)?;
-        if let Some(em) = &raw.email {
-            em.validate().map_err(fail)?;
-        }
         let mut office = raw.office;
         office.holidays_file = office.holidays_file.as_deref().map(resolve);
-        let mut telegram = raw.telegram;
-        if let Some(token) = env("PSTBOT_TELEGRAM_TOKEN") {
-            telegram.get_or_insert_with(TelegramConfig::default).token = Some(Secret(token));
-        }
-        let mut whatsapp = raw.whatsapp;
-        if let Some(v) = env("PSTBOT_WHATSAPP_ACCESS_TOKEN") {
-            whatsapp
-                .get_or_insert_with(WhatsappConfig::default)
-                .access_token = Some(Secret(v));
-        }
-        if let Some(v) = env("PSTBOT_WHATSAPP_APP_SECRET") {
-            whatsapp
-                .get_or_insert_with(WhatsappConfig::default)
-                .app_secret = Some(Secret(v));
-        }
-        if let Some(wa) = &whatsapp {
-            wa.validate(&raw.officers).map_err(fail)?;
-        }
-        let mut sms = raw.sms;
-        if let Some(v) = env("PSTBOT_SMS_API_KEY") {
-            sms.get_or_insert_with(SmsConfig::default).api_key = Some(Secret(v));
-        }
-        let mut email = raw.email;
-        if let Some(v) = env("PSTBOT_SMTP_PASSWORD") {
-            email.get_or_insert_with(EmailConfig::default).smtp_password = Some(Secret(v));
-        }
-        if let Some(v) = env("PSTBOT_IMAP_PASSWORD") {
-            email.get_or_insert_with(EmailConfig::default).imap_password = Some(Secret(v));
-        }
         let mut store = raw.store;
         store.path = resolve(&store.path);
         let mut reports = raw.reports;
@@ -1134,12 +721,14 @@ impl Config {
             reminders: raw.reminders,
             delivery: raw.delivery,
             officers: raw.officers,
-            telegram,
-            whatsapp,
-            sms,
-            email,
-            webchat: raw.webchat,
             reports,
+            channels: Sections {
+                file: path.to_path_buf(),
+                text: Arc::from(text),
+                names,
+                given: BTreeMap::new(),
+                env: Arc::new(env),
+            },
             unknown_keys,
         })
     }
@@ -1150,6 +739,104 @@ impl Config {
             .iter()
             .find(|o| o.terminal.as_deref() == Some(name) || o.id == name)
     }
+}
+
+/// The languages and the office: codes, time zone, name.
+fn check_office(raw: &RawConfig) -> Result<(), String> {
+    if raw.languages.is_empty() {
+        return Err("`languages` must name at least one language".into());
+    }
+    for l in &raw.languages {
+        if l.len() < 2 || l.len() > 8 || !l.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+            return Err(format!(
+                "`languages`: `{l}` is not a language code like \"id\" or \"en\""
+            ));
+        }
+    }
+    if raw.office.timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(format!(
+            "`office.timezone`: `{}` is not a time zone (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)",
+            raw.office.timezone
+        ));
+    }
+    if raw.office.name.trim().is_empty() {
+        return Err("`office.name` must not be empty".into());
+    }
+    Ok(())
+}
+
+/// Durations, sizes and limits an office may set too low.
+fn check_limits(raw: &RawConfig) -> Result<(), String> {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    if raw.conversation.idle_timeout < std::time::Duration::from_secs(1) {
+        return Err("`conversation.idle_timeout` must be at least one second".into());
+    }
+    if raw.store.compression > 22 {
+        return Err(format!(
+            "`store.compression` must be a zstd level from 1 to 22, or 0 for none (not {})",
+            raw.store.compression
+        ));
+    }
+    if raw.store.dedupe_kept < DAY {
+        return Err("`store.dedupe_kept` must be at least one day".into());
+    }
+    if raw.store.sent_text_kept < DAY {
+        return Err("`store.sent_text_kept` must be at least one day".into());
+    }
+    if raw.privacy.retention < DAY {
+        return Err("`privacy.retention` must be at least one day".into());
+    }
+    if raw.delivery.max_attempts < 1 {
+        return Err("`delivery.max_attempts` must be at least 1".into());
+    }
+    for (ch, l) in &raw.delivery.limits {
+        if crate::message::ChannelKind::parse(ch).is_none() {
+            return Err(format!("`delivery.limits.{ch}`: no such channel"));
+        }
+        if l.per_chat_per_minute == 0 || l.group_per_minute == 0 || l.per_second == 0 {
+            return Err(format!(
+                "`delivery.limits.{ch}`: every limit must be at least 1"
+            ));
+        }
+    }
+    if raw
+        .reminders
+        .stage_percents
+        .iter()
+        .any(|p| *p == 0 || *p >= 100)
+    {
+        return Err("`reminders.stage_percents`: each share must be between 1 and 99".into());
+    }
+    if raw.conversation.max_message_chars < 16 {
+        return Err("`conversation.max_message_chars` must be at least 16".into());
+    }
+    Ok(())
+}
+
+/// Officers: unique ids, at least one role, a usable `email_secret`.
+fn check_officers(officers: &[OfficerConfig]) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for o in officers {
+        if !seen.insert(o.id.clone()) {
+            return Err(format!("`officers`: id `{}` is used twice", o.id));
+        }
+        if o.roles.is_empty() {
+            return Err(format!("`officers`: `{}` has no roles", o.id));
+        }
+        if o.email_secret.as_ref().is_some_and(|s| {
+            s.expose().chars().count() < 16
+                || !s
+                    .expose()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        }) {
+            return Err(format!(
+                "`officers`: `{}`: `email_secret` needs at least 16 letters, digits, `-` or `_`",
+                o.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Names the key at the error's position (`[table]` header + the key on that line), so an
@@ -1277,154 +964,5 @@ mod tests {
             "{}",
             e.problem
         );
-    }
-
-    #[test]
-    fn telegram_mode_and_webhook_keys_are_checked() {
-        let base = "[office]\nname = \"X\"\n[telegram]\ntoken = \"1:A\"\n";
-        rejects(&format!("{base}mode = \"push\"\n"), "`telegram.mode`");
-        rejects(
-            &format!("{base}mode = \"webhook\"\nwebhook_secret = \"abc\"\n"),
-            "`telegram.webhook_url`",
-        );
-        rejects(
-            &format!(
-                "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\n"
-            ),
-            "`telegram.webhook_secret`",
-        );
-        rejects(
-            &format!(
-                "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"with space\"\n"
-            ),
-            "`telegram.webhook_secret`",
-        );
-        rejects(
-            &format!("{base}api_url = \"localhost:8081\"\n"),
-            "`telegram.api_url`",
-        );
-        let c = parse(&format!(
-            "{base}mode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"s3cret-Token_1\"\nadmin_chat_id = -1001234567890\n"
-        ))
-        .unwrap();
-        let tg = c.telegram.unwrap();
-        assert!(tg.webhook_mode());
-        assert_eq!(tg.admin_chat_id, Some(-1001234567890));
-        assert!(!parse(base).unwrap().telegram.unwrap().webhook_mode());
-    }
-
-    #[test]
-    fn whatsapp_keys_are_checked() {
-        let officer = "[[officers]]\nid = \"rina\"\nname = \"Rina\"\nroles = [\"petugas\"]\nwhatsapp = \"+6281111111111\"\n";
-        let base = format!(
-            "[office]\nname = \"X\"\n{officer}[whatsapp]\nphone_number_id = \"106540352242922\"\naccess_token = \"EAAG\"\napp_secret = \"s\"\nverify_token = \"v\"\n"
-        );
-        let c = parse(&base).unwrap();
-        let wa = c.whatsapp.unwrap();
-        assert!(wa.is_complete());
-        assert_eq!(wa.graph_url(), DEFAULT_GRAPH_API_URL);
-        rejects(
-            &base.replace("106540352242922", "+62 812"),
-            "`whatsapp.phone_number_id`",
-        );
-        rejects(
-            &base.replace("app_secret = \"s\"\n", ""),
-            "`whatsapp.app_secret` (or PSTBOT_WHATSAPP_APP_SECRET)",
-        );
-        let c = Config::parse(
-            Path::new("c.toml"),
-            &base.replace("app_secret = \"s\"\n", ""),
-            |k| (k == "PSTBOT_WHATSAPP_APP_SECRET").then(|| "from-env".to_string()),
-        )
-        .unwrap();
-        assert_eq!(
-            c.whatsapp
-                .as_ref()
-                .unwrap()
-                .app_secret
-                .as_ref()
-                .unwrap()
-                .expose(),
-            "from-env"
-        );
-        assert!(!format!("{c:?}").contains("from-env"));
-        rejects(
-            &format!("{base}graph_api_url = \"graph.facebook.com\"\n"),
-            "`whatsapp.graph_api_url`",
-        );
-        rejects(
-            &format!("{base}officer_numbers = [\"+6289999999999\"]\n"),
-            "no officer's number",
-        );
-        assert!(
-            parse(&format!(
-                "{base}officer_numbers = [\"+62 811-1111-1111\"]\n"
-            ))
-            .is_ok()
-        );
-        let tpl = |t: &str| format!("{base}[whatsapp.templates.{t}\n");
-        rejects(
-            &tpl("case_moved]\nname = \"x\"\nlanguage = \"id\""),
-            "no such notification kind",
-        );
-        rejects(
-            &tpl("case_update]\nname = \"Case Update\"\nlanguage = \"id\""),
-            "`whatsapp.templates.case_update.name`",
-        );
-        rejects(
-            &tpl("case_update]\nname = \"pst_update\"\nlanguage = \"indonesian\""),
-            ".language`",
-        );
-        rejects(
-            &tpl("case_update]\nname = \"pst_update\"\nlanguage = \"id\"\nparams = [1, 3]"),
-            "between 1 and 2",
-        );
-        let c = parse(&tpl(
-            "case_update]\nname = \"pst_update\"\nlanguage = \"en_US\"\nparams = [2, 1]",
-        ))
-        .unwrap();
-        assert_eq!(
-            c.whatsapp.unwrap().templates["case_update"].params,
-            Some(vec![2, 1])
-        );
-    }
-
-    #[test]
-    fn secrets_come_from_the_environment_and_are_masked() {
-        let c = Config::parse(Path::new("c.toml"), "[office]\nname = \"X\"\n", |k| {
-            (k == "PSTBOT_TELEGRAM_TOKEN").then(|| "123:ABC".to_string())
-        })
-        .unwrap();
-        let tg = c.telegram.as_ref().unwrap();
-        assert_eq!(tg.token.as_ref().unwrap().expose(), "123:ABC");
-        assert!(!format!("{c:?}").contains("123:ABC"));
-    }
-
-    #[test]
-    fn email_keys_are_checked() {
-        let base = "[office]\nname = \"X\"\n[email]\nsmtp_host = \"smtp.example.go.id\"\nfrom_address = \"pst@example.go.id\"\n";
-        for (extra, key) in [
-            ("smtp_security = \"ssl\"\n", "`email.smtp_security`"),
-            ("imap_security = \"plain\"\n", "`email.imap_security`"),
-            ("handled = \"move\"\n", "`email.handled_folder`"),
-            ("handled = \"delete\"\n", "`email.handled`"),
-            ("reply_to = \"not an address\"\n", "`email.reply_to`"),
-            ("poll_seconds = 0\n", "`email.poll_seconds`"),
-        ] {
-            rejects(&format!("{base}{extra}"), key);
-        }
-        rejects(
-            &base.replace("pst@example.go.id", "pst-at-example"),
-            "`email.from_address`",
-        );
-        let c = Config::parse(
-            Path::new("c.toml"),
-            &format!("{base}handled = \"move\"\nhandled_folder = \"Diproses\"\n"),
-            |k| (k == "PSTBOT_IMAP_PASSWORD").then(|| "imap-secret".to_string()),
-        )
-        .unwrap();
-        let e = c.email.as_ref().unwrap();
-        assert_eq!(e.imap_password.as_ref().unwrap().expose(), "imap-secret");
-        assert!(!format!("{c:?}").contains("imap-secret"));
     }
 }

@@ -8,7 +8,8 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hmac::{Hmac, Mac};
-use pstbot::config::{Config, DeliveryConfig, Secret, WhatsappConfig, WhatsappTemplate};
+use pstbot::channels::whatsapp::{WhatsappConfig, WhatsappTemplate};
+use pstbot::config::{Config, DeliveryConfig, Secret};
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity, OutboundMessage, Topic};
 use pstbot::outbox::Outbox;
@@ -86,7 +87,7 @@ fn config(dir: &std::path::Path, graph: &FakeGraph, o: &Options) -> Config {
             },
         );
     }
-    cfg.whatsapp = Some(WhatsappConfig {
+    cfg.channels.set(WhatsappConfig {
         phone_number_id: Some(PHONE_NUMBER_ID.into()),
         access_token: Some(Secret(ACCESS_TOKEN.into())),
         app_secret: Some(Secret(APP_SECRET.into())),
@@ -198,8 +199,10 @@ impl Service {
         let bot = Arc::new(Bot::load(&cfg).unwrap());
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 16).unwrap());
         let rt = Arc::new(Runtime::new(bot, store, clock.clone(), cfg.officers.clone()).unwrap());
-        let app = pstbot::http::router(rt.clone(), &cfg);
-        let chans = pstbot::app::channels_at(&cfg, None, clock.clone()).unwrap();
+        let app = pstbot::http::router(rt.clone(), &cfg).unwrap();
+        let chans = pstbot::app::channels(&cfg, &rt, CancellationToken::new())
+            .unwrap()
+            .senders;
         let stop = CancellationToken::new();
         let task =
             tokio::spawn(Arc::new(Outbox::new(rt.clone(), chans, delivery())).run(stop.clone()));

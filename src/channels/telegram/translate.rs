@@ -62,7 +62,9 @@ pub struct Incoming {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Translated {
     Handle(Incoming),
-    /// Answer at once, without the runtime (nothing to store).
+    /// Answer at once, without the runtime (nothing to store): `text` is the key of the
+    /// system text to answer with (e.g. [`UNSUPPORTED`]), worded in every language by the
+    /// caller.
     Tell {
         chat: ChatId,
         text: String,
@@ -74,7 +76,7 @@ pub enum Translated {
         message: MessageId,
         page: usize,
     },
-    /// Stop the button's spinner, perhaps with a short note.
+    /// Stop the button's spinner, perhaps with a short note (the key of a system text).
     AnswerQuery {
         query: CallbackQueryId,
         text: Option<String>,
@@ -83,21 +85,14 @@ pub enum Translated {
     Ignore(&'static str),
 }
 
-pub const UNSUPPORTED: &str = "Maaf, jenis pesan ini belum bisa kami proses. Silakan ketik pesan, kirim dokumen atau foto, atau ketik menu.\nSorry, we cannot handle this kind of message. Please type a message, send a document or a photo, or type menu.";
-pub const EDITED: &str = "Pesan yang diubah tidak kami proses; silakan kirim sebagai pesan baru.\nEdited messages are not processed; please send it as a new message.";
-pub const OFFICERS_ONLY: &str = "Perintah di grup ini hanya untuk petugas yang terdaftar.\nCommands in this group are for listed officers only.";
-pub const PRIVATE_ONLY: &str =
-    "Silakan hubungi saya lewat chat pribadi.\nPlease message me in a private chat.";
-pub const DOWNLOAD_FAILED: &str = "Maaf, berkas Anda gagal kami unduh. Silakan kirim ulang.\nSorry, we could not download your file. Please send it again.";
-pub const TYPE_NUMBER: &str = "Ketik nomor pilihan Anda / type the number of your choice";
+pub use crate::channels::{FILE_TOO_BIG, UNSUPPORTED};
 
-/// The answer to a file over the limit.
-pub fn too_big(max_bytes: u64) -> String {
-    let mb = max_bytes.div_ceil(1024 * 1024);
-    format!(
-        "Maaf, berkas terlalu besar (maksimum {mb} MB). Silakan kirim berkas yang lebih kecil.\nSorry, the file is too large (at most {mb} MB). Please send a smaller file."
-    )
-}
+// The answers only Telegram gives: keys of `dialogs/system.toml`, worded by [`super::inbound`].
+pub const EDITED: &str = "telegram_edited";
+pub const OFFICERS_ONLY: &str = "telegram_officers_only";
+pub const PRIVATE_ONLY: &str = "telegram_private_only";
+/// The note on a button that no longer works: type the number instead (one line).
+pub const TYPE_NUMBER: &str = "telegram_type_number";
 
 /// Decides what an update is. Pure: no I/O.
 pub fn translate(update: &Update, cx: &Context) -> Translated {
@@ -210,7 +205,7 @@ fn message(id: String, m: &Message, cx: &Context) -> Translated {
     let file_or_too_big = |from: Identity, file: Pending| match &file {
         Pending::File { size: Some(s), .. } if *s > cx.max_bytes => Translated::Tell {
             chat,
-            text: too_big(cx.max_bytes),
+            text: FILE_TOO_BIG.into(),
         },
         _ => incoming(from, file),
     };
@@ -512,7 +507,7 @@ mod tests {
                 json!({"document": {"file_id": "BIG", "file_unique_id": "b", "file_name": "besar.pdf", "file_size": 30_000_000}}),
             ),
         ));
-        assert!(matches!(big, Translated::Tell { ref text, .. } if text.contains("20 MB")));
+        assert!(matches!(big, Translated::Tell { ref text, .. } if text == FILE_TOO_BIG));
     }
 
     #[test]

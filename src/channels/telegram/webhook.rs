@@ -34,6 +34,17 @@ fn answer(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "status": msg }))).into_response()
 }
 
+/// The route `POST /webhook/telegram`, its body limited to
+/// [`crate::channels::MAX_WEBHOOK_BODY`].
+pub fn routes(hook: TelegramWebhook) -> axum::Router {
+    axum::Router::new()
+        .route("/webhook/telegram", axum::routing::post(webhook))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::channels::MAX_WEBHOOK_BODY,
+        ))
+        .with_state(hook)
+}
+
 /// `POST /webhook/telegram`.
 pub async fn webhook(
     State(hook): State<TelegramWebhook>,
