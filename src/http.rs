@@ -14,8 +14,8 @@ pub use crate::channels::MAX_WEBHOOK_BODY;
 /// The router of `pstbot serve` for `config`: `/healthz`, plus the routes of the channels
 /// configured (started for `rt`; their senders and tasks are left unused).
 pub fn router(rt: Arc<Runtime>, config: &crate::config::Config) -> crate::Result<Router> {
-    let started = crate::app::channels(config, &rt, tokio_util::sync::CancellationToken::new())?;
-    Ok(routes(rt, started.routes))
+    let cx = crate::channels::Context::new(rt.clone(), tokio_util::sync::CancellationToken::new());
+    Ok(routes(rt, crate::channels::start(config, &cx)?.routes))
 }
 
 /// `/healthz` with the channels' `routes` merged in.
