@@ -48,18 +48,27 @@ pub fn build_on(
 
 /// Reads a config file and every channel's section in it: a problem stops the command (what
 /// `pstbot` does before any subcommand).
+/// The keys of the channels' sections that no channel knows join [`Config::unknown_keys`].
 pub fn load_config(path: &std::path::Path) -> crate::Result<Config> {
-    let config = Config::load(path)?;
-    crate::channels::load(&config)?;
+    let mut config = Config::load(path)?;
+    let unknown = crate::channels::load(&config)?;
+    config.unknown_keys.extend(unknown);
     Ok(config)
 }
 
-/// Warns about config keys pstbot does not know, and channels configured without what they need.
+/// Warns about config keys pstbot does not know (the core's and the channels'), and channels
+/// configured without what they need.
 pub fn report_config(config: &Config) -> crate::Result<()> {
-    for k in &config.unknown_keys {
+    let mut unknown = config.unknown_keys.clone();
+    for k in crate::channels::load(config)? {
+        if !unknown.contains(&k) {
+            unknown.push(k);
+        }
+    }
+    for k in &unknown {
         tracing::warn!(key = %k, file = %config.file.display(), "unknown configuration key (ignored)");
     }
-    crate::channels::report(config)?;
+    crate::channels::report(config);
     Ok(())
 }
 

@@ -1049,7 +1049,7 @@ async fn serve_runs_whatsapp_from_the_config() {
         graph.url()
     );
     std::fs::write(&path, text).unwrap();
-    let cfg = Config::load(&path).unwrap();
+    let cfg = pstbot::app::load_config(&path).unwrap();
     assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(pstbot::app::serve(cfg, async {

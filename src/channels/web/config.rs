@@ -4,7 +4,7 @@
 use crate::config::{Config, ConfigError, Read, Section};
 use serde::Deserialize;
 
-/// The web chat on `pstbot serve` (docs/channels/web.md).
+/// The web chat on `pstbot serve` (docs/channels/web-chat.md).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct WebchatConfig {
