@@ -204,6 +204,25 @@ pub fn is_officer(officer: &OfficerConfig, who: &Identity) -> bool {
     REGISTRY.iter().any(|c| c.is_officer(officer, who))
 }
 
+/// A webhook's route: `route` on `path` for `state`, bodies over `limit` bytes refused (413)
+/// before any handler reads them.
+pub fn webhook_route<S: Clone + Send + Sync + 'static>(
+    path: &str,
+    route: axum::routing::MethodRouter<S>,
+    limit: usize,
+    state: S,
+) -> axum::Router {
+    axum::Router::new()
+        .route(path, route)
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// The keys a section read has that its channel does not know (none when it is absent).
+pub fn unknown_keys<T>(read: Option<crate::config::Read<T>>) -> Vec<String> {
+    read.map(|r| r.unknown_keys).unwrap_or_default()
+}
+
 /// A polite answer in every language, one line each; `{mb}` is the largest file accepted.
 pub fn polite(texts: &Texts, key: &str, max_bytes: u64) -> String {
     let mb = max_bytes.div_ceil(1024 * 1024).to_string();
@@ -224,6 +243,36 @@ pub fn in_every_language(
         .map(|l| crate::text::fill(&texts.get(key, l), vars))
         .collect::<Vec<_>>()
         .join(separator)
+}
+
+/// What the channels' config tests share: a config from text, and a section refused.
+#[cfg(test)]
+pub(crate) mod config_tests {
+    use crate::config::{Config, ConfigError};
+
+    /// Section `read` of the config `text`.
+    pub fn parse<T>(
+        text: &str,
+        read: fn(&Config) -> Result<Option<T>, ConfigError>,
+    ) -> Result<Option<T>, ConfigError> {
+        let c = Config::parse(
+            std::path::Path::new("/etc/pstbot/config.toml"),
+            text,
+            |_| None,
+        )?;
+        read(&c)
+    }
+
+    /// `text` is refused with a problem that says `needle`.
+    pub fn rejects<T: std::fmt::Debug>(
+        text: &str,
+        read: fn(&Config) -> Result<Option<T>, ConfigError>,
+        needle: &str,
+    ) -> ConfigError {
+        let e = parse(text, read).unwrap_err();
+        assert!(e.problem.contains(needle), "{needle}: {}", e.problem);
+        e
+    }
 }
 
 #[cfg(test)]

@@ -134,16 +134,8 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn parse(text: &str) -> Result<Option<EmailConfig>, ConfigError> {
-        let c = Config::parse(Path::new("/etc/pstbot/config.toml"), text, |_| None)?;
-        EmailConfig::from_config(&c)
-    }
-
-    /// `text` is refused with a problem that says `needle`.
     fn rejects(text: &str, needle: &str) -> ConfigError {
-        let e = parse(text).unwrap_err();
-        assert!(e.problem.contains(needle), "{needle}: {}", e.problem);
-        e
+        crate::channels::config_tests::rejects(text, EmailConfig::from_config, needle)
     }
 
     #[test]

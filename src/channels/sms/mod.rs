@@ -307,12 +307,8 @@ pub fn parse_inbound(body: &[u8], is_form: bool) -> Result<InboundMessage, (Stat
 
 /// The route `POST /webhook/sms`, its body limited to [`crate::channels::MAX_WEBHOOK_BODY`].
 pub fn routes(hook: SmsWebhook) -> axum::Router {
-    axum::Router::new()
-        .route("/webhook/sms", axum::routing::post(webhook))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            crate::channels::MAX_WEBHOOK_BODY,
-        ))
-        .with_state(hook)
+    let limit = crate::channels::MAX_WEBHOOK_BODY;
+    crate::channels::webhook_route("/webhook/sms", axum::routing::post(webhook), limit, hook)
 }
 
 /// The SMS channel as a plug-in: sends through `sms.gateway_url`; receives on
@@ -325,9 +321,7 @@ impl crate::channels::Channel for Plugin {
     }
 
     fn load(&self, config: &Config) -> Result<Vec<String>, ConfigError> {
-        Ok(SmsConfig::read(config)?
-            .map(|r| r.unknown_keys)
-            .unwrap_or_default())
+        Ok(crate::channels::unknown_keys(SmsConfig::read(config)?))
     }
 
     fn start(&self, config: &Config, cx: &Context) -> crate::Result<Option<Started>> {

@@ -109,15 +109,11 @@ mod tests {
     use std::path::Path;
 
     fn parse(text: &str) -> Result<Option<TelegramConfig>, ConfigError> {
-        let c = Config::parse(Path::new("/etc/pstbot/config.toml"), text, |_| None)?;
-        TelegramConfig::from_config(&c)
+        crate::channels::config_tests::parse(text, TelegramConfig::from_config)
     }
 
-    /// `text` is refused with a problem that says `needle`.
     fn rejects(text: &str, needle: &str) -> ConfigError {
-        let e = parse(text).unwrap_err();
-        assert!(e.problem.contains(needle), "{needle}: {}", e.problem);
-        e
+        crate::channels::config_tests::rejects(text, TelegramConfig::from_config, needle)
     }
 
     #[test]

@@ -274,9 +274,7 @@ impl crate::channels::Channel for Plugin {
     }
 
     fn load(&self, config: &Config) -> Result<Vec<String>, ConfigError> {
-        Ok(TelegramConfig::read(config)?
-            .map(|r| r.unknown_keys)
-            .unwrap_or_default())
+        Ok(crate::channels::unknown_keys(TelegramConfig::read(config)?))
     }
 
     fn report(&self, config: &Config) {

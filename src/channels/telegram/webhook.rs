@@ -37,12 +37,13 @@ fn answer(status: StatusCode, msg: &str) -> Response {
 /// The route `POST /webhook/telegram`, its body limited to
 /// [`crate::channels::MAX_WEBHOOK_BODY`].
 pub fn routes(hook: TelegramWebhook) -> axum::Router {
-    axum::Router::new()
-        .route("/webhook/telegram", axum::routing::post(webhook))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            crate::channels::MAX_WEBHOOK_BODY,
-        ))
-        .with_state(hook)
+    let limit = crate::channels::MAX_WEBHOOK_BODY;
+    crate::channels::webhook_route(
+        "/webhook/telegram",
+        axum::routing::post(webhook),
+        limit,
+        hook,
+    )
 }
 
 /// `POST /webhook/telegram`.

@@ -268,9 +268,7 @@ impl crate::channels::Channel for Plugin {
     }
 
     fn load(&self, config: &Config) -> Result<Vec<String>, ConfigError> {
-        Ok(WhatsappConfig::read(config)?
-            .map(|r| r.unknown_keys)
-            .unwrap_or_default())
+        Ok(crate::channels::unknown_keys(WhatsappConfig::read(config)?))
     }
 
     fn report(&self, config: &Config) {

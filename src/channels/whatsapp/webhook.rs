@@ -48,13 +48,8 @@ fn answer(status: StatusCode, msg: &str) -> Response {
 /// `whatsapp.max_body_bytes`.
 pub fn routes(hook: WhatsappWebhook) -> axum::Router {
     let limit = hook.wa.max_body;
-    axum::Router::new()
-        .route(
-            "/webhook/whatsapp",
-            axum::routing::get(verify).post(receive),
-        )
-        .layer(axum::extract::DefaultBodyLimit::max(limit))
-        .with_state(hook)
+    let route = axum::routing::get(verify).post(receive);
+    crate::channels::webhook_route("/webhook/whatsapp", route, limit, hook)
 }
 
 /// `GET /webhook/whatsapp`: the verification handshake.
