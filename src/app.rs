@@ -4,7 +4,6 @@
 
 use crate::config::Config;
 use crate::dialogs::Bot;
-use crate::message::ChannelKind;
 use crate::outbox::Outbox;
 use crate::runtime::{Clock, Runtime, SystemClock};
 use crate::store::Store;
@@ -47,8 +46,7 @@ pub fn build_on(
 }
 
 /// Reads a config file and every channel's section in it: a problem stops the command (what
-/// `pstbot` does before any subcommand).
-/// The keys of the channels' sections that no channel knows join [`Config::unknown_keys`].
+/// `pstbot` does before any subcommand). The keys of the channels' sections that no channel knows join [`Config::unknown_keys`].
 pub fn load_config(path: &std::path::Path) -> crate::Result<Config> {
     let mut config = Config::load(path)?;
     let unknown = crate::channels::load(&config)?;
@@ -105,11 +103,7 @@ pub async fn serve_runtime(
 ) -> crate::Result<()> {
     let stop = CancellationToken::new();
     let running = channels(&config, &rt, stop.clone())?;
-    if running.senders.get(ChannelKind::Officers).is_none() {
-        tracing::warn!(
-            "no officers' admin chat runs in this process (set `telegram.admin_chat_id` or `whatsapp.officer_numbers`): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
-        );
-    }
+    running.report_officers_chat();
     let outbox = Arc::new(Outbox::new(
         rt.clone(),
         running.senders,

@@ -1,6 +1,6 @@
-//! The HTTP server's routes: `/healthz`, and the routes of every channel started (webhooks
-//! such as `/webhook/sms`, `/webhook/telegram`, `/webhook/whatsapp`, and the web chat), each
-//! with its own body limit (413 beyond) before any handler reads the body.
+//! The HTTP server's routes: `/healthz`, and the routes of every channel started (their
+//! webhooks, the web chat's pages and API; see each channel's `routes`), each with its own body
+//! limit (413 beyond) before any handler reads the body.
 
 use crate::runtime::Runtime;
 use axum::extract::State;

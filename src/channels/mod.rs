@@ -99,6 +99,17 @@ pub struct Running {
     pub tasks: Vec<Task>,
 }
 
+impl Running {
+    /// Warns when no channel hosts the officers' admin chat in this process.
+    pub fn report_officers_chat(&self) {
+        if self.senders.get(ChannelKind::Officers).is_none() {
+            tracing::warn!(
+                "no officers' admin chat runs in this process (set `telegram.admin_chat_id` or `whatsapp.officer_numbers`): officers' posts and reminders wait in the outbox; `pstbot chat --as <officer>` shows them"
+            );
+        }
+    }
+}
+
 /// One channel as a plug-in.
 pub trait Channel: Sync {
     /// The name of its config section (`telegram` for `[telegram]`); `None` for a channel
