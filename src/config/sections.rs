@@ -73,17 +73,6 @@ impl Sections {
         }
     }
 
-    /// No sections, no environment: for configs built in code.
-    pub fn empty(file: &Path) -> Sections {
-        Sections {
-            file: file.to_path_buf(),
-            text: Arc::from(""),
-            names: Vec::new(),
-            given: BTreeMap::new(),
-            env: Arc::new(|_| None),
-        }
-    }
-
     /// The top-level tables (and keys) of the file the core config does not read, in file
     /// order: each is a channel's section or a typo.
     pub fn names(&self) -> &[String] {
@@ -163,5 +152,54 @@ impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OneTable<'_, T> {
             }
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+    struct Pager {
+        number: Option<String>,
+        key: Option<crate::config::Secret>,
+    }
+
+    impl Section for Pager {
+        const NAME: &'static str = "pager";
+    }
+
+    #[test]
+    fn a_channel_reads_its_own_table_and_the_core_does_not() {
+        let text = "[office]\nname = \"X\"\n[pager]\nnumber = \"1\"\nkey = \"sekret\"\ncolour = 1\n[pagr]\nx = 1\n";
+        let mut c = Config::parse(Path::new("c.toml"), text, |_| None).unwrap();
+        assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
+        assert_eq!(c.channels.names(), ["pager", "pagr"]);
+        let read = c.channels.read::<Pager>().unwrap().unwrap();
+        assert_eq!(read.value.number.as_deref(), Some("1"));
+        assert_eq!(read.unknown_keys, ["pager.colour"]);
+        assert!(!format!("{c:?}").contains("sekret"));
+        c.channels.set(Pager {
+            number: Some("2".into()),
+            key: None,
+        });
+        let given = c.channels.read::<Pager>().unwrap().unwrap();
+        assert_eq!(given.value.number.as_deref(), Some("2"));
+        let e = Config::parse(
+            Path::new("c.toml"),
+            "[office]\nname = \"X\"\n[pager]\nnumber = 5\n",
+            |_| None,
+        )
+        .unwrap()
+        .channels
+        .read::<Pager>()
+        .unwrap_err();
+        assert!(
+            e.problem
+                .contains("invalid value for `pager.number` (line 4)"),
+            "{}",
+            e.problem
+        );
     }
 }
