@@ -38,6 +38,7 @@ pub fn build_on(
         store,
         clock,
         officers: config.officers.clone(),
+        officer_ids: &crate::channels::OFFICERS,
         settings: Settings::from_config(config),
     })?)
 }

@@ -7,7 +7,7 @@
 //! - The text of delivery records older than `store.sent_text_kept` (30 days): the record
 //!   (row id, recipient, provider ids, delivery status) stays, so late status callbacks and
 //!   replies quoting the message still find it; only the copy of the message goes.
-//! - A checkpoint ([`crate::store::Store::checkpoint`]): sled replays everything logged since
+//! - A checkpoint ([`crate::store::StoreMaintenance::checkpoint`]): sled replays everything logged since
 //!   the last one at start, so without it a store that ran for months would take long to
 //!   start after a crash.
 //!

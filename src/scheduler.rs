@@ -1,7 +1,7 @@
 //! The scheduler: fires due timers through the runtime.
 //!
 //! Timers live in the store under big-endian due time + id, so a tick reads only what is due
-//! ([`crate::store::Store::timers_due`]) and the next wake-up is the first key. The task sleeps
+//! ([`crate::store::TimerStore::timers_due`]) and the next wake-up is the first key. The task sleeps
 //! until that time or until a commit adds timers ([`Runtime::timers_wake`]); it never scans
 //! all cases. Firing goes through [`Runtime::fire`]: one transaction with the dedupe mark, so a
 //! timer fires once even when the process dies around it.

@@ -206,6 +206,7 @@ fn runtime(store: Arc<dyn Store>) -> Arc<Runtime> {
             store,
             Arc::new(SystemClock),
             cfg.officers.clone(),
+            &pstbot::channels::OFFICERS,
         ))
         .unwrap(),
     )

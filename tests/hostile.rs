@@ -485,7 +485,13 @@ fn hooks_limited(per_minute: u32) -> Hooks {
     let clock = Arc::new(FixedClock::new(support::monday_morning()));
     let bot = Arc::new(Bot::load(&cfg).unwrap());
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let mut parts = RuntimeParts::new(bot, store, clock, cfg.officers.clone());
+    let mut parts = RuntimeParts::new(
+        bot,
+        store,
+        clock,
+        cfg.officers.clone(),
+        &pstbot::channels::OFFICERS,
+    );
     parts.settings.messages_per_minute = per_minute;
     let rt = Arc::new(Runtime::new(parts).unwrap());
     // Telegram in webhook mode: its Bot API is never reached by these tests (nothing valid is
@@ -1054,7 +1060,16 @@ async fn a_removed_officer_is_an_applicant_again() {
         .cloned()
         .collect();
     let bot = Arc::new(Bot::load(&cfg).unwrap());
-    t.rt = Arc::new(Runtime::new(RuntimeParts::new(bot, store.clone(), clock, officers)).unwrap());
+    t.rt = Arc::new(
+        Runtime::new(RuntimeParts::new(
+            bot,
+            store.clone(),
+            clock,
+            officers,
+            &pstbot::channels::OFFICERS,
+        ))
+        .unwrap(),
+    );
     let before = store
         .case(&CaseNumber::parse(&n).unwrap())
         .unwrap()

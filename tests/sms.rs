@@ -56,6 +56,7 @@ impl Sms {
                 store,
                 clock.clone(),
                 cfg.officers.clone(),
+                &pstbot::channels::OFFICERS,
             ))
             .unwrap(),
         );

@@ -64,6 +64,7 @@ impl Service {
                 store,
                 Arc::new(SystemClock),
                 cfg.officers.clone(),
+                &pstbot::channels::OFFICERS,
             ))
             .unwrap(),
         )

@@ -53,8 +53,16 @@ fn service_on(
     }
     let bot = Arc::new(Bot::load(&cfg).unwrap());
     let clock = Arc::new(FixedClock::new(monday_morning()));
-    let rt =
-        Arc::new(Runtime::new(RuntimeParts::new(bot, store, clock, cfg.officers.clone())).unwrap());
+    let rt = Arc::new(
+        Runtime::new(RuntimeParts::new(
+            bot,
+            store,
+            clock,
+            cfg.officers.clone(),
+            &pstbot::channels::OFFICERS,
+        ))
+        .unwrap(),
+    );
     let hub = Arc::new(Hub::default());
     let stop = CancellationToken::new();
     let chat = WebChat::new(rt.clone(), web, hub.clone(), stop.clone());

@@ -204,6 +204,7 @@ impl Service {
                 store,
                 clock.clone(),
                 cfg.officers.clone(),
+                &pstbot::channels::OFFICERS,
             ))
             .unwrap(),
         );

@@ -90,6 +90,7 @@ impl Template {
             store.clone(),
             clock.clone(),
             config.officers.clone(),
+            &pstbot::channels::OFFICERS,
         ))?;
         let who = Identity::new(ChannelKind::Whatsapp, "6281100000001");
         let mut open = None;

@@ -205,6 +205,21 @@ pub fn start(config: &Config, cx: &Context) -> crate::Result<Running> {
 
 /// The identity an officer is reached at directly: the first channel of the registry that
 /// knows an address of theirs (Telegram, then WhatsApp, then e-mail, then the terminal).
+/// The registry's way of recognising and reaching officers, for the runtime.
+pub static OFFICERS: RegistryOfficers = RegistryOfficers;
+
+/// [`crate::config::OfficerIdentities`] answered by every channel of the [`REGISTRY`].
+pub struct RegistryOfficers;
+
+impl crate::config::OfficerIdentities for RegistryOfficers {
+    fn reach(&self, officer: &OfficerConfig) -> Option<Identity> {
+        officer_identity(officer)
+    }
+    fn is(&self, officer: &OfficerConfig, who: &Identity) -> bool {
+        is_officer(officer, who)
+    }
+}
+
 pub fn officer_identity(officer: &OfficerConfig) -> Option<Identity> {
     REGISTRY.iter().find_map(|c| c.officer_identity(officer))
 }

@@ -486,6 +486,17 @@ pub struct OfficerConfig {
     pub email_secret: Option<Secret>,
 }
 
+/// How officers are recognised and reached on the channels. Each channel knows its own part
+/// (`channels::Channel::is_officer`, `officer_identity`); the registry's answer
+/// (`channels::OFFICERS`) is handed to the runtime, which never names a channel.
+pub trait OfficerIdentities: Send + Sync {
+    /// Where `officer` is reached directly (the first channel of the registry that knows them).
+    fn reach(&self, officer: &OfficerConfig) -> Option<crate::message::Identity>;
+    /// Whether `who` — an identity its channel vouches for — is `officer`. E-mail says no: an
+    /// address in `From:` is no proof (proven mail is matched by its address separately).
+    fn is(&self, officer: &OfficerConfig, who: &crate::message::Identity) -> bool;
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct RawConfig {
     #[serde(default = "default_languages")]

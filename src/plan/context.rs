@@ -26,6 +26,8 @@ pub struct PlanContext<'a> {
     pub now: DateTime<Utc>,
     /// The officers of the config: their roles, names and where each is reached.
     pub officers: &'a [OfficerConfig],
+    /// How the channels reach an officer directly.
+    pub officer_ids: &'a dyn crate::config::OfficerIdentities,
     /// Statistical activities whose recommendation letter went out (the dialogs' activity
     /// search offers them beside the data file).
     pub issued: &'a [Activity],

@@ -5,27 +5,10 @@
 
 use crate::cases::{Actor, Case, CaseEvent};
 use crate::config::{OfficerConfig, Role};
-use crate::message::{ChannelKind, Identity, OutboundMessage, Topic};
+use crate::message::{Identity, OutboundMessage, Topic};
 use crate::plan::{CaseEdits, Plan, PlanContext};
 use crate::store::{Commit, Reminder, StoreError, Timer, records::case_owner};
 use crate::text::fill;
-
-/// The identity an officer is reached at directly: Telegram, then WhatsApp, then e-mail, then
-/// the terminal.
-pub fn officer_identity(o: &OfficerConfig) -> Option<Identity> {
-    if let Some(id) = o.telegram_user_id {
-        return Some(Identity::new(ChannelKind::Telegram, id.to_string()));
-    }
-    if let Some(w) = &o.whatsapp {
-        return Some(Identity::new(ChannelKind::Whatsapp, w.clone()));
-    }
-    if let Some(e) = &o.email {
-        return Some(Identity::new(ChannelKind::Email, e.clone()));
-    }
-    o.terminal
-        .as_ref()
-        .map(|t| Identity::new(ChannelKind::Terminal, t.clone()))
-}
 
 /// The person whose conversation a timer reads or changes (the runtime fires it in their turn).
 pub fn person_of(what: &Reminder) -> Option<&Identity> {
@@ -196,7 +179,7 @@ fn case_reminder(ctx: &PlanContext, case: &Case, what: &Reminder) -> Vec<Outboun
             );
             let mut msgs = officers(text.clone());
             for chief in chiefs {
-                if let Some(to) = officer_identity(chief) {
+                if let Some(to) = ctx.officer_ids.reach(chief) {
                     msgs.push(OutboundMessage::text(to, text.clone()).about(Topic::case(
                         "officer_reminder",
                         n,

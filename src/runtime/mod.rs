@@ -29,7 +29,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use handoff::{Attached, Handoff, OutboxFeed};
 
 use crate::cases::Service;
-use crate::config::{Config, OfficerConfig};
+use crate::config::{Config, OfficerConfig, OfficerIdentities};
 use crate::dialogs::Bot;
 use crate::dialogs::data::Activity;
 use crate::message::Identity;
@@ -117,6 +117,8 @@ pub struct RuntimeParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub officers: Vec<OfficerConfig>,
+    /// How the channels recognise and reach officers (`channels::OFFICERS`).
+    pub officer_ids: &'static dyn OfficerIdentities,
     pub settings: Settings,
 }
 
@@ -127,12 +129,14 @@ impl RuntimeParts {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         officers: Vec<OfficerConfig>,
+        officer_ids: &'static dyn OfficerIdentities,
     ) -> Self {
         RuntimeParts {
             bot,
             store,
             clock,
             officers,
+            officer_ids,
             settings: Settings::default(),
         }
     }
@@ -144,6 +148,7 @@ pub struct Runtime {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub officers: Vec<OfficerConfig>,
+    officer_ids: &'static dyn OfficerIdentities,
     /// Fixed when the runtime is built (the flood limit is set up from them then).
     settings: Settings,
     /// Activities whose recommendation letter went out, read once at start.
@@ -167,6 +172,7 @@ impl Runtime {
             store,
             clock,
             officers,
+            officer_ids,
             settings,
         } = parts;
         let issued = issued_activities(&bot, store.as_ref())?;
@@ -175,6 +181,7 @@ impl Runtime {
             store,
             clock,
             officers,
+            officer_ids,
             settings,
             issued,
             flood: flood::FloodGate::new(settings.messages_per_minute),
@@ -197,6 +204,7 @@ impl Runtime {
             store: self.store.as_ref(),
             now,
             officers: &self.officers,
+            officer_ids: self.officer_ids,
             issued: &self.issued,
             minutes_per_visitor: self.settings.minutes_per_visitor,
         }

@@ -10,18 +10,7 @@ impl Runtime {
     /// who wrote (anyone can put it in `From:`): e-mail identities match only through
     /// [`Runtime::officer_of`], for mail the channel proved.
     pub fn officer(&self, who: &Identity) -> Option<&OfficerConfig> {
-        self.officers.iter().find(|o| match who.channel {
-            ChannelKind::Terminal => o.terminal.as_deref() == Some(who.address.as_str()),
-            ChannelKind::Telegram => {
-                o.telegram_user_id.map(|id| id.to_string()).as_deref() == who.telegram_user()
-            }
-            ChannelKind::Whatsapp => {
-                let digits = crate::message::phone_digits;
-                o.whatsapp.as_deref().and_then(digits).is_some()
-                    && o.whatsapp.as_deref().and_then(digits) == digits(&who.address)
-            }
-            _ => false,
-        })
+        self.officers.iter().find(|o| self.officer_ids.is(o, who))
     }
 
     /// The officer whose e-mail address this is (a claim to be proven by the channel).

@@ -45,7 +45,7 @@ impl Runtime {
     }
 
     /// Fires timers of different owners together: their commits go to the store in one call
-    /// ([`crate::store::Store::commit_many`]: one transaction in sled) and share one flush.
+    /// ([`crate::store::CommitStore::commit_many`]: one transaction in sled) and share one flush.
     /// Each fires exactly as [`Runtime::fire`] would; returns how many were handled.
     pub async fn fire_many(&self, timers: Vec<Timer>) -> Result<usize, RuntimeError> {
         if timers.len() < 2 {

@@ -70,6 +70,7 @@ impl Chat {
             store,
             clock.clone(),
             cfg.officers.clone(),
+            &pstbot::channels::OFFICERS,
         ))
         .unwrap();
         Chat {
@@ -105,6 +106,7 @@ impl Chat {
             Arc::new(MemoryStore::new()),
             clock.clone(),
             cfg.officers.clone(),
+            &pstbot::channels::OFFICERS,
         ))
         .unwrap();
         Chat {

@@ -20,7 +20,7 @@ use sha2::Sha256;
 use std::sync::LazyLock;
 
 /// The office's key for reply tokens: 32 random bytes kept in the store (see
-/// [`crate::store::Store::secret`]), the same for every process and across restarts.
+/// [`crate::store::StoreMaintenance::secret`]), the same for every process and across restarts.
 #[derive(Clone)]
 pub struct TokenKey([u8; 32]);
 

@@ -2,7 +2,7 @@
 //! IMAP (async-imap), parsed with mail-parser.
 //!
 //! - [`render`]: an outbox row → a MIME mail (plain text + HTML, attachments, stable ids).
-//! - [`send`]: the outbox's [`crate::outbox::Channel`] over SMTP; 4xx transient, 5xx permanent.
+//! - [`send`]: the outbox's [`crate::outbox::Sender`] over SMTP; 4xx transient, 5xx permanent.
 //! - [`parse`]: a raw mail → what it means (pure): a reply to a case, a new message, a bounce,
 //!   an automatic answer; quoted history and signatures removed.
 //! - [`imap`]: the mailbox loop: fetch, hand to the runtime, then mark handled.

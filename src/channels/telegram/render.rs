@@ -1,4 +1,4 @@
-//! How an [`OutboundMessage`] looks on Telegram: HTML text (escaped, `*bold*` as `<b>`), long
+//! How an [`OutboundMessage`](crate::message::OutboundMessage) looks on Telegram: HTML text (escaped, `*bold*` as `<b>`), long
 //! texts split under Telegram's 4096-character limit, and choices as an inline keyboard with
 //! short callback data, paged when the list is long. Pure functions, unit-tested here.
 
