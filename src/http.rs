@@ -1,73 +1,30 @@
-//! The HTTP server's routes: `/healthz`, and the webhook of each configured channel
-//! (`/webhook/sms`, `/webhook/telegram`, `/webhook/whatsapp`). Bodies are limited before any
-//! handler reads them (413 beyond).
+//! The HTTP server's routes: `/healthz`, and the routes of every channel started (their
+//! webhooks, the web chat's pages and API; see each channel's `routes`), each with its own body
+//! limit (413 beyond) before any handler reads the body.
 
-use crate::channels::telegram::webhook::TelegramWebhook;
 use crate::runtime::Runtime;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
 
-/// The largest webhook body accepted.
-pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+/// The largest webhook body accepted (unless a channel says otherwise).
+pub use crate::channels::MAX_WEBHOOK_BODY;
 
-/// The router of `pstbot serve`: `/healthz`, plus the webhooks of the channels configured
-/// (without Telegram's: see [`routes`]).
-pub fn router(rt: Arc<Runtime>, config: &crate::config::Config) -> Router {
-    routes(rt, config, None)
+/// The router of `pstbot serve` for `config`: `/healthz`, plus the routes of the channels
+/// configured (started for `rt`; their senders and tasks are left unused).
+pub fn router(rt: Arc<Runtime>, config: &crate::config::Config) -> crate::Result<Router> {
+    let cx = crate::channels::Context::new(rt.clone(), tokio_util::sync::CancellationToken::new());
+    Ok(routes(rt, crate::channels::start(config, &cx)?.routes))
 }
 
-/// [`router`], with `/webhook/telegram` when Telegram runs in webhook mode.
-pub fn routes(
-    rt: Arc<Runtime>,
-    config: &crate::config::Config,
-    telegram: Option<TelegramWebhook>,
-) -> Router {
-    let mut r = Router::new()
+/// `/healthz` with the channels' `routes` merged in.
+pub fn routes(rt: Arc<Runtime>, channels: Router) -> Router {
+    Router::new()
         .route("/healthz", get(healthz))
-        .with_state(rt.clone());
-    if let Some(sms) = &config.sms
-        && let Some(secret) = &sms.webhook_secret
-    {
-        let hook = crate::channels::sms::SmsWebhook {
-            rt: rt.clone(),
-            secret: secret.expose().to_string(),
-        };
-        r = r.merge(
-            Router::new()
-                .route(
-                    "/webhook/sms",
-                    axum::routing::post(crate::channels::sms::webhook),
-                )
-                .with_state(hook),
-        );
-    }
-    if let Some(wa) = crate::channels::whatsapp::Whatsapp::from_config(config, rt.clock.clone()) {
-        use crate::channels::whatsapp::webhook;
-        let limit = wa.max_body;
-        let hook = webhook::WhatsappWebhook { wa, rt: rt.clone() };
-        r = r.merge(
-            Router::new()
-                .route(
-                    "/webhook/whatsapp",
-                    get(webhook::verify).post(webhook::receive),
-                )
-                .layer(axum::extract::DefaultBodyLimit::max(limit))
-                .with_state(hook),
-        );
-    }
-    if let Some(hook) = telegram {
-        r = r.merge(
-            Router::new()
-                .route(
-                    "/webhook/telegram",
-                    axum::routing::post(crate::channels::telegram::webhook::webhook),
-                )
-                .with_state(hook),
-        );
-    }
-    r.layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
+        .with_state(rt)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
+        .merge(channels)
 }
 
 /// Liveness and a cheap store check (reading a key proves the store answers); 503 while the

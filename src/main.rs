@@ -119,7 +119,7 @@ async fn stop_signal() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = pstbot::config::Config::load(&cli.config)?;
+    let config = pstbot::app::load_config(&cli.config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -131,6 +131,56 @@ pub fn phone_digits(s: &str) -> Option<String> {
     ((8..=15).contains(&digits.len()) && !digits.starts_with('0')).then_some(digits)
 }
 
+/// Why a phone number was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneError {
+    NotANumber,
+    NotMobile,
+}
+
+/// Normalises an Indonesian phone number to E.164 (`+628123456789`).
+///
+/// Accepts `0812-3456-7890`, `+62 812 3456 7890`, `62812…`, `(0736) 21234`. Mobile numbers start
+/// with 8 after the country code and have 9–12 digits; land lines have an area code (2–7) and
+/// 7–11 digits.
+pub fn normalize_phone(s: &str, mobile_only: bool) -> Result<String, PhoneError> {
+    let s = s.trim();
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+'))
+        || s.chars().skip(1).any(|c| c == '+')
+    {
+        return Err(PhoneError::NotANumber);
+    }
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let national = if let Some(rest) = digits
+        .strip_prefix("62")
+        .filter(|_| s.starts_with('+') || digits.len() > 11 || digits.starts_with("628"))
+    {
+        rest.to_string()
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        rest.to_string()
+    } else if s.starts_with('+') {
+        return Err(PhoneError::NotANumber); // another country
+    } else if digits.starts_with('8') {
+        digits.clone()
+    } else {
+        return Err(PhoneError::NotANumber);
+    };
+    let first = national.chars().next().ok_or(PhoneError::NotANumber)?;
+    let ok = match first {
+        '8' => (9..=12).contains(&national.len()),
+        '2'..='7' if !mobile_only => (7..=11).contains(&national.len()),
+        '2'..='7' => return Err(PhoneError::NotMobile),
+        _ => false,
+    };
+    if !ok {
+        return Err(PhoneError::NotANumber);
+    }
+    Ok(format!("+62{national}"))
+}
+
 /// Masks personal data for logs: keeps the last three characters only.
 pub fn mask(s: &str) -> String {
     let n = s.chars().count();
@@ -140,6 +190,11 @@ pub fn mask(s: &str) -> String {
     let tail: String = s.chars().skip(n - 3).collect();
     format!("***{tail}")
 }
+
+/// File types accepted where a step or an office does not say otherwise: documents, sheets
+/// and photos (the dialogs' file steps and the web chat's uploads).
+pub const DEFAULT_FILE_TYPES: [&str; 8] =
+    ["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png"];
 
 /// A file a person sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,11 +18,12 @@
 
 mod limits;
 mod queues;
+mod send;
 
 pub use limits::backoff;
+pub use send::{DeliveryContext, ProviderRef, SendError, SendFuture, Sender};
 
 use crate::config::DeliveryConfig;
-use crate::message::AttachmentRef;
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::runtime::OutboxFeed;
 use crate::store::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Store};
@@ -30,95 +31,40 @@ use crate::text::Texts;
 use limits::Limits;
 use queues::Queues;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// Why a provider did not take a message.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SendError {
-    /// Worth trying again (HTTP 429/5xx, a timeout, a dropped connection, SMTP 4xx), not before
-    /// `retry_after` when the provider said so.
-    #[error("temporary failure: {reason}")]
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-    /// Trying again cannot help (HTTP 4xx other than 429, SMTP 5xx, a blocked recipient).
-    #[error("permanent failure: {reason}")]
-    Permanent { reason: String },
-    /// The channel decided not to send the row, and trying again will not change that
-    /// (WhatsApp outside its 24-hour window with no approved template for the message). The
-    /// row is finished, not retried. `covered`: someone else carries it (the e-mail copy of a
-    /// notification, or a stale conversation reply nobody needs) — the row is recorded as
-    /// sent with [`DeliveryStatus::Withheld`]. Not covered: it is recorded as failed and
-    /// the officers are told the person could not be reached.
-    #[error("not sent: {reason}")]
-    Withheld { reason: String, covered: bool },
-}
-
-impl SendError {
-    /// Classifies an HTTP status the way every provider API here means it.
-    pub fn from_status(status: u16, body: &str, retry_after: Option<Duration>) -> SendError {
-        let reason = format!("HTTP {status}: {}", crate::message::clip(body, 200));
-        if status == 429 || status == 408 || status >= 500 {
-            SendError::Transient {
-                reason,
-                retry_after,
-            }
-        } else {
-            SendError::Permanent { reason }
-        }
-    }
-}
-
-/// The bytes of a file a row carries, read from the store for a channel to send: a store that
-/// cannot be read is worth retrying; a file the store does not hold cannot come back.
-pub fn attachment_bytes(store: &dyn Store, f: &AttachmentRef) -> Result<Vec<u8>, SendError> {
-    store
-        .blob(&f.blob)
-        .map_err(|e| SendError::Transient {
-            reason: format!("cannot read the file from the store: {e}"),
-            retry_after: None,
-        })?
-        .ok_or_else(|| SendError::Permanent {
-            reason: format!("the file {} is not in the store", f.filename),
-        })
-}
-
-/// A delivered message's id at the provider, when it gives one.
-pub type ProviderRef = Option<String>;
-
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<ProviderRef, SendError>> + Send + 'a>>;
-
-/// One channel's sending side. Adapters only translate a row into the provider's request.
-pub trait Channel: Send + Sync + 'static {
-    /// Sends one message. `store` gives the bytes of attached files.
-    fn send<'a>(&'a self, row: &'a OutboxRow, store: &'a dyn Store) -> SendFuture<'a>;
-}
-
 /// The running channels, by the kind of identity they deliver to. The officers' admin chat
 /// ([`ChannelKind::Officers`]) is served by whichever adapter hosts it.
 #[derive(Default, Clone)]
 pub struct Channels {
-    by_kind: HashMap<ChannelKind, Arc<dyn Channel>>,
+    by_kind: HashMap<ChannelKind, Arc<dyn Sender>>,
 }
 
 impl Channels {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn add(&mut self, kind: ChannelKind, ch: Arc<dyn Channel>) {
+    pub fn add(&mut self, kind: ChannelKind, ch: Arc<dyn Sender>) {
         self.by_kind.insert(kind, ch);
     }
-    pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn Channel>> {
+    pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn Sender>> {
         self.by_kind.get(&kind)
     }
     pub fn is_empty(&self) -> bool {
         self.by_kind.is_empty()
+    }
+}
+
+impl FromIterator<(ChannelKind, Arc<dyn Sender>)> for Channels {
+    fn from_iter<I: IntoIterator<Item = (ChannelKind, Arc<dyn Sender>)>>(senders: I) -> Self {
+        let mut channels = Channels::new();
+        for (kind, sender) in senders {
+            channels.add(kind, sender);
+        }
+        channels
     }
 }
 
@@ -174,7 +120,7 @@ impl Outbox {
     }
 
     /// Which channel carries messages to `to`.
-    fn channel_for(&self, to: &Identity) -> Option<&Arc<dyn Channel>> {
+    fn channel_for(&self, to: &Identity) -> Option<&Arc<dyn Sender>> {
         self.channels.get(to.channel)
     }
 
@@ -378,14 +324,13 @@ impl Outbox {
             let store = self.feed.store.clone();
             let timeout = self.cfg.send_timeout;
             tasks.spawn(async move {
-                let result =
-                    match tokio::time::timeout(timeout, ch.send(&row, store.as_ref())).await {
-                        Ok(r) => r,
-                        Err(_) => Err(SendError::Transient {
-                            reason: format!("no answer within {timeout:?}"),
-                            retry_after: None,
-                        }),
-                    };
+                let result = match tokio::time::timeout(timeout, ch.send(&row, &store)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(SendError::Transient {
+                        reason: format!("no answer within {timeout:?}"),
+                        retry_after: None,
+                    }),
+                };
                 Attempt { row, result }
             });
         }

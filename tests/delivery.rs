@@ -362,13 +362,13 @@ mod webhook {
     fn app(rt: Arc<Runtime>) -> axum::Router {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = support::config(dir.path());
-        cfg.sms = Some(pstbot::config::SmsConfig {
+        cfg.channels.set(pstbot::channels::sms::SmsConfig {
             gateway_url: Some("http://127.0.0.1:9/send".into()),
             api_key: None,
             sender: None,
             webhook_secret: Some(pstbot::config::Secret("s3cret".into())),
         });
-        pstbot::http::router(rt, &cfg)
+        pstbot::http::router(rt, &cfg).unwrap()
     }
 
     async fn post(

@@ -6,7 +6,7 @@ mod support;
 use pstbot::cases::CaseNumber;
 use pstbot::config::Config;
 use pstbot::message::{ChannelKind, Identity, OutboundMessage, Topic};
-use pstbot::outbox::{Outbox, SendError};
+use pstbot::outbox::{Outbox, SendError, Sender};
 use pstbot::store::OutboxRow;
 use pstbot::store::prelude::*;
 use pstbot::store::sled::SledStore;
@@ -39,7 +39,9 @@ async fn case_notifications_also_arrive_by_mail_with_thread_headers_parts_and_fi
     let letter = b"%PDF-1.4 surat jawaban pengaduan".to_vec();
     t.file("surat-jawaban.pdf", letter.clone()).await;
 
-    let chans = pstbot::app::channels(&cfg, None).unwrap();
+    let chans = pstbot::app::channels(&cfg, &t.rt, CancellationToken::new())
+        .unwrap()
+        .senders;
     let stop = CancellationToken::new();
     let worker = tokio::spawn(
         Arc::new(Outbox::new(t.rt.outbox_feed(), chans, cfg.delivery.clone())).run(stop.clone()),
@@ -112,8 +114,13 @@ async fn smtp_4xx_is_transient_5xx_permanent_and_a_resend_is_the_same_mail() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = mail_config(dir.path(), &servers);
     let store = pstbot::store::memory::MemoryStore::new();
-    let chans = pstbot::app::channels(&cfg, None).unwrap();
-    let ch = chans.get(ChannelKind::Email).unwrap();
+    let ch = pstbot::channels::email::send::EmailChannel::new(
+        pstbot::channels::email::EmailSettings::of(&cfg)
+            .unwrap()
+            .unwrap(),
+        pstbot::dialogs::Bot::load(&cfg).unwrap().texts,
+    )
+    .unwrap();
     match ch.send(&row("tempfail@example.org", "k#0"), &store).await {
         Err(SendError::Transient { reason, .. }) => assert!(reason.contains("451"), "{reason}"),
         other => panic!("451 is transient, got {other:?}"),

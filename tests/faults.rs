@@ -143,7 +143,7 @@ fn config(dir: &std::path::Path, port: u16, p: &Providers) -> Config {
         token = support::graph_api::ACCESS_TOKEN,
     );
     std::fs::write(&path, text).unwrap();
-    let cfg = Config::load(&path).unwrap();
+    let cfg = pstbot::app::load_config(&path).unwrap();
     assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
     cfg
 }

@@ -10,7 +10,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hmac::{Hmac, Mac};
 use pstbot::cases::CaseNumber;
-use pstbot::config::{Secret, SmsConfig, WhatsappConfig};
+use pstbot::channels::sms::SmsConfig;
+use pstbot::channels::whatsapp::WhatsappConfig;
+use pstbot::config::Secret;
 use pstbot::dialogs::Bot;
 use pstbot::message::{
     Attachment, ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Topic,
@@ -467,13 +469,13 @@ fn hooks() -> Hooks {
 fn hooks_limited(per_minute: u32) -> Hooks {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = support::config(dir.path());
-    cfg.sms = Some(SmsConfig {
+    cfg.channels.set(SmsConfig {
         gateway_url: Some("http://127.0.0.1:9/".into()),
         api_key: Some(Secret("k".into())),
         sender: None,
         webhook_secret: Some(Secret(SMS_SECRET.into())),
     });
-    cfg.whatsapp = Some(WhatsappConfig {
+    cfg.channels.set(WhatsappConfig {
         phone_number_id: Some(WA_PHONE_ID.into()),
         access_token: Some(Secret("t".into())),
         app_secret: Some(Secret(WA_SECRET.into())),
@@ -498,7 +500,9 @@ fn hooks_limited(per_minute: u32) -> Hooks {
         secret: TG_SECRET.into(),
     };
     Hooks {
-        app: pstbot::http::routes(rt.clone(), &cfg, Some(telegram)),
+        app: pstbot::http::router(rt.clone(), &cfg)
+            .unwrap()
+            .merge(pstbot::channels::telegram::webhook::routes(telegram)),
         rt,
     }
 }
@@ -825,7 +829,11 @@ async fn bidi_html_and_markdown_render_inertly_everywhere() {
             "{html}"
         );
         // WhatsApp: a plain text body, without link previews.
-        for v in pstbot::channels::whatsapp::render::messages("6281234567890", m) {
+        for v in pstbot::channels::whatsapp::render::messages(
+            "6281234567890",
+            m,
+            &pstbot::channels::whatsapp::render::ListWords::default(),
+        ) {
             let s = v.to_string();
             assert!(!s.contains("\"preview_url\":true"), "{s}");
         }

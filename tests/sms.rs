@@ -7,7 +7,8 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use pstbot::config::{Secret, SmsConfig};
+use pstbot::channels::sms::SmsConfig;
+use pstbot::config::Secret;
 use pstbot::dialogs::Bot;
 use pstbot::outbox::Outbox;
 use pstbot::runtime::{FixedClock, Runtime, RuntimeParts};
@@ -39,7 +40,7 @@ impl Sms {
         let gw = FakeGateway::start(Vec::new()).await;
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = support::config(dir.path());
-        cfg.sms = Some(SmsConfig {
+        cfg.channels.set(SmsConfig {
             gateway_url: Some(gw.url()),
             api_key: Some(Secret("gw-key".into())),
             sender: Some("BPS1700".into()),
@@ -58,11 +59,13 @@ impl Sms {
             ))
             .unwrap(),
         );
-        let chans = pstbot::app::channels_at(&cfg, None, clock).unwrap();
+        let chans = pstbot::app::channels(&cfg, &rt, CancellationToken::new())
+            .unwrap()
+            .senders;
         let stop = CancellationToken::new();
         tokio::spawn(Arc::new(Outbox::new(rt.outbox_feed(), chans, delivery)).run(stop.clone()));
         Sms {
-            app: pstbot::http::router(rt.clone(), &cfg),
+            app: pstbot::http::router(rt.clone(), &cfg).unwrap(),
             gw,
             rt,
             stop,

@@ -77,7 +77,9 @@ impl Service {
     fn start(api: &FakeBotApi, dir: &Path, poll: bool) -> Service {
         let rt = Self::runtime(dir);
         let tg = Self::telegram(api);
-        let chans = pstbot::app::channels(&config(dir), Some(&tg)).unwrap();
+        let chans = pstbot::channels::telegram::senders(&tg, &rt.bot.texts)
+            .into_iter()
+            .collect();
         let stop = CancellationToken::new();
         let mut tasks = vec![tokio::spawn(
             Arc::new(Outbox::new(rt.outbox_feed(), chans, delivery())).run(stop.clone()),
@@ -554,15 +556,15 @@ async fn webhook_refuses_requests_without_the_secret_and_answers_after_storing()
         serde_json::json!("s3cret-Token_1")
     );
 
-    let router = pstbot::http::routes(
-        svc.rt.clone(),
-        &config(dir.path()),
-        Some(TelegramWebhook {
-            tg: svc.tg.clone(),
-            rt: svc.rt.clone(),
-            secret: "s3cret-Token_1".into(),
-        }),
-    );
+    let router = pstbot::http::router(svc.rt.clone(), &config(dir.path()))
+        .unwrap()
+        .merge(pstbot::channels::telegram::webhook::routes(
+            TelegramWebhook {
+                tg: svc.tg.clone(),
+                rt: svc.rt.clone(),
+                secret: "s3cret-Token_1".into(),
+            },
+        ));
     let m = api.message(BUDI as i64, BUDI, serde_json::json!({"text": "halo"}));
     let update = api.update_json("message", m);
     let id = update["update_id"].as_u64().unwrap() as u32;

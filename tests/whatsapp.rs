@@ -8,7 +8,8 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hmac::{Hmac, Mac};
-use pstbot::config::{Config, DeliveryConfig, Secret, WhatsappConfig, WhatsappTemplate};
+use pstbot::channels::whatsapp::{WhatsappConfig, WhatsappTemplate};
+use pstbot::config::{Config, DeliveryConfig, Secret};
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity, OutboundMessage, Topic};
 use pstbot::outbox::Outbox;
@@ -86,7 +87,7 @@ fn config(dir: &std::path::Path, graph: &FakeGraph, o: &Options) -> Config {
             },
         );
     }
-    cfg.whatsapp = Some(WhatsappConfig {
+    cfg.channels.set(WhatsappConfig {
         phone_number_id: Some(PHONE_NUMBER_ID.into()),
         access_token: Some(Secret(ACCESS_TOKEN.into())),
         app_secret: Some(Secret(APP_SECRET.into())),
@@ -206,8 +207,10 @@ impl Service {
             ))
             .unwrap(),
         );
-        let app = pstbot::http::router(rt.clone(), &cfg);
-        let chans = pstbot::app::channels_at(&cfg, None, clock.clone()).unwrap();
+        let app = pstbot::http::router(rt.clone(), &cfg).unwrap();
+        let chans = pstbot::app::channels(&cfg, &rt, CancellationToken::new())
+            .unwrap()
+            .senders;
         let stop = CancellationToken::new();
         let task = tokio::spawn(
             Arc::new(Outbox::new(rt.outbox_feed(), chans, delivery())).run(stop.clone()),
@@ -1055,7 +1058,7 @@ async fn serve_runs_whatsapp_from_the_config() {
         graph.url()
     );
     std::fs::write(&path, text).unwrap();
-    let cfg = Config::load(&path).unwrap();
+    let cfg = pstbot::app::load_config(&path).unwrap();
     assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(pstbot::app::serve(cfg, async {

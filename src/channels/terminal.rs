@@ -14,6 +14,43 @@ use std::io::Write;
 use std::path::Path;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
+/// The terminal as a plug-in: it has no config section and does not run in `pstbot serve`
+/// (`pstbot chat` runs it); it knows officers by their terminal name.
+pub struct Plugin;
+
+impl crate::channels::Channel for Plugin {
+    fn section(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn load(
+        &self,
+        _config: &crate::config::Config,
+    ) -> Result<Vec<String>, crate::config::ConfigError> {
+        Ok(Vec::new())
+    }
+
+    fn start(
+        &self,
+        _config: &crate::config::Config,
+        _cx: &crate::channels::Context,
+    ) -> crate::Result<Option<crate::channels::Started>> {
+        Ok(None)
+    }
+
+    fn officer_identity(&self, officer: &crate::config::OfficerConfig) -> Option<Identity> {
+        officer
+            .terminal
+            .as_ref()
+            .map(|t| Identity::new(ChannelKind::Terminal, t.clone()))
+    }
+
+    fn is_officer(&self, officer: &crate::config::OfficerConfig, who: &Identity) -> bool {
+        who.channel == ChannelKind::Terminal
+            && officer.terminal.as_deref() == Some(who.address.as_str())
+    }
+}
+
 /// The MIME type of a file by its extension (the engine checks the extension it accepts).
 pub fn mime_for(path: &Path) -> &'static str {
     match path

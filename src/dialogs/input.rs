@@ -47,55 +47,8 @@ pub fn parse_email(s: &str) -> Option<String> {
     Some(format!("{local}@{}", domain.to_lowercase()))
 }
 
-/// Why a phone number was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhoneError {
-    NotANumber,
-    NotMobile,
-}
-
-/// Normalises an Indonesian phone number to E.164 (`+628123456789`).
-///
-/// Accepts `0812-3456-7890`, `+62 812 3456 7890`, `62812…`, `(0736) 21234`. Mobile numbers start
-/// with 8 after the country code and have 9–12 digits; land lines have an area code (2–7) and
-/// 7–11 digits.
-pub fn normalize_phone(s: &str, mobile_only: bool) -> Result<String, PhoneError> {
-    let s = s.trim();
-    if s.is_empty()
-        || !s
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+'))
-        || s.chars().skip(1).any(|c| c == '+')
-    {
-        return Err(PhoneError::NotANumber);
-    }
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    let national = if let Some(rest) = digits
-        .strip_prefix("62")
-        .filter(|_| s.starts_with('+') || digits.len() > 11 || digits.starts_with("628"))
-    {
-        rest.to_string()
-    } else if let Some(rest) = digits.strip_prefix('0') {
-        rest.to_string()
-    } else if s.starts_with('+') {
-        return Err(PhoneError::NotANumber); // another country
-    } else if digits.starts_with('8') {
-        digits.clone()
-    } else {
-        return Err(PhoneError::NotANumber);
-    };
-    let first = national.chars().next().ok_or(PhoneError::NotANumber)?;
-    let ok = match first {
-        '8' => (9..=12).contains(&national.len()),
-        '2'..='7' if !mobile_only => (7..=11).contains(&national.len()),
-        '2'..='7' => return Err(PhoneError::NotMobile),
-        _ => false,
-    };
-    if !ok {
-        return Err(PhoneError::NotANumber);
-    }
-    Ok(format!("+62{national}"))
-}
+// Phone numbers are parsed where the channels can reach the parser too (the SMS webhook).
+pub use crate::message::{PhoneError, normalize_phone};
 
 /// A date in the forms `31/12/2026`, `31-12-2026`, `31.12.2026`, `2026-12-31`,
 /// `31 Desember 2026` or `31 Dec 2026`.

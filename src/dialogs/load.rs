@@ -138,6 +138,8 @@ pub const OFFICER_KEYS: &[&str] = &[
     "officers_reminder_overdue",
     "officers_applicant_unreachable",
     "officers_delivery_failed",
+    // Channels (reno-channels).
+    "officers_whatsapp_failed",
 ];
 
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword
@@ -269,6 +271,18 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "web_error_cross_site",
     "web_error_bad_request",
     "web_error_server",
+    // Channels (reno-channels): polite answers and buttons of the chat channels.
+    "channel_unsupported",
+    "channel_file_failed",
+    "channel_file_too_big",
+    "telegram_edited",
+    "telegram_officers_only",
+    "telegram_private_only",
+    "telegram_type_number",
+    "telegram_share_contact",
+    "whatsapp_location",
+    "whatsapp_list_button",
+    "whatsapp_list_title",
 ];
 
 /// Loads and validates every dialog and data file in `dir` for the given languages.

@@ -8,10 +8,7 @@ use crate::text::I18n;
 /// [`super::steps`], where the kinds are registered.
 pub use super::steps::StepKind;
 
-/// File types accepted where a step or an office does not say otherwise: documents, sheets
-/// and photos.
-pub const DEFAULT_FILE_TYPES: [&str; 8] =
-    ["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png"];
+pub use crate::message::DEFAULT_FILE_TYPES;
 
 /// Where a step goes after it is answered.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,7 +37,7 @@ pub async fn run(settings: EmailSettings, rt: Arc<Runtime>, shutdown: Cancellati
     };
     let mut pause = Duration::from_secs(1);
     while !shutdown.is_cancelled() {
-        let tokens = match super::token_key(rt.store.as_ref()) {
+        let tokens = match super::token_key(&rt.store) {
             Ok(k) => k,
             Err(e) => {
                 tracing::warn!(error = %e, "email: the reply-token key cannot be read; retrying");
@@ -336,13 +336,13 @@ async fn officer_mail(
             .map(|_| ());
     }
     tracing::warn!(officer = %officer.id, "email: mail in an officer's name without proof; not run as a command");
-    let lang = rt.bot.default_lang().to_string();
+    let texts = &rt.bot.texts;
     rt.record(
         crate::store::DedupeKey::new(&from, &id),
         &from,
         vec![OutboundMessage::text(
             from.clone(),
-            rt.bot.sys("email_officer_unproven", &lang),
+            texts.get("email_officer_unproven", texts.default_lang()),
         )],
     )
     .await

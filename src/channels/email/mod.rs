@@ -15,13 +15,19 @@
 //! and a reply proves which mailbox it answers.
 
 pub mod auth;
+pub mod config;
 pub mod imap;
 pub mod parse;
 pub mod render;
 pub mod send;
 
-use crate::config::{ConfigError, EmailConfig, Secret};
+pub use config::EmailConfig;
+
+use crate::channels::{Context, Started};
+use crate::config::{Config, ConfigError, OfficerConfig, Secret, Section};
+use crate::message::{ChannelKind, Identity};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a connection is secured.
@@ -114,6 +120,20 @@ pub struct EmailSettings {
 }
 
 impl EmailSettings {
+    /// The checked settings of `[email]`, when the section is there.
+    pub fn of(config: &Config) -> Result<Option<EmailSettings>, ConfigError> {
+        let Some(e) = EmailConfig::from_config(config)? else {
+            return Ok(None);
+        };
+        Self::from_config(
+            &config.file,
+            &config.office.name,
+            &e,
+            config.delivery.send_timeout,
+        )
+        .map(Some)
+    }
+
     /// Builds the settings from `[email]`; `send_timeout` bounds one SMTP conversation.
     pub fn from_config(
         file: &Path,
@@ -196,6 +216,83 @@ impl EmailSettings {
     }
 }
 
+/// The e-mail channel as a plug-in: sends by SMTP when `[email]` is there; reads the mailbox
+/// when `email.imap_host` is set.
+pub struct Plugin;
+
+impl crate::channels::Channel for Plugin {
+    fn section(&self) -> Option<&'static str> {
+        Some(EmailConfig::NAME)
+    }
+
+    fn load(&self, config: &Config) -> Result<Vec<String>, ConfigError> {
+        Ok(crate::channels::unknown_keys(EmailConfig::read(config)?))
+    }
+
+    fn report(&self, config: &Config) {
+        if let Ok(Some(email)) = EmailConfig::from_config(config)
+            && email.imap_host.is_some()
+        {
+            report_mail_proof(config, &email);
+        }
+    }
+
+    fn check(&self, config: &Config) -> Result<(), ConfigError> {
+        EmailSettings::of(config).map(|_| ())
+    }
+
+    fn start(&self, config: &Config, cx: &Context) -> crate::Result<Option<Started>> {
+        let Some(settings) = EmailSettings::of(config)? else {
+            return Ok(None);
+        };
+        let sender = send::EmailChannel::new(settings.clone(), cx.texts.clone())?;
+        let mut started = Started {
+            senders: vec![(ChannelKind::Email, Arc::new(sender))],
+            ..Started::default()
+        };
+        if settings.imap.is_some() {
+            started.tasks.push(Box::pin(imap::run(
+                settings,
+                cx.rt.clone(),
+                cx.stop.clone(),
+            )));
+        }
+        Ok(Some(started))
+    }
+
+    fn officer_identity(&self, officer: &OfficerConfig) -> Option<Identity> {
+        officer
+            .email
+            .as_ref()
+            .map(|e| Identity::new(ChannelKind::Email, e.clone()))
+    }
+}
+
+/// Says at start-up how mail from officers and applicants is proven (a `From:` header is not
+/// proof): which officers cannot command by mail, and what counts for replies to cases.
+fn report_mail_proof(config: &Config, email: &EmailConfig) {
+    let by_server = !email.trusted_authserv_ids.is_empty();
+    let unproven: Vec<&str> = config
+        .officers
+        .iter()
+        .filter(|o| o.email.is_some() && o.email_secret.is_none())
+        .map(|o| o.id.as_str())
+        .collect();
+    if !by_server && !unproven.is_empty() {
+        tracing::warn!(
+            officers = %unproven.join(", "),
+            "email: these officers' mail is not taken as commands: set `email.trusted_authserv_ids` (the receiving server's Authentication-Results) or each officer's `email_secret`"
+        );
+    }
+    if by_server {
+        tracing::info!(servers = %email.trusted_authserv_ids.join(", "), "email: senders proven by these servers' Authentication-Results, or by answering our mail");
+    } else {
+        tracing::info!(
+            "email: a mail counts for a case only when it answers our mail about it (reply token); unproven mail starts a conversation that sees no case"
+        );
+    }
+}
+
 /// The id every mail about `case` refers to (the thread's root).
 pub fn thread_root_id(case: &str, domain: &str) -> String {
     format!("<pstbot.{case}@{domain}>")
@@ -223,8 +320,8 @@ pub fn message_id_for_row(
 const TOKEN_SECRET: &str = "email-reply-tokens";
 
 /// The office's reply-token key, from the store (made on first use).
-pub fn token_key(store: &dyn crate::store::Store) -> crate::store::Result<auth::TokenKey> {
-    store.secret(TOKEN_SECRET).map(auth::TokenKey::new)
+pub fn token_key(cx: &dyn crate::outbox::DeliveryContext) -> crate::store::Result<auth::TokenKey> {
+    cx.secret(TOKEN_SECRET).map(auth::TokenKey::new)
 }
 
 /// The message id of the mail a row answers, when the row was caused by a mail (its key is

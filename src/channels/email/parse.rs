@@ -4,7 +4,7 @@
 use super::auth::{self, Answers, TokenKey};
 use crate::cases::CaseNumber;
 use crate::message::Attachment;
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::{Message, MessageParser, MimeHeaders};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -78,7 +78,6 @@ pub struct MailCheck<'a> {
 
 /// Reads a raw mail.
 pub fn parse(raw: &[u8], check: &MailCheck) -> Parsed {
-    let MailCheck { own, domain, .. } = *check;
     let Some(m) = MessageParser::default().parse(raw) else {
         return Parsed {
             id: derived_id(raw),
@@ -97,11 +96,33 @@ pub fn parse(raw: &[u8], check: &MailCheck) -> Parsed {
         .and_then(|a| a.address())
         .map(|a| a.trim().to_lowercase())
         .unwrap_or_default();
-    // A second author could be anyone: such a mail is never taken as authenticated.
-    let one_author = m.from().is_some_and(|a| a.iter().count() == 1);
-    let header = |name: &str| m.header_raw(name).map(|v| v.trim().to_lowercase());
-    let ct = m.content_type();
-    let is_report = ct.is_some_and(|c| {
+    if is_report(&m, &from) {
+        return Parsed {
+            id,
+            kind: bounce(&m, raw, check),
+        };
+    }
+    if let Some(why) = automatic(&m, &from, check.own) {
+        return Parsed {
+            id,
+            kind: MailKind::Automatic(why),
+        };
+    }
+    Parsed {
+        id,
+        kind: MailKind::Person(person(&m, raw, from, check)),
+    }
+}
+
+/// A lower-cased header value.
+fn header(m: &Message<'_>, name: &str) -> Option<String> {
+    m.header_raw(name).map(|v| v.trim().to_lowercase())
+}
+
+/// Whether a mail is a delivery report: `multipart/report` of delivery status, or from the
+/// mailer daemon or the postmaster.
+fn is_report(m: &Message<'_>, from: &str) -> bool {
+    let report = m.content_type().is_some_and(|c| {
         c.ctype().eq_ignore_ascii_case("multipart")
             && c.subtype()
                 .is_some_and(|s| s.eq_ignore_ascii_case("report"))
@@ -109,49 +130,49 @@ pub fn parse(raw: &[u8], check: &MailCheck) -> Parsed {
                 .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
     let local = from.split('@').next().unwrap_or("");
-    let daemon =
-        local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster");
-    let empty_return_path = header("return-path").is_some_and(|r| {
+    report
+        || local.eq_ignore_ascii_case("mailer-daemon")
+        || local.eq_ignore_ascii_case("postmaster")
+}
+
+/// What a delivery report means: a bounce of our mail to the address it names, or an
+/// automatic mail when it returns nothing we sent there.
+fn bounce(m: &Message<'_>, raw: &[u8], check: &MailCheck) -> MailKind {
+    let lossy = String::from_utf8_lossy(raw);
+    let named = FINAL_RECIPIENT
+        .captures(&lossy)
+        .map(|c| c[1].trim().to_lowercase());
+    // Only a bounce that returns a mail we sent to that address counts: anyone can write a
+    // report naming any address.
+    let failed = match named {
+        Some(a) if auth::names_our_mail_to(&lossy, &a, check.domain, check.key) => Some(a),
+        Some(_) => return MailKind::Automatic("a bounce for mail we did not send".into()),
+        None => None,
+    };
+    let reason = DIAGNOSTIC
+        .captures(&lossy)
+        .or_else(|| STATUS.captures(&lossy))
+        .map(|c| c[1].trim().to_string())
+        .or_else(|| m.subject().map(str::to_string))
+        .unwrap_or_else(|| "undeliverable".into());
+    MailKind::Bounce { failed, reason }
+}
+
+/// Why a mail was written by a machine (an autoresponder, a list, ourselves), if it was.
+fn automatic(m: &Message<'_>, from: &str, own: &str) -> Option<String> {
+    let empty_return_path = header(m, "return-path").is_some_and(|r| {
         let r = r.trim();
         r == "<>" || r.is_empty()
     });
-    let lossy = String::from_utf8_lossy(raw);
-    if is_report || daemon {
-        let named = FINAL_RECIPIENT
-            .captures(&lossy)
-            .map(|c| c[1].trim().to_lowercase());
-        // Only a bounce that returns a mail we sent to that address counts: anyone can write
-        // a report naming any address.
-        let failed = match named {
-            Some(a) if auth::names_our_mail_to(&lossy, &a, domain, check.key) => Some(a),
-            Some(_) => {
-                return Parsed {
-                    id,
-                    kind: MailKind::Automatic("a bounce for mail we did not send".into()),
-                };
-            }
-            None => None,
-        };
-        let reason = DIAGNOSTIC
-            .captures(&lossy)
-            .or_else(|| STATUS.captures(&lossy))
-            .map(|c| c[1].trim().to_string())
-            .or_else(|| m.subject().map(str::to_string))
-            .unwrap_or_else(|| "undeliverable".into());
-        return Parsed {
-            id,
-            kind: MailKind::Bounce { failed, reason },
-        };
-    }
-    let automatic = if empty_return_path {
+    if empty_return_path {
         Some("empty return path".to_string())
-    } else if let Some(a) = header("auto-submitted").filter(|a| !a.starts_with("no")) {
+    } else if let Some(a) = header(m, "auto-submitted").filter(|a| !a.starts_with("no")) {
         Some(format!("Auto-Submitted: {a}"))
     } else if let Some(p) =
-        header("precedence").filter(|p| matches!(p.as_str(), "bulk" | "junk" | "list"))
+        header(m, "precedence").filter(|p| matches!(p.as_str(), "bulk" | "junk" | "list"))
     {
         Some(format!("Precedence: {p}"))
-    } else if header("x-autoreply").is_some() || header("x-autorespond").is_some() {
+    } else if header(m, "x-autoreply").is_some() || header(m, "x-autorespond").is_some() {
         Some("autoresponder".to_string())
     } else if from.is_empty() {
         Some("no sender".to_string())
@@ -159,13 +180,11 @@ pub fn parse(raw: &[u8], check: &MailCheck) -> Parsed {
         Some("our own mail".to_string())
     } else {
         None
-    };
-    if let Some(why) = automatic {
-        return Parsed {
-            id,
-            kind: MailKind::Automatic(why),
-        };
     }
+}
+
+/// A person's mail: what it says, its files, the case it names and what proves its sender.
+fn person(m: &Message<'_>, raw: &[u8], from: String, check: &MailCheck) -> PersonMail {
     let subject = m.subject().unwrap_or("").trim().to_string();
     let thread_ids: Vec<String> = [m.in_reply_to(), m.references()]
         .into_iter()
@@ -175,7 +194,7 @@ pub fn parse(raw: &[u8], check: &MailCheck) -> Parsed {
             _ => Vec::new(),
         })
         .collect();
-    let answers = auth::answers(&thread_ids, &from, domain, check.key);
+    let answers = auth::answers(&thread_ids, &from, check.domain, check.key);
     let verdicts: Vec<&str> = m
         .headers()
         .iter()
@@ -188,35 +207,50 @@ pub fn parse(raw: &[u8], check: &MailCheck) -> Parsed {
         .filter_map(|v| std::str::from_utf8(v).ok())
         .collect();
     let from_domain = from.rsplit_once('@').map_or("", |(_, d)| d);
+    // A second author could be anyone: such a mail is never taken as authenticated.
+    let one_author = m.from().is_some_and(|a| a.iter().count() == 1);
     let authenticated =
         one_author && auth::authenticated(&verdicts, check.trusted_authserv_ids, from_domain);
-    // Our ids in the thread headers name the case; then the subject.
+    let case = case_in_thread(&thread_ids, check.domain).or_else(|| {
+        CASE_IN_SUBJECT
+            .captures(&subject)
+            .and_then(|c| CaseNumber::parse(&c[1]))
+    });
+    let body = m.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+    PersonMail {
+        text: strip_quotes_and_signature(&body),
+        files: attachments(m),
+        from,
+        subject,
+        case,
+        authenticated,
+        answers,
+    }
+}
+
+/// The case our ids in the thread headers name (the last one wins).
+fn case_in_thread(thread_ids: &[String], domain: &str) -> Option<CaseNumber> {
     let mut case = None;
-    {
-        for i in &thread_ids {
-            let bracketed = format!("<{}>", i.trim().trim_matches(['<', '>']));
-            if let Some(c) = CASE_IN_ID.captures(&bracketed) {
-                let (number, at) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
-                    (Some(n), Some(d), _, _) | (_, _, Some(n), Some(d)) => (n.as_str(), d.as_str()),
-                    _ => continue,
-                };
-                if at.eq_ignore_ascii_case(domain)
-                    && let Some(n) = CaseNumber::parse(number)
-                {
-                    case = Some(n);
-                }
+    for i in thread_ids {
+        let bracketed = format!("<{}>", i.trim().trim_matches(['<', '>']));
+        if let Some(c) = CASE_IN_ID.captures(&bracketed) {
+            let (number, at) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
+                (Some(n), Some(d), _, _) | (_, _, Some(n), Some(d)) => (n.as_str(), d.as_str()),
+                _ => continue,
+            };
+            if at.eq_ignore_ascii_case(domain)
+                && let Some(n) = CaseNumber::parse(number)
+            {
+                case = Some(n);
             }
         }
     }
-    if case.is_none() {
-        case = CASE_IN_SUBJECT
-            .captures(&subject)
-            .and_then(|c| CaseNumber::parse(&c[1]));
-    }
-    let body = m.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
-    let text = strip_quotes_and_signature(&body);
-    let files = m
-        .attachments()
+    case
+}
+
+/// The files of a mail (attached mails aside), with their types.
+fn attachments(m: &Message<'_>) -> Vec<Attachment> {
+    m.attachments()
         .filter(|p| !p.is_message())
         .map(|p| {
             let mime = p
@@ -233,21 +267,11 @@ pub fn parse(raw: &[u8], check: &MailCheck) -> Parsed {
                 bytes: p.contents().to_vec(),
             }
         })
-        .collect();
-    Parsed {
-        id,
-        kind: MailKind::Person(PersonMail {
-            from,
-            subject,
-            text,
-            files,
-            case,
-            authenticated,
-            answers,
-        }),
-    }
+        .collect()
 }
 
+/// The id of a mail without a usable `Message-ID`: from its bytes, so fetching it again is
+/// recognised.
 fn derived_id(raw: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     format!(

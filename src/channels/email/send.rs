@@ -3,10 +3,10 @@
 use super::auth::TokenKey;
 use super::render::{self, File};
 use super::{EmailSettings, Security, message_id_for_row};
-use crate::dialogs::Bot;
 use crate::message::ChannelKind;
-use crate::outbox::{Channel, SendError, SendFuture, attachment_bytes};
-use crate::store::{OutboxRow, Store};
+use crate::outbox::{DeliveryContext, SendError, SendFuture, Sender};
+use crate::store::OutboxRow;
+use crate::text::Texts;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::sync::Arc;
@@ -14,7 +14,8 @@ use std::sync::Arc;
 /// Sends outbox rows addressed to e-mail identities.
 pub struct EmailChannel {
     settings: EmailSettings,
-    bot: Arc<Bot>,
+    /// The system texts: the footer of conversation replies (`email_footer`).
+    texts: Arc<Texts>,
     transport: AsyncSmtpTransport<Tokio1Executor>,
     /// The reply-token key, read from the store on the first send.
     tokens: std::sync::OnceLock<TokenKey>,
@@ -34,7 +35,7 @@ pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
 }
 
 impl EmailChannel {
-    pub fn new(settings: EmailSettings, bot: Arc<Bot>) -> crate::Result<EmailChannel> {
+    pub fn new(settings: EmailSettings, texts: Arc<Texts>) -> crate::Result<EmailChannel> {
         let s = &settings.smtp;
         let builder = match s.security {
             Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host),
@@ -56,7 +57,7 @@ impl EmailChannel {
         Ok(EmailChannel {
             transport: builder.build(),
             settings,
-            bot,
+            texts,
             tokens: std::sync::OnceLock::new(),
         })
     }
@@ -64,7 +65,7 @@ impl EmailChannel {
     async fn deliver(
         &self,
         row: &OutboxRow,
-        store: &dyn Store,
+        cx: &dyn DeliveryContext,
     ) -> Result<Option<String>, SendError> {
         let to = &row.msg.to;
         if to.channel != ChannelKind::Email {
@@ -72,12 +73,10 @@ impl EmailChannel {
                 reason: format!("the e-mail channel cannot deliver to {}", to.masked()),
             });
         }
-        let failing = store
-            .address_failing(to)
-            .map_err(|e| SendError::Transient {
-                reason: format!("store: {e}"),
-                retry_after: None,
-            })?;
+        let failing = cx.address_failing(to).map_err(|e| SendError::Transient {
+            reason: format!("store: {e}"),
+            retry_after: None,
+        })?;
         if failing {
             return Err(SendError::Permanent {
                 reason: "mail to this address bounced earlier; not sent".into(),
@@ -85,21 +84,16 @@ impl EmailChannel {
         }
         // Conversation replies tell how to answer by mail, in the person's language.
         let footer = if row.msg.topic.is_none() {
-            let lang = store
-                .session(to)
-                .ok()
-                .flatten()
-                .map(|c| c.lang)
-                .filter(|l| self.bot.languages.contains(l))
-                .unwrap_or_else(|| self.bot.default_lang().to_string());
-            Some(self.bot.sys("email_footer", &lang))
+            let lang = cx.language(to).ok().flatten();
+            let lang = self.texts.lang_or_default(lang.as_deref());
+            Some(self.texts.get("email_footer", &lang))
         } else {
             None
         };
         let tokens = match self.tokens.get() {
             Some(k) => k,
             None => {
-                let k = super::token_key(store).map_err(|e| SendError::Transient {
+                let k = super::token_key(cx).map_err(|e| SendError::Transient {
                     reason: format!("store: {e}"),
                     retry_after: None,
                 })?;
@@ -108,7 +102,7 @@ impl EmailChannel {
         };
         let mut files = Vec::new();
         for f in &row.msg.files {
-            let bytes = attachment_bytes(store, f)?;
+            let bytes = cx.attachment(f)?;
             files.push(File {
                 filename: f.filename.clone(),
                 mime: f.mime.clone(),
@@ -138,8 +132,8 @@ impl EmailChannel {
     }
 }
 
-impl Channel for EmailChannel {
-    fn send<'a>(&'a self, row: &'a OutboxRow, store: &'a dyn Store) -> SendFuture<'a> {
-        Box::pin(self.deliver(row, store))
+impl Sender for EmailChannel {
+    fn send<'a>(&'a self, row: &'a OutboxRow, cx: &'a dyn DeliveryContext) -> SendFuture<'a> {
+        Box::pin(self.deliver(row, cx))
     }
 }

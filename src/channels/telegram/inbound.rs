@@ -6,9 +6,9 @@
 use super::Telegram;
 use super::render;
 use super::translate::{
-    Context, DOWNLOAD_FAILED, Incoming, PRIVATE_ONLY, Pending, TYPE_NUMBER, Translated, too_big,
-    translate,
+    Context, Incoming, PRIVATE_ONLY, Pending, TYPE_NUMBER, Translated, translate,
 };
+use crate::channels::{FILE_FAILED, FILE_TOO_BIG, in_every_language, polite};
 use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage};
 use crate::runtime::{Runtime, RuntimeError};
 use teloxide::RequestError;
@@ -72,17 +72,17 @@ async fn process_once(
                 chat = chat.0,
                 "telegram: a command in a group that is not the officers' group (to use it, set `telegram.admin_chat_id` to this chat id)"
             );
-            tell(tg, chat, &text).await;
+            tell(tg, chat, &polite(&rt.bot.texts, &text, cx.max_bytes)).await;
             Ok(())
         }
         Translated::Tell { chat, text } => {
-            tell(tg, chat, &text).await;
+            tell(tg, chat, &polite(&rt.bot.texts, &text, cx.max_bytes)).await;
             Ok(())
         }
         Translated::AnswerQuery { query, text } => {
             let mut req = tg.bot.answer_callback_query(query);
             if let Some(t) = text {
-                req = req.text(t);
+                req = req.text(in_every_language(&rt.bot.texts, &t, &[], " / "));
             }
             best_effort("answerCallbackQuery", req.await.map(|_| ()));
             Ok(())
@@ -106,7 +106,9 @@ async fn process_once(
                         .await
                         .map(|_| ()),
                 ),
-                None => answer = answer.text(TYPE_NUMBER),
+                None => {
+                    answer = answer.text(in_every_language(&rt.bot.texts, TYPE_NUMBER, &[], " / "))
+                }
             }
             best_effort("answerCallbackQuery", answer.await.map(|_| ()));
             Ok(())
@@ -138,21 +140,21 @@ async fn handle(
             }),
             Err(Fetch::TooBig) => {
                 if let Some(chat) = chat {
-                    tell(tg, chat, &too_big(cx.max_bytes)).await;
+                    tell(tg, chat, &polite(&rt.bot.texts, FILE_TOO_BIG, cx.max_bytes)).await;
                 }
                 return Ok(());
             }
             Err(Fetch::Refused(why)) => {
                 tracing::warn!(from = %inc.from.masked(), %why, "telegram: file refused by the Bot API");
                 if let Some(chat) = chat {
-                    tell(tg, chat, DOWNLOAD_FAILED).await;
+                    tell(tg, chat, &polite(&rt.bot.texts, FILE_FAILED, cx.max_bytes)).await;
                 }
                 return Ok(());
             }
             Err(Fetch::Later(why)) if give_up_download => {
                 tracing::warn!(from = %inc.from.masked(), %why, "telegram: file download keeps failing; asking to resend");
                 if let Some(chat) = chat {
-                    tell(tg, chat, DOWNLOAD_FAILED).await;
+                    tell(tg, chat, &polite(&rt.bot.texts, FILE_FAILED, cx.max_bytes)).await;
                 }
                 return Ok(());
             }

@@ -18,17 +18,23 @@
 //! commands go back to the group, and [`crate::runtime::Runtime::officer`] still recognises
 //! them by the user id.
 
+pub mod config;
 pub mod inbound;
 pub mod polling;
 pub mod render;
 pub mod translate;
 pub mod webhook;
 
+pub use config::TelegramConfig;
+
+use crate::channels::{Context, Started, in_every_language};
+use crate::config::{Config, ConfigError, OfficerConfig, Section};
 use crate::message::{ChannelKind, Identity, OutboundChoice};
-use crate::outbox::{Channel, ProviderRef, SendError, SendFuture, attachment_bytes};
-use crate::store::{OutboxRow, Store};
+use crate::outbox::{DeliveryContext, ProviderRef, SendError, SendFuture, Sender};
+use crate::store::OutboxRow;
+use crate::text::Texts;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use teloxide::ApiError;
 use teloxide::RequestError;
 use teloxide::payloads::SendMessageSetters;
@@ -168,7 +174,12 @@ impl Telegram {
 
     /// Sends one outbox row: its text (in parts if long; the keyboard on the last), then its
     /// files as documents. Returns the Telegram message id of the last message sent.
-    async fn deliver(&self, row: &OutboxRow, store: &dyn Store) -> Result<ProviderRef, SendError> {
+    async fn deliver(
+        &self,
+        row: &OutboxRow,
+        cx: &dyn DeliveryContext,
+        contact_label: &str,
+    ) -> Result<ProviderRef, SendError> {
         let m = &row.msg;
         let chat = self.chat_for(&m.to)?;
         let private = chat.0 > 0;
@@ -186,7 +197,7 @@ impl Telegram {
                     if let Some(kb) = render::keyboard(&m.choices, 0) {
                         req = req.reply_markup(kb);
                     } else if m.ask_contact && private {
-                        req = req.reply_markup(contact_keyboard());
+                        req = req.reply_markup(contact_keyboard(contact_label));
                     } else if private {
                         // A share-contact keyboard shown before goes away with the next message.
                         req = req.reply_markup(ReplyMarkup::KeyboardRemove(KeyboardRemove::new()));
@@ -200,7 +211,7 @@ impl Telegram {
             }
         }
         for f in &m.files {
-            let bytes = attachment_bytes(store, f)?;
+            let bytes = cx.attachment(f)?;
             let doc = InputFile::memory(bytes).file_name(f.filename.clone());
             let sent = self.bot.send_document(chat, doc).await.map_err(classify)?;
             last = Some(sent.id.0.to_string());
@@ -210,10 +221,9 @@ impl Telegram {
 }
 
 /// Telegram's share-contact button (the phone step): the contact it sends is the user's own.
-fn contact_keyboard() -> KeyboardMarkup {
+fn contact_keyboard(label: &str) -> KeyboardMarkup {
     KeyboardMarkup::new(vec![vec![
-        KeyboardButton::new("📱 Bagikan nomor saya / Share my number")
-            .request(ButtonRequest::Contact),
+        KeyboardButton::new(label).request(ButtonRequest::Contact),
     ]])
     .resize_keyboard()
     .one_time_keyboard()
@@ -221,11 +231,114 @@ fn contact_keyboard() -> KeyboardMarkup {
 
 /// The sending side, registered for [`ChannelKind::Telegram`] (and [`ChannelKind::Officers`]
 /// when the admin group is set).
-pub struct TelegramChannel(pub std::sync::Arc<Telegram>);
+pub struct TelegramChannel {
+    tg: Arc<Telegram>,
+    /// The share-contact button's label, in every language (`telegram_share_contact`).
+    contact_label: String,
+}
 
-impl Channel for TelegramChannel {
-    fn send<'a>(&'a self, row: &'a OutboxRow, store: &'a dyn Store) -> SendFuture<'a> {
-        Box::pin(self.0.deliver(row, store))
+impl TelegramChannel {
+    /// The sending side of `tg`, with its button words from `texts`.
+    pub fn new(tg: Arc<Telegram>, texts: &Texts) -> TelegramChannel {
+        TelegramChannel {
+            tg,
+            contact_label: in_every_language(texts, "telegram_share_contact", &[], " / "),
+        }
+    }
+}
+
+impl Sender for TelegramChannel {
+    fn send<'a>(&'a self, row: &'a OutboxRow, cx: &'a dyn DeliveryContext) -> SendFuture<'a> {
+        Box::pin(self.tg.deliver(row, cx, &self.contact_label))
+    }
+}
+
+/// The outbox's senders of a Telegram connection: its chats, and the officers' group when
+/// `telegram.admin_chat_id` is set.
+pub fn senders(tg: &Arc<Telegram>, texts: &Texts) -> Vec<(ChannelKind, Arc<dyn Sender>)> {
+    let sender: Arc<dyn Sender> = Arc::new(TelegramChannel::new(tg.clone(), texts));
+    let mut out = vec![(ChannelKind::Telegram, sender.clone())];
+    if tg.admin_chat.is_some() {
+        out.push((ChannelKind::Officers, sender));
+    }
+    out
+}
+
+/// The Telegram channel as a plug-in: started when `[telegram]` (or `PSTBOT_TELEGRAM_TOKEN`)
+/// gives a token; long polling, or the webhook registered at start.
+pub struct Plugin;
+
+impl crate::channels::Channel for Plugin {
+    fn section(&self) -> Option<&'static str> {
+        Some(TelegramConfig::NAME)
+    }
+
+    fn load(&self, config: &Config) -> Result<Vec<String>, ConfigError> {
+        Ok(crate::channels::unknown_keys(TelegramConfig::read(config)?))
+    }
+
+    fn report(&self, config: &Config) {
+        if let Ok(Some(tg)) = TelegramConfig::from_config(config)
+            && tg.token.is_none()
+        {
+            tracing::warn!(
+                "telegram is configured without a token (`telegram.token` or PSTBOT_TELEGRAM_TOKEN): not started"
+            );
+        }
+    }
+
+    fn start(&self, config: &Config, cx: &Context) -> crate::Result<Option<Started>> {
+        let Some(tc) = TelegramConfig::from_config(config)? else {
+            return Ok(None);
+        };
+        let Some(token) = &tc.token else {
+            return Ok(None);
+        };
+        let api_url = tc.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
+        let tg = Arc::new(Telegram::new(
+            token.expose(),
+            Some(api_url),
+            tc.admin_chat_id,
+        )?);
+        let mut started = Started {
+            senders: senders(&tg, &cx.texts),
+            ..Started::default()
+        };
+        if tc.webhook_mode() {
+            let secret = tc
+                .webhook_secret
+                .as_ref()
+                .map(|s| s.expose().to_string())
+                .unwrap_or_default();
+            let url = tc.webhook_url.clone().unwrap_or_default();
+            started.tasks.push(Box::pin(webhook::register(
+                tg.clone(),
+                url,
+                secret.clone(),
+                cx.stop.clone(),
+            )));
+            started.routes = Some(webhook::routes(webhook::TelegramWebhook {
+                tg,
+                rt: cx.rt.clone(),
+                secret,
+            }));
+        } else {
+            started
+                .tasks
+                .push(Box::pin(polling::run(tg, cx.rt.clone(), cx.stop.clone())));
+        }
+        Ok(Some(started))
+    }
+
+    fn officer_identity(&self, officer: &OfficerConfig) -> Option<Identity> {
+        officer
+            .telegram_user_id
+            .map(|id| Identity::new(ChannelKind::Telegram, id.to_string()))
+    }
+
+    fn is_officer(&self, officer: &OfficerConfig, who: &Identity) -> bool {
+        who.channel == ChannelKind::Telegram
+            && officer.telegram_user_id.map(|id| id.to_string()).as_deref() == who.telegram_user()
     }
 }
 

@@ -34,6 +34,18 @@ fn answer(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "status": msg }))).into_response()
 }
 
+/// The route `POST /webhook/telegram`, its body limited to
+/// [`crate::channels::MAX_WEBHOOK_BODY`].
+pub fn routes(hook: TelegramWebhook) -> axum::Router {
+    let limit = crate::channels::MAX_WEBHOOK_BODY;
+    crate::channels::webhook_route(
+        "/webhook/telegram",
+        axum::routing::post(webhook),
+        limit,
+        hook,
+    )
+}
+
 /// `POST /webhook/telegram`.
 pub async fn webhook(
     State(hook): State<TelegramWebhook>,

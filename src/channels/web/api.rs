@@ -44,9 +44,9 @@ impl IntoResponse for Answer {
                 if refusal.status == StatusCode::INTERNAL_SERVER_ERROR
                     && self.1.rt.store.trouble().is_some() =>
             {
-                Refusal::unavailable().render(&self.1.rt.bot)
+                Refusal::unavailable().render(&self.1.texts)
             }
-            Err(refusal) => refusal.render(&self.1.rt.bot),
+            Err(refusal) => refusal.render(&self.1.texts),
         };
         resp.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -84,13 +84,15 @@ pub async fn config(State(chat): Shared) -> Response {
                 ("mb", max_mb.to_string()),
                 ("types", types.clone()),
             ];
-            let t: serde_json::Map<String, Value> = crate::dialogs::load::SYSTEM_KEYS
-                .iter()
+            let t: serde_json::Map<String, Value> = chat
+                .texts
+                .system
+                .keys()
                 .filter(|k| k.starts_with("web_"))
                 .map(|k| {
                     (
                         k.trim_start_matches("web_").to_string(),
-                        crate::text::fill(&bot.sys(k, l), &vars).into(),
+                        crate::text::fill(&chat.texts.get(k, l), &vars).into(),
                     )
                 })
                 .collect();
@@ -473,7 +475,7 @@ pub async fn events(
 ) -> Response {
     let session = match guard::session(&chat, &headers) {
         Ok(s) => s,
-        Err(r) => return r.render(&chat.rt.bot),
+        Err(r) => return r.render(&chat.texts),
     };
     let after = headers
         .get("last-event-id")
@@ -484,7 +486,7 @@ pub async fn events(
     let rx = chat.hub.subscribe(&session);
     let backlog = match chat.rt.store.web_log(&session, after, HISTORY) {
         Ok(v) => v,
-        Err(e) => return Refusal::from(e).render(&chat.rt.bot),
+        Err(e) => return Refusal::from(e).render(&chat.texts),
     };
     let stream = live(chat.clone(), session, after, rx, backlog.into());
     let mut resp = Sse::new(stream)

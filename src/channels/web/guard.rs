@@ -3,10 +3,9 @@
 //! and per IP address. Every refusal is a JSON body with the reason in each language
 //! (`{"error": key, "message": {"id": …, "en": …}}`) and a fitting status; nothing is changed.
 
+use super::config::WebchatConfig;
 use super::{COOKIE, WebChat};
-use crate::config::WebchatConfig;
-use crate::dialogs::Bot;
-use crate::text::fill;
+use crate::text::{Texts, fill};
 use axum::Json;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -79,12 +78,12 @@ impl Refusal {
     }
 
     /// The JSON answer, worded in every language of the bot.
-    pub fn render(&self, bot: &Bot) -> Response {
+    pub fn render(&self, texts: &Texts) -> Response {
         let vars: Vec<(&str, String)> = self.vars.iter().map(|(k, v)| (*k, v.clone())).collect();
-        let message: serde_json::Map<String, serde_json::Value> = bot
+        let message: serde_json::Map<String, serde_json::Value> = texts
             .languages
             .iter()
-            .map(|l| (l.clone(), fill(&bot.sys(self.key, l), &vars).into()))
+            .map(|l| (l.clone(), fill(&texts.get(self.key, l), &vars).into()))
             .collect();
         let mut resp = (
             self.status,
@@ -295,7 +294,7 @@ pub fn session(chat: &WebChat, headers: &HeaderMap) -> Result<String, Refusal> {
 
 /// The file types a visitor may upload, as extensions (`pdf`, `docx`, …).
 pub fn accepted_types() -> &'static [&'static str] {
-    &crate::dialogs::spec::DEFAULT_FILE_TYPES
+    &crate::message::DEFAULT_FILE_TYPES
 }
 
 /// Checks an upload's type by its extension and its first bytes (a renamed program is not a

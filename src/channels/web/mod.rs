@@ -18,16 +18,20 @@
 //! through [`WebChannel`]. Both paths log a message under its outbox id, so it is logged once.
 
 pub mod api;
+pub mod config;
 pub mod guard;
 pub mod pages;
 
+pub use config::WebchatConfig;
 pub use pages::routes;
 
-use crate::config::WebchatConfig;
+use crate::channels::{Context, Started};
+use crate::config::{Config, ConfigError, Section};
 use crate::message::{ChannelKind, Identity, OutboundMessage};
-use crate::outbox::{Channel, SendError, SendFuture};
+use crate::outbox::{DeliveryContext, SendError, SendFuture, Sender};
 use crate::runtime::Runtime;
-use crate::store::{OutboxRow, SentRecord, Store, StoreError, WebLogEntry, WebSession};
+use crate::store::{OutboxRow, SentRecord, StoreError, WebLogEntry, WebSession};
+use crate::text::Texts;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -115,6 +119,8 @@ pub fn row_key(id: u64) -> String {
 /// Everything the web chat's handlers share.
 pub struct WebChat {
     pub rt: Arc<Runtime>,
+    /// The words of the page, the widget and the refusals (`web_*` system texts).
+    pub texts: Arc<Texts>,
     pub config: WebchatConfig,
     pub hub: Arc<Hub>,
     pub limits: guard::Limits,
@@ -134,6 +140,7 @@ impl WebChat {
     ) -> WebChat {
         let limits = guard::Limits::new(&config);
         WebChat {
+            texts: rt.bot.texts.clone(),
             rt,
             config,
             hub,
@@ -161,13 +168,13 @@ impl WebChat {
 
     /// Appends an entry to a session's log (once per key) and pushes it to its listeners.
     pub fn log(&self, session: &str, key: &str, entry: WebLogEntry) -> Result<u64, StoreError> {
-        log_and_publish(&*self.rt.store, &self.hub, session, key, entry)
+        log_and_publish(&self.rt.store, &self.hub, session, key, entry)
     }
 }
 
 /// Appends to a session's log once per key and tells the listeners when it is new.
 fn log_and_publish(
-    store: &dyn Store,
+    store: &dyn DeliveryContext,
     hub: &Hub,
     session: &str,
     key: &str,
@@ -187,12 +194,12 @@ pub struct WebChannel {
     pub hub: Arc<Hub>,
 }
 
-impl Channel for WebChannel {
-    fn send<'a>(&'a self, row: &'a OutboxRow, store: &'a dyn Store) -> SendFuture<'a> {
+impl Sender for WebChannel {
+    fn send<'a>(&'a self, row: &'a OutboxRow, cx: &'a dyn DeliveryContext) -> SendFuture<'a> {
         Box::pin(async move {
             let session = &row.msg.to.address;
             let entry = entry_of(&row.msg, row.created_at);
-            match log_and_publish(store, &self.hub, session, &row_key(row.id), entry) {
+            match log_and_publish(cx, &self.hub, session, &row_key(row.id), entry) {
                 Ok(seq) => Ok(Some(seq.to_string())),
                 Err(e) => Err(SendError::Transient {
                     reason: format!("web log: {e}"),
@@ -200,6 +207,35 @@ impl Channel for WebChannel {
                 }),
             }
         })
+    }
+}
+
+/// The web chat as a plug-in: served unless `webchat.enabled = false`; delivers into each
+/// session's log and to its open pages.
+pub struct Plugin;
+
+impl crate::channels::Channel for Plugin {
+    fn section(&self) -> Option<&'static str> {
+        Some(WebchatConfig::NAME)
+    }
+
+    fn load(&self, config: &Config) -> Result<Vec<String>, ConfigError> {
+        Ok(WebchatConfig::read(config)?.unknown_keys)
+    }
+
+    fn start(&self, config: &Config, cx: &Context) -> crate::Result<Option<Started>> {
+        let web = WebchatConfig::read(config)?.value;
+        if !web.enabled {
+            return Ok(None);
+        }
+        let hub = Arc::new(Hub::default());
+        let chat = WebChat::new(cx.rt.clone(), web, hub.clone(), cx.stop.clone());
+        tracing::info!("web chat on / and /chat, widget on /widget.js");
+        Ok(Some(Started {
+            senders: vec![(ChannelKind::Web, Arc::new(WebChannel { hub }))],
+            routes: Some(routes(Arc::new(chat))),
+            tasks: Vec::new(),
+        }))
     }
 }
 

@@ -89,17 +89,10 @@ async fn js(State(chat): State<Arc<WebChat>>) -> Response {
 
 async fn widget(State(chat): State<Arc<WebChat>>) -> Response {
     // The embedding page's language is unknown: the bubble is labelled in every language.
-    let bot = &chat.rt.bot;
-    let all = |key: &str| {
-        bot.languages
-            .iter()
-            .map(|l| bot.sys(key, l))
-            .collect::<Vec<_>>()
-            .join(" / ")
-    };
+    let all = |key: &str| crate::channels::in_every_language(&chat.texts, key, &[], " / ");
     let labels = serde_json::json!({
         "open": all("web_open_chat"),
-        "title": format!("{} — {}", bot.office_name, all("web_conversation")),
+        "title": format!("{} — {}", chat.rt.bot.office_name, all("web_conversation")),
     });
     let body = WIDGET_JS.replace("__PSTBOT_LABELS__", &labels.to_string());
     let mut r = asset("", "text/javascript; charset=utf-8", &chat);
@@ -144,11 +137,11 @@ async fn privacy(State(chat): State<Arc<WebChat>>, Query(q): Query<LangQuery>) -
          </head>\n<body class=\"doc\">\n<main class=\"privacy\">\n<h1>{title}</h1>\n\
          <p class=\"office\">{office}</p>\n<p>{intro}</p>\n<blockquote>\n{paragraphs}</blockquote>\n\
          <p>{cookie}</p>\n<p><a href=\"/chat\">{back}</a></p>\n</main>\n</body>\n</html>\n",
-        title = escape_html(&bot.sys("web_privacy_title", &lang)),
+        title = escape_html(&chat.texts.get("web_privacy_title", &lang)),
         office = escape_html(&bot.office_name),
-        intro = escape_html(&bot.sys("web_privacy_intro", &lang)),
-        cookie = escape_html(&bot.sys("web_privacy_cookie", &lang)),
-        back = escape_html(&bot.sys("web_back_to_chat", &lang)),
+        intro = escape_html(&chat.texts.get("web_privacy_intro", &lang)),
+        cookie = escape_html(&chat.texts.get("web_privacy_cookie", &lang)),
+        back = escape_html(&chat.texts.get("web_back_to_chat", &lang)),
     );
     let mut resp = asset("", "text/html; charset=utf-8", &chat);
     *resp.body_mut() = axum::body::Body::from(page);

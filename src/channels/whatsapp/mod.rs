@@ -24,16 +24,21 @@
 //! guest book's phone number and the officers' `whatsapp` numbers compare directly. When no
 //! Telegram group hosts the officers' chat, it is delivered to `whatsapp.officer_numbers`.
 
+pub mod config;
 pub mod graph;
 pub mod render;
 pub mod translate;
 pub mod webhook;
 
-use crate::config::{Config, WhatsappTemplate};
+pub use config::{DEFAULT_GRAPH_API_URL, WhatsappConfig, WhatsappTemplate};
+
+use crate::channels::{Context, Started};
+use crate::config::{Config, ConfigError, OfficerConfig, Section};
 use crate::message::{ChannelKind, Identity, OutboundMessage, phone_digits};
-use crate::outbox::{Channel, ProviderRef, SendError, SendFuture, attachment_bytes};
+use crate::outbox::{DeliveryContext, ProviderRef, SendError, SendFuture, Sender};
 use crate::runtime::Clock;
-use crate::store::{OutboxRow, Store};
+use crate::store::OutboxRow;
+use crate::text::Texts;
 use graph::{Graph, GraphFail};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -52,19 +57,27 @@ pub struct Whatsapp {
     pub templates: BTreeMap<String, WhatsappTemplate>,
     pub max_body: usize,
     pub clock: Arc<dyn Clock>,
+    /// The words of interactive lists.
+    pub list_words: render::ListWords,
 }
 
 impl Whatsapp {
     /// The channel of `[whatsapp]`, when its credentials are complete.
-    pub fn from_config(config: &Config, clock: Arc<dyn Clock>) -> Option<Arc<Whatsapp>> {
-        let wa = config.whatsapp.as_ref().filter(|w| w.is_complete())?;
+    pub fn from_config(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        texts: &Texts,
+    ) -> Result<Option<Arc<Whatsapp>>, ConfigError> {
+        let Some(wa) = WhatsappConfig::from_config(config)?.filter(|w| w.is_complete()) else {
+            return Ok(None);
+        };
         let secret = |s: &Option<crate::config::Secret>| {
             s.as_ref()
                 .map(|s| s.expose().to_string())
                 .unwrap_or_default()
         };
         let phone_number_id = wa.phone_number_id.clone().unwrap_or_default();
-        Some(Arc::new(Whatsapp {
+        Ok(Some(Arc::new(Whatsapp {
             graph: Graph::new(
                 wa.graph_url(),
                 &phone_number_id,
@@ -82,19 +95,17 @@ impl Whatsapp {
             templates: wa.templates.clone(),
             max_body: wa.max_body(),
             clock,
-        }))
+            list_words: render::ListWords::from_texts(texts),
+        })))
     }
 
     /// Whether the person at `digits` wrote within the last 24 hours.
-    fn in_window(&self, store: &dyn Store, digits: &str) -> Result<bool, SendError> {
+    fn in_window(&self, cx: &dyn DeliveryContext, digits: &str) -> Result<bool, SendError> {
         let who = Identity::new(ChannelKind::Whatsapp, format!("+{digits}"));
-        let last = store
-            .session(&who)
-            .map_err(|e| SendError::Transient {
-                reason: format!("cannot read the conversation: {e}"),
-                retry_after: None,
-            })?
-            .and_then(|c| c.last_seen);
+        let last = cx.last_seen(&who).map_err(|e| SendError::Transient {
+            reason: format!("cannot read the conversation: {e}"),
+            retry_after: None,
+        })?;
         Ok(last.is_some_and(|t| self.clock.now() - t < WINDOW))
     }
 
@@ -103,14 +114,14 @@ impl Whatsapp {
         &self,
         digits: &str,
         m: &OutboundMessage,
-        store: &dyn Store,
+        cx: &dyn DeliveryContext,
     ) -> Result<Vec<String>, GraphFail> {
         let mut ids = Vec::new();
-        for payload in render::messages(digits, m) {
+        for payload in render::messages(digits, m, &self.list_words) {
             ids.push(self.graph.send_message(&payload).await?);
         }
         for f in &m.files {
-            let bytes = attachment_bytes(store, f)?;
+            let bytes = cx.attachment(f)?;
             let media = self.graph.upload(&f.filename, &f.mime, bytes).await?;
             ids.push(
                 self.graph
@@ -127,10 +138,10 @@ impl Whatsapp {
         &self,
         digits: &str,
         m: &OutboundMessage,
-        store: &dyn Store,
+        cx: &dyn DeliveryContext,
     ) -> Result<Vec<String>, Outside> {
-        if self.in_window(store, digits).map_err(Outside::Failed)? {
-            match self.send_free_form(digits, m, store).await {
+        if self.in_window(cx, digits).map_err(Outside::Failed)? {
+            match self.send_free_form(digits, m, cx).await {
                 Ok(ids) => return Ok(ids),
                 Err(GraphFail::Reengage(why)) => {
                     tracing::info!(to = %crate::message::mask(digits), %why, "whatsapp: window closed; trying the template path");
@@ -154,24 +165,28 @@ impl Whatsapp {
     }
 
     /// Delivers one outbox row: to a person, or to every officer number (officers' chat).
-    async fn deliver(&self, row: &OutboxRow, store: &dyn Store) -> Result<ProviderRef, SendError> {
+    async fn deliver(
+        &self,
+        row: &OutboxRow,
+        cx: &dyn DeliveryContext,
+    ) -> Result<ProviderRef, SendError> {
         let m = &row.msg;
         match m.to.channel {
             ChannelKind::Whatsapp => {
                 let digits = phone_digits(&m.to.address).ok_or_else(|| SendError::Permanent {
                     reason: format!("`{}` is not a WhatsApp number", m.to.masked()),
                 })?;
-                match self.send_to(&digits, m, store).await {
+                match self.send_to(&digits, m, cx).await {
                     Ok(ids) => Ok(Some(ids.join(" "))),
                     Err(Outside::Failed(e)) => Err(e),
-                    Err(Outside::NoTemplate) => Err(withheld(m, store)),
+                    Err(Outside::NoTemplate) => Err(withheld(m, cx)),
                 }
             }
             ChannelKind::Officers => {
                 let mut ids = Vec::new();
                 let mut first_error = None;
                 for n in &self.officer_numbers {
-                    match self.send_to(n, m, store).await {
+                    match self.send_to(n, m, cx).await {
                         Ok(more) => ids.extend(more),
                         Err(Outside::NoTemplate) => {
                             tracing::info!(to = %crate::message::mask(n), "whatsapp: officer outside the 24-hour window; officers' post not sent to them");
@@ -206,18 +221,14 @@ enum Outside {
 }
 
 /// The outcome of a row to a person outside the window with no template (see the module docs).
-fn withheld(m: &OutboundMessage, store: &dyn Store) -> SendError {
+fn withheld(m: &OutboundMessage, cx: &dyn DeliveryContext) -> SendError {
     let Some(topic) = &m.topic else {
         return SendError::Withheld {
             reason: "a conversation reply outside WhatsApp's 24-hour window".into(),
             covered: true,
         };
     };
-    let email = store
-        .guest_of(&m.to)
-        .ok()
-        .flatten()
-        .is_some_and(|g| g.email().is_some());
+    let email = cx.has_email(&m.to).unwrap_or(false);
     if email {
         SendError::Withheld {
             reason: format!(
@@ -241,8 +252,66 @@ fn withheld(m: &OutboundMessage, store: &dyn Store) -> SendError {
 /// when no Telegram group hosts the officers' chat and officer numbers are set).
 pub struct WhatsappChannel(pub Arc<Whatsapp>);
 
-impl Channel for WhatsappChannel {
-    fn send<'a>(&'a self, row: &'a OutboxRow, store: &'a dyn Store) -> SendFuture<'a> {
-        Box::pin(self.0.deliver(row, store))
+impl Sender for WhatsappChannel {
+    fn send<'a>(&'a self, row: &'a OutboxRow, cx: &'a dyn DeliveryContext) -> SendFuture<'a> {
+        Box::pin(self.0.deliver(row, cx))
+    }
+}
+
+/// The WhatsApp channel as a plug-in: started when `[whatsapp]` has all four credentials;
+/// hosts the officers' chat on `whatsapp.officer_numbers` when no channel before it does.
+pub struct Plugin;
+
+impl crate::channels::Channel for Plugin {
+    fn section(&self) -> Option<&'static str> {
+        Some(WhatsappConfig::NAME)
+    }
+
+    fn load(&self, config: &Config) -> Result<Vec<String>, ConfigError> {
+        Ok(crate::channels::unknown_keys(WhatsappConfig::read(config)?))
+    }
+
+    fn report(&self, config: &Config) {
+        if let Ok(Some(wa)) = WhatsappConfig::from_config(config)
+            && !wa.is_complete()
+        {
+            tracing::warn!(
+                "whatsapp is configured without all of `phone_number_id`, `access_token`, `app_secret` and `verify_token`: not started"
+            );
+        }
+    }
+
+    fn start(&self, config: &Config, cx: &Context) -> crate::Result<Option<Started>> {
+        let Some(wa) = Whatsapp::from_config(config, cx.clock.clone(), &cx.texts)? else {
+            return Ok(None);
+        };
+        let sender: Arc<dyn Sender> = Arc::new(WhatsappChannel(wa.clone()));
+        let mut senders = vec![(ChannelKind::Whatsapp, sender.clone())];
+        if !wa.officer_numbers.is_empty() {
+            senders.push((ChannelKind::Officers, sender));
+        }
+        let hook = webhook::WhatsappWebhook {
+            wa,
+            rt: cx.rt.clone(),
+        };
+        Ok(Some(Started {
+            senders,
+            routes: Some(webhook::routes(hook)),
+            tasks: Vec::new(),
+        }))
+    }
+
+    fn officer_identity(&self, officer: &OfficerConfig) -> Option<Identity> {
+        officer
+            .whatsapp
+            .as_ref()
+            .map(|w| Identity::new(ChannelKind::Whatsapp, w.clone()))
+    }
+
+    fn is_officer(&self, officer: &OfficerConfig, who: &Identity) -> bool {
+        let theirs = officer.whatsapp.as_deref().and_then(phone_digits);
+        who.channel == ChannelKind::Whatsapp
+            && theirs.is_some()
+            && theirs == phone_digits(&who.address)
     }
 }

@@ -11,7 +11,7 @@
 //! The button and row ids are the choices' values, so a press comes back as
 //! [`crate::message::InboundBody::Choice`] with that value.
 
-use crate::config::WhatsappTemplate;
+use super::config::WhatsappTemplate;
 use crate::message::{OutboundChoice, OutboundMessage, Topic};
 use serde_json::{Value, json};
 
@@ -24,8 +24,27 @@ pub const ROW_DESCRIPTION_MAX: usize = 72;
 pub const ID_MAX: usize = 200;
 pub const MAX_BUTTONS: usize = 3;
 pub const MAX_ROWS: usize = 10;
-/// The list's open button (≤ 20 characters).
-pub const LIST_BUTTON: &str = "Pilih / Choose";
+
+/// The words of an interactive list, said in every language (`whatsapp_list_button`,
+/// `whatsapp_list_title` in `dialogs/system.toml`): the button that opens it (≤ 20
+/// characters; also the body when a message has only choices) and its section's title.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListWords {
+    pub button: String,
+    pub title: String,
+}
+
+impl ListWords {
+    /// The words from the system texts.
+    pub fn from_texts(texts: &crate::text::Texts) -> ListWords {
+        let say = |key| crate::channels::in_every_language(texts, key, &[], " / ");
+        ListWords {
+            button: say("whatsapp_list_button"),
+            title: say("whatsapp_list_title"),
+        }
+    }
+}
+
 /// A template parameter: no new lines or tabs, at most four spaces in a row; kept short.
 const PARAM_MAX: usize = 900;
 
@@ -127,7 +146,7 @@ fn buttons(to: &str, body: &str, choices: &[OutboundChoice]) -> Value {
     )
 }
 
-fn list(to: &str, body: &str, choices: &[OutboundChoice]) -> Value {
+fn list(to: &str, body: &str, choices: &[OutboundChoice], words: &ListWords) -> Value {
     let rows: Vec<Value> = choices
         .iter()
         .map(|c| {
@@ -146,8 +165,8 @@ fn list(to: &str, body: &str, choices: &[OutboundChoice]) -> Value {
             "type": "list",
             "body": { "text": body },
             "action": {
-                "button": LIST_BUTTON,
-                "sections": [ { "title": "Pilihan / Options", "rows": rows } ],
+                "button": words.button,
+                "sections": [ { "title": words.title, "rows": rows } ],
             },
         }),
     )
@@ -155,7 +174,7 @@ fn list(to: &str, body: &str, choices: &[OutboundChoice]) -> Value {
 
 /// The message objects for `m`'s text and choices, in order (its files are sent after them,
 /// see [`document`]). Empty when `m` has neither text nor choices.
-pub fn messages(to: &str, m: &OutboundMessage) -> Vec<Value> {
+pub fn messages(to: &str, m: &OutboundMessage, words: &ListWords) -> Vec<Value> {
     let n = m.choices.len();
     if n == 0 || n > MAX_ROWS {
         let mut body = m.text.clone();
@@ -177,7 +196,7 @@ pub fn messages(to: &str, m: &OutboundMessage) -> Vec<Value> {
     let body = tail.pop().unwrap_or_default();
     parts.extend(tail);
     let body = if body.trim().is_empty() {
-        LIST_BUTTON.to_string()
+        words.button.clone()
     } else {
         body
     };
@@ -189,7 +208,7 @@ pub fn messages(to: &str, m: &OutboundMessage) -> Vec<Value> {
     out.push(if n <= MAX_BUTTONS {
         buttons(to, &body, &m.choices)
     } else {
-        list(to, &body, &m.choices)
+        list(to, &body, &m.choices, words)
     });
     out
 }
@@ -239,6 +258,16 @@ pub fn template(to: &str, t: &WhatsappTemplate, topic: &Topic) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The list's words as the shipped texts say them.
+    const LIST_BUTTON: &str = "Pilih / Choose";
+
+    fn words() -> ListWords {
+        ListWords {
+            button: LIST_BUTTON.into(),
+            title: "Pilihan / Options".into(),
+        }
+    }
     use crate::message::{ChannelKind, Identity};
 
     fn msg(text: &str, labels: &[&str]) -> OutboundMessage {
@@ -256,7 +285,7 @@ mod tests {
 
     #[test]
     fn plain_text_is_one_text_message() {
-        let v = messages("628123", &msg("Halo", &[]));
+        let v = messages("628123", &msg("Halo", &[]), &words());
         assert_eq!(v.len(), 1);
         assert_eq!(v[0]["type"], "text");
         assert_eq!(v[0]["to"], "628123");
@@ -268,7 +297,7 @@ mod tests {
     fn long_text_is_split_at_4096_on_a_line_break() {
         let line = "a".repeat(99);
         let text = vec![line.as_str(); 60].join("\n"); // 5999 characters
-        let v = messages("628", &msg(&text, &[]));
+        let v = messages("628", &msg(&text, &[]), &words());
         assert_eq!(v.len(), 2);
         for p in &v {
             let body = p["text"]["body"].as_str().unwrap();
@@ -284,7 +313,7 @@ mod tests {
 
     #[test]
     fn up_to_three_choices_are_reply_buttons_with_cut_unique_titles() {
-        let v = messages("628", &msg("Setuju?", &["Ya", "Tidak"]));
+        let v = messages("628", &msg("Setuju?", &["Ya", "Tidak"]), &words());
         assert_eq!(v.len(), 1);
         let i = &v[0]["interactive"];
         assert_eq!(i["type"], "button");
@@ -300,6 +329,7 @@ mod tests {
                     "Rekomendasi kegiatan statistik sektoral",
                 ],
             ),
+            &words(),
         );
         let b = &v[0]["interactive"]["action"]["buttons"];
         let t0 = b[0]["reply"]["title"].as_str().unwrap();
@@ -315,7 +345,7 @@ mod tests {
     #[test]
     fn four_to_ten_choices_are_a_list_with_descriptions_for_long_labels() {
         let labels = ["Satu", "Dua", "Tiga", "Pegawai negeri sipil / TNI / Polri"];
-        let v = messages("628", &msg("Pekerjaan?", &labels));
+        let v = messages("628", &msg("Pekerjaan?", &labels), &words());
         let i = &v[0]["interactive"];
         assert_eq!(i["type"], "list");
         assert_eq!(i["action"]["button"], LIST_BUTTON);
@@ -333,7 +363,7 @@ mod tests {
     fn more_than_ten_choices_are_numbered_text() {
         let labels: Vec<String> = (1..=12).map(|i| format!("Pilihan {i}")).collect();
         let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let v = messages("628", &msg("Pilih satu:", &refs));
+        let v = messages("628", &msg("Pilih satu:", &refs), &words());
         assert_eq!(v.len(), 1);
         let body = v[0]["text"]["body"].as_str().unwrap();
         assert!(body.contains("\n1. Pilihan 1\n") && body.ends_with("12. Pilihan 12"));
@@ -342,7 +372,7 @@ mod tests {
     #[test]
     fn a_long_question_goes_first_as_text_and_the_body_stays_within_1024() {
         let long = "kata ".repeat(400); // 2000 characters
-        let v = messages("628", &msg(&long, &["Ya", "Tidak"]));
+        let v = messages("628", &msg(&long, &["Ya", "Tidak"]), &words());
         assert_eq!(v.len(), 2);
         assert_eq!(v[0]["type"], "text");
         let body = v[1]["interactive"]["body"]["text"].as_str().unwrap();

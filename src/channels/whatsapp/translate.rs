@@ -9,8 +9,9 @@ use crate::store::DeliveryStatus;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-/// The polite answer to a location: pstbot never needs one.
-pub const LOCATION: &str = "Terima kasih. Lokasi tidak diperlukan untuk layanan kami; silakan ketik pesan atau *menu*.\nThank you. We do not need a location for our services; please type a message or *menu*.";
+/// The polite answer to a location, which pstbot never needs (a key of
+/// `dialogs/system.toml`, worded by the webhook).
+pub const LOCATION: &str = "whatsapp_location";
 
 #[derive(Debug, Deserialize)]
 struct Payload {
@@ -154,7 +155,7 @@ pub enum Kind {
         filename: String,
         mime: String,
     },
-    /// Answer politely (through the outbox), nothing else.
+    /// Answer politely (through the outbox), nothing else: the key of the system text.
     Answer(&'static str),
     /// Nothing to do (a reaction).
     Ignore(&'static str),
@@ -285,7 +286,7 @@ fn translate_message(m: Message) -> Option<Incoming> {
 }
 
 /// The polite answer to a message kind pstbot cannot use (audio, video, sticker, …).
-pub const UNSUPPORTED: &str = crate::channels::telegram::translate::UNSUPPORTED;
+pub use crate::channels::UNSUPPORTED;
 
 fn status_of(s: &str) -> Option<DeliveryStatus> {
     Some(match s {

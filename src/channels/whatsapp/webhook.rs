@@ -44,6 +44,14 @@ fn answer(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "status": msg }))).into_response()
 }
 
+/// The routes `GET` and `POST /webhook/whatsapp`, the body limited to
+/// `whatsapp.max_body_bytes`.
+pub fn routes(hook: WhatsappWebhook) -> axum::Router {
+    let limit = hook.wa.max_body;
+    let route = axum::routing::get(verify).post(receive);
+    crate::channels::webhook_route("/webhook/whatsapp", route, limit, hook)
+}
+
 /// `GET /webhook/whatsapp`: the verification handshake.
 pub async fn verify(
     State(hook): State<WhatsappWebhook>,
@@ -149,14 +157,16 @@ fn quoted_text(store: &dyn Store, wamid: &str) -> Option<String> {
 
 async fn message(hook: &WhatsappWebhook, inc: Incoming) -> Result<(), HandleError> {
     let rt = &hook.rt;
-    let key = DedupeKey::new(&inc.from, &inc.id);
-    if rt.store.is_handled(&key)? {
+    let key_of_message = DedupeKey::new(&inc.from, &inc.id);
+    if rt.store.is_handled(&key_of_message)? {
         tracing::debug!(from = %inc.from.masked(), "whatsapp: repeated message ignored");
         return Ok(());
     }
-    let polite = |text: &str| {
+    let max = rt.bot.max_attachment_bytes;
+    let polite = |key: &str| {
+        let text = crate::channels::polite(&rt.bot.texts, key, max);
         let m = OutboundMessage::text(inc.from.clone(), text);
-        rt.record(key.clone(), &inc.from, vec![m])
+        rt.record(key_of_message.clone(), &inc.from, vec![m])
     };
     let body = match inc.kind {
         Kind::Ready(b) => b,
@@ -172,26 +182,23 @@ async fn message(hook: &WhatsappWebhook, inc: Incoming) -> Result<(), HandleErro
             media_id,
             filename,
             mime,
-        } => {
-            let max = rt.bot.max_attachment_bytes;
-            match hook.wa.graph.download(&media_id, max).await {
-                Ok(bytes) => InboundBody::Attachment(Attachment {
-                    filename,
-                    mime,
-                    bytes,
-                }),
-                Err(Fetch::TooBig) => {
-                    polite(&crate::channels::telegram::translate::too_big(max)).await?;
-                    return Ok(());
-                }
-                Err(Fetch::Refused(why)) => {
-                    tracing::warn!(from = %inc.from.masked(), %why, "whatsapp: media refused by the Graph API");
-                    polite(crate::channels::telegram::translate::DOWNLOAD_FAILED).await?;
-                    return Ok(());
-                }
-                Err(Fetch::Later(why)) => return Err(HandleError::Download(why)),
+        } => match hook.wa.graph.download(&media_id, max).await {
+            Ok(bytes) => InboundBody::Attachment(Attachment {
+                filename,
+                mime,
+                bytes,
+            }),
+            Err(Fetch::TooBig) => {
+                polite(crate::channels::FILE_TOO_BIG).await?;
+                return Ok(());
             }
-        }
+            Err(Fetch::Refused(why)) => {
+                tracing::warn!(from = %inc.from.masked(), %why, "whatsapp: media refused by the Graph API");
+                polite(crate::channels::FILE_FAILED).await?;
+                return Ok(());
+            }
+            Err(Fetch::Later(why)) => return Err(HandleError::Download(why)),
+        },
     };
     let reply_to = inc
         .quoted
@@ -252,9 +259,14 @@ async fn status(rt: &Runtime, s: StatusUpdate) -> Result<(), HandleError> {
                 .unwrap_or_default();
             let notice = OutboundMessage::text(
                 Identity::officers(),
-                format!(
-                    "⚠️ Pesan WhatsApp ke {to} gagal terkirim / a WhatsApp message could not be delivered (WhatsApp error {code}: {title}).\n«{preview}»",
-                    to = rec.to.masked()
+                rt.bot.texts.officer(
+                    "officers_whatsapp_failed",
+                    &[
+                        ("to", rec.to.masked()),
+                        ("code", code.to_string()),
+                        ("title", title.clone()),
+                        ("preview", preview),
+                    ],
                 ),
             );
             rt.record(

@@ -14,10 +14,16 @@
 //! retried; other 4xx are permanent. Choices are numbered lines; long texts are split at
 //! 160 GSM-7 / 70 UCS-2 characters (153/67 per part with a `(1/3)` marker).
 
+pub mod config;
+
+pub use config::SmsConfig;
+
+use crate::channels::{Context, Started};
+use crate::config::{Config, ConfigError, Section};
 use crate::message::{ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage};
-use crate::outbox::{Channel, SendError, SendFuture};
+use crate::outbox::{DeliveryContext, SendError, SendFuture, Sender};
 use crate::runtime::Runtime;
-use crate::store::{OutboxRow, Store};
+use crate::store::OutboxRow;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -215,8 +221,8 @@ pub fn transport_error(e: reqwest::Error) -> SendError {
     }
 }
 
-impl Channel for SmsChannel {
-    fn send<'a>(&'a self, row: &'a OutboxRow, _store: &'a dyn Store) -> SendFuture<'a> {
+impl Sender for SmsChannel {
+    fn send<'a>(&'a self, row: &'a OutboxRow, _cx: &'a dyn DeliveryContext) -> SendFuture<'a> {
         Box::pin(async move {
             let parts = split_sms(&render(&row.msg));
             let mut first = None;
@@ -284,7 +290,7 @@ pub fn parse_inbound(body: &[u8], is_form: bool) -> Result<InboundMessage, (Stat
             "`text` is longer than 1600 characters".into(),
         ));
     }
-    let Ok(phone) = crate::dialogs::input::normalize_phone(&sms.from, false) else {
+    let Ok(phone) = crate::message::normalize_phone(&sms.from, false) else {
         return Err((
             StatusCode::BAD_REQUEST,
             "`from` is not a phone number".into(),
@@ -297,6 +303,53 @@ pub fn parse_inbound(body: &[u8], is_form: bool) -> Result<InboundMessage, (Stat
         reply_to: None,
         trust: crate::message::Trust::Proven,
     })
+}
+
+/// The route `POST /webhook/sms`, its body limited to [`crate::channels::MAX_WEBHOOK_BODY`].
+pub fn routes(hook: SmsWebhook) -> axum::Router {
+    let limit = crate::channels::MAX_WEBHOOK_BODY;
+    crate::channels::webhook_route("/webhook/sms", axum::routing::post(webhook), limit, hook)
+}
+
+/// The SMS channel as a plug-in: sends through `sms.gateway_url`; receives on
+/// `/webhook/sms` when `sms.webhook_secret` is set.
+pub struct Plugin;
+
+impl crate::channels::Channel for Plugin {
+    fn section(&self) -> Option<&'static str> {
+        Some(SmsConfig::NAME)
+    }
+
+    fn load(&self, config: &Config) -> Result<Vec<String>, ConfigError> {
+        Ok(crate::channels::unknown_keys(SmsConfig::read(config)?))
+    }
+
+    fn start(&self, config: &Config, cx: &Context) -> crate::Result<Option<Started>> {
+        let Some(sms) = SmsConfig::from_config(config)? else {
+            return Ok(None);
+        };
+        let url = sms
+            .gateway_url
+            .clone()
+            .ok_or_else(|| config.channels.error("`sms.gateway_url` is required"))?;
+        let key = sms
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_string())
+            .unwrap_or_default();
+        let sender = SmsChannel::new(url, key, sms.sender.clone(), config.delivery.send_timeout);
+        let routes = sms.webhook_secret.as_ref().map(|secret| {
+            routes(SmsWebhook {
+                rt: cx.rt.clone(),
+                secret: secret.expose().to_string(),
+            })
+        });
+        Ok(Some(Started {
+            senders: vec![(ChannelKind::Sms, Arc::new(sender))],
+            routes,
+            tasks: Vec::new(),
+        }))
+    }
 }
 
 /// `POST /webhook/sms`.
