@@ -22,6 +22,7 @@ pub mod memory;
 pub mod postgres;
 pub mod records;
 pub mod sled;
+pub mod transfer;
 
 pub(crate) use apply::merged_guest;
 pub use boundaries::{

@@ -24,6 +24,7 @@ mod rows;
 mod scan;
 mod schema;
 mod timers;
+mod transfer;
 mod tx;
 mod web;
 
@@ -248,6 +249,12 @@ impl PgStore {
             &[],
         )?
         .get(0))
+    }
+
+    /// Runs SQL statements on the database as they are (tests set up states with it).
+    #[doc(hidden)]
+    pub fn run_sql(&self, sql: &str) -> Result<()> {
+        Ok(self.conn()?.batch(sql)?)
     }
 
     /// The schema version this pstbot reads and writes.

@@ -393,6 +393,34 @@ pub(super) fn audit_ref(a: &AuditEntry, by: &DedupeKey) -> String {
     ))
 }
 
+/// Writes the conversation of `who`.
+pub(super) fn write_session(
+    c: &Conn,
+    who: &Identity,
+    s: &Conversation,
+) -> Result<(), tokio_postgres::Error> {
+    let (dialog, step) = match &s.active {
+        Some(a) => (Some(clean(&a.dialog)), Some(clean(&a.step))),
+        None => (None, None),
+    };
+    c.execute(
+        "INSERT INTO conversations (identity, channel, lang, dialog, step, last_seen, record)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (identity) DO UPDATE SET channel = $2, lang = $3, dialog = $4, step = $5,
+           last_seen = $6, record = $7",
+        &[
+            &clean(&who.to_string()),
+            &who.channel.as_str(),
+            &clean(&s.lang),
+            &dialog,
+            &step,
+            &s.last_seen,
+            &Json(s),
+        ],
+    )?;
+    Ok(())
+}
+
 impl Tx for PgTx<'_> {
     type Error = Abort;
     /// The time and ref of the visit or rating (its primary key).
@@ -422,26 +450,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn put_session(&mut self, who: &Identity, s: &Conversation) -> R<()> {
-        let (dialog, step) = match &s.active {
-            Some(a) => (Some(clean(&a.dialog)), Some(clean(&a.step))),
-            None => (None, None),
-        };
-        self.c.execute(
-            "INSERT INTO conversations (identity, channel, lang, dialog, step, last_seen, record)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (identity) DO UPDATE SET channel = $2, lang = $3, dialog = $4, step = $5,
-               last_seen = $6, record = $7",
-            &[
-                &clean(&who.to_string()),
-                &who.channel.as_str(),
-                &clean(&s.lang),
-                &dialog,
-                &step,
-                &s.last_seen,
-                &Json(s),
-            ],
-        )?;
-        Ok(())
+        Ok(write_session(self.c, who, s)?)
     }
     fn remove_session(&mut self, who: &Identity) -> R<()> {
         self.c.execute(

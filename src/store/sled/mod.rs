@@ -15,6 +15,7 @@ mod outbox;
 mod reads;
 mod scan;
 mod timers;
+mod transfer;
 mod tx;
 mod web;
 
