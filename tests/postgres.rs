@@ -405,3 +405,153 @@ fn migration_sled_to_postgres_and_back_keeps_every_record() {
         );
     }
 }
+
+fn pstbot() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"));
+    c.env_remove("PSTBOT_CONFIG")
+        .env_remove("PSTBOT_STORE_URL")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+/// Runs the binary; returns what it printed, or fails the test with what it said.
+fn run(cmd: &mut std::process::Command, stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const GUEST_BOOK: &str = "ya\nBudi Santoso\nbudi@example.go.id\n08123456789\n1\n3\n4\n3\nDinas Kominfo Provinsi Bengkulu\n3\n2\nkirim\n";
+
+#[test]
+fn an_office_moves_from_sled_to_postgres_with_pstbot_migrate_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let sled_config = support::config_file(dir.path(), "127.0.0.1:0");
+    let cfg = sled_config.to_str().unwrap();
+    // A citizen files a complaint on the sled store.
+    let out = run(
+        pstbot().args(["--config", cfg, "chat"]),
+        &format!(
+            "halo\n3\n{GUEST_BOOK}1\nPetugas loket datang terlambat pada hari Senin pagi.\n16/11/2026\nlewati\ntidak\n-\nkirim\n"
+        ),
+    );
+    let adu = support::case_number(&out).expect("a complaint number");
+
+    // The office moves to PostgreSQL.
+    let url = shared().fresh_database();
+    let sled_path = dir.path().join("data");
+    let out = run(
+        pstbot().args([
+            "--config",
+            cfg,
+            "migrate",
+            "--from",
+            &format!("sled:{}", sled_path.display()),
+            "--to",
+            &format!("postgres:{url}"),
+        ]),
+        "",
+    );
+    assert!(out.contains("checked record by record"), "{out}");
+    assert!(out.contains("case: 1"), "{out}");
+
+    // The config names the database (its URL from the environment), and `check` reaches it.
+    let pg_config = dir.path().join("postgres.toml");
+    let text = std::fs::read_to_string(&sled_config).unwrap().replacen(
+        "[store]\n",
+        "[store]\nbackend = \"postgres\"\n",
+        1,
+    );
+    std::fs::write(&pg_config, text).unwrap();
+    let pcfg = pg_config.to_str().unwrap();
+    let out = run(
+        pstbot()
+            .args(["--config", pcfg, "check"])
+            .env("PSTBOT_STORE_URL", &url),
+        "",
+    );
+    assert!(out.contains("schema 1 of 1 (up to date)"), "{out}");
+    assert!(out.contains("store postgres"), "{out}");
+
+    // The same citizen asks for the status: the conversation and the case came along.
+    let out = run(
+        pstbot()
+            .args(["--config", pcfg, "chat"])
+            .env("PSTBOT_STORE_URL", &url),
+        "menu\n4\n",
+    );
+    assert!(out.contains(&adu), "the status lists {adu}:\n{out}");
+    assert!(!out.contains("Budi Santoso\nbudi@"), "no second guest book");
+
+    // And back, into a new sled folder: the same records.
+    let back = dir.path().join("back");
+    let out = run(
+        pstbot().args([
+            "--config",
+            cfg,
+            "migrate",
+            "--from",
+            &format!("postgres:{url}"),
+            "--to",
+            &format!("sled:{}", back.display()),
+        ]),
+        "",
+    );
+    assert!(out.contains("checked record by record"), "{out}");
+    // Into a store that holds data: refused, nothing written.
+    let out = pstbot()
+        .args([
+            "--config",
+            cfg,
+            "migrate",
+            "--from",
+            &format!("sled:{}", back.display()),
+            "--to",
+            &format!("postgres:{url}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already holds data"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn backup_of_a_shared_database_restores_into_an_empty_one() {
+    let url = shared().fresh_database();
+    let pg = PgStore::open(&url, 4).unwrap();
+    populate(&pg);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pstbot.backup");
+    let opened = pstbot::store::open::OpenStore::Postgres(std::sync::Arc::new(pg));
+    let stats = pstbot::backup::write_backup_of(&opened, &file).unwrap();
+    let before = Inventory::of(opened.transfer()).unwrap();
+    assert_eq!(stats.entries, before.total());
+    let other = fresh();
+    pstbot::store::transfer::restore_records(&file, &other).unwrap();
+    assert_eq!(Inventory::of(&other).unwrap(), before);
+    assert!(
+        pstbot::store::transfer::restore_records(&file, &other).is_err(),
+        "only into an empty store"
+    );
+}

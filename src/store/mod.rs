@@ -19,6 +19,7 @@ pub mod commit;
 pub mod erase;
 pub mod group;
 pub mod memory;
+pub mod open;
 pub mod postgres;
 pub mod records;
 pub mod sled;

@@ -30,7 +30,8 @@ pub enum Record {
         who: Identity,
         conversation: Conversation,
     },
-    /// A dedupe mark: a message or a fired timer handled at `at`.
+    /// A dedupe mark: a message or a fired timer handled at `at` (to the millisecond: what
+    /// the sled store keeps, and all that pruning needs).
     Mark {
         key: String,
         at: DateTime<Utc>,
@@ -79,7 +80,8 @@ pub enum Record {
     Failed {
         record: FailedRecord,
     },
-    /// An address mail cannot reach (`CHANNEL:lower-case address`), since when.
+    /// An address mail cannot reach (`CHANNEL:lower-case address`), since when (to the
+    /// millisecond).
     Failing {
         address: String,
         since: DateTime<Utc>,
@@ -239,4 +241,85 @@ pub fn copy_verified(from: &dyn Transfer, to: &dyn Transfer) -> Result<Inventory
         )));
     }
     Ok(a)
+}
+
+/// The one tree of a backup of records (a PostgreSQL store's): each entry is a record's kind
+/// and its JSON. A sled store's backup holds its trees instead.
+pub const RECORDS_TREE: &[u8] = b"pstbot-records";
+
+/// Writes every record of `from` as a backup (the format of [`super::backup`]).
+pub fn backup_records(
+    from: &dyn Transfer,
+    out: impl std::io::Write,
+) -> Result<super::backup::BackupStats> {
+    let mut w = super::backup::BackupWriter::new(out)?;
+    w.tree(RECORDS_TREE)?;
+    from.export(&mut |r| {
+        let json = serde_json::to_vec(&r)
+            .map_err(|e| StoreError::Engine(format!("a record cannot be written: {e}")))?;
+        w.entry(r.kind().as_bytes(), &json)
+    })?;
+    w.finish()
+}
+
+/// Whether a backup file holds records (rather than a sled store's trees).
+pub fn is_records_backup(file: &std::path::Path) -> Result<bool> {
+    let f = std::fs::File::open(file)
+        .map_err(|e| StoreError::Engine(format!("{}: {e}", file.display())))?;
+    let mut r = super::backup::BackupReader::new(std::io::BufReader::new(f))?;
+    Ok(matches!(r.next_item()?, Some(super::backup::Item::Tree(t)) if t == RECORDS_TREE))
+}
+
+/// Restores a backup of records into `to`, which must be empty; the file is checked whole
+/// first.
+pub fn restore_records(
+    file: &std::path::Path,
+    to: &dyn Transfer,
+) -> Result<super::backup::BackupStats> {
+    use super::backup::{BackupReader, Item, verify};
+    let open = || {
+        std::fs::File::open(file)
+            .map(std::io::BufReader::new)
+            .map_err(|e| StoreError::Engine(format!("{}: {e}", file.display())))
+    };
+    // First the whole file: its checksum, and that every entry is a record.
+    let stats = verify(open()?)?;
+    let mut check = BackupReader::new(open()?)?;
+    while let Some(item) = check.next_item()? {
+        if let Item::Entry(_, json) = item {
+            serde_json::from_slice::<Record>(&json)
+                .map_err(|e| StoreError::Engine(format!("a record in the backup: {e}")))?;
+        }
+    }
+    if !to.is_empty()? {
+        return Err(StoreError::Engine(
+            "the store already holds data: restore only into an empty one".into(),
+        ));
+    }
+    let mut r = BackupReader::new(open()?)?;
+    let mut failed = None;
+    let mut records = std::iter::from_fn(|| {
+        loop {
+            match r.next_item() {
+                Ok(Some(Item::Tree(_))) => continue,
+                Ok(Some(Item::Entry(_, json))) => match serde_json::from_slice::<Record>(&json) {
+                    Ok(rec) => return Some(rec),
+                    Err(e) => {
+                        failed = Some(StoreError::Engine(format!("a record in the backup: {e}")));
+                        return None;
+                    }
+                },
+                Ok(None) => return None,
+                Err(e) => {
+                    failed = Some(e);
+                    return None;
+                }
+            }
+        }
+    });
+    to.import(&mut records)?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(stats),
+    }
 }

@@ -77,7 +77,7 @@ impl PgStore {
         )?;
         each(
             c,
-            "SELECT key, handled_at FROM dedupe_marks ORDER BY key",
+            "SELECT key, date_trunc('milliseconds', handled_at) FROM dedupe_marks ORDER BY key",
             &mut |r| {
                 sink(Record::Mark {
                     key: r.get(0),
@@ -193,7 +193,7 @@ impl PgStore {
         )?;
         each(
             c,
-            "SELECT address, since FROM failing_addresses ORDER BY address",
+            "SELECT address, date_trunc('milliseconds', since) FROM failing_addresses ORDER BY address",
             &mut |r| {
                 sink(Record::Failing {
                     address: r.get(0),
