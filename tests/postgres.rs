@@ -555,3 +555,48 @@ fn backup_of_a_shared_database_restores_into_an_empty_one() {
         "only into an empty store"
     );
 }
+
+#[test]
+fn a_persons_turn_is_held_across_processes_and_freed_when_done() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let url = shared().fresh_database();
+    let a = PgStore::open(&url, 4).unwrap();
+    let b = PgStore::open(&url, 4).unwrap();
+    let budi = who("turn-budi");
+    let held = a.turn(&budi).unwrap().expect("a shared turn");
+    // Someone else's turn is not held up.
+    drop(b.turn(&who("turn-ani")).unwrap());
+    let released = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let t = b.turn(&budi).unwrap();
+            assert!(
+                released.load(Ordering::SeqCst),
+                "process b acted for Budi while process a held his turn"
+            );
+            drop(t);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        released.store(true, Ordering::SeqCst);
+        drop(held);
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn one_process_holds_a_lease_and_another_takes_over_when_it_lapses_or_is_let_go() {
+    let url = shared().fresh_database();
+    let a = PgStore::open(&url, 2).unwrap();
+    let b = PgStore::open(&url, 2).unwrap();
+    let ttl = std::time::Duration::from_millis(800);
+    assert!(a.lease("scheduler", ttl).unwrap());
+    assert!(!b.lease("scheduler", ttl).unwrap(), "one holder at a time");
+    assert!(a.lease("scheduler", ttl).unwrap(), "the holder renews");
+    assert!(b.lease("telegram", ttl).unwrap(), "leases are apart");
+    // a stops renewing (it died): b takes over once the lease lapsed.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    assert!(b.lease("scheduler", ttl).unwrap());
+    assert!(!a.lease("scheduler", ttl).unwrap());
+    b.release("scheduler").unwrap();
+    assert!(a.lease("scheduler", ttl).unwrap(), "let go: taken at once");
+}

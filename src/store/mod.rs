@@ -27,8 +27,8 @@ pub mod transfer;
 
 pub(crate) use apply::merged_guest;
 pub use boundaries::{
-    AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, GuestStore, OutboxStore,
-    Store, StoreMaintenance, TimerStore, WebChatStore,
+    AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, Coordination, GuestStore,
+    OutboxStore, SharedTurn, Store, StoreMaintenance, TimerStore, WebChatStore,
 };
 pub use commit::{
     Applied, AuditEntry, Commit, Committed, DedupeKey, Erasure, Followups, GuestUpdate, NewCase,
@@ -40,8 +40,8 @@ pub use commit::{
 /// `Store`.
 pub mod prelude {
     pub use super::boundaries::{
-        AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, GuestStore, OutboxStore,
-        Store, StoreMaintenance, TimerStore, WebChatStore,
+        AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, Coordination, GuestStore,
+        OutboxStore, Store, StoreMaintenance, TimerStore, WebChatStore,
     };
 }
 pub use records::{

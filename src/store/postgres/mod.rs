@@ -17,6 +17,7 @@
 //! has nothing left to do.
 
 mod commit;
+mod coord;
 mod maintenance;
 mod outbox;
 mod reads;

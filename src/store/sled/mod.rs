@@ -28,6 +28,9 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Arc;
 
+/// One process holds a sled store: nothing to share with others.
+impl super::Coordination for SledStore {}
+
 /// A store on a sled directory.
 pub struct SledStore {
     path: std::path::PathBuf,
