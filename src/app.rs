@@ -6,25 +6,25 @@ use crate::config::Config;
 use crate::dialogs::Bot;
 use crate::outbox::Outbox;
 use crate::runtime::{Clock, Runtime, RuntimeParts, Settings, SystemClock};
-use crate::store::sled::SledStore;
-use crate::store::{Store, StoreMaintenance};
+use crate::store::Store;
+use crate::store::open::OpenStore;
 use std::future::Future;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Loads dialogs and data and opens the sled store: everything a runtime needs.
+/// Loads dialogs and data and opens the configured store: everything a runtime needs.
 pub fn build(config: &Config, clock: Arc<dyn Clock>) -> crate::Result<Runtime> {
-    build_on(config, clock, open_store(config)?)
+    build_on(config, clock, open_store(config)?.store())
 }
 
-/// Opens (or creates) the configured sled store.
-pub fn open_store(config: &Config) -> crate::Result<Arc<SledStore>> {
-    std::fs::create_dir_all(&config.store.path)?;
-    Ok(Arc::new(SledStore::open_with(
-        &config.store.path,
-        config.store.cache_mb,
-        config.store.compression,
-    )?))
+/// Opens (or creates) the configured store: the sled folder, or the PostgreSQL database (with
+/// the migrations it lacks).
+pub fn open_store(config: &Config) -> crate::Result<OpenStore> {
+    let store = OpenStore::open(&config.store)?;
+    if let OpenStore::Postgres(pg) = &store {
+        tracing::info!(database = %pg.shown(), process = %pg.holder(), "store: PostgreSQL");
+    }
+    Ok(store)
 }
 
 /// [`build`] on a store already open.
@@ -86,17 +86,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     report_config(&config)?;
-    let sled = open_store(&config)?;
-    let rt = Arc::new(build_on(&config, Arc::new(SystemClock), sled.clone())?);
-    serve_runtime(config, rt, sled, shutdown).await
+    let store = open_store(&config)?;
+    let rt = Arc::new(build_on(&config, Arc::new(SystemClock), store.store())?);
+    serve_runtime(config, rt, store, shutdown).await
 }
 
-/// [`serve`] with a runtime built by the caller on `sled` (tests keep the runtime to act as an
-/// officer, or to look into the store while the service runs).
+/// [`serve`] with a runtime built by the caller on `store` (tests keep the runtime to act as
+/// an officer, or to look into the store while the service runs).
 pub async fn serve_runtime(
     config: Config,
     rt: Arc<Runtime>,
-    sled: Arc<SledStore>,
+    store: OpenStore,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     let stop = CancellationToken::new();
@@ -109,10 +109,10 @@ pub async fn serve_runtime(
     ));
     let delivery = tokio::spawn(outbox.run(stop.clone()));
     let timers = tokio::spawn(crate::scheduler::run(rt.clone(), stop.clone()));
-    let doctor = tokio::spawn(store_doctor(sled.clone(), stop.clone()));
+    let doctor = tokio::spawn(store_doctor(store.clone(), stop.clone()));
     let control = tokio::spawn(crate::backup::serve_socket(
         crate::backup::Control {
-            sled,
+            store,
             rt: rt.clone(),
         },
         crate::backup::socket_path(&config),
@@ -169,14 +169,14 @@ fn http_limits(config: &Config) -> crate::listener::Limits {
 /// Reopens the store after a disk error (full or read-only) once the disk takes writes again:
 /// every second while the store reports trouble. The service keeps running meanwhile and
 /// refuses new work (webhooks answer 503, so providers retry).
-async fn store_doctor(sled: Arc<SledStore>, stop: CancellationToken) {
+async fn store_doctor(store: OpenStore, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
             _ = stop.cancelled() => return,
         }
-        if sled.trouble().is_some() {
-            let s = sled.clone();
+        if store.store().trouble().is_some() {
+            let s = store.clone();
             let _ = tokio::task::spawn_blocking(move || s.heal()).await;
         }
     }
@@ -195,15 +195,50 @@ pub async fn chat(config: Config, user: &str) -> crate::Result<()> {
     Ok(())
 }
 
-/// `pstbot check`: validates the config, the dialogs and the data files; changes nothing.
+/// The store as `pstbot check` reports it: a PostgreSQL database is reached and its schema
+/// version read (nothing is changed; `pstbot migrate` or the first start applies migrations).
+fn check_store(config: &Config) -> crate::Result<String> {
+    use crate::config::StoreBackend;
+    use crate::store::postgres::PgStore;
+    match (config.store.backend, &config.store.url) {
+        (StoreBackend::Postgres, Some(url)) => {
+            let pg = PgStore::connect(url.expose(), 2)?;
+            let (found, expected) = (pg.schema_version()?, PgStore::expected_schema_version());
+            if found > expected {
+                return Err(crate::store::StoreError::Schema {
+                    found: found as u32,
+                    expected: expected as u32,
+                }
+                .into());
+            }
+            let state = if found == expected {
+                "up to date".to_string()
+            } else {
+                format!(
+                    "{} migration(s) to apply at start or by `pstbot migrate`",
+                    expected - found
+                )
+            };
+            Ok(format!(
+                "store postgres {} reached, schema {found} of {expected} ({state})",
+                pg.shown()
+            ))
+        }
+        _ => Ok(format!("store sled {}", config.store.path.display())),
+    }
+}
+
+/// `pstbot check`: validates the config, the dialogs and the data files, and reaches the
+/// store's database; changes nothing.
 pub fn check(config: &Config) -> crate::Result<String> {
     report_config(config)?;
     crate::channels::check(config)?;
     let bot = Bot::load(config)?;
     let steps: usize = bot.dialogs.values().map(|d| d.steps.len()).sum();
     let workflows: Vec<String> = bot.workflows.values().map(|w| w.id.clone()).collect();
+    let store = check_store(config)?;
     Ok(format!(
-        "OK: {} dialogs ({} steps), workflows {} (profile {}), {} products, {} FAQ entries, {} holidays, languages {}",
+        "OK: {} dialogs ({} steps), workflows {} (profile {}), {} products, {} FAQ entries, {} holidays, languages {}; {store}",
         bot.dialogs.len(),
         steps,
         workflows.join(", "),

@@ -38,8 +38,18 @@ enum Command {
     Check,
     /// Write a consistent snapshot of the store to FILE (also while `serve` runs).
     Backup { file: PathBuf },
-    /// Restore a backup FILE into the configured store folder, which must be empty.
+    /// Restore a backup FILE into the configured store, which must be empty.
     Restore { file: PathBuf },
+    /// Apply the PostgreSQL schema's migrations; or, with --from and --to, copy every record
+    /// from one store into another, empty one and check them record by record.
+    Migrate {
+        /// The store to copy from: sled:PATH or postgres:URL.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// The store to copy into (empty): sled:PATH or postgres:URL.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+    },
     /// Write the monthly report: a CSV per table, an XLSX workbook and a chart (PNG).
     Report {
         /// The month, as YYYY-MM (e.g. 2026-11).
@@ -148,6 +158,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 s.trees,
                 s.entries,
                 config.store.path.display()
+            );
+            Ok(())
+        }
+        Command::Migrate { from, to } => {
+            println!(
+                "{}",
+                pstbot::backup::migrate(&config, from.as_deref(), to.as_deref())?
             );
             Ok(())
         }

@@ -4,7 +4,8 @@
 //! ([`crate::store::TimerStore::timers_due`]) and the next wake-up is the first key. The task sleeps
 //! until that time or until a commit adds timers ([`Runtime::timers_wake`]); it never scans
 //! all cases. Firing goes through [`Runtime::fire`]: one transaction with the dedupe mark, so a
-//! timer fires once even when the process dies around it.
+//! timer fires once even when the process dies around it. Several processes on one database
+//! take turns through a lease: one fires, another takes over when it stops or dies.
 
 use crate::runtime::Runtime;
 use crate::store::Timer;
@@ -17,6 +18,13 @@ use tokio_util::sync::CancellationToken;
 const BATCH: usize = 256;
 /// The longest sleep: a guard against the wall clock being set forward while asleep.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How long the scheduler's lease lasts (several processes on one database: one fires timers,
+/// another takes over within this time after it dies), and how often it is renewed.
+const LEASE: Duration = Duration::from_secs(15);
+const LEASE_RENEW: Duration = Duration::from_secs(5);
+/// The lease's name in the store.
+const LEASE_NAME: &str = "scheduler";
+
 /// How often the retention purge looks for inactive persons.
 const PURGE_EVERY_HOURS: i64 = 24;
 
@@ -99,6 +107,31 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
         if shutdown.is_cancelled() {
             break;
         }
+        // On a shared store one process fires the timers (a timer fired twice would be
+        // deduplicated anyway: this spares the work and the contention).
+        let store = rt.store.clone();
+        let leader = tokio::task::spawn_blocking(move || store.lease(LEASE_NAME, LEASE))
+            .await
+            .map_err(|e| crate::store::StoreError::Engine(e.to_string()))
+            .and_then(|r| r);
+        match leader {
+            Ok(true) => {}
+            Ok(false) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(LEASE_RENEW) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler: cannot take its lease; trying again soon");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+        }
         let wait = match tick(&rt).await {
             Ok(_) => match rt.store.next_timer_due() {
                 Ok(Some(at)) => (at - rt.clock.now())
@@ -121,11 +154,14 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             }
         };
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(wait.min(LEASE_RENEW)) => {}
             _ = rt.timers_wake.notified() => {}
             _ = shutdown.cancelled() => break,
         }
     }
+    // Another process takes over at once rather than when the lease runs out.
+    let store = rt.store.clone();
+    let _ = tokio::task::spawn_blocking(move || store.release(LEASE_NAME)).await;
     let _ = purge.await;
     let _ = housekeeping.await;
 }

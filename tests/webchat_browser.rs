@@ -170,7 +170,7 @@ impl Service {
                 .unwrap();
         let sled = pstbot::app::open_store(&config).unwrap();
         let rt: Arc<Runtime> =
-            Arc::new(pstbot::app::build_on(&config, Arc::new(SystemClock), sled.clone()).unwrap());
+            Arc::new(pstbot::app::build_on(&config, Arc::new(SystemClock), sled.store()).unwrap());
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(pstbot::app::serve_runtime(
             config,

@@ -7,10 +7,11 @@
 //! the store itself. The reports themselves are built from a store by [`crate::reports`]; this
 //! module only decides who holds the store.
 
-use super::write_backup;
+use super::write_backup_of;
 use crate::config::Config;
+use crate::config::StoreBackend;
 use crate::dialogs::Bot;
-use crate::store::sled::SledStore;
+use crate::store::open::OpenStore;
 use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +26,7 @@ pub fn socket_path(config: &Config) -> PathBuf {
 /// What the control socket serves with: the running service's pieces.
 #[derive(Clone)]
 pub struct Control {
-    pub sled: Arc<SledStore>,
+    pub store: OpenStore,
     pub rt: Arc<crate::runtime::Runtime>,
 }
 
@@ -36,7 +37,7 @@ impl Control {
         let r: crate::Result<(String, Vec<u8>)> = match words[..] {
             ["backup", file] if Path::new(file).is_absolute() => {
                 tracing::info!("backup requested");
-                write_backup(&self.sled, Path::new(file))
+                write_backup_of(&self.store, Path::new(file))
                     .map(|s| (format!("{} {} {}", s.trees, s.entries, s.bytes), Vec::new()))
             }
             ["report", month, dir] if Path::new(dir).is_absolute() => crate::reports::monthly_to(
@@ -131,6 +132,10 @@ pub fn ask_service(config: &Config, line: &str) -> crate::Result<Option<(String,
 /// Opens the store of a config for a one-off command. sled allows one process at a time,
 /// so this fails with a clear word while `pstbot serve` runs on the same store.
 fn open_store(config: &Config) -> crate::Result<std::sync::Arc<dyn Store>> {
+    // A shared database: opened beside the running services.
+    if config.store.backend == StoreBackend::Postgres {
+        return Ok(OpenStore::open(&config.store)?.store());
+    }
     if !config.store.path.exists() {
         return Err(crate::Error::Report(crate::reports::ReportError::Input(
             format!(

@@ -198,10 +198,39 @@ fn default_profile() -> OfficeProfile {
     OfficeProfile::Bengkulu
 }
 
+/// Which storage engine holds the office's data (`store.backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// The embedded store in `store.path`: one process on one machine, nothing to run beside.
+    #[default]
+    Sled,
+    /// A PostgreSQL database at `store.url`, shared by any number of `pstbot serve` processes.
+    Postgres,
+}
+
+impl StoreBackend {
+    /// Its name in the config.
+    pub fn key(self) -> &'static str {
+        match self {
+            StoreBackend::Sled => "sled",
+            StoreBackend::Postgres => "postgres",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct StoreConfig {
-    /// The sled directory; relative to the config file.
+    /// `sled` (default) or `postgres`.
+    pub backend: StoreBackend,
+    /// The PostgreSQL database (`postgresql://user:password@host:5432/pstbot`), for
+    /// `backend = "postgres"`; or `PSTBOT_STORE_URL`. A secret: its password is never printed.
+    pub url: Option<Secret>,
+    /// Connections each process keeps to PostgreSQL at most.
+    pub pool_size: usize,
+    /// The sled directory; relative to the config file. With PostgreSQL, the folder of the
+    /// service's control socket.
     pub path: PathBuf,
     /// sled's page cache in MiB.
     pub cache_mb: u64,
@@ -221,6 +250,9 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
+            backend: StoreBackend::Sled,
+            url: None,
+            pool_size: 16,
             path: PathBuf::from("./data"),
             cache_mb: 64,
             compression: DEFAULT_COMPRESSION,
@@ -594,6 +626,7 @@ impl Config {
         office.holidays_file = office.holidays_file.as_deref().map(resolve);
         let mut store = raw.store;
         store.path = resolve(&store.path);
+        check_store(&mut store, &env).map_err(fail)?;
         let mut reports = raw.reports;
         reports.out_dir = resolve(&reports.out_dir);
         Ok(Config {
@@ -750,6 +783,34 @@ pub(crate) fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// The `[store]` section: PostgreSQL needs its URL (`PSTBOT_STORE_URL` wins over the file),
+/// and a pool of a sane size.
+fn check_store(
+    store: &mut StoreConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    if let Some(url) = env("PSTBOT_STORE_URL") {
+        store.url = Some(Secret(url));
+    }
+    if store.backend == StoreBackend::Postgres
+        && store
+            .url
+            .as_ref()
+            .is_none_or(|u| u.expose().trim().is_empty())
+    {
+        return Err(
+            "`store.backend = \"postgres\"` needs `store.url` (or PSTBOT_STORE_URL): postgresql://user:password@host:5432/database".into(),
+        );
+    }
+    if store.pool_size < 2 || store.pool_size > 1000 {
+        return Err(format!(
+            "`store.pool_size` must be from 2 to 1000 (not {})",
+            store.pool_size
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -788,6 +849,38 @@ mod tests {
     fn unknown_keys_are_collected_not_fatal() {
         let c = parse("[office]\nname = \"X\"\ncolour = \"red\"\n[store]\npath = \"d\"\n").unwrap();
         assert_eq!(c.unknown_keys, vec!["office.colour"]);
+    }
+
+    #[test]
+    fn store_backend_url_and_pool_size() {
+        let c = parse("[office]\nname = \"X\"\n").unwrap();
+        assert_eq!(c.store.backend, StoreBackend::Sled);
+        assert_eq!(c.store.pool_size, 16);
+        rejects(
+            "[office]\nname = \"X\"\n[store]\nbackend = \"postgres\"\n",
+            "`store.url` (or PSTBOT_STORE_URL)",
+        );
+        rejects(
+            "[office]\nname = \"X\"\n[store]\nbackend = \"mysql\"\n",
+            "backend",
+        );
+        rejects(
+            "[office]\nname = \"X\"\n[store]\npool_size = 1\n",
+            "`store.pool_size`",
+        );
+        let text = "[office]\nname = \"X\"\n[store]\nbackend = \"postgres\"\npool_size = 8\n";
+        let url = "postgresql://pstbot:rahasia-db@db.bps.example/pstbot";
+        let c = Config::parse(Path::new("c.toml"), text, move |k| {
+            (k == "PSTBOT_STORE_URL").then(|| url.to_string())
+        })
+        .unwrap();
+        assert_eq!(c.store.backend, StoreBackend::Postgres);
+        assert_eq!(c.store.pool_size, 8);
+        assert_eq!(c.store.url.as_ref().unwrap().expose(), url);
+        assert!(
+            !format!("{c:?}").contains("rahasia-db"),
+            "the URL is a secret"
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ impl Runtime {
     ) -> Result<bool, RuntimeError> {
         let key = DedupeKey::new(from, id);
         let _turn = self.turns.of(from).lock().await;
+        let _shared = self.shared_turn(from)?;
         if self.store.is_handled(&key)? {
             return Ok(true);
         }

@@ -46,6 +46,7 @@ impl Runtime {
     ) -> Result<Vec<(u64, OutboundMessage)>, RuntimeError> {
         let key = DedupeKey::new(&msg.from, &msg.id);
         let _turn = self.turns.of(&msg.from).lock().await;
+        let _shared = self.shared_turn(&msg.from)?;
         if self.store.is_handled(&key)? {
             tracing::debug!(from = %msg.from.masked(), "duplicate message ignored");
             return Ok(Vec::new());
@@ -85,6 +86,7 @@ impl Runtime {
         msgs: Vec<OutboundMessage>,
     ) -> Result<bool, RuntimeError> {
         let _turn = self.turns.of(who).lock().await;
+        let _shared = self.shared_turn(who)?;
         if self.store.is_handled(&key)? {
             return Ok(false);
         }

@@ -23,6 +23,7 @@ impl Runtime {
         .map_err(|e| RuntimeError::Join(e.to_string()))??;
         for who in candidates {
             let _turn = self.turns.of(&who).lock().await;
+            let _shared = self.shared_turn(&who)?;
             // Checked again in the person's turn: they may have written since the scan.
             if !privacy::still_inactive(self.store.as_ref(), &who, now, retention)? {
                 continue;

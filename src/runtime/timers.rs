@@ -27,6 +27,10 @@ impl Runtime {
             Some(who) => Some(self.turns.of(who).lock().await),
             None => None,
         };
+        let _shared = match person_of(&timer.what) {
+            Some(who) => self.shared_turn(who)?,
+            None => None,
+        };
         if self.store.is_handled(&key)? {
             self.store.drop_timer(&timer)?;
             return Ok(Vec::new());
@@ -70,11 +74,21 @@ impl Runtime {
         for i in shards {
             turns.push(self.turns.at(i).lock().await);
         }
+        // Then across processes, in the order of the identities.
+        let mut people: Vec<&crate::message::Identity> =
+            timers.iter().filter_map(|t| person_of(&t.what)).collect();
+        people.sort();
+        people.dedup();
+        let mut shared = Vec::with_capacity(people.len());
+        for who in people {
+            shared.push(self.shared_turn(who)?);
+        }
         let n = timers.len();
         let (mut fired, failed) = off_worker(|| self.commit_timers(timers));
         // Whatever applied is flushed before anyone is told (a failure of one timer does
         // not hold back the others).
         let flushed = self.store.flushed().await;
+        drop(shared);
         drop(turns);
         flushed?;
         let mut rows = Vec::new();

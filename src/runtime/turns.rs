@@ -1,6 +1,8 @@
 //! Per-person order: a person's messages (and the timers that change their conversation) are
 //! handled one at a time, so two quick messages cannot race. A turn is a lock in one of many
-//! shards, chosen by the person's identity.
+//! shards, chosen by the person's identity; on a store several processes share, it is also
+//! held in the store ([`Runtime::shared_turn`]), so two processes never act for one person at
+//! once.
 
 use crate::message::Identity;
 use std::collections::hash_map::DefaultHasher;
@@ -40,5 +42,17 @@ impl Turns {
     /// The lock shard at `index` (from [`Turns::index`]).
     pub(crate) fn at(&self, index: usize) -> &tokio::sync::Mutex<()> {
         &self.locks[index]
+    }
+}
+
+impl super::Runtime {
+    /// The person's turn across processes, taken after the in-process one and held as long as
+    /// the returned value lives (nothing on a store of one process). Waits, off the async
+    /// workers, while another process holds it.
+    pub(super) fn shared_turn(
+        &self,
+        who: &Identity,
+    ) -> Result<Option<crate::store::SharedTurn>, super::RuntimeError> {
+        Ok(super::commit::off_worker(|| self.store.turn(who))?)
     }
 }

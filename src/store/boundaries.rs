@@ -225,6 +225,30 @@ pub trait StoreMaintenance {
     fn secret(&self, name: &str) -> Result<[u8; 32]>;
 }
 
+/// A person's turn held in the store, for as long as the value lives (see
+/// [`Coordination::turn`]).
+pub type SharedTurn = Box<dyn Send>;
+
+/// What several processes on one store share (a PostgreSQL database; sled and memory serve
+/// one process, so the defaults say "nothing to share"): a person's turn across processes,
+/// and leases that let one process at a time do a job (the scheduler, a poller).
+pub trait Coordination {
+    /// Holds `who`'s turn across processes until the returned value is dropped, waiting for
+    /// another process that holds it. `None`: no other process can act for them.
+    fn turn(&self, _who: &Identity) -> Result<Option<SharedTurn>> {
+        Ok(None)
+    }
+    /// Takes or renews the lease `name` for `ttl`: `true` while this process holds it (it
+    /// was free, expired, or ours). A store of one process always grants it.
+    fn lease(&self, _name: &str, _ttl: std::time::Duration) -> Result<bool> {
+        Ok(true)
+    }
+    /// Lets go of the lease `name` if this process holds it (another takes it at once).
+    fn release(&self, _name: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// The domain operations pstbot needs from a store: every boundary at once. Implemented for
 /// every type that implements them all, so an engine implements the boundaries and nothing
 /// else.
@@ -239,6 +263,7 @@ pub trait Store:
     + AuditStore
     + BlobStore
     + StoreMaintenance
+    + Coordination
     + Send
     + Sync
     + 'static
@@ -256,6 +281,7 @@ impl<S> Store for S where
         + AuditStore
         + BlobStore
         + StoreMaintenance
+        + Coordination
         + Send
         + Sync
         + 'static

@@ -19,13 +19,16 @@ pub mod commit;
 pub mod erase;
 pub mod group;
 pub mod memory;
+pub mod open;
+pub mod postgres;
 pub mod records;
 pub mod sled;
+pub mod transfer;
 
 pub(crate) use apply::merged_guest;
 pub use boundaries::{
-    AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, GuestStore, OutboxStore,
-    Store, StoreMaintenance, TimerStore, WebChatStore,
+    AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, Coordination, GuestStore,
+    OutboxStore, SharedTurn, Store, StoreMaintenance, TimerStore, WebChatStore,
 };
 pub use commit::{
     Applied, AuditEntry, Commit, Committed, DedupeKey, Erasure, Followups, GuestUpdate, NewCase,
@@ -37,8 +40,8 @@ pub use commit::{
 /// `Store`.
 pub mod prelude {
     pub use super::boundaries::{
-        AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, GuestStore, OutboxStore,
-        Store, StoreMaintenance, TimerStore, WebChatStore,
+        AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, Coordination, GuestStore,
+        OutboxStore, Store, StoreMaintenance, TimerStore, WebChatStore,
     };
 }
 pub use records::{

@@ -4,9 +4,10 @@
 
 use pstbot::store::Store;
 use pstbot::store::memory::MemoryStore;
+use pstbot::store::postgres::PgStore;
 use pstbot::store::sled::SledStore;
 
-/// A fresh, empty store of one engine, with what it needs kept alive (sled's folder).
+/// A fresh, empty store of one engine, with what it needs kept alive (sled's folder, PostgreSQL's database).
 pub struct Engine {
     store: Box<dyn Store>,
     _dir: Option<tempfile::TempDir>,
@@ -16,6 +17,15 @@ impl Engine {
     pub fn memory() -> Engine {
         Engine {
             store: Box::new(MemoryStore::new()),
+            _dir: None,
+        }
+    }
+
+    /// A fresh database on the test binary's PostgreSQL cluster (started on first use).
+    pub fn postgres() -> Engine {
+        let url = crate::pg_cluster::shared().fresh_database();
+        Engine {
+            store: Box::new(PgStore::open(&url, 4).unwrap()),
             _dir: None,
         }
     }
@@ -40,7 +50,7 @@ impl std::ops::Deref for Engine {
 /// engine and contract, named `ENGINE::CONTRACT`. The list of engines is on the first arm.
 macro_rules! against_every_engine {
     ($($contract:ident),* $(,)?) => {
-        against_every_engine!(@engines [$($contract),*] memory, sled);
+        against_every_engine!(@engines [$($contract),*] memory, sled, postgres);
     };
     (@engines $contracts:tt $($engine:ident),*) => {
         $(against_every_engine!(@tests $engine $contracts);)*

@@ -14,6 +14,8 @@ mod fixtures;
 mod guests;
 mod maintenance;
 mod outbox;
+#[path = "../support/postgres.rs"]
+mod pg_cluster;
 mod sled_engine;
 mod timers;
 mod web_chat;

@@ -6,6 +6,7 @@ pub mod example_config;
 pub mod gateway;
 pub mod graph_api;
 pub mod mail;
+pub mod postgres;
 pub mod telegram_api;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};

@@ -62,6 +62,9 @@ impl State {
     }
 }
 
+/// One process holds a memory store: nothing to share with others.
+impl super::Coordination for MemoryStore {}
+
 /// A store held in memory.
 #[derive(Default)]
 pub struct MemoryStore {

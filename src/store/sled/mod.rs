@@ -15,6 +15,7 @@ mod outbox;
 mod reads;
 mod scan;
 mod timers;
+mod transfer;
 mod tx;
 mod web;
 
@@ -26,6 +27,9 @@ use keys::{TREE_NAMES, WEB_TREE_NAMES, dec};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Arc;
+
+/// One process holds a sled store: nothing to share with others.
+impl super::Coordination for SledStore {}
 
 /// A store on a sled directory.
 pub struct SledStore {

@@ -1,0 +1,74 @@
+//! What several `pstbot serve` processes on one database share: a person's turn (a session
+//! advisory lock, keyed by a hash of their identity, held on a pooled connection from before
+//! the plan until after the commit) and leases (rows of `leases`: one scheduler, one Telegram
+//! poller, one IMAP reader at a time; a process that dies leaves its lease to expire).
+//!
+//! A process killed while it holds a turn loses its connection, and the server releases the
+//! lock at once. On CockroachDB (no advisory locks) a turn would be a row locked in an open
+//! transaction instead; see `docs/operations.md`.
+
+use super::{Conn, PgStore};
+use crate::message::Identity;
+use crate::store::{Coordination, Result, SharedTurn};
+use sha2::{Digest, Sha256};
+
+/// The advisory lock key of a person: 8 bytes of the SHA-256 of their identity, with the
+/// namespace's top byte (so pstbot's keys keep clear of the migrations' lock).
+fn turn_key(who: &Identity) -> i64 {
+    let h = Sha256::digest(who.to_string().as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h[..8]);
+    b[0] = 0x50;
+    i64::from_be_bytes(b)
+}
+
+/// A turn held: the connection with the lock, released when dropped.
+struct Held {
+    conn: Option<Conn>,
+    key: i64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take()
+            && c.execute("SELECT pg_advisory_unlock($1)", &[&self.key])
+                .is_err()
+        {
+            // The lock went with the connection; it must not go back to the pool.
+            drop(deadpool_postgres::Object::take(c.0));
+        }
+    }
+}
+
+impl Coordination for PgStore {
+    fn turn(&self, who: &Identity) -> Result<Option<SharedTurn>> {
+        let conn = self.conn()?;
+        let key = turn_key(who);
+        conn.execute("SELECT pg_advisory_lock($1)", &[&key])?;
+        Ok(Some(Box::new(Held {
+            conn: Some(conn),
+            key,
+        })))
+    }
+
+    fn lease(&self, name: &str, ttl: std::time::Duration) -> Result<bool> {
+        let ms = ttl.as_millis().min(i64::MAX as u128) as i64;
+        let row = self.conn()?.query_opt(
+            "INSERT INTO leases (name, holder, until)
+             VALUES ($1, $2, now() + make_interval(secs => $3::bigint / 1000.0))
+             ON CONFLICT (name) DO UPDATE SET holder = $2, until = excluded.until
+               WHERE leases.holder = $2 OR leases.until < now()
+             RETURNING holder",
+            &[&name, &self.holder, &ms],
+        )?;
+        Ok(row.is_some())
+    }
+
+    fn release(&self, name: &str) -> Result<()> {
+        self.conn()?.execute(
+            "DELETE FROM leases WHERE name = $1 AND holder = $2",
+            &[&name, &self.holder],
+        )?;
+        Ok(())
+    }
+}
