@@ -75,9 +75,33 @@ fn dialog_step(c: &mut Criterion) {
         b.iter(|| step(&bot, &ctx, black_box(&conv), black_box(&name)))
     });
     let choice = Input::Choice("1".into());
+    let menu = step(&bot, &ctx, &fresh, &Input::Text("menu".into())).0;
     c.bench_function("dialog step: menu choice", |b| {
-        let menu = step(&bot, &ctx, &fresh, &Input::Text("menu".into())).0;
         b.iter(|| step(&bot, &ctx, black_box(&menu), black_box(&choice)))
+    });
+    // Issue 19: free sentences, through the whole engine (understanding included).
+    let sentence = Input::Text("sy mau ngadu soal pelayanan".into());
+    c.bench_function("dialog step: a sentence at the menu (intent)", |b| {
+        b.iter(|| step(&bot, &ctx, black_box(&menu), black_box(&sentence)))
+    });
+    let question = Input::Text("jam buka kantor kapan ya?".into());
+    c.bench_function("dialog step: a question in the middle of a form", |b| {
+        b.iter(|| step(&bot, &ctx, black_box(&conv), black_box(&question)))
+    });
+    let mut at_occupation = conv.clone();
+    for t in [
+        "Budi Santoso",
+        "budi@example.go.id",
+        "0812 3456 7890",
+        "laki2",
+        "35",
+        "S1",
+    ] {
+        at_occupation = step(&bot, &ctx, &at_occupation, &Input::Text(t.into())).0;
+    }
+    let typed = Input::Text("karyawan swasta".into());
+    c.bench_function("dialog step: a choice typed in words (occupation)", |b| {
+        b.iter(|| step(&bot, &ctx, black_box(&at_occupation), black_box(&typed)))
     });
 }
 

@@ -25,6 +25,24 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// The variant of the texts written for this channel (`id-sms` beside `id` in the dialog
+    /// files): SMS, where every part costs the person money, has shorter texts.
+    pub fn text_variant(self) -> Option<&'static str> {
+        match self {
+            ChannelKind::Sms => Some("sms"),
+            _ => None,
+        }
+    }
+
+    /// Whether the channel shows a reply's choices as buttons (SMS, e-mail and the terminal
+    /// show them as numbered lines of text instead).
+    pub fn has_buttons(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Web | ChannelKind::Telegram | ChannelKind::Whatsapp
+        )
+    }
+
     /// The short lowercase name used in keys, logs and config.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -153,32 +171,13 @@ pub fn normalize_phone(s: &str, mobile_only: bool) -> Result<String, PhoneError>
     {
         return Err(PhoneError::NotANumber);
     }
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    let national = if let Some(rest) = digits
-        .strip_prefix("62")
-        .filter(|_| s.starts_with('+') || digits.len() > 11 || digits.starts_with("628"))
-    {
-        rest.to_string()
-    } else if let Some(rest) = digits.strip_prefix('0') {
-        rest.to_string()
-    } else if s.starts_with('+') {
-        return Err(PhoneError::NotANumber); // another country
-    } else if digits.starts_with('8') {
-        digits.clone()
-    } else {
-        return Err(PhoneError::NotANumber);
-    };
-    let first = national.chars().next().ok_or(PhoneError::NotANumber)?;
-    let ok = match first {
-        '8' => (9..=12).contains(&national.len()),
-        '2'..='7' if !mobile_only => (7..=11).contains(&national.len()),
-        '2'..='7' => return Err(PhoneError::NotMobile),
-        _ => false,
-    };
-    if !ok {
-        return Err(PhoneError::NotANumber);
+    // One reading of Indonesian numbers for the whole service: the understanding layer's
+    // (the same rules as a phone typed in a chat), behind the strict form check above.
+    match crate::understand::phone(s, mobile_only) {
+        Ok(p) => Ok(p.e164),
+        Err(crate::understand::PhoneProblem::NotMobile) => Err(PhoneError::NotMobile),
+        Err(_) => Err(PhoneError::NotANumber),
     }
-    Ok(format!("+62{national}"))
 }
 
 /// Masks personal data for logs: keeps the last three characters only.

@@ -18,6 +18,17 @@ pub fn pick(t: &I18n, lang: &str, fallback: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The text in `lang` written for a channel `variant` (`id-sms`: shorter, for a message the
+/// person pays for) when the file has one, else [`pick`].
+pub fn pick_for(t: &I18n, lang: &str, fallback: &str, variant: Option<&str>) -> String {
+    if let Some(v) = variant
+        && let Some(s) = t.get(&format!("{lang}-{v}"))
+    {
+        return s.clone();
+    }
+    pick(t, lang, fallback)
+}
+
 /// Fills `{name}` placeholders; unknown placeholders are left as they are.
 pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
     let mut out = template.to_string();
@@ -47,9 +58,14 @@ impl Texts {
     /// A system text in a language (falls back to the default language; an unknown key is
     /// returned as it is, which the loader's check of every key keeps from happening).
     pub fn get(&self, key: &str, lang: &str) -> String {
+        self.get_for(key, lang, None)
+    }
+
+    /// A system text in a language, in its channel `variant` when it has one (see [`pick_for`]).
+    pub fn get_for(&self, key: &str, lang: &str, variant: Option<&str>) -> String {
         self.system
             .get(key)
-            .map(|t| pick(t, lang, self.default_lang()))
+            .map(|t| pick_for(t, lang, self.default_lang(), variant))
             .unwrap_or_else(|| key.to_string())
     }
 

@@ -771,3 +771,109 @@ async fn a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces() {
     assert!(store.guest_of(&siti_id).unwrap().is_some(), "not erased");
     assert!(!store.address_failing(&siti_id).unwrap(), "a forged bounce");
 }
+
+/// Issue 19: a first mail written in prose, as people write to an office ("Selamat siang
+/// Bapak/Ibu, … pengaduan …") with a PDF, starts the complaint; the PDF answers the evidence
+/// question when the complaint reaches it; the answers greet nobody with buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prose_mail_starts_the_complaint_and_its_attachment_is_the_evidence() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), &servers);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg.clone(), async {
+        let _ = rx.await;
+    }));
+    let pdf = "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK";
+    servers
+        .deliver(&format!(
+            "From: Rina <rina@example.org>\n\
+To: {USER}\n\
+Subject: Data kemiskinan\n\
+Message-ID: <rina-1@example.org>\n\
+MIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\n\
+\n\
+--b1\n\
+Content-Type: text/plain; charset=utf-8\n\
+\n\
+Selamat siang Bapak/Ibu,\n\
+\n\
+Saya ingin menyampaikan pengaduan: tabel kemiskinan kabupaten di situs web\n\
+tidak bisa diunduh sejak minggu lalu. Tangkapan layarnya saya lampirkan.\n\
+\n\
+Terima kasih,\n\
+Rina\n\
+--b1\n\
+Content-Type: application/pdf\n\
+Content-Disposition: attachment; filename=\"bukti.pdf\"\n\
+Content-Transfer-Encoding: base64\n\
+\n\
+{pdf}\n\
+--b1--\n"
+        ))
+        .await;
+    servers
+        .wait_for("the answer to Rina", async |s| {
+            !s.sent_to("rina@example.org").is_empty()
+        })
+        .await;
+    let first = servers.sent_to("rina@example.org").remove(0).text();
+    assert!(first.contains("Pelindungan Data Pribadi"), "{first}");
+    assert!(
+        !first.contains("tombol") && !first.contains("Mohon pilih"),
+        "no buttons by mail, no menu re-prompt: {first}"
+    );
+    // The rest, one answer per line: the guest book, then the complaint. The evidence question
+    // is answered by the PDF of the first mail.
+    servers
+        .deliver(&format!(
+            "From: Rina <rina@example.org>\n\
+To: {USER}\n\
+Subject: Re: Data kemiskinan\n\
+Message-ID: <rina-2@example.org>\n\
+\n\
+ya\n\
+Rina Marlina\n\
+rina@example.org\n\
+0812-3456-7890\n\
+perempuan\n\
+35\n\
+S1\n\
+pns\n\
+Dinas Sosial Kabupaten Seluma\n\
+pemda\n\
+perencanaan\n\
+kirim\n\
+data\n\
+Tabel kemiskinan kabupaten di situs web tidak bisa diunduh sejak minggu lalu.\n\
+\n\
+20/11/2026\n\
+tidak\n\
+-\n\
+kirim\n"
+        ))
+        .await;
+    servers
+        .wait_for("the receipt to Rina", async |s| {
+            s.sent_to("rina@example.org")
+                .iter()
+                .any(|m| m.text().contains("ADU-2026-"))
+        })
+        .await;
+    tx.send(()).unwrap();
+    served.await.unwrap().unwrap();
+    let store = SledStore::open(&cfg.store.path, 16).unwrap();
+    let case = case_of(&store, "ADU-2026-000001");
+    let names: Vec<&str> = case
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert_eq!(names, ["bukti.pdf"], "the first mail's PDF is the evidence");
+    let bytes = store
+        .blob(&case.attachments[0].blob)
+        .unwrap()
+        .expect("kept");
+    assert!(bytes.starts_with(b"%PDF"));
+}

@@ -31,8 +31,7 @@ fn commit(id: &str, from: &Identity, minutes: i64) -> Commit {
         lang: "id".into(),
         active: None,
         last_seen: Some(at),
-        pending_send: None,
-        erase_asked: false,
+        ..Conversation::default()
     };
     Commit::new(DedupeKey::new(from, id), at, from.clone(), session)
 }

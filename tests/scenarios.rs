@@ -206,7 +206,7 @@ async fn status_lists_own_cases_only_and_rating_saves_the_survey() {
     t.expect("4", &["belum memiliki permohonan"]).await;
     t.expect(
         "REK-2026-000001",
-        &["tidak ditemukan di antara permohonan Anda"],
+        &["tidak ditemukan di antara permohonan Bapak/Ibu"],
     )
     .await;
     // Budi rates his case with the nine-element survey.
@@ -364,7 +364,7 @@ async fn bad_input_gets_a_clear_reprompt_and_changes_nothing() {
         own: false,
     })
     .await;
-    assert!(super_contains(&t, "kontak Anda sendiri"));
+    assert!(super_contains(&t, "kontak Bapak/Ibu sendiri"));
     t.send(InboundBody::Contact {
         phone: "+6281234567890".into(),
         own: true,

@@ -222,6 +222,16 @@ async fn a_complaint_filed_entirely_by_sms() {
         "{:#?}",
         s.log.iter().map(|(t, _)| t).collect::<Vec<_>>()
     );
+    // The whole complaint costs Ani at most 25 SMS parts (issue 19: it was 46): SMS has its
+    // own shorter texts where they are long (menu, consent, summaries, receipt).
+    let parts: usize = s.log.iter().map(|(_, p)| p.len()).sum();
+    let per_exchange: Vec<String> = s
+        .log
+        .iter()
+        .map(|(said, p)| format!("{said:?}: {}", p.len()))
+        .collect();
+    println!("SMS parts per exchange: {per_exchange:#?} (total {parts})");
+    assert!(parts <= 25, "{parts} SMS parts: {per_exchange:#?}");
     // Consent (the longest text) takes a handful of GSM-7 parts, not UCS-2's many.
     let (_, consent) = &s.log[1];
     assert!(consent.len() <= 5, "{consent:#?}");

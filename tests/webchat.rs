@@ -335,7 +335,7 @@ async fn guest_book_and_recommendation_request_with_attachments() {
     v.expect("2", &["Mohon periksa", "+6281234567890"]).await;
     v.expect(
         "kirim",
-        &["Data buku tamu Anda sudah tersimpan", "Cari kegiatan"],
+        &["Data buku tamu Bapak/Ibu sudah tersimpan", "Cari kegiatan"],
     )
     .await;
     v.expect("tidak", &["judul kegiatan"]).await;

@@ -325,7 +325,7 @@ mod tests {
         );
         assert_eq!(
             polite(&t, FILE_FAILED, mb20),
-            "Maaf, berkas Anda gagal kami unduh. Silakan kirim ulang.\nSorry, we could not download your file. Please send it again."
+            "Maaf, berkas Bapak/Ibu gagal kami unduh. Silakan kirim ulang.\nSorry, we could not download your file. Please send it again."
         );
         assert_eq!(
             polite(&t, FILE_TOO_BIG, mb20),
@@ -350,7 +350,7 @@ mod tests {
         let line = |key| in_every_language(&t, key, &[], " / ");
         assert_eq!(
             line(telegram::translate::TYPE_NUMBER),
-            "Ketik nomor pilihan Anda / type the number of your choice"
+            "Ketik nomor pilihan Bapak/Ibu / type the number of your choice"
         );
         assert_eq!(
             line("telegram_share_contact"),

@@ -13,17 +13,19 @@
 mod commands;
 mod finish;
 mod handoff;
+mod outside;
+mod reprompt;
 
 use super::data::Activity;
 use super::spec::{Dialog, Next, Step, StepKind};
 use super::steps::{self, Entry, Miss, Reading, Turn};
-use super::{Active, Bot, Conversation, Effect, Reply, SubState, input, render};
+use super::{Active, Bot, Conversation, Effect, Reply, SubState, input};
 use crate::cases::Answer;
 use crate::cases::CaseSummary;
 use crate::guestbook::Guest;
 use crate::message::AttachmentRef;
 use crate::message::{Identity, OutboundChoice};
-use crate::text::{fill, pick};
+use crate::text::fill;
 use chrono::{DateTime, Utc};
 
 /// What the engine may read besides the conversation: loaded by the runtime before the step.
@@ -55,6 +57,8 @@ struct Out<'b> {
     bot: &'b Bot,
     conv: Conversation,
     effects: Vec<Effect>,
+    /// The channel's variant of the texts (`sms`), if it has one.
+    variant: Option<&'static str>,
 }
 
 impl Out<'_> {
@@ -67,8 +71,13 @@ impl Out<'_> {
     }
 
     fn sys(&mut self, key: &str) {
-        let t = self.bot.sys(key, &self.lang());
+        let t = self.text(key);
         self.say(t, Vec::new());
+    }
+
+    /// A system text in the person's language and the channel's variant.
+    fn text(&self, key: &str) -> String {
+        self.bot.texts.get_for(key, &self.conv.lang, self.variant)
     }
 
     /// The current step as its kind sees it; `None` outside a dialog (or with stale state).
@@ -99,6 +108,7 @@ pub fn step(
         bot,
         conv: conv.clone(),
         effects: Vec::new(),
+        variant: ctx.identity.channel.text_variant(),
     };
     let first_contact = out.conv.last_seen.is_none();
     if out.conv.lang.is_empty() || !bot.languages.contains(&out.conv.lang) {
@@ -137,15 +147,17 @@ pub fn step(
     {
         return (out.conv, out.effects);
     }
-    if let Some(cmd) = text
-        .as_deref()
-        .and_then(|t| commands::parse_command(t, &bot.languages))
-    {
+    if let Some(cmd) = text.as_deref().and_then(|t| {
+        commands::parse_command(t, &bot.languages)
+            .or_else(|| commands::everyday_command(&bot.understanding.lexicon, t, &bot.languages))
+    }) {
+        // A command answers no question asked outside a form.
+        out.conv.pending_forward = None;
         commands::run(&mut out, ctx, cmd);
         return (out.conv, out.effects);
     }
     if first_contact || out.conv.active.is_none() {
-        outside_dialog(&mut out, ctx, input, text.as_deref(), first_contact);
+        outside::outside_dialog(&mut out, ctx, input, text.as_deref(), first_contact);
         return (out.conv, out.effects);
     }
     let clean = match (input, text) {
@@ -154,29 +166,6 @@ pub fn step(
     };
     answer(&mut out, ctx, &clean);
     (out.conv, out.effects)
-}
-
-/// Outside a dialog: a person with an open case talks to the officers (hand-off); a question
-/// that matches the FAQ well (two keywords, or the entry's pattern) is answered; anything else
-/// opens the menu.
-fn outside_dialog(out: &mut Out, ctx: &Ctx, input: &Input, text: Option<&str>, first: bool) {
-    let bot = out.bot;
-    if !first && handoff::hand_off(out, ctx, input, text) {
-        return;
-    }
-    if !first
-        && let Some(t) = text
-        && let Some((score, e)) = bot.faq.scored_match(t)
-        && score >= 2
-    {
-        let lang = out.lang();
-        let vars = render::common_vars(bot, ctx, &lang, None);
-        let answer = fill(&pick(&e.answer, &lang, bot.default_lang()), &vars);
-        out.say(answer, Vec::new());
-        out.sys("menu_hint");
-        return;
-    }
-    start_dialog(out, ctx, "menu", None);
 }
 
 /// English speakers who greet in English get English from the first reply.
@@ -230,6 +219,7 @@ fn start_dialog(out: &mut Out, ctx: &Ctx, id: &str, then: Option<String>) {
         then,
         editing: false,
         sub: SubState::None,
+        misses: 0,
     };
     if id == "guestbook"
         && let Some(g) = ctx.guest
@@ -259,7 +249,12 @@ fn enter_step(out: &mut Out, ctx: &Ctx) {
         return;
     };
     match entry {
-        Entry::Ask => prompt_current(out, ctx),
+        Entry::Ask => {
+            if let Some(file) = early_file(out, ctx) {
+                return answer(out, ctx, &Input::File(file));
+            }
+            prompt_current(out, ctx)
+        }
         Entry::Skip => accept(out, ctx, Answer::Skipped, None),
         Entry::NothingToChoose { note } => {
             out.sys(note);
@@ -272,6 +267,17 @@ fn enter_step(out: &mut Out, ctx: &Ctx) {
     }
 }
 
+/// A file sent before it was asked for, when the current step takes files.
+fn early_file(out: &mut Out, ctx: &Ctx) -> Option<AttachmentRef> {
+    let takes_files = out
+        .turn(ctx)
+        .is_some_and(|t| t.step.kind.rules().takes().files);
+    if !takes_files || out.conv.early_files.is_empty() {
+        return None;
+    }
+    Some(out.conv.early_files.remove(0))
+}
+
 /// Asks the current step's question again (or the follow-up question in progress).
 fn prompt_current(out: &mut Out, ctx: &Ctx) {
     if let Some(reply) = out.turn(ctx).and_then(|t| steps::question(&t)) {
@@ -280,21 +286,36 @@ fn prompt_current(out: &mut Out, ctx: &Ctx) {
 }
 
 /// A wrong answer: say what is expected, with the step's buttons again (or, for a follow-up
-/// question, the question itself again). Every re-prompt of a step is given here.
+/// question, the question itself again). Every re-prompt of a step is given here, and each one
+/// in a row says more (see [`reprompt::more`]): never the same text three times.
 fn reprompt(out: &mut Out, ctx: &Ctx, miss: Miss) {
     let lang = out.lang();
-    let text = fill(&out.bot.sys(miss.key, &lang), &miss.vars);
+    let misses = out.conv.active.as_mut().map_or(1, |a| {
+        a.misses = a.misses.saturating_add(1);
+        a.misses
+    });
+    let mut text = fill(&out.bot.sys(miss.key, &lang), &miss.vars);
     if miss.ask_again {
         out.say(text, Vec::new());
         return prompt_current(out, ctx);
     }
-    let (choices, ask_contact) = out
+    let (choices, ask_contact, more) = out
         .turn(ctx)
         .map(|t| {
             let rules = t.step.kind.rules();
-            (rules.buttons(&t), rules.takes().contacts)
+            let choices = if miss.only.is_empty() {
+                rules.buttons(&t)
+            } else {
+                miss.only.clone()
+            };
+            let more = reprompt::more(&t, misses, &choices);
+            (choices, rules.takes().contacts, more)
         })
         .unwrap_or_default();
+    if !more.is_empty() {
+        text.push('\n');
+        text.push_str(&more);
+    }
     out.effects.push(Effect::Reply(Reply {
         text,
         choices,
@@ -308,6 +329,11 @@ fn answer(out: &mut Out, ctx: &Ctx, input: &Input) {
         out.conv.active = None;
         return start_dialog(out, ctx, "menu", None);
     };
+    if !matches!(reading, Reading::Miss(_) | Reading::Aside(_))
+        && let Some(a) = out.conv.active.as_mut()
+    {
+        a.misses = 0;
+    }
     match reading {
         Reading::Answer {
             value,
@@ -324,6 +350,10 @@ fn answer(out: &mut Out, ctx: &Ctx, input: &Input) {
             }
         }
         Reading::Stay(replies) => out.effects.extend(replies.into_iter().map(Effect::Reply)),
+        Reading::Aside(replies) => {
+            out.effects.extend(replies.into_iter().map(Effect::Reply));
+            prompt_current(out, ctx);
+        }
         Reading::Keep { value, said } => {
             let field = current(out.bot, &out.conv).map(|(_, s)| s.field.clone());
             if let (Some(a), Some(field)) = (out.conv.active.as_mut(), field) {

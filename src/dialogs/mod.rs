@@ -10,6 +10,7 @@ pub mod load;
 pub mod render;
 pub mod spec;
 pub mod steps;
+pub mod understanding;
 
 use crate::cases::calendar::OfficeCalendar;
 use crate::cases::{Answer, CaseNumber, FormField, Service};
@@ -31,6 +32,12 @@ pub enum SubState {
     PickField,
     /// The cart asked for the quantity of this product.
     CartQuantity(String),
+    /// The e-mail step asked whether the person meant `suggested` (a provider's domain
+    /// mistyped); `typed` is what they typed, when that is a valid address too.
+    ConfirmEmail {
+        suggested: String,
+        typed: Option<String>,
+    },
 }
 
 /// An open dialog.
@@ -46,6 +53,9 @@ pub struct Active {
     /// A changed answer returns to the summary instead of going on.
     pub editing: bool,
     pub sub: SubState,
+    /// Answers in a row the current question did not understand: each re-prompt says more.
+    #[serde(default)]
+    pub misses: u8,
 }
 
 /// The whole state of one person's conversation; stored per identity.
@@ -61,6 +71,17 @@ pub struct Conversation {
     /// `hapusdata` was asked and waits for the person's confirmation.
     #[serde(default)]
     pub erase_asked: bool,
+    /// A message outside a form that waits for the person to say where it goes (which case,
+    /// or the officer or the menu).
+    #[serde(default)]
+    pub pending_forward: Option<String>,
+    /// The open case the person picked to write to (when they have several).
+    #[serde(default)]
+    pub talking_to: Option<CaseNumber>,
+    /// Files sent before any question asked for one (a first e-mail's attachment): the first
+    /// step that asks for a file takes them, in order.
+    #[serde(default)]
+    pub early_files: Vec<AttachmentRef>,
 }
 
 /// A reply to the person who wrote.
@@ -158,8 +179,13 @@ pub struct Bot {
     pub max_message_chars: usize,
     pub max_attachment_bytes: u64,
     pub consent_version: String,
+    /// How long the personal data of an inactive person is kept (`privacy.retention`): the
+    /// consent text says it.
+    pub retention: std::time::Duration,
     /// When reminders fire (see [`crate::reminders`]).
     pub reminders: crate::config::RemindersConfig,
+    /// How messages are read as people type them (issue 19), prepared once.
+    pub understanding: std::sync::Arc<understanding::Understanding>,
 }
 
 impl Bot {
@@ -174,7 +200,13 @@ impl Bot {
             .get(config.office.profile.key())
             .cloned()
             .unwrap_or_default();
+        let understanding = std::sync::Arc::new(understanding::Understanding::new(
+            loaded.lexicon,
+            &loaded.dialogs,
+            &loaded.catalog,
+        ));
         Bot {
+            understanding,
             dialogs: loaded.dialogs,
             texts: std::sync::Arc::new(crate::text::Texts {
                 languages: config.languages.clone(),
@@ -194,6 +226,7 @@ impl Bot {
             max_message_chars: config.conversation.max_message_chars,
             max_attachment_bytes: config.conversation.max_attachment_bytes,
             consent_version: config.privacy.consent_version.clone(),
+            retention: config.privacy.retention,
             reminders: config.reminders.clone(),
         }
     }

@@ -53,7 +53,22 @@ pub fn common_vars(
         ("hours", hours),
         ("hours_note", hours_note),
         ("name", name),
+        ("retention", retention_text(bot, lang)),
     ]
+}
+
+/// The retention period of personal data (`privacy.retention`) as a person reads it: whole
+/// years ("2 tahun"), else whole months of 30 days, else days.
+pub fn retention_text(bot: &Bot, lang: &str) -> String {
+    let days = bot.retention.as_secs() / 86_400;
+    let (n, key) = if days >= 365 && days % 365 == 0 {
+        (days / 365, "retention_years")
+    } else if days >= 30 && days % 30 == 0 {
+        (days / 30, "retention_months")
+    } else {
+        (days, "retention_days")
+    };
+    fill(&bot.sys(key, lang), &[("n", n.to_string())])
 }
 
 /// A case's due date as a person reads it, or `-`.
@@ -160,6 +175,22 @@ pub fn summary_text(
     answers: &std::collections::BTreeMap<String, Answer>,
     lang: &str,
 ) -> String {
+    summary_text_for(bot, dialog, answers, lang, None)
+}
+
+/// The longest free-text answer an SMS summary repeats in full; a longer one (a complaint's
+/// story) is cut with "…": the person wrote it a moment ago, and every SMS part costs them
+/// money. Other answers (a cart with its total) are shown whole.
+const SMS_SUMMARY_VALUE_CHARS: usize = 40;
+
+/// [`summary_text`] in a channel's variant of the texts (SMS: short labels, long answers cut).
+pub fn summary_text_for(
+    bot: &Bot,
+    dialog: &Dialog,
+    answers: &std::collections::BTreeMap<String, Answer>,
+    lang: &str,
+    variant: Option<&str>,
+) -> String {
     answered(dialog, answers)
         .iter()
         .enumerate()
@@ -167,13 +198,16 @@ pub fn summary_text(
             let label = s
                 .label
                 .as_ref()
-                .map(|l| pick(l, lang, bot.default_lang()))
+                .map(|l| crate::text::pick_for(l, lang, bot.default_lang(), variant))
                 .unwrap_or_default();
-            format!(
-                "{}. {label}: {}",
-                i + 1,
-                display_answer(bot, Some(s), a, lang)
-            )
+            let mut value = display_answer(bot, Some(s), a, lang);
+            let long_text =
+                matches!(a, Answer::Text(t) if t.chars().count() > SMS_SUMMARY_VALUE_CHARS);
+            if variant == Some("sms") && long_text {
+                value = value.chars().take(SMS_SUMMARY_VALUE_CHARS - 1).collect();
+                value.push('…');
+            }
+            format!("{}. {label}: {value}", i + 1)
         })
         .collect::<Vec<_>>()
         .join("\n")

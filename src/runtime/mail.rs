@@ -10,6 +10,7 @@ use crate::guestbook::Guest;
 use crate::message::{Attachment, AttachmentRef, ChannelKind, Identity, OutboundMessage};
 use crate::plan::{Plan, PlanContext, attachment_ref};
 use crate::store::{Commit, DedupeKey, GuestUpdate, StoreError};
+use crate::understand::{self, IntentReading};
 use std::collections::VecDeque;
 
 impl Runtime {
@@ -354,6 +355,49 @@ impl MailRun<'_, '_> {
         stepped
     }
 
+    /// A mail outside any form whose prose names a service ("Selamat siang, saya ingin
+    /// menyampaikan pengaduan …") starts that service at once; its files wait for the first
+    /// question that asks for a file (the complaint's evidence). Its lines are not read as
+    /// answers: prose is not a form. A mail whose first line picks a menu option ("Pengaduan",
+    /// "3") is a form, one answer per line, and is read as such. Returns whether it started.
+    fn start_from_prose(&mut self, mail: &mut MailLines, text: &str) -> bool {
+        let whole = text.trim();
+        if self.conv.active.is_some() || whole.is_empty() {
+            return false;
+        }
+        let bot = self.ctx.bot;
+        let lex = &bot.understanding.lexicon;
+        let first_line = mail.lines.iter().find(|l| !l.is_empty()).copied();
+        let picks_an_option = first_line.is_some_and(|l| {
+            bot.understanding
+                .choices("menu", "main")
+                .is_some_and(|menu| {
+                    understand::choose(lex, menu, l, understand::ChoiceMode::Exact)
+                        != understand::ChoiceReading::None
+                })
+        });
+        if picks_an_option {
+            return false;
+        }
+        let named = understand::intent(
+            &bot.understanding.lexicon,
+            &bot.understanding.intents,
+            whole,
+        );
+        if !matches!(named, IntentReading::Dialog(_)) {
+            return false;
+        }
+        for f in mail.files.drain(..) {
+            self.kept.push(Effect::KeepFile(f.blob.clone()));
+            self.conv.early_files.push(f);
+        }
+        mail.at = mail.lines.len();
+        let (next, effects) = self.step(&Input::Text(whole.to_string()));
+        self.conv = next;
+        self.take(effects);
+        true
+    }
+
     /// A mail with nothing to read: its file (for an open case), or the menu.
     fn read_empty(&mut self, mail: &mut MailLines) {
         let input = match mail.files.pop_front() {
@@ -402,7 +446,7 @@ pub(super) fn mail_steps(
         kept: Vec::new(),
         last_replies: Vec::new(),
     };
-    if !run.read(&mut mail) {
+    if !run.start_from_prose(&mut mail, text) && !run.read(&mut mail) {
         run.read_empty(&mut mail);
     }
     let mut kept = run.kept;

@@ -40,7 +40,7 @@ pub struct OptionText<'a> {
 }
 
 /// The options of one step, prepared for matching.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Choices {
     pub(super) options: Vec<Prepared>,
     /// Whether the options are ranges of numbers (age groups): numbers then mean a value.

@@ -114,6 +114,9 @@ pub struct Lexicon {
     pub(super) month_names: Vec<(String, u32)>,
     pub(super) date_fillers: HashSet<String>,
     pub(super) commands: Vec<(Phrases, GlobalCommand)>,
+    pub(super) greetings: Phrases,
+    pub(super) thanks: Phrases,
+    pub(super) acknowledgements: Phrases,
     pub(super) email_domains: Vec<String>,
 }
 
@@ -239,6 +242,10 @@ fillers = ["tanggal"]
 menu = ["menu"]
 [email]
 domains = ["gmail.com"]
+[chat]
+greetings = ["halo"]
+thanks = ["terima kasih"]
+acknowledgements = ["ok"]
 "#;
 
     #[test]

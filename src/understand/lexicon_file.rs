@@ -22,6 +22,15 @@ struct RawLexicon {
     dates: RawDates,
     commands: BTreeMap<String, Vec<String>>,
     email: RawEmail,
+    chat: RawChat,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChat {
+    greetings: Vec<String>,
+    thanks: Vec<String>,
+    acknowledgements: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -340,6 +349,10 @@ impl Builder<'_> {
         self.lex.filler_phrases = phrases;
         let a = &raw.answers;
         self.lex.approximately = self.phrases("numbers.approximately", &raw.numbers.approximately);
+        self.lex.greetings = self.phrases("chat.greetings", &raw.chat.greetings);
+        self.lex.thanks = self.phrases("chat.thanks", &raw.chat.thanks);
+        self.lex.acknowledgements =
+            self.phrases("chat.acknowledgements", &raw.chat.acknowledgements);
         self.lex.yes = self.phrases("answers.yes", &a.yes);
         self.lex.no = self.phrases("answers.no", &a.no);
         self.lex.unsure = self.phrases("answers.unsure", &a.unsure);

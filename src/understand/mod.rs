@@ -25,6 +25,7 @@
 //! | [`intent`] | the service a sentence names ([`IntentReading`]), scored from [`Intents`] |
 //! | [`is_question`] | whether a message is a question rather than an answer |
 //! | [`command`] | an anywhere-command in old or everyday words ([`GlobalCommand`]) |
+//! | [`small_talk`] | a greeting, thanks or a bare acknowledgement outside a form ([`SmallTalk`]) |
 //!
 //! Build the prepared forms once at start-up, not per message: one [`Lexicon`], one
 //! [`Choices`] per choice step (and one for the catalog), one [`Intents`] for all dialogs.
@@ -81,6 +82,7 @@ mod phone;
 mod question;
 mod ranges;
 mod scoring;
+mod small_talk;
 
 pub use answers::{SummaryReading, done_word, skip, summary, yes_no};
 pub use cart::{CartReading, cart_item};
@@ -94,6 +96,7 @@ pub use normalize::{Normalized, normalize};
 pub use numbers::number;
 pub use phone::{Phone, PhoneProblem, phone};
 pub use question::is_question;
+pub use small_talk::{SmallTalk, content_words, small_talk};
 
 /// The shipped lexicon, for the unit tests of every file.
 #[cfg(test)]

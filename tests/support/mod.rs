@@ -260,7 +260,7 @@ pub async fn submit_recommendation(t: &mut Chat) -> String {
     t.expect(
         "kirim",
         &[
-            "Data buku tamu Anda sudah tersimpan",
+            "Data buku tamu Bapak/Ibu sudah tersimpan",
             "tidak dipungut biaya",
             "Cari kegiatan",
         ],
@@ -305,8 +305,8 @@ pub async fn submit_recommendation(t: &mut Chat) -> String {
         &["jumlah sampel"],
     )
     .await;
-    t.expect("empat ratus", &["angka"]).await;
-    t.expect("400", &["mulai"]).await;
+    t.expect("banyak sekali", &["angka"]).await;
+    t.expect("empat ratus", &["mulai"]).await;
     t.expect("1 Maret 2027", &["Tanggal selesai"]).await;
     t.expect("28/02/2027", &["tidak boleh sebelum", "1 Maret 2027"])
         .await;

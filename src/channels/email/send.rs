@@ -82,13 +82,21 @@ impl EmailChannel {
                 reason: "mail to this address bounced earlier; not sent".into(),
             });
         }
-        // Conversation replies tell how to answer by mail, in the person's language.
-        let footer = if row.msg.topic.is_none() {
+        // Conversation replies greet the person as a letter does and tell how to answer by
+        // mail, in the person's language.
+        let mut greeted;
+        let (row, footer) = if row.msg.topic.is_none() {
             let lang = cx.language(to).ok().flatten();
             let lang = self.texts.lang_or_default(lang.as_deref());
-            Some(self.texts.get("email_footer", &lang))
+            greeted = row.clone();
+            greeted.msg.text = format!(
+                "{}\n\n{}",
+                self.texts.get("email_greeting", &lang),
+                row.msg.text
+            );
+            (&greeted, Some(self.texts.get("email_footer", &lang)))
         } else {
-            None
+            (row, None)
         };
         let tokens = match self.tokens.get() {
             Some(k) => k,

@@ -54,18 +54,67 @@ pub(super) fn parse_command(text: &str, languages: &[String]) -> Option<Command>
     })
 }
 
+/// A command in everyday words ("balik", "gak jadi", "english please"), read by the
+/// understanding layer; a language that is not configured is not a command.
+pub(super) fn everyday_command(
+    lex: &crate::understand::Lexicon,
+    text: &str,
+    languages: &[String],
+) -> Option<Command> {
+    use crate::understand::GlobalCommand;
+    Some(match crate::understand::command(lex, text)? {
+        GlobalCommand::Menu => Command::Menu,
+        GlobalCommand::Cancel => Command::Cancel,
+        GlobalCommand::Back => Command::Back,
+        GlobalCommand::Help => Command::Help,
+        GlobalCommand::Language(Some(code)) if !languages.contains(&code) => return None,
+        GlobalCommand::Language(code) => Command::Language(code),
+        GlobalCommand::MyData => Command::MyData,
+        GlobalCommand::EraseMyData => Command::Erase,
+    })
+}
+
 /// The choice values of the `hapusdata` confirmation.
 const ERASE_YES: &str = "hapusdata:ya";
 const ERASE_NO: &str = "hapusdata:batal";
 
-/// Whether the answer to the `hapusdata` question confirms it: the button, or the words.
-fn is_erase_confirmation(input: &Input) -> bool {
+/// Whether the answer to the `hapusdata` question confirms it: the button; its number (`1`,
+/// as SMS and e-mail list the buttons) or its label in any language; or a plain yes ("ya",
+/// "iya", "hapus").
+fn is_erase_confirmation(bot: &crate::dialogs::Bot, input: &Input) -> bool {
     match input {
-        Input::Choice(c) => c == ERASE_YES,
-        Input::Text(t) => matches!(
-            t.trim().to_lowercase().as_str(),
-            "ya" | "ya, hapus" | "hapus" | "yes" | "yes, erase" | "erase"
-        ),
+        Input::Choice(c) => c == ERASE_YES || c == "1",
+        Input::Text(t) => {
+            let t = t.trim().trim_end_matches('.').to_lowercase();
+            let label = bot
+                .languages
+                .iter()
+                .any(|l| bot.sys("erase_yes", l).to_lowercase() == t);
+            label
+                || matches!(
+                    t.as_str(),
+                    "1" | "ya, hapus" | "hapus" | "hapus data" | "yes, erase" | "erase"
+                )
+                || crate::understand::yes_no(&bot.understanding.lexicon, &t) == Some(true)
+        }
+        Input::File(_) | Input::Contact { .. } => false,
+    }
+}
+
+/// Whether the answer to the `hapusdata` question is the keep button, its number or its label,
+/// or a plain no.
+fn is_erase_refusal(bot: &crate::dialogs::Bot, input: &Input) -> bool {
+    match input {
+        Input::Choice(c) => c == ERASE_NO || c == "2",
+        Input::Text(t) => {
+            let t = t.trim().to_lowercase();
+            t == "2"
+                || crate::understand::yes_no(&bot.understanding.lexicon, &t) == Some(false)
+                || bot
+                    .languages
+                    .iter()
+                    .any(|l| bot.sys("erase_no", l).to_lowercase() == t)
+        }
         Input::File(_) | Input::Contact { .. } => false,
     }
 }
@@ -74,13 +123,13 @@ fn is_erase_confirmation(input: &Input) -> bool {
 /// else keeps it. Returns true when the input was wholly used (confirmed, or the keep button);
 /// other words are still read as usual after the data is kept.
 pub(super) fn answer_erase_question(out: &mut Out, ctx: &Ctx, input: &Input) -> bool {
-    if is_erase_confirmation(input) {
+    if is_erase_confirmation(out.bot, input) {
         out.effects.push(crate::dialogs::Effect::ErasePersonalData);
         out.conv.active = None;
         return true;
     }
     out.sys("erase_kept");
-    if matches!(input, Input::Choice(c) if c == ERASE_NO) {
+    if is_erase_refusal(out.bot, input) {
         if out.conv.active.is_some() {
             prompt_current(out, ctx);
         }

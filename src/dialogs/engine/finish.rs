@@ -32,6 +32,8 @@ pub(super) fn finish(out: &mut Out, ctx: &Ctx) {
         FinishAction::CreateCase(service) => {
             let (effect, case_vars) = create_case(bot, d, &a, *service, &lang);
             out.effects.push(effect);
+            // With a new case, the case picked to write to is asked again when needed.
+            out.conv.talking_to = None;
             vars.extend(case_vars);
         }
         FinishAction::SaveRating => out.effects.extend(save_rating(&a)),
@@ -51,7 +53,10 @@ pub(super) fn finish(out: &mut Out, ctx: &Ctx) {
         }
     }
     if let Some(m) = &d.finish.message {
-        let text = fill(&pick(m, &lang, bot.default_lang()), &vars);
+        let text = fill(
+            &crate::text::pick_for(m, &lang, bot.default_lang(), out.variant),
+            &vars,
+        );
         out.say(text, Vec::new());
     }
     match a.then {

@@ -1,13 +1,15 @@
 //! The `cart` kind: picks products of the PNBP catalog, asks each one's quantity (a follow-up
 //! question), and shows the lines and the total until the person is done.
 
-use super::{Kind, Reading, Said, Takes, Turn, button};
+use super::{Kind, Miss, Reading, Said, Takes, Turn, button};
 use crate::cases::{Answer, CartLine};
+use crate::dialogs::data::Product;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::render::{self, rupiah};
 use crate::dialogs::{Bot, Reply, SubState, input};
 use crate::message::OutboundChoice;
 use crate::text::fill;
+use crate::understand::{self, CartReading};
 
 /// Picks products from the PNBP catalog with quantities and shows the total.
 #[derive(Debug, Clone)]
@@ -44,6 +46,7 @@ impl Kind for CartStep {
     fn takes(&self) -> Takes {
         Takes {
             numbered_buttons: true,
+            asides: true,
             ..Takes::WORDS
         }
     }
@@ -90,7 +93,8 @@ impl Kind for CartStep {
 
     fn read(&self, turn: &Turn, said: &Said) -> Reading {
         let words = said.words;
-        if input::is_done_word(words) {
+        let lex = turn.lex();
+        if input::is_done_word(words) || understand::done_word(lex, words) {
             return if lines(turn).is_empty() {
                 Reading::miss("cart_empty")
             } else {
@@ -104,9 +108,34 @@ impl Kind for CartStep {
             .ok()
             .and_then(|n| n.checked_sub(1))
             .and_then(|i| catalog.products.get(i));
-        match by_number.or_else(|| catalog.product(words.trim())) {
-            Some(p) => Reading::Follow(SubState::CartQuantity(p.code.clone())),
-            None => Reading::miss("cart_unknown"),
+        if let Some(p) = by_number.or_else(|| catalog.product(words.trim())) {
+            return Reading::Follow(SubState::CartQuantity(p.code.clone()));
+        }
+        match understand::cart_item(lex, &turn.bot.understanding.catalog, words) {
+            CartReading::Product { index, quantity } => {
+                let Some(p) = catalog.products.get(index) else {
+                    return Reading::miss("cart_unknown");
+                };
+                match quantity {
+                    // "susenas 2 eksemplar": the quantity question is not asked again.
+                    // (a fraction or a negative number is refused by `add_line` as 0)
+                    Some(q) => {
+                        let whole = if q.fract() == 0.0 && q >= 1.0 { q } else { 0.0 };
+                        add_line(turn, p, whole.min(f64::from(u32::MAX)) as u32)
+                    }
+                    None => Reading::Follow(SubState::CartQuantity(p.code.clone())),
+                }
+            }
+            CartReading::Tie(list) => Reading::Miss(Miss {
+                only: list
+                    .iter()
+                    .filter_map(|i| catalog.products.get(*i))
+                    .map(|p| button(&p.code, turn.pick(&p.name)))
+                    .collect(),
+                ..Miss::new("choice_tie", Vec::new())
+            }),
+            CartReading::Done => Reading::miss("cart_empty"),
+            CartReading::None => Reading::miss("cart_unknown"),
         }
     }
 }
@@ -133,6 +162,7 @@ pub(super) fn read_quantity(turn: &Turn, code: &str, words: &str) -> Reading {
         return Reading::Follow(SubState::None);
     };
     let qty = input::parse_number(words)
+        .or_else(|| understand::number(turn.lex(), words))
         .filter(|n| n.fract() == 0.0 && *n >= 1.0 && *n <= f64::from(p.max_quantity));
     let Some(qty) = qty else {
         return Reading::miss_with(
@@ -140,7 +170,17 @@ pub(super) fn read_quantity(turn: &Turn, code: &str, words: &str) -> Reading {
             vec![("min", "1".into()), ("max", p.max_quantity.to_string())],
         );
     };
-    let qty = qty as u32;
+    add_line(turn, p, qty as u32)
+}
+
+/// Puts `qty` of a product in the cart (or changes its quantity) and says the new total.
+fn add_line(turn: &Turn, p: &Product, qty: u32) -> Reading {
+    if qty == 0 || qty > p.max_quantity {
+        return Reading::miss_with(
+            "number_range",
+            vec![("min", "1".into()), ("max", p.max_quantity.to_string())],
+        );
+    }
     let mut lines = lines(turn);
     match lines.iter_mut().find(|l| l.code == p.code) {
         Some(l) => l.quantity = qty,

@@ -4,13 +4,14 @@
 //! The options of a dialog file are read here ([`RawOption`], [`ChoiceStep::parse`]) into
 //! [`ChoiceOption`]s, and matched against what people type in [`match_option`].
 
-use super::{Kind, Reading, Said, Turn, button};
+use super::{Kind, Miss, Reading, Said, Takes, Turn, button, hub};
 use crate::cases::Answer;
 use crate::dialogs::Bot;
 use crate::dialogs::load::{RawStep, StepProblems, parse_next};
 use crate::dialogs::spec::{ChoiceOption, Next};
 use crate::message::OutboundChoice;
 use crate::text::{I18n, pick};
+use crate::understand::{self, ChoiceMode, ChoiceReading};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -101,6 +102,41 @@ impl ChoiceStep {
             .unwrap_or_else(|| value.to_string())
     }
 
+    /// A hub is a choice whose every option starts a dialog (the main menu): a free sentence
+    /// there is read for the service it names, not for a partial option name.
+    pub fn is_hub(&self) -> bool {
+        self.options
+            .iter()
+            .all(|o| matches!(o.next, Some(Next::Start(_))))
+    }
+
+    fn expectation_key(&self) -> &'static str {
+        if self.multiple {
+            "expect_choices"
+        } else {
+            "expect_choice"
+        }
+    }
+
+    /// The option at this index, chosen: its value, and its branch.
+    fn chosen(&self, i: usize) -> Reading {
+        let o = &self.options[i];
+        Reading::answer_to(Answer::Choice(o.value.clone()), o.next.clone())
+    }
+
+    /// Options a message named equally: ask again with just those.
+    pub(super) fn ask_between(&self, turn: &Turn, list: &[usize]) -> Reading {
+        let only = list
+            .iter()
+            .filter_map(|i| self.options.get(*i))
+            .map(|o| button(&o.value, turn.pick(&o.label)))
+            .collect();
+        Reading::Miss(Miss {
+            only,
+            ..Miss::new("choice_tie", Vec::new())
+        })
+    }
+
     /// Several options, separated by commas, semicolons, slashes, lines or (numbers) spaces.
     fn read_several(&self, words: &str) -> Reading {
         let mut chosen: Vec<String> = Vec::new();
@@ -157,26 +193,52 @@ impl Kind for ChoiceStep {
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {
-        bot.sys(
-            if self.multiple {
-                "expect_choices"
-            } else {
-                "expect_choice"
-            },
-            lang,
-        )
+        bot.sys(self.expectation_key(), lang)
     }
 
-    fn read(&self, _turn: &Turn, said: &Said) -> Reading {
-        if self.multiple {
-            return self.read_several(said.words);
+    fn takes(&self) -> Takes {
+        Takes {
+            asides: !self.is_hub(),
+            ..Takes::WORDS
         }
-        match match_option(&self.options, said.words) {
-            Some(i) => {
-                let o = &self.options[i];
-                Reading::answer_to(Answer::Choice(o.value.clone()), o.next.clone())
+    }
+
+    fn read(&self, turn: &Turn, said: &Said) -> Reading {
+        // A button, a number, a value or a whole label, exactly as before.
+        if self.multiple {
+            if let ok @ Reading::Answer { .. } = self.read_several(said.words) {
+                return ok;
             }
-            None => Reading::miss("expect_choice"),
+        } else if let Some(i) = match_option(&self.options, said.words) {
+            return self.chosen(i);
+        }
+        let Some(choices) = turn
+            .bot
+            .understanding
+            .choices(&turn.dialog.id, &turn.step.id)
+        else {
+            return Reading::miss(self.expectation_key());
+        };
+        let mode = if self.is_hub() {
+            ChoiceMode::Exact
+        } else if self.multiple {
+            ChoiceMode::Multiple
+        } else {
+            ChoiceMode::Single
+        };
+        match understand::choose(turn.lex(), choices, said.words, mode) {
+            ChoiceReading::One(i) if self.multiple => {
+                Reading::answer(Answer::Choices(vec![self.options[i].value.clone()]))
+            }
+            ChoiceReading::One(i) => self.chosen(i),
+            ChoiceReading::Several(list) => Reading::answer(Answer::Choices(
+                list.iter()
+                    .map(|i| self.options[*i].value.clone())
+                    .collect(),
+            )),
+            ChoiceReading::Tie(list) => self.ask_between(turn, &list),
+            ChoiceReading::None if self.is_hub() => hub::read_free(turn, self, said.words),
+            ChoiceReading::None => Reading::miss(self.expectation_key()),
         }
     }
 

@@ -7,6 +7,7 @@ use crate::cases::calendar::format_date;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::spec::{DateBound, Dialog, StepKind};
 use crate::dialogs::{Bot, input};
+use crate::understand::{self, DateReading, Direction};
 
 /// A calendar date, within bounds and not before the date in `not_before_field`.
 #[derive(Debug, Clone)]
@@ -32,6 +33,20 @@ impl DateStep {
 }
 
 /// One bound of a date step as the dialog file writes it.
+impl DateStep {
+    /// Which way a date without a year or a bare weekday is read: an incident (no later than
+    /// today) looks back, a planned period (from today, or after another date) looks ahead.
+    fn direction(&self) -> Direction {
+        if self.max == Some(DateBound::Today) {
+            Direction::Past
+        } else if self.min == Some(DateBound::Today) || self.not_before_field.is_some() {
+            Direction::Future
+        } else {
+            Direction::Any
+        }
+    }
+}
+
 fn bound(v: &Option<toml::Value>, key: &str, problems: &mut StepProblems) -> Option<DateBound> {
     match v {
         None => None,
@@ -73,10 +88,15 @@ impl Kind for DateStep {
     }
 
     fn read(&self, turn: &Turn, said: &Said) -> Reading {
-        let Some(date) = input::parse_date(said.words) else {
-            return Reading::miss("expect_date");
-        };
         let today = turn.bot.calendar.local(turn.ctx.now).date();
+        let date = match input::parse_date(said.words) {
+            Some(d) => d,
+            None => match understand::date(turn.lex(), said.words, today, self.direction()) {
+                DateReading::Date(d) => d,
+                DateReading::NoSuchDate => return Reading::miss("date_no_such"),
+                DateReading::None => return Reading::miss("expect_date"),
+            },
+        };
         let bound = |b: &DateBound| match b {
             DateBound::Today => today,
             DateBound::Fixed(d) => *d,
@@ -85,12 +105,20 @@ impl Kind for DateStep {
         if let Some(m) = self.min.as_ref().map(bound)
             && date < m
         {
-            return Reading::miss_with("date_too_early", shown(m));
+            let key = match self.min {
+                Some(DateBound::Today) => "date_not_past",
+                _ => "date_too_early",
+            };
+            return Reading::miss_with(key, shown(m));
         }
         if let Some(m) = self.max.as_ref().map(bound)
             && date > m
         {
-            return Reading::miss_with("date_too_late", shown(m));
+            let key = match self.max {
+                Some(DateBound::Today) => "date_not_future",
+                _ => "date_too_late",
+            };
+            return Reading::miss_with(key, shown(m));
         }
         if let Some(f) = &self.not_before_field
             && let Some(Answer::Date(other)) = turn.answers.get(f)

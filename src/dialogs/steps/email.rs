@@ -6,7 +6,9 @@ use super::{Kind, Reading, Said, Turn};
 use crate::cases::Answer;
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::{Bot, input};
+use crate::dialogs::{Reply, SubState};
 use crate::text::fill;
+use crate::understand::{self, EmailReading};
 
 /// An e-mail address; offers the channel's own address when `prefill`.
 #[derive(Debug, Clone)]
@@ -51,14 +53,57 @@ impl Kind for EmailStep {
 
     fn read(&self, turn: &Turn, said: &Said) -> Reading {
         if self.prefill
-            && said_yes(said.words) == Some(true)
+            && said_yes(turn.lex(), said.words) == Some(true)
             && let Some(e) = turn.ctx.identity.email()
         {
             return Reading::answer(Answer::Email(e.to_string()));
         }
-        match input::parse_email(said.words) {
-            Some(e) => Reading::answer(Answer::Email(e)),
-            None => Reading::miss("expect_email"),
+        match understand::email(turn.lex(), said.words) {
+            EmailReading::Ok(e) => Reading::answer(Answer::Email(e)),
+            // A domain typo is proposed, never corrected silently.
+            EmailReading::Suggest { suggested, typed } => {
+                Reading::Follow(SubState::ConfirmEmail { suggested, typed })
+            }
+            EmailReading::Invalid => match input::parse_email(said.words) {
+                Some(e) => Reading::answer(Answer::Email(e)),
+                None => Reading::miss("expect_email"),
+            },
         }
+    }
+}
+
+/// "Did you mean …?" after a mistyped provider domain, with yes/no buttons.
+pub(super) fn confirm_question(turn: &Turn, suggested: &str) -> Reply {
+    let text = fill(
+        &turn.sys("email_suggest"),
+        &[("suggested", suggested.to_string())],
+    );
+    Reply::new(text, super::yes_no::yes_no_buttons(turn))
+}
+
+/// The answer to "did you mean …?": yes stores the suggestion, no stores what was typed (when
+/// it is an address) or asks again; a new address is read as an answer to the step.
+pub(super) fn read_confirm(
+    turn: &Turn,
+    suggested: &str,
+    typed: Option<&str>,
+    words: &str,
+) -> Reading {
+    match said_yes(turn.lex(), words) {
+        Some(true) => Reading::answer(Answer::Email(suggested.to_string())),
+        Some(false) => match typed {
+            Some(t) => Reading::answer(Answer::Email(t.to_string())),
+            None => Reading::Follow(SubState::None),
+        },
+        None => match understand::email(turn.lex(), words) {
+            EmailReading::Ok(e) => Reading::answer(Answer::Email(e)),
+            EmailReading::Suggest { suggested, typed } => {
+                Reading::Follow(SubState::ConfirmEmail { suggested, typed })
+            }
+            EmailReading::Invalid => Reading::Miss(super::Miss {
+                ask_again: true,
+                ..super::Miss::new("expect_email", Vec::new())
+            }),
+        },
     }
 }

@@ -28,6 +28,7 @@ mod choice;
 mod date;
 mod email;
 mod faq;
+mod hub;
 mod number;
 mod phone;
 mod summary;
@@ -58,7 +59,8 @@ use super::spec::{Dialog, Next, Step};
 use super::{Bot, Reply, SubState, input, render};
 use crate::cases::Answer;
 use crate::message::OutboundChoice;
-use crate::text::{I18n, pick};
+use crate::text::{I18n, pick_for};
+use crate::understand::{self, Lexicon};
 use std::collections::BTreeMap;
 
 /// What a step asks for and how its answer is validated: one variant per kind, each holding its
@@ -300,6 +302,9 @@ pub struct Takes {
     pub numbered_buttons: bool,
     /// An optional step is skipped with `-`, `lewati`, `skip` and the like.
     pub skip_words: bool,
+    /// A question typed here ("jam buka kapan?") that the FAQ answers is answered, and the step
+    /// asked again: it is never stored as the answer. Steps of free words take it.
+    pub asides: bool,
 }
 
 impl Takes {
@@ -309,6 +314,7 @@ impl Takes {
         contacts: false,
         numbered_buttons: false,
         skip_words: true,
+        asides: false,
     };
 }
 
@@ -326,14 +332,22 @@ pub struct Turn<'a> {
 }
 
 impl Turn<'_> {
-    /// A system text in the person's language.
+    /// A system text in the person's language (in the channel's variant, when it has one).
     pub fn sys(&self, key: &str) -> String {
-        self.bot.sys(key, self.lang)
+        let variant = self.ctx.identity.channel.text_variant();
+        self.bot.texts.get_for(key, self.lang, variant)
     }
 
-    /// A text of the dialog files in the person's language.
+    /// A text of the dialog files in the person's language (in the channel's variant, when it
+    /// has one).
     pub fn pick(&self, text: &I18n) -> String {
-        pick(text, self.lang, self.bot.default_lang())
+        let variant = self.ctx.identity.channel.text_variant();
+        pick_for(text, self.lang, self.bot.default_lang(), variant)
+    }
+
+    /// The words the understanding layer reads messages with.
+    pub fn lex(&self) -> &Lexicon {
+        &self.bot.understanding.lexicon
     }
 }
 
@@ -363,6 +377,9 @@ pub enum Reading {
     Done,
     /// Stay at the step after these replies (a FAQ answer, search results, a case's status).
     Stay(Vec<Reply>),
+    /// A question asked in the middle of the form, answered by these replies; then the step is
+    /// asked again and nothing is stored.
+    Aside(Vec<Reply>),
     /// Store `value` but stay at the step: say `said`, then ask the step again (a cart line).
     Keep { value: Answer, said: String },
     /// Ask a follow-up question of the step (which answer to change, how many of a product), or
@@ -406,6 +423,8 @@ pub struct Miss {
     /// Say the text alone and then ask the question again (a follow-up question brings buttons of
     /// its own), instead of saying it with the step's buttons.
     pub ask_again: bool,
+    /// Offer only these buttons (the options a message named equally), instead of the step's.
+    pub only: Vec<OutboundChoice>,
 }
 
 impl Miss {
@@ -415,6 +434,7 @@ impl Miss {
             key,
             vars,
             ask_again: false,
+            only: Vec::new(),
         }
     }
 }
@@ -445,6 +465,7 @@ pub fn question(turn: &Turn) -> Option<Reply> {
         SubState::None => Some(render::prompt(turn)),
         SubState::PickField => Some(summary::field_question(turn)),
         SubState::CartQuantity(code) => cart::quantity_question(turn, code),
+        SubState::ConfirmEmail { suggested, .. } => Some(email::confirm_question(turn, suggested)),
     }
 }
 
@@ -466,10 +487,17 @@ pub fn read(turn: &Turn, input: &Input) -> Reading {
     match turn.sub {
         SubState::PickField => return summary::read_field_pick(turn, words),
         SubState::CartQuantity(code) => return cart::read_quantity(turn, code, words),
+        SubState::ConfirmEmail { suggested, typed } => {
+            return email::read_confirm(turn, suggested, typed.as_deref(), words);
+        }
         SubState::None => {}
     }
-    // The understanding stage belongs here: what is said is made plain once (slang, typos,
-    // number words, yes/no/skip vocabularies) before the kind reads it.
+    if takes.asides
+        && let Input::Text(t) = input
+        && let Some(replies) = aside(turn, t)
+    {
+        return Reading::Aside(replies);
+    }
     let buttons;
     let mut words = words;
     if takes.numbered_buttons
@@ -480,8 +508,30 @@ pub fn read(turn: &Turn, input: &Input) -> Reading {
             words = b.value.as_str();
         }
     }
-    if turn.step.optional && takes.skip_words && input::is_skip(words) {
+    if turn.step.optional
+        && takes.skip_words
+        && (input::is_skip(words) || understand::skip(turn.lex(), words))
+    {
         return Reading::answer(Answer::Skipped);
     }
     rules.read(turn, &Said { input, words })
+}
+
+/// The FAQ's answer to a message, when it is a question (a question word or "?"; an answer
+/// that merely contains a question word is not) and the FAQ has an entry for it.
+pub fn faq_answer(turn: &Turn, text: &str) -> Option<String> {
+    let lex = turn.lex();
+    if !understand::is_question(lex, text) {
+        return None;
+    }
+    let (_, entry) = turn.bot.faq.scored_match_normalized(lex, text)?;
+    let vars = render::common_vars(turn.bot, turn.ctx, turn.lang, None);
+    Some(crate::text::fill(&turn.pick(&entry.answer), &vars))
+}
+
+/// A question asked in the middle of a form, answered; the engine then asks the step again.
+fn aside(turn: &Turn, text: &str) -> Option<Vec<Reply>> {
+    let answer = faq_answer(turn, text)?;
+    let text = format!("{answer}\n\n{}", turn.sys("aside_back"));
+    Some(vec![Reply::new(text, Vec::new())])
 }

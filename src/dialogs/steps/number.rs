@@ -68,8 +68,10 @@ impl Kind for NumberStep {
         bot.sys("expect_number", lang)
     }
 
-    fn read(&self, _turn: &Turn, said: &Said) -> Reading {
-        let Some(n) = input::parse_number(said.words) else {
+    fn read(&self, turn: &Turn, said: &Said) -> Reading {
+        let number = input::parse_number(said.words)
+            .or_else(|| crate::understand::number(turn.lex(), said.words));
+        let Some(n) = number else {
             return Reading::miss("expect_number");
         };
         if self.integer && n.fract() != 0.0 {

@@ -6,9 +6,9 @@ use super::{Kind, Reading, Said, Takes, Turn};
 use crate::cases::Answer;
 use crate::dialogs::Bot;
 use crate::dialogs::engine::Input;
-use crate::dialogs::input::{self, PhoneError};
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::text::fill;
+use crate::understand::{self, PhoneProblem};
 
 /// An Indonesian phone number, stored in E.164; offers the channel's number when `prefill`.
 #[derive(Debug, Clone)]
@@ -76,16 +76,24 @@ impl Kind for PhoneStep {
             Input::Contact { own: false, .. } => return Reading::miss("contact_not_own"),
             Input::Contact { phone, own: true } => phone.clone(),
             Input::Text(_) | Input::Choice(_) | Input::File(_)
-                if self.prefill && said_yes(said.words) == Some(true) && own.is_some() =>
+                if self.prefill
+                    && said_yes(turn.lex(), said.words) == Some(true)
+                    && own.is_some() =>
             {
                 own.unwrap_or_default().to_string()
             }
             Input::Text(_) | Input::Choice(_) | Input::File(_) => said.words.to_string(),
         };
-        match input::normalize_phone(&candidate, self.mobile_only) {
-            Ok(p) => Reading::answer(Answer::Phone(p)),
-            Err(PhoneError::NotMobile) => Reading::miss("expect_mobile"),
-            Err(PhoneError::NotANumber) => Reading::miss(self.expected_key()),
+        match understand::phone(&candidate, self.mobile_only) {
+            Ok(p) => Reading::answer(Answer::Phone(p.e164)),
+            Err(PhoneProblem::NotMobile) => Reading::miss("expect_mobile"),
+            Err(PhoneProblem::NotIndonesian) => Reading::miss("phone_not_indonesian"),
+            Err(
+                PhoneProblem::NotFound
+                | PhoneProblem::TooShort
+                | PhoneProblem::TooLong
+                | PhoneProblem::Invalid,
+            ) => Reading::miss(self.expected_key()),
         }
     }
 }

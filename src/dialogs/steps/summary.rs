@@ -5,6 +5,7 @@ use super::{Kind, Miss, Reading, Said, Takes, Turn, button};
 use crate::dialogs::load::{RawStep, StepProblems};
 use crate::dialogs::{Bot, Reply, SubState, input, render};
 use crate::message::OutboundChoice;
+use crate::understand::{self, Lexicon, SummaryReading};
 
 /// Shows every answer so far and asks to send, or to change one of them.
 #[derive(Debug, Clone)]
@@ -21,11 +22,17 @@ impl SummaryStep {
 }
 
 /// Send (`Some(true)`), change (`Some(false)`), in words, by button, or as yes and no.
-fn send_or_change(words: &str) -> Option<bool> {
+/// Send (true) or change (false): the buttons' values and exact words, then everyday words
+/// ("siap", "ok kirim", "sdh benar", "ada yg salah") through the understanding layer.
+fn send_or_change(lex: &Lexicon, words: &str) -> Option<bool> {
     match words.trim().to_lowercase().as_str() {
         "send" | "kirim" | "submit" | "simpan" | "save" => Some(true),
         "change" | "ubah" | "edit" | "ganti" | "perbaiki" => Some(false),
-        t => input::parse_yes_no(t),
+        t => match understand::summary(lex, t) {
+            Some(SummaryReading::Confirm) => Some(true),
+            Some(SummaryReading::Change) => Some(false),
+            None => input::parse_yes_no(t),
+        },
     }
 }
 
@@ -55,20 +62,26 @@ impl Kind for SummaryStep {
 
     fn prompt_notes(&self, turn: &Turn) -> Vec<String> {
         vec![
-            render::summary_text(turn.bot, turn.dialog, turn.answers, turn.lang),
+            render::summary_text_for(
+                turn.bot,
+                turn.dialog,
+                turn.answers,
+                turn.lang,
+                turn.ctx.identity.channel.text_variant(),
+            ),
             turn.sys("summary_question"),
         ]
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {
-        bot.sys("expect_yes_no", lang)
+        bot.sys("expect_send_change", lang)
     }
 
-    fn read(&self, _turn: &Turn, said: &Said) -> Reading {
-        match send_or_change(said.words) {
+    fn read(&self, turn: &Turn, said: &Said) -> Reading {
+        match send_or_change(turn.lex(), said.words) {
             Some(true) => Reading::Done,
             Some(false) => Reading::Follow(SubState::PickField),
-            None => Reading::miss("expect_yes_no"),
+            None => Reading::miss("expect_send_change"),
         }
     }
 }

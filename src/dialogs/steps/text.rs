@@ -1,7 +1,7 @@
 //! The `text` kind: free text between a minimum and a maximum length, optionally matching a
 //! pattern (a name, an institution, a description).
 
-use super::{Kind, Reading, Said, Turn};
+use super::{Kind, Reading, Said, Takes, Turn};
 use crate::cases::Answer;
 use crate::dialogs::engine::Input;
 use crate::dialogs::load::{RawStep, StepProblems};
@@ -70,6 +70,13 @@ impl Kind for TextStep {
 
     fn collects(&self) -> bool {
         true
+    }
+
+    fn takes(&self) -> Takes {
+        Takes {
+            asides: true,
+            ..Takes::WORDS
+        }
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {

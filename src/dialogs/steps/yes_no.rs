@@ -7,6 +7,7 @@ use crate::dialogs::load::{RawStep, StepProblems, parse_next};
 use crate::dialogs::spec::Next;
 use crate::dialogs::{Bot, input};
 use crate::message::OutboundChoice;
+use crate::understand::{self, Lexicon};
 
 /// Yes or no, in any configured language; may branch.
 #[derive(Debug, Clone)]
@@ -34,11 +35,13 @@ pub(super) fn yes_no_buttons(turn: &Turn) -> Vec<OutboundChoice> {
 }
 
 /// Yes or no: a button's value, or the words in any language; `None` for anything else.
-pub(super) fn said_yes(words: &str) -> Option<bool> {
+/// Yes or no: the buttons' values, the old exact words, then everyday words ("iya dong",
+/// "siap", "gak", "belum") through the understanding layer.
+pub(super) fn said_yes(lex: &Lexicon, words: &str) -> Option<bool> {
     match words {
         "yes" => Some(true),
         "no" => Some(false),
-        t => input::parse_yes_no(t),
+        t => input::parse_yes_no(t).or_else(|| understand::yes_no(lex, t)),
     }
 }
 
@@ -66,8 +69,8 @@ impl Kind for YesNoStep {
         bot.sys("expect_yes_no", lang)
     }
 
-    fn read(&self, _turn: &Turn, said: &Said) -> Reading {
-        match said_yes(said.words) {
+    fn read(&self, turn: &Turn, said: &Said) -> Reading {
+        match said_yes(turn.lex(), said.words) {
             Some(true) => Reading::answer_to(Answer::Bool(true), self.next_yes.clone()),
             Some(false) => Reading::answer_to(Answer::Bool(false), self.next_no.clone()),
             None => Reading::miss("expect_yes_no"),
