@@ -178,6 +178,44 @@ async fn erasure_is_asked_once_more_and_can_be_cancelled() {
     assert!(t.rt.store.guest_of(&budi()).unwrap().is_some());
 }
 
+/// Issue 17 item 7: the erasure is confirmed in every way the question offers it, on every
+/// channel: its number (SMS and e-mail list the buttons as "1. Ya, hapus data saya"), its label
+/// typed, an everyday yes; and "2" or "tidak" keeps the data.
+#[tokio::test]
+async fn erasure_is_confirmed_by_its_number_its_label_or_a_plain_yes_on_every_channel() {
+    for (channel, address) in [
+        (ChannelKind::Sms, "+6285712345678"),
+        (ChannelKind::Web, "web-session-7"),
+        (ChannelKind::Whatsapp, "+6285712345678"),
+        (ChannelKind::Telegram, "777"),
+    ] {
+        for (confirm, erased) in [
+            ("1", true),
+            ("Ya, hapus data saya", true),
+            ("iya hapus aja", true),
+            ("2", false),
+            ("gak jadi", false),
+        ] {
+            let mut t = Chat::memory();
+            t.as_person(channel, address);
+            let who = Identity::new(channel, address);
+            t.say("menu").await;
+            t.say("8").await;
+            t.fill_guest_book("Ani Lestari").await;
+            t.expect("kirim", &["tersimpan"]).await;
+            assert!(t.rt.store.guest_of(&who).unwrap().is_some());
+            let asked = t.expect("hapusdata", &["Lanjutkan?"]).await;
+            assert!(asked.contains("Ya, hapus data saya"), "{asked}");
+            let out = t.say(confirm).await;
+            assert_eq!(
+                t.rt.store.guest_of(&who).unwrap().is_none(),
+                erased,
+                "[{channel:?}] {confirm:?}: {out}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_retention_purge_erases_only_persons_inactive_long_enough() {
     let mut t = Chat::memory();

@@ -161,7 +161,8 @@ async fn confidential_complaint_with_lapor_number() {
         &["Kapan"],
     )
     .await;
-    t.expect("31/12/2026", &["tidak boleh sesudah"]).await;
+    t.expect("31/12/2026", &["tidak boleh setelah hari ini"])
+        .await;
     t.expect("20/11/2026", &["lewati"]).await;
     t.expect("skip", &["rahasia"]).await;
     t.expect("ya", &["LAPOR"]).await;
@@ -476,9 +477,15 @@ async fn officers_read_the_queue_and_confidential_identities_stay_hidden() {
     t.as_person(ChannelKind::Terminal, "kepala");
     t.expect("/lihat@pstbot adu-2026-000001", &["Rudi Hartono"])
         .await;
-    // An applicant typing an officer command does not run it: it is passed on as a message.
+    // An applicant typing an officer command does not run it: a single word is asked about
+    // (for the officer, or the menu?), and goes to the officer as a message when confirmed.
     t.as_person(ChannelKind::Terminal, "budi");
     let out = t.say("antrian").await;
+    assert!(
+        out.contains("Kirim ke petugas") && !out.contains("Kasus terbuka"),
+        "{out}"
+    );
+    let out = t.say("1").await;
     assert!(
         out.contains("diteruskan ke petugas") && !out.contains("Kasus terbuka"),
         "{out}"

@@ -228,7 +228,7 @@ async fn a_complaint_filed_entirely_by_sms() {
     let per_exchange: Vec<String> = s
         .log
         .iter()
-        .map(|(said, p)| format!("{said:?}: {}", p.len()))
+        .map(|(said, p)| format!("{said:?}: {} {p:?}", p.len()))
         .collect();
     println!("SMS parts per exchange: {per_exchange:#?} (total {parts})");
     assert!(parts <= 25, "{parts} SMS parts: {per_exchange:#?}");

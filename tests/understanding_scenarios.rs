@@ -125,21 +125,27 @@ async fn guest_book(p: &mut Person) {
     p.say("Dinas Kominfo Kota Bengkulu", "Kategori").await;
     p.say("pemda", "tujuan").await;
     let summary = p.say("buat perencanaan", "Mohon periksa").await;
-    summary_has(
-        &summary,
-        &[
-            "siti rahmawati",
-            "siti.rahma@gmail.com",
-            "+6281234567890",
-            "Perempuan",
+    let common = [
+        "siti rahmawati",
+        "siti.rahma@gmail.com",
+        "+6281234567890",
+        "Perempuan",
+        "D4/S1",
+        "ASN/TNI/Polri",
+        "Dinas Kominfo Kota Bengkulu",
+    ];
+    summary_has(&summary, &common);
+    // SMS shows the options' short labels.
+    let labels = if p.files() {
+        [
             "30–39 tahun",
-            "D4/S1",
-            "ASN/TNI/Polri",
-            "Dinas Kominfo Kota Bengkulu",
             "Pemerintah daerah",
             "Perencanaan/evaluasi pemerintahan",
-        ],
-    );
+        ]
+    } else {
+        ["30-39 th", "Pemda", "Pemerintahan"]
+    };
+    summary_has(&summary, &labels);
 }
 
 /// A complaint from a first message in slang to the case number.
@@ -307,4 +313,64 @@ async fn a_paid_product_typed_as_on_a_phone_on_every_channel() {
     ] {
         product(channel, address).await.check_reprompts();
     }
+}
+
+/// A re-prompt says more each time the same question misses: never the same text three times;
+/// the second gives an example, the third the choices in full and the ways out.
+#[tokio::test]
+async fn re_prompts_escalate_and_never_repeat_three_times() {
+    let mut p = Person::on(ChannelKind::Whatsapp, "+6281234567890");
+    p.say("halo", "Selamat datang").await;
+    p.say("mau ngadu", "Pelindungan Data Pribadi").await;
+    p.say("ya", "nama lengkap").await;
+    p.say("Siti Rahma", "e-mail").await;
+    p.say("siti@example.org", "Nomor HP").await;
+    p.say("ya", "Jenis kelamin").await;
+    let mut replies = Vec::new();
+    for nonsense in ["qwerty", "zzz", "asdf", "hjkl"] {
+        replies.push(p.t.say(nonsense).await);
+    }
+    assert!(replies[0].contains("Mohon pilih"), "{}", replies[0]);
+    assert!(replies[1].contains("Contoh"), "{}", replies[1]);
+    assert!(
+        replies[2].contains("Pilihannya") && replies[2].contains("bantuan"),
+        "{}",
+        replies[2]
+    );
+    for w in replies.windows(3) {
+        assert!(
+            !(w[0] == w[1] && w[1] == w[2]),
+            "the same text three times: {w:?}"
+        );
+    }
+    assert_ne!(replies[0], replies[1]);
+    // An answer resets it: the next question's first miss is plain again.
+    p.say("perempuan", "umur").await;
+    let plain = p.t.say("qwerty").await;
+    assert!(
+        !plain.contains("Contoh") && !plain.contains("Pilihannya"),
+        "{plain}"
+    );
+}
+
+/// Two options named equally: the bot asks with just those two, and stores nothing.
+#[tokio::test]
+async fn a_tie_asks_with_just_the_tied_options() {
+    let mut p = Person::on(ChannelKind::Telegram, "4242");
+    p.say("halo", "Selamat datang").await;
+    p.say("mau ngadu", "Pelindungan Data Pribadi").await;
+    guest_book(&mut p).await;
+    p.say("siap", "tentang apa").await;
+    let asked = p.t.say("petugas dan fasilitas").await;
+    assert!(asked.contains("yang mana"), "{asked}");
+    let buttons: Vec<String> =
+        p.t.last
+            .iter()
+            .flat_map(|m| m.choices.iter().map(|c| c.label.clone()))
+            .collect();
+    assert_eq!(
+        buttons,
+        ["Pelayanan petugas", "Sarana/prasarana"],
+        "{asked}"
+    );
 }

@@ -104,6 +104,37 @@ pub fn step(
     conv: &Conversation,
     input: &Input,
 ) -> (Conversation, Vec<Effect>) {
+    let (conv, mut effects) = step_once(bot, ctx, conv, input);
+    if ctx.identity.channel.text_variant() == Some("sms") {
+        merge_replies(&mut effects);
+    }
+    (conv, effects)
+}
+
+/// On SMS every message costs the person: consecutive replies of one turn go as one message
+/// ("Data tersimpan." and the next question), the buttons of the last one kept.
+fn merge_replies(effects: &mut Vec<Effect>) {
+    let mut merged: Vec<Effect> = Vec::with_capacity(effects.len());
+    for e in effects.drain(..) {
+        match (merged.last_mut(), e) {
+            (Some(Effect::Reply(prev)), Effect::Reply(next)) if prev.choices.is_empty() => {
+                prev.text.push('\n');
+                prev.text.push_str(&next.text);
+                prev.choices = next.choices;
+                prev.ask_contact |= next.ask_contact;
+            }
+            (_, e) => merged.push(e),
+        }
+    }
+    *effects = merged;
+}
+
+fn step_once(
+    bot: &Bot,
+    ctx: &Ctx,
+    conv: &Conversation,
+    input: &Input,
+) -> (Conversation, Vec<Effect>) {
     let mut out = Out {
         bot,
         conv: conv.clone(),

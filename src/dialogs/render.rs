@@ -61,9 +61,9 @@ pub fn common_vars(
 /// years ("2 tahun"), else whole months of 30 days, else days.
 pub fn retention_text(bot: &Bot, lang: &str) -> String {
     let days = bot.retention.as_secs() / 86_400;
-    let (n, key) = if days >= 365 && days % 365 == 0 {
+    let (n, key) = if days >= 365 && days.is_multiple_of(365) {
         (days / 365, "retention_years")
-    } else if days >= 30 && days % 30 == 0 {
+    } else if days >= 30 && days.is_multiple_of(30) {
         (days / 30, "retention_months")
     } else {
         (days, "retention_days")
@@ -118,7 +118,18 @@ pub fn cart_documents(bot: &Bot, lines: &[CartLine], lang: &str) -> Vec<String> 
 /// An answer as a person reads it; the step's kind shows its own answers its way (a choice
 /// shows its label).
 pub fn display_answer(bot: &Bot, step: Option<&Step>, answer: &Answer, lang: &str) -> String {
-    if let Some(shown) = step.and_then(|s| s.kind.rules().display(bot, answer, lang)) {
+    display_answer_for(bot, step, answer, lang, None)
+}
+
+/// [`display_answer`] in a channel's variant of the texts (an option's SMS label).
+pub fn display_answer_for(
+    bot: &Bot,
+    step: Option<&Step>,
+    answer: &Answer,
+    lang: &str,
+    variant: Option<&str>,
+) -> String {
+    if let Some(shown) = step.and_then(|s| s.kind.rules().display(bot, answer, lang, variant)) {
         return shown;
     }
     match answer {
@@ -193,14 +204,20 @@ pub fn summary_text_for(
 ) -> String {
     answered(dialog, answers)
         .iter()
-        .enumerate()
-        .map(|(i, (s, a))| {
+        .map(|(s, a)| {
             let label = s
                 .label
                 .as_ref()
                 .map(|l| crate::text::pick_for(l, lang, bot.default_lang(), variant))
                 .unwrap_or_default();
-            let mut value = display_answer(bot, Some(s), a, lang);
+            (s, a, label)
+        })
+        // An answer whose label is empty in the channel's variant is left out there (the
+        // consent on SMS: the person gave it a moment ago).
+        .filter(|(_, _, label)| !label.is_empty())
+        .enumerate()
+        .map(|(i, (s, a, label))| {
+            let mut value = display_answer_for(bot, Some(s), a, lang, variant);
             let long_text =
                 matches!(a, Answer::Text(t) if t.chars().count() > SMS_SUMMARY_VALUE_CHARS);
             if variant == Some("sms") && long_text {

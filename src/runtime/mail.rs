@@ -229,6 +229,17 @@ impl MailLines<'_> {
         Some((start, input))
     }
 
+    /// Whether the next line is the first line of a first mail, to be read twice (as the
+    /// greeting, then as the answer to the menu).
+    fn first_pending(&self) -> bool {
+        self.first
+    }
+
+    /// The first line was enough (it started a service): do not read it again.
+    fn consume_first(&mut self) {
+        self.at += 1;
+    }
+
     /// The rest of the mail from line `start`, as one text.
     fn rest(&self, start: usize) -> String {
         self.lines[start..].join("\n").trim().to_string()
@@ -327,11 +338,17 @@ impl MailRun<'_, '_> {
     fn read(&mut self, mail: &mut MailLines) -> bool {
         let mut stepped = false;
         for _ in 0..200 {
+            let greeting = mail.first_pending();
             let Some((start, input)) = mail.next(self.current_kind()) else {
                 break;
             };
             let before = self.position();
             let (mut next, mut effects) = self.step(&input);
+            if greeting && next.active.as_ref().is_some_and(|a| a.dialog != "menu") {
+                // The first line named a service and started it ("Pengaduan"): it is not read
+                // again as the answer to a menu that was never shown.
+                mail.consume_first();
+            }
             let mut rest_taken = false;
             if before.is_none() && next.active.is_none() && self.conv.last_seen.is_some() {
                 // Outside a dialog a line that starts none (a message for an open case's

@@ -218,11 +218,14 @@ impl Chat {
         )
         .await;
         self.expect("pemerintah daerah", &["tujuan"]).await;
-        self.expect(
-            "2",
-            &["Mohon periksa", "+6281234567890", "Pemerintah daerah"],
-        )
-        .await;
+        // (SMS shows the short labels of the options)
+        let category = if self.who.channel == ChannelKind::Sms {
+            "Pemda"
+        } else {
+            "Pemerintah daerah"
+        };
+        self.expect("2", &["Mohon periksa", "+6281234567890", category])
+            .await;
     }
 }
 

@@ -53,7 +53,10 @@ pub(super) fn outside_dialog(
                 && let IntentReading::Dialog(id) =
                     understand::intent(lex, &out.bot.understanding.intents, t)
             {
-                note_open_case(out, &open);
+                // (the status view lists the open case itself)
+                if id != "status" {
+                    note_open_case(out, &open);
+                }
                 return start_dialog(out, ctx, &id, None);
             }
             match understand::small_talk(lex, t) {
@@ -62,7 +65,8 @@ pub(super) fn outside_dialog(
                     return start_dialog(out, ctx, "menu", None);
                 }
                 Some(SmallTalk::Thanks) if !first => return out.sys("small_talk_thanks"),
-                Some(SmallTalk::Acknowledgement) if !first => {
+                // ("ya" with nothing open and no question asked: the menu, as before)
+                Some(SmallTalk::Acknowledgement) if !first && !open.is_empty() => {
                     return out.sys("small_talk_ack");
                 }
                 Some(_) | None => {}

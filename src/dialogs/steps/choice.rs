@@ -10,7 +10,7 @@ use crate::dialogs::Bot;
 use crate::dialogs::load::{RawStep, StepProblems, parse_next};
 use crate::dialogs::spec::{ChoiceOption, Next};
 use crate::message::OutboundChoice;
-use crate::text::{I18n, pick};
+use crate::text::{I18n, pick_for};
 use crate::understand::{self, ChoiceMode, ChoiceReading};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,11 +94,11 @@ impl ChoiceStep {
     }
 
     /// The label of the option with this value, or the value itself.
-    fn label_of(&self, value: &str, bot: &Bot, lang: &str) -> String {
+    fn label_of(&self, value: &str, bot: &Bot, lang: &str, variant: Option<&str>) -> String {
         self.options
             .iter()
             .find(|o| o.value == value)
-            .map(|o| pick(&o.label, lang, bot.default_lang()))
+            .map(|o| pick_for(&o.label, lang, bot.default_lang(), variant))
             .unwrap_or_else(|| value.to_string())
     }
 
@@ -249,12 +249,21 @@ impl Kind for ChoiceStep {
             .collect()
     }
 
-    fn display(&self, bot: &Bot, answer: &Answer, lang: &str) -> Option<String> {
+    fn display(
+        &self,
+        bot: &Bot,
+        answer: &Answer,
+        lang: &str,
+        variant: Option<&str>,
+    ) -> Option<String> {
         if let Answer::Choice(v) = answer {
-            return Some(self.label_of(v, bot, lang));
+            return Some(self.label_of(v, bot, lang, variant));
         }
         if let Answer::Choices(vs) = answer {
-            let labels: Vec<String> = vs.iter().map(|v| self.label_of(v, bot, lang)).collect();
+            let labels: Vec<String> = vs
+                .iter()
+                .map(|v| self.label_of(v, bot, lang, variant))
+                .collect();
             return Some(labels.join(", "));
         }
         None

@@ -283,9 +283,15 @@ pub trait Kind {
         Vec::new()
     }
 
-    /// The kind's own way to show a stored answer (a choice shows its label); `None` shows the
-    /// answer plainly.
-    fn display(&self, _bot: &Bot, _answer: &Answer, _lang: &str) -> Option<String> {
+    /// The kind's own way to show a stored answer (a choice shows its label, in the channel's
+    /// `variant` of the texts when it has one); `None` shows the answer plainly.
+    fn display(
+        &self,
+        _bot: &Bot,
+        _answer: &Answer,
+        _lang: &str,
+        _variant: Option<&str>,
+    ) -> Option<String> {
         None
     }
 }
