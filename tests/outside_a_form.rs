@@ -55,6 +55,7 @@ async fn a_returning_person_with_an_open_case_starts_a_new_request_on_every_chan
         (ChannelKind::Whatsapp, "+6281234567890"),
         (ChannelKind::Telegram, "4242"),
         (ChannelKind::Sms, "+6281234567890"),
+        (ChannelKind::Email, "budi.santoso@example.go.id"),
         (ChannelKind::Web, "web-session-9"),
     ] {
         let mut t = Chat::memory();
