@@ -283,6 +283,10 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "whatsapp_location",
     "whatsapp_list_button",
     "whatsapp_list_title",
+    // Web chat page (issue 21).
+    "web_menu",
+    "web_skip",
+    "web_officer",
 ];
 
 /// Loads and validates every dialog and data file in `dir` for the given languages.
