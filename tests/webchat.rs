@@ -794,7 +794,7 @@ async fn pages_and_widget_are_served_from_the_binary() {
     for (path, ty, needle) in [
         ("/", "text/html", "/assets/chat.js"),
         ("/chat", "text/html", "role=\"log\""),
-        ("/assets/chat.js", "text/javascript", "EventSource"),
+        ("/assets/chat.js", "text/javascript", "X-PSTBot-Session"),
         ("/assets/chat.css", "text/css", "360"),
         ("/widget.js", "text/javascript", "/chat?embed=1"),
         ("/privacy?lang=en", "text/html", "Personal Data Protection"),
