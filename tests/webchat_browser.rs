@@ -848,3 +848,68 @@ async fn the_widget_stays_reachable_on_a_long_right_to_left_page_with_its_own_fi
     browser.close().await;
     service.stop().await;
 }
+
+/// Issue 21, item 5: an office page wider than the phone (a wide table makes the whole page
+/// scroll sideways, right to left): the browser's fixed layer is as wide as the page, and the
+/// bubble must follow the part on screen. Scrolled to the far left (the end of a right-to-left
+/// page), the bubble is on screen, and the chat opens within the 360 px screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_page_wider_than_the_phone_the_bubble_follows_the_screen() {
+    let service = Service::start().await;
+    let head = "<style>html { direction: rtl; } table { width: 900px; }</style>";
+    let mut body = String::from(
+        "<h1>BPS Provinsi Bengkulu</h1><table><tr><td>Tabel lebar yang bergulir</td></tr></table>",
+    );
+    for i in 0..60 {
+        body.push_str(&format!("<p>Paragraf {i}: tabel dinamis.</p>"));
+    }
+    let site = office_website(service.port, head, &body).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let bubble = bubble_on(c, &format!("http://localhost:{site}/")).await;
+    // Where an element is, against the part of the page on screen.
+    let on_screen = "var r = arguments[0].getBoundingClientRect(), v = window.visualViewport; \
+        return { left: r.left - v.offsetLeft, right: r.right - v.offsetLeft, \
+                 top: r.top - v.offsetTop, bottom: r.bottom - v.offsetTop, \
+                 w: v.width, h: v.height, page: window.innerWidth };";
+    for (x, y) in [(-10_000, 0), (-10_000, 10_000), (0, 400)] {
+        js(c, &format!("window.scrollTo({x}, {y}); return 0;")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let r = c
+            .execute(on_screen, vec![serde_json::to_value(&bubble).unwrap()])
+            .await
+            .unwrap();
+        eprintln!("bubble, scrolled to {x},{y}: {r}");
+        assert!(
+            r["page"].as_f64().unwrap() > 500.0,
+            "a page wider than the phone: {r}"
+        );
+        let f = |k: &str| r[k].as_f64().unwrap();
+        assert!(
+            f("left") >= 0.0 && f("right") <= f("w") && f("top") >= 0.0 && f("bottom") <= f("h"),
+            "the bubble is off screen: {r}"
+        );
+    }
+    js(c, "window.scrollTo(-10000, 0); return 0;").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bubble.click().await.unwrap();
+    let frame = appears(c, "iframe[src*='/chat?embed=1']").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = c
+        .execute(on_screen, vec![serde_json::to_value(&frame).unwrap()])
+        .await
+        .unwrap();
+    eprintln!("frame: {r}");
+    let f = |k: &str| r[k].as_f64().unwrap();
+    assert!(
+        f("left") >= 0.0 && f("right") <= f("w") && f("top") >= 0.0 && f("bottom") <= f("h"),
+        "the chat is off screen: {r}"
+    );
+    assert!(f("right") - f("left") >= 300.0, "{r}");
+    frame.clone().enter_frame().await.unwrap();
+    wait_bot(c, 0, &["Selamat datang"]).await;
+    c.enter_parent_frame().await.unwrap();
+    shot(c, "webchat-widget-wide-rtl-page").await;
+    browser.close().await;
+    service.stop().await;
+}

@@ -38,6 +38,34 @@
   btn.addEventListener('focus', function () { style(btn, { outline: '3px solid #f5a700', 'outline-offset': '2px' }); });
   btn.addEventListener('blur', function () { btn.style.removeProperty('outline'); });
 
+  // The part of the page on screen (the visual viewport) can be smaller than the fixed layer
+  // (a pinch-zoomed page, a phone's toolbars and keyboard): the bubble and the frame follow
+  // the part on screen, and the frame is sized to it.
+  function place() {
+    var v = window.visualViewport;
+    fit(btn, 16, 16, null);
+    if (frame && frame.style.display !== 'none') {
+      var w = v ? v.width : document.documentElement.clientWidth;
+      var h = v ? v.height : document.documentElement.clientHeight;
+      style(frame, { width: Math.min(400, w - 32) + 'px', height: Math.min(640, h - 104) + 'px' });
+      fit(frame, 16, 88, null);
+    }
+  }
+
+  // Puts `el` `right` and `bottom` pixels from the corner of the part on screen: it is set
+  // against the fixed layer first, then moved by how far that corner is from the screen's.
+  function fit(el, right, bottom) {
+    style(el, { right: right + 'px', bottom: bottom + 'px' });
+    var v = window.visualViewport;
+    if (!v) return;
+    var r = el.getBoundingClientRect();
+    var dx = r.right - (v.offsetLeft + v.width - right);
+    var dy = r.bottom - (v.offsetTop + v.height - bottom);
+    if (Math.abs(dx) > 1 || Math.abs(dy) > 1) {
+      style(el, { right: (right + dx) + 'px', bottom: (bottom + dy) + 'px' });
+    }
+  }
+
   function open() {
     if (!frame) {
       frame = document.createElement('iframe');
@@ -56,6 +84,7 @@
       document.documentElement.appendChild(frame);
     }
     style(frame, { display: 'block' });
+    place();
     btn.setAttribute('aria-expanded', 'true');
     frame.focus();
   }
@@ -73,6 +102,14 @@
     if (e.origin === origin && e.data && e.data.pstbot === 'close') close();
   });
 
-  function mount() { document.documentElement.appendChild(btn); }
+  function mount() {
+    document.documentElement.appendChild(btn);
+    place();
+    if (window.visualViewport) {
+      window.visualViewport.addEventListener('resize', place);
+      window.visualViewport.addEventListener('scroll', place);
+    }
+    window.addEventListener('resize', place);
+  }
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
 })();
