@@ -1213,3 +1213,90 @@ async fn the_first_post_the_store_cannot_take_is_503_on_postgres_too() {
     let h = v.history().await;
     assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", h.json);
 }
+
+/// Issue 21, item 2: the page's token in `X-PSTBot-Session` is a session without any cookie
+/// (a frame on another site gets none): it resumes, posts, reads the history, the event stream
+/// and the conversation's files. A made-up token in the header is refused like a cookie.
+#[tokio::test]
+async fn the_session_token_in_the_header_works_without_a_cookie() {
+    let svc = service(roomy(), None);
+    let mut v = Visitor::new(&svc);
+    let r = v.start().await;
+    let token = r.json["token"]
+        .as_str()
+        .expect("the token in the answer")
+        .to_string();
+    assert_eq!(Some(&token), v.cookie.as_ref());
+    let url = evidence(&v).await;
+    // From now on only the header, as the widget's frame sends it.
+    v.cookie = None;
+    let with = |b: axum::http::request::Builder| b.header("x-pstbot-session", token.as_str());
+    let resumed = v
+        .send(
+            with(v.request("POST", "/api/web/session"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(resumed.json["resumed"], true, "{:?}", resumed.json);
+    assert!(resumed.headers.get(header::SET_COOKIE).is_none());
+    let said = v
+        .send(
+            with(v.request("POST", "/api/web/messages"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    serde_json::json!({"id": new_id(), "text": "tidak"}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(said.status, StatusCode::OK, "{:?}", said.json);
+    assert!(said.bot_text().contains("LAPOR"), "{}", said.bot_text());
+    let h = v
+        .send(
+            with(v.request("GET", "/api/web/history"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(texts(&h.json["messages"], true).contains("Budi Santoso"));
+    let file = svc
+        .app
+        .clone()
+        .oneshot(with(v.request("GET", &url)).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    let events = svc
+        .app
+        .clone()
+        .oneshot(
+            with(v.request("GET", "/api/web/events?after=0"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let mut body = events.into_body();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(first.data_ref().unwrap()).contains("event: message"),
+        "the stored conversation comes first"
+    );
+    drop(body);
+    let forged = v
+        .send(
+            v.request("GET", "/api/web/history")
+                .header("x-pstbot-session", "0".repeat(64))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+}
