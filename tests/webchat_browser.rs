@@ -336,7 +336,7 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
     );
     assert_eq!(text_of(c, Locator::Id("menu")).await, "Menu");
     let privacy = c.find(Locator::Id("privacy")).await.unwrap();
-    assert_eq!(privacy.text().await.unwrap(), "Data Anda dilindungi");
+    assert_eq!(privacy.text().await.unwrap(), "Data Bapak/Ibu dilindungi");
 
     // Switch to English and back: the page's labels and the bot follow.
     // The bot confirms and shows the menu again in English.
