@@ -311,6 +311,98 @@ async fn full_disk_refuses_work_logs_once_and_recovers_without_restart() {
     pstbot::store::sled::SledStore::open(&mount.dir, 8).expect("the store opens without repair");
 }
 
+/// Issue 17, item 6: the web chat alone on a disk that fills up. The first post the store
+/// cannot take is answered 503 "try again shortly" (not 500), like every one after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_web_post_on_a_full_disk_is_503() {
+    if !is_root() {
+        println!("SKIPPED: mounting a tmpfs needs root; disk trouble not checked");
+        return;
+    }
+    let gw = FakeGateway::start(vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut mount) = Mounted::new(&dir.path().join("data"), "6m", "") else {
+        println!("SKIPPED: `mount -t tmpfs` failed (no privilege in this container?)");
+        return;
+    };
+    let port = support::free_port();
+    let config = write_config(dir.path(), port, &gw.url());
+    // Roomy limits: this test posts until the disk refuses, not until a limit does.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(
+            "messages_per_minute_per_session = 30",
+            "messages_per_minute_per_session = 100000",
+        )
+        .replace(
+            "messages_per_minute_per_ip = 120",
+            "messages_per_minute_per_ip = 100000",
+        );
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("serve.log");
+    mount.child = Some(spawn(&config, &log));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    assert!(
+        wait_health(&client, port, 200, 30).await,
+        "pstbot did not start"
+    );
+    let r = web(&client, port, "/api/web/session", None)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim_start_matches("pstbot_session=").to_string())
+        .expect("a session cookie");
+    let _filler = fill(&mount.dir);
+    let mut answers = Vec::new();
+    for i in 0..2000 {
+        let r = web(&client, port, "/api/web/messages", Some(&cookie))
+            .body(format!(r#"{{"id":"full-{i}","text":"halo {i}"}}"#))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap_or_default();
+        answers.push(status);
+        if status != 200 {
+            assert_eq!(
+                status,
+                503,
+                "the first refused web post (after {} taken): {body}",
+                answers.len() - 1
+            );
+            assert!(body.contains("try again shortly"), "{body}");
+            break;
+        }
+    }
+    assert_ne!(
+        answers.last(),
+        Some(&200),
+        "a full disk never refused a web post"
+    );
+    for i in 0..5 {
+        let r = web(&client, port, "/api/web/messages", Some(&cookie))
+            .body(format!(r#"{{"id":"again-{i}","text":"halo"}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+    }
+    println!(
+        "web posts on a filling disk: {} taken, then 503",
+        answers.len() - 1
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_store_folder_is_refused_at_start_with_a_clear_error() {
     if !is_root() {

@@ -313,6 +313,7 @@ fn populate(store: &dyn Store) {
                     text: text.into(),
                     choices: Vec::new(),
                     files: Vec::new(),
+                    officer: false,
                 },
             )
             .unwrap();

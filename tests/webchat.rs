@@ -88,6 +88,8 @@ static IDS: AtomicU64 = AtomicU64::new(1);
 struct Visitor<'a> {
     svc: &'a Service,
     cookie: Option<String>,
+    /// The cookie's name: `pstbot_session`, or `__Host-pstbot_session` over https.
+    cookie_name: String,
     ip: [u8; 4],
 }
 
@@ -132,6 +134,7 @@ impl<'a> Visitor<'a> {
         Visitor {
             svc,
             cookie: None,
+            cookie_name: "pstbot_session".into(),
             ip: [192, 0, 2, 10],
         }
     }
@@ -150,7 +153,7 @@ impl<'a> Visitor<'a> {
                 .header("x-pstbot-chat", "1");
         }
         if let Some(c) = &self.cookie {
-            b = b.header(header::COOKIE, format!("pstbot_session={c}"));
+            b = b.header(header::COOKIE, format!("{}={c}", self.cookie_name));
         }
         b
     }
@@ -182,11 +185,8 @@ impl<'a> Visitor<'a> {
                 c.contains("HttpOnly") && c.contains("SameSite=Strict"),
                 "{c}"
             );
-            let token = c
-                .split(';')
-                .next()
-                .unwrap()
-                .trim_start_matches("pstbot_session=");
+            let (name, token) = c.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookie_name = name.to_string();
             self.cookie = Some(token.to_string());
         }
         r
@@ -794,7 +794,7 @@ async fn pages_and_widget_are_served_from_the_binary() {
     for (path, ty, needle) in [
         ("/", "text/html", "/assets/chat.js"),
         ("/chat", "text/html", "role=\"log\""),
-        ("/assets/chat.js", "text/javascript", "EventSource"),
+        ("/assets/chat.js", "text/javascript", "X-PSTBot-Session"),
         ("/assets/chat.css", "text/css", "360"),
         ("/widget.js", "text/javascript", "/chat?embed=1"),
         ("/privacy?lang=en", "text/html", "Personal Data Protection"),
@@ -867,4 +867,436 @@ async fn erasing_personal_data_erases_the_web_conversation_on_sled() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(pstbot::store::sled::SledStore::open(dir.path(), 8).unwrap());
     erasure_clears_the_log(service_on(store, roomy(), None)).await;
+}
+
+/// Issue 17, item 12: an event stream from the start of a long log sends every entry (pages of
+/// 300 one after another), then the new ones.
+#[tokio::test]
+async fn the_event_stream_of_a_long_log_sends_every_entry_in_order() {
+    let svc = service(roomy(), None);
+    let mut v = Visitor::new(&svc);
+    v.start().await;
+    let session = v_session(&v);
+    let entry = |i: usize| pstbot::store::WebLogEntry {
+        at: monday_morning(),
+        visitor: i.is_multiple_of(2),
+        text: format!("pesan {i}"),
+        choices: Vec::new(),
+        files: Vec::new(),
+        officer: false,
+    };
+    for i in 1..=700 {
+        svc.rt
+            .store
+            .web_log_append(&session, &format!("k{i}"), &entry(i))
+            .unwrap();
+    }
+    let events = svc
+        .app
+        .clone()
+        .oneshot(
+            v.request("GET", "/api/web/events?after=0")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let mut body = events.into_body();
+    let mut seen = String::new();
+    let ids = |s: &str| -> Vec<u64> {
+        s.lines()
+            .filter_map(|l| l.strip_prefix("id: "))
+            .map(|n| n.trim().parse().unwrap())
+            .collect()
+    };
+    while ids(&seen).len() < 700 {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .unwrap_or_else(|_| panic!("the stream stopped after {} entries", ids(&seen).len()))
+            .expect("the stream stays open")
+            .unwrap();
+        if let Some(d) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(d));
+        }
+    }
+    let got = ids(&seen);
+    let want: Vec<u64> = (1..=700).collect();
+    assert_eq!(got, want);
+    // A new entry still arrives live after the backlog.
+    svc.rt
+        .store
+        .web_log_append(&session, "k701", &entry(701))
+        .unwrap();
+    svc.hub.publish(&session, 701, &entry(701));
+    while !seen.contains("pesan 701") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("the new entry arrives")
+            .unwrap()
+            .unwrap();
+        if let Some(d) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(d));
+        }
+    }
+    svc.stop.cancel();
+}
+
+/// Issue 17, item 11: over https the session cookie is `__Host-pstbot_session` (Secure, Path=/,
+/// no Domain), and a plain `pstbot_session` cookie planted by a sibling subdomain is not
+/// adopted: its conversation is not shown and the visitor gets a session of their own.
+#[tokio::test]
+async fn over_https_the_cookie_has_the_host_prefix_and_a_planted_one_is_not_adopted() {
+    let web = WebchatConfig {
+        public_url: Some("https://pst.example.go.id".into()),
+        ..roomy()
+    };
+    let svc = service(web, None);
+    // Requests as a browser sends them to https://pst.example.go.id (through the proxy).
+    let https = |v: &Visitor, method: &str, uri: &str| {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "pst.example.go.id")
+            .extension(ConnectInfo(SocketAddr::from((v.ip, 40000))));
+        if method == "POST" {
+            b = b
+                .header(header::ORIGIN, "https://pst.example.go.id")
+                .header("sec-fetch-site", "same-origin")
+                .header("x-pstbot-chat", "1");
+        }
+        if let Some(c) = &v.cookie {
+            b = b.header(header::COOKIE, format!("{}={c}", v.cookie_name));
+        }
+        b
+    };
+    // The planter starts a session of their own and says something in it.
+    let start = |v: &Visitor| {
+        https(v, "POST", "/api/web/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap()
+    };
+    let mut planter = Visitor::new(&svc);
+    let r = planter.send(start(&planter)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let set = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(set.starts_with("__Host-pstbot_session="), "{set}");
+    for part in ["Secure", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(set.contains(part), "{set}");
+    }
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
+    let token = set.split(';').next().unwrap().split_once('=').unwrap().1;
+    planter.cookie = Some(token.to_string());
+    planter.cookie_name = "__Host-pstbot_session".into();
+    let said = planter
+        .send(
+            https(&planter, "POST", "/api/web/messages")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    serde_json::json!({"id": new_id(), "text": "halo dari penanam"}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(said.status, StatusCode::OK, "{:?}", said.json);
+    // The victim's browser carries the planted token under the plain name (a sibling
+    // subdomain can set that one for the parent domain).
+    let mut victim = Visitor::new(&svc);
+    victim.cookie = Some(token.to_string());
+    victim.cookie_name = "pstbot_session".into();
+    let r = victim.send(start(&victim)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["resumed"], false, "a planted cookie is adopted");
+    let history = victim
+        .send(
+            https(&victim, "GET", "/api/web/history")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(history.status, StatusCode::UNAUTHORIZED);
+    // Under its own __Host- cookie the visitor's session works.
+    let own = r.headers[header::SET_COOKIE].to_str().unwrap();
+    victim.cookie = Some(
+        own.split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap()
+            .1
+            .to_string(),
+    );
+    victim.cookie_name = "__Host-pstbot_session".into();
+    let history = victim
+        .send(
+            https(&victim, "GET", "/api/web/history")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(history.status, StatusCode::OK);
+    assert!(!texts(&history.json["messages"], true).contains("penanam"));
+}
+
+/// Goes through the complaint up to its evidence and sends a file there; returns the file's
+/// download address.
+async fn evidence(v: &Visitor<'_>) -> String {
+    v.fill_guest_book("Pengaduan").await;
+    v.expect("kirim", &["tentang apa"]).await;
+    v.expect("2", &["Ceritakan"]).await;
+    v.expect("Tabel kemiskinan tidak bisa diunduh.", &["Kapan"])
+        .await;
+    v.expect("20/11/2026", &["bukti"]).await;
+    let r = v.upload("kuesioner.pdf", fixture("kuesioner.pdf")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    r.json["messages"][0]["files"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Issue 17, item 5: a download looks the file up in the session's file index, not by reading
+/// the whole log: 100 lookups on a 20,000-entry log cost far less than reading the log 100
+/// times (measured against one whole read on the same machine); and downloads per session are
+/// limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_lookup_does_not_read_the_whole_log_and_downloads_are_limited() {
+    let web = WebchatConfig {
+        downloads_per_minute_per_session: 1000,
+        ..roomy()
+    };
+    let svc = service(web, None);
+    let mut v = Visitor::new(&svc);
+    v.start().await;
+    let url = evidence(&v).await;
+    let session = v_session(&v);
+    for i in 0..20_000 {
+        svc.rt
+            .store
+            .web_log_append(
+                &session,
+                &format!("k{i}"),
+                &pstbot::store::WebLogEntry {
+                    at: monday_morning(),
+                    visitor: true,
+                    text: format!("pesan nomor {i} yang cukup panjang untuk dibaca"),
+                    choices: Vec::new(),
+                    files: Vec::new(),
+                    officer: false,
+                },
+            )
+            .unwrap();
+    }
+    let whole = std::time::Instant::now();
+    let all = svc.rt.store.web_log_tail(&session, usize::MAX).unwrap();
+    let one_read = whole.elapsed();
+    assert!(all.len() > 20_000);
+    let get = |path: &str| v.request("GET", path).body(Body::empty()).unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..100 {
+        let resp = svc.app.clone().oneshot(get(&url)).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let lookups = started.elapsed();
+    eprintln!("100 downloads: {lookups:?}; one whole read: {one_read:?}");
+    assert!(
+        lookups < one_read * 10,
+        "100 downloads took {lookups:?}; one read of the whole log takes {one_read:?}"
+    );
+    // A file that is not in the conversation is still not found.
+    let r = v
+        .send(get(&format!("/api/web/files/{}", "ab".repeat(32))))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Downloads per session are limited (the default: 30 a minute).
+    let svc = service(roomy(), None);
+    let mut v = Visitor::new(&svc);
+    v.start().await;
+    let url = evidence(&v).await;
+    let mut statuses = Vec::new();
+    for _ in 0..31 {
+        let get = v.request("GET", &url).body(Body::empty()).unwrap();
+        statuses.push(svc.app.clone().oneshot(get).await.unwrap().status());
+    }
+    assert!(
+        statuses[..30].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[30], StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Issue 17, item 4 (the web chat's part): one session, or one address, cannot hold more than
+/// a few event streams open; a stream's place is given back when it closes.
+#[tokio::test]
+async fn open_event_streams_are_capped_per_session_and_per_address() {
+    let web = WebchatConfig {
+        event_streams_per_ip: 8,
+        ..roomy()
+    };
+    let svc = service(web, None);
+    let mut v = Visitor::new(&svc);
+    v.start().await;
+    let open = |v: &Visitor| {
+        let req = v
+            .request("GET", "/api/web/events?after=0")
+            .body(Body::empty())
+            .unwrap();
+        svc.app.clone().oneshot(req)
+    };
+    let mut held = Vec::new();
+    for _ in 0..6 {
+        let r = open(&v).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        held.push(r);
+    }
+    let r = open(&v).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a 7th stream of one session"
+    );
+    assert!(r.headers().contains_key(header::RETRY_AFTER));
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["error"], "rate");
+    // One closes: its place is free again.
+    drop(held.pop());
+    let r = open(&v).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    held.push(r);
+    // Another session from the same address: two more, then the address is full.
+    let mut w = Visitor::new(&svc);
+    w.start().await;
+    for _ in 0..2 {
+        let r = open(&w).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        held.push(r);
+    }
+    let r = open(&w).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a 9th stream of one address"
+    );
+    // Another address is not held back.
+    let mut x = Visitor::new(&svc);
+    x.ip = [192, 0, 2, 77];
+    x.start().await;
+    assert_eq!(open(&x).await.unwrap().status(), StatusCode::OK);
+    drop(held);
+}
+
+/// Issue 17, item 6: when the store cannot write, the very first web post that fails is
+/// answered 503 "try again shortly" (not 500), also on a store that does not flag its trouble
+/// beforehand: here PostgreSQL, whose server goes away under a running web chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_post_the_store_cannot_take_is_503_on_postgres_too() {
+    let mut cluster = support::postgres::PgCluster::start();
+    let store = pstbot::store::postgres::PgStore::open(&cluster.fresh_database(), 2).unwrap();
+    let svc = service_on(Arc::new(store), roomy(), None);
+    let mut v = Visitor::new(&svc);
+    assert_eq!(v.start().await.status, StatusCode::OK);
+    v.expect("halo", &["Selamat datang"]).await;
+    cluster.stop();
+    let r = v.say("menu").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", r.json);
+    assert_eq!(r.json["error"], "server");
+    assert!(
+        r.message("en").contains("try again shortly"),
+        "{:?}",
+        r.json
+    );
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    // And reading the conversation meanwhile: the same answer.
+    let h = v.history().await;
+    assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", h.json);
+}
+
+/// Issue 21, item 2: the page's token in `X-PSTBot-Session` is a session without any cookie
+/// (a frame on another site gets none): it resumes, posts, reads the history, the event stream
+/// and the conversation's files. A made-up token in the header is refused like a cookie.
+#[tokio::test]
+async fn the_session_token_in_the_header_works_without_a_cookie() {
+    let svc = service(roomy(), None);
+    let mut v = Visitor::new(&svc);
+    let r = v.start().await;
+    let token = r.json["token"]
+        .as_str()
+        .expect("the token in the answer")
+        .to_string();
+    assert_eq!(Some(&token), v.cookie.as_ref());
+    let url = evidence(&v).await;
+    // From now on only the header, as the widget's frame sends it.
+    v.cookie = None;
+    let with = |b: axum::http::request::Builder| b.header("x-pstbot-session", token.as_str());
+    let resumed = v
+        .send(
+            with(v.request("POST", "/api/web/session"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(resumed.json["resumed"], true, "{:?}", resumed.json);
+    assert!(resumed.headers.get(header::SET_COOKIE).is_none());
+    let said = v
+        .send(
+            with(v.request("POST", "/api/web/messages"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    serde_json::json!({"id": new_id(), "text": "tidak"}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(said.status, StatusCode::OK, "{:?}", said.json);
+    assert!(said.bot_text().contains("LAPOR"), "{}", said.bot_text());
+    let h = v
+        .send(
+            with(v.request("GET", "/api/web/history"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(texts(&h.json["messages"], true).contains("Budi Santoso"));
+    let file = svc
+        .app
+        .clone()
+        .oneshot(with(v.request("GET", &url)).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    let events = svc
+        .app
+        .clone()
+        .oneshot(
+            with(v.request("GET", "/api/web/events?after=0"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let mut body = events.into_body();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(first.data_ref().unwrap()).contains("event: message"),
+        "the stored conversation comes first"
+    );
+    drop(body);
+    let forged = v
+        .send(
+            v.request("GET", "/api/web/history")
+                .header("x-pstbot-session", "0".repeat(64))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
 }

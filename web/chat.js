@@ -1,9 +1,14 @@
 // The PST web chat page: talks to /api/web/* on the same origin; no libraries, no build step.
+//
+// The session: the server gives the page a token (POST /api/web/session) that the page keeps in
+// its own storage and sends in the X-PSTBot-Session header with every request, so the chat
+// works in a frame on another site (the widget), where browsers do not send the cookie. The
+// cookie (first-party page) is the fallback when storage is off. See docs/channels/web-chat.md.
 (function () {
   'use strict';
 
-  var HEADERS = { 'Content-Type': 'application/json', 'X-PSTBot-Chat': '1' };
-  var state = { cfg: null, lang: 'id', last: 0, seen: {}, events: null };
+  var TOKEN_KEY = 'pstbot_token';
+  var state = { cfg: null, lang: 'id', last: 0, seen: {}, token: null, retry: 1000 };
   var embed = /[?&]embed=1\b/.test(location.search);
 
   function $(id) { return document.getElementById(id); }
@@ -15,9 +20,28 @@
     return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
   }
 
+  function storedToken() {
+    try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return null; /* storage off */ }
+  }
+
+  function keepToken(token) {
+    if (!token) return;
+    state.token = token;
+    try { localStorage.setItem(TOKEN_KEY, token); } catch (e) { /* kept for this page only */ }
+  }
+
+  // The headers of every request: the page's mark (refused cross-site) and the session.
+  function headers(extra) {
+    var h = { 'X-PSTBot-Chat': '1' };
+    if (state.token) h['X-PSTBot-Session'] = state.token;
+    for (var k in (extra || {})) h[k] = extra[k];
+    return h;
+  }
+
   function api(path, opts) {
     opts = opts || {};
     opts.credentials = 'same-origin';
+    opts.headers = headers(opts.headers);
     return fetch(path, opts).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (body) {
         if (!r.ok) {
@@ -61,10 +85,16 @@
     $('privacy').textContent = t('privacy_link');
     $('privacy').href = '/privacy?lang=' + encodeURIComponent(state.lang);
     $('log').setAttribute('aria-label', t('conversation'));
+    // The button's name starts with what it shows ("EN"), then says what it does.
     var other = nextLanguage();
-    $('lang').textContent = other.toUpperCase();
-    $('lang').setAttribute('aria-label', t('language_switch'));
-    $('lang').title = t('language_switch');
+    var lang = $('lang');
+    lang.textContent = other.toUpperCase();
+    var what = document.createElement('span');
+    what.className = 'sr';
+    what.textContent = ' — ' + t('language_switch');
+    lang.appendChild(what);
+    lang.title = t('language_switch');
+    $('menu').textContent = t('menu');
     $('close').setAttribute('aria-label', t('close_chat'));
   }
 
@@ -79,11 +109,34 @@
     parts.forEach(function (p) {
       if (/^\*[^*\n]+\*$/.test(p)) {
         var b = document.createElement('strong');
-        b.textContent = p.slice(1, -1);
+        keepWhole(b, p.slice(1, -1));
         el.appendChild(b);
       } else if (p) {
+        keepWhole(el, p);
+      }
+    });
+  }
+
+  // A case number (ADU-2026-000001) is never broken at its hyphens.
+  function keepWhole(el, text) {
+    text.split(/(\b[A-Z]{2,6}-\d{4}-\d{3,}\b)/).forEach(function (p, i) {
+      if (!p) return;
+      if (i % 2) {
+        var n = document.createElement('span');
+        n.className = 'nobr';
+        n.textContent = p;
+        el.appendChild(n);
+      } else {
         el.appendChild(document.createTextNode(p));
       }
+    });
+  }
+
+  // Whether a message asks an optional question (it carries the "type skip" hint).
+  function optional(m) {
+    var hints = (state.cfg && state.cfg.skip_hint) || {};
+    return Object.keys(hints).some(function (l) {
+      return hints[l] && String(m.text).indexOf(hints[l]) >= 0;
     });
   }
 
@@ -107,11 +160,17 @@
     state.seen[m.seq] = true;
     if (m.seq > state.last) state.last = m.seq;
     var div = document.createElement('div');
-    div.className = 'msg ' + (m.visitor ? 'me' : 'bot');
+    div.className = 'msg ' + (m.visitor ? 'me' : m.officer ? 'bot officer' : 'bot');
     div.setAttribute('data-seq', m.seq);
     var who = document.createElement('span');
-    who.className = 'sr';
-    who.textContent = (m.visitor ? t('you') : t('bot')) + ': ';
+    if (m.officer) {
+      // An officer's own words: shown (and read) as theirs, not the bot's.
+      who.className = 'from';
+      who.textContent = t('officer');
+    } else {
+      who.className = 'sr';
+      who.textContent = (m.visitor ? t('you') : t('bot')) + ': ';
+    }
     div.appendChild(who);
     var body = document.createElement('span');
     body.className = 'text';
@@ -124,26 +183,40 @@
       a.href = f.url;
       a.setAttribute('download', f.name);
       a.textContent = t('download') + ': ' + f.name;
+      a.addEventListener('click', function (e) { e.preventDefault(); download(f); });
       div.appendChild(document.createElement('br'));
       div.appendChild(a);
     });
-    if (m.choices && m.choices.length) {
+    var skip = !m.visitor && optional(m);
+    if ((m.choices && m.choices.length) || skip) {
       var g = document.createElement('div');
       g.className = 'choices';
       g.setAttribute('role', 'group');
-      m.choices.forEach(function (c) {
-        var b = document.createElement('button');
-        b.type = 'button';
-        b.className = 'choice';
-        b.textContent = c.label;
+      var press = function (b, payload) {
         b.addEventListener('click', function () {
           var all = g.querySelectorAll('button');
           for (var i = 0; i < all.length; i++) all[i].disabled = true;
           b.classList.add('picked');
-          send({ choice: c.value, label: c.label });
+          send(payload);
         });
+      };
+      (m.choices || []).forEach(function (c) {
+        var b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'choice';
+        b.textContent = c.label;
+        press(b, { choice: c.value, label: c.label });
         g.appendChild(b);
       });
+      if (skip) {
+        // An optional question: skipping it is one press, not a word to know.
+        var b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'choice skip';
+        b.textContent = t('skip');
+        press(b, { text: t('skip').toLowerCase() });
+        g.appendChild(b);
+      }
       div.appendChild(g);
     }
     var time = document.createElement('span');
@@ -159,15 +232,39 @@
     }
     log.insertBefore(div, after);
     retireChoices();
-    log.scrollTop = log.scrollHeight;
+    // The newest message in view; one taller than the conversation's window is shown from its
+    // start (the greeting's first line is not hidden under the header).
+    if (!m.visitor && div.offsetHeight > log.clientHeight - 24) {
+      log.scrollTop = div.offsetTop - 12;
+    } else {
+      log.scrollTop = log.scrollHeight;
+    }
   }
 
   function renderAll(list) { (list || []).forEach(render); }
 
+  // A file from the conversation: fetched with the session header (a plain link carries no
+  // session inside another site's frame), then saved under its name.
+  function download(f) {
+    fetch(f.url, { headers: headers(), credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      return r.blob();
+    }).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var a = document.createElement('a');
+      a.href = url;
+      a.download = f.name;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    }).catch(function () { say(t('error_server'), true); });
+  }
+
   function send(payload) {
     payload.id = newId();
     say('');
-    return api('/api/web/messages', { method: 'POST', headers: HEADERS, body: JSON.stringify(payload) })
+    return api('/api/web/messages', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) })
       .then(function (r) { renderAll(r.messages); return true; })
       .catch(function (e) { showError(e); return false; });
   }
@@ -193,26 +290,52 @@
     form.append('id', newId());
     form.append('file', file, file.name);
     say('');
-    api('/api/web/files', { method: 'POST', headers: { 'X-PSTBot-Chat': '1' }, body: form })
+    api('/api/web/files', { method: 'POST', body: form })
       .then(function (r) { renderAll(r.messages); })
       .catch(showError)
       .then(function () { $('attach').value = ''; });
   }
 
+  // New messages as Server-Sent Events, read with fetch (EventSource cannot send the session
+  // header); reconnects with a growing pause and goes on after the last message shown.
   function listen() {
-    if (!window.EventSource) return;
-    var es = new EventSource('/api/web/events?after=' + state.last);
-    es.onmessage = function (e) {
-      try { render(JSON.parse(e.data)); } catch (err) { /* a malformed event is skipped */ }
-    };
-    es.onopen = function () {
-      var s = $('status');
-      if (!s.classList.contains('error')) say('');
-    };
-    es.onerror = function () {
-      if (es.readyState !== EventSource.OPEN) say(t('offline'), false);
-    };
-    state.events = es;
+    if (!window.ReadableStream || !window.TextDecoder) return;
+    fetch('/api/web/events?after=' + state.last, {
+      headers: headers({ Accept: 'text/event-stream' }),
+      credentials: 'same-origin',
+      cache: 'no-store'
+    }).then(function (r) {
+      if (!r.ok || !r.body) throw new Error('HTTP ' + r.status);
+      if (!$('status').classList.contains('error')) say('');
+      state.retry = 1000;
+      var reader = r.body.getReader();
+      var text = new TextDecoder();
+      var buf = '';
+      function pump() {
+        return reader.read().then(function (x) {
+          if (x.done) throw new Error('stream closed');
+          buf += text.decode(x.value, { stream: true }).replace(/\r/g, '');
+          var end;
+          while ((end = buf.indexOf('\n\n')) >= 0) {
+            event(buf.slice(0, end));
+            buf = buf.slice(end + 2);
+          }
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () {
+      say(t('offline'), false);
+      setTimeout(listen, state.retry);
+      state.retry = Math.min(state.retry * 2, 30000);
+    });
+  }
+
+  function event(block) {
+    var data = block.split('\n').filter(function (l) { return l.indexOf('data:') === 0; })
+      .map(function (l) { return l.slice(5).replace(/^ /, ''); }).join('\n');
+    if (!data) return;
+    try { render(JSON.parse(data)); } catch (err) { /* a malformed event is skipped */ }
   }
 
   function start() {
@@ -229,8 +352,10 @@
       try { saved = localStorage.getItem('pstbot_lang'); } catch (e) { /* storage off */ }
       state.lang = cfg.languages.indexOf(saved) >= 0 ? saved : cfg.default_language;
       applyTexts();
-      return api('/api/web/session', { method: 'POST', headers: HEADERS, body: '{}' });
-    }).then(function () {
+      state.token = storedToken();
+      return api('/api/web/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    }).then(function (r) {
+      keepToken(r && r.token);
       return api('/api/web/history');
     }).then(function (h) {
       renderAll(h.messages);
@@ -250,6 +375,9 @@
     });
     $('attach').addEventListener('change', function () {
       if (this.files && this.files[0]) upload(this.files[0]);
+    });
+    $('menu').addEventListener('click', function () {
+      send({ text: 'menu' });
     });
     $('lang').addEventListener('click', function () {
       state.lang = nextLanguage();

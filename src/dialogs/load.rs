@@ -313,6 +313,10 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "retention_years",
     "retention_months",
     "retention_days",
+    // Web chat page (issue 21).
+    "web_menu",
+    "web_skip",
+    "web_officer",
 ];
 
 /// Loads and validates every dialog and data file in `dir` for the given languages.

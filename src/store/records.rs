@@ -250,4 +250,8 @@ pub struct WebLogEntry {
     pub choices: Vec<crate::message::OutboundChoice>,
     #[serde(default)]
     pub files: Vec<crate::message::AttachmentRef>,
+    /// An officer's own words (a reply or a file from an officer), which the page shows as the
+    /// officer's, not the bot's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub officer: bool,
 }

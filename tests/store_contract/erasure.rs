@@ -191,6 +191,7 @@ pub fn erasure_reaches_every_record_contract(store: &dyn Store) {
                 text: "nama saya Siti".into(),
                 choices: Vec::new(),
                 files: Vec::new(),
+                officer: false,
             },
         )
         .unwrap();

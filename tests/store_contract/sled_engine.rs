@@ -88,6 +88,7 @@ fn sled_store_keeps_the_web_chat_contract_across_reopen() {
         text: "lagi".into(),
         choices: Vec::new(),
         files: Vec::new(),
+        officer: false,
     };
     let (seq, new) = s.web_log_append(&a, "in:3", &entry).unwrap();
     assert!(new && seq > before.last().unwrap().0);

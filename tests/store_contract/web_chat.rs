@@ -27,6 +27,7 @@ pub fn web_contract(store: &dyn Store) {
         text: text.into(),
         choices: Vec::new(),
         files: Vec::new(),
+        officer: false,
     };
     let (s1, new1) = store
         .web_log_append(&a, "in:1", &entry("halo", true))

@@ -3,7 +3,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /api/web/config` | office name, service hours, languages, page texts, limits |
-//! | `POST /api/web/session` | resumes the session of the cookie, or starts one (sets the cookie) |
+//! | `POST /api/web/session` | resumes the session of the page's token or cookie, or starts one (sets the cookie; the token is in the answer too) |
 //! | `GET /api/web/history` | the session's last messages |
 //! | `POST /api/web/messages` | `{id, text}` or `{id, choice, label}` (`silent`: not shown as typed) |
 //! | `POST /api/web/files` | multipart `id` + `file` |
@@ -60,6 +60,7 @@ pub fn entry_json(seq: u64, e: &WebLogEntry) -> Value {
         "seq": seq,
         "at": e.at.to_rfc3339(),
         "visitor": e.visitor,
+        "officer": e.officer,
         "text": e.text,
         "choices": e.choices.iter().map(|c| json!({"value": c.value, "label": c.label})).collect::<Vec<_>>(),
         "files": e.files.iter().map(|f| json!({
@@ -99,8 +100,15 @@ pub async fn config(State(chat): Shared) -> Response {
             (l.clone(), Value::Object(t))
         })
         .collect();
+    // The hint an optional question carries: the page offers a skip button with it.
+    let skip_hint: serde_json::Map<String, Value> = bot
+        .languages
+        .iter()
+        .map(|l| (l.clone(), chat.texts.get("skip_hint", l).into()))
+        .collect();
     let mut resp = Json(json!({
         "office": bot.office_name,
+        "skip_hint": skip_hint,
         "address": bot.office_address,
         "languages": bot.languages,
         "default_language": bot.default_lang(),
@@ -128,10 +136,13 @@ fn start_session(
     headers: &HeaderMap,
 ) -> Result<Response, Refusal> {
     guard::same_origin(&chat.config, headers)?;
-    if let Some(token) = guard::cookie_token(headers)
+    let https = guard::is_https(&chat.config, headers);
+    if let Some(token) = guard::request_token(chat, headers)
         && chat.session_of(&token)?.is_some()
     {
-        return Ok(Json(json!({ "resumed": true })).into_response());
+        // The page keeps the token in its own storage too (a frame on another site gets no
+        // cookie); only a same-origin page can read this answer.
+        return Ok(Json(json!({ "resumed": true, "token": token })).into_response());
     }
     chat.limits
         .new_session(guard::client_ip(&chat.config, headers, peer))?;
@@ -146,15 +157,17 @@ fn start_session(
     })?;
     chat.rt.store.flush()?;
     tracing::info!(session = %crate::message::mask(&id), "web chat: new session");
+    // Over https the `__Host-` name: Secure, Path=/ and no Domain, so no sibling subdomain
+    // can set or overwrite it.
     let mut cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        super::COOKIE,
+        super::cookie_name(https),
         u64::from(chat.config.session_days) * 86_400
     );
-    if guard::is_https(&chat.config, headers) {
+    if https {
         cookie.push_str("; Secure");
     }
-    let mut resp = Json(json!({ "resumed": false })).into_response();
+    let mut resp = Json(json!({ "resumed": false, "token": token })).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|_| Refusal::server())?,
@@ -272,6 +285,7 @@ async fn post_message(
         text: shown,
         choices: Vec::new(),
         files: Vec::new(),
+        officer: false,
     });
     let out = converse(chat, &session, &posted.id, body, entry).await?;
     Ok(Json(json!({ "messages": out })).into_response())
@@ -302,7 +316,11 @@ async fn converse(
     };
     let queued = chat.rt.handle_queued(msg).await.map_err(|e| {
         chat.rt.log_unhandled("web chat", &who, &e);
-        if chat.rt.store.trouble().is_some() {
+        let engine = matches!(
+            e,
+            crate::runtime::RuntimeError::Store(crate::store::StoreError::Engine(_))
+        );
+        if engine || chat.rt.store.trouble().is_some() {
             Refusal::unavailable()
         } else {
             Refusal::server()
@@ -402,6 +420,7 @@ async fn post_file(
         text: aref.filename.clone(),
         choices: Vec::new(),
         files: vec![aref],
+        officer: false,
     };
     let out = converse(
         chat,
@@ -417,17 +436,17 @@ async fn post_file(
 /// Room for the multipart framing and the `id` field around a file of the largest size.
 pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 
-/// `GET /api/web/files/{blob}`: a file that is part of this session's conversation.
+/// `GET /api/web/files/{blob}`: a file that is part of this session's conversation (found
+/// through the session's file index, not by reading its log; a few downloads a minute).
 pub async fn download(State(chat): Shared, headers: HeaderMap, Path(blob): Path<String>) -> Answer {
-    let r = (|| {
+    let r: Result<Response, Refusal> = async {
         let session = guard::session(&chat, &headers)?;
+        chat.limits.download(&session)?;
         let not_found = || Refusal::new(StatusCode::NOT_FOUND, "web_error_bad_request");
-        let log = chat.rt.store.web_log_tail(&session, usize::MAX)?;
-        let f = log
-            .iter()
-            .flat_map(|(_, e)| e.files.iter())
-            .find(|f| f.blob == blob)
-            .cloned()
+        let f = chat
+            .files
+            .find(chat.rt.store.as_ref(), &session, &blob)
+            .await?
             .ok_or_else(not_found)?;
         let bytes = chat.rt.store.blob(&f.blob)?.ok_or_else(not_found)?;
         let ascii: String = f
@@ -456,7 +475,8 @@ pub async fn download(State(chat): Shared, headers: HeaderMap, Path(blob): Path<
             HeaderValue::from_static("nosniff"),
         );
         Ok(resp)
-    })();
+    }
+    .await;
     Answer(r, chat)
 }
 
@@ -470,10 +490,17 @@ pub struct EventsQuery {
 /// `after` (or the `Last-Event-ID` a reconnecting browser sends).
 pub async fn events(
     State(chat): Shared,
+    peer: guard::Peer,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> Response {
     let session = match guard::session(&chat, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.render(&chat.texts),
+    };
+    // A place among the session's and the address's open streams, held while it is open.
+    let ip = guard::client_ip(&chat.config, &headers, peer);
+    let slot = match chat.streams.open(&chat.config, &session, ip) {
         Ok(s) => s,
         Err(r) => return r.render(&chat.texts),
     };
@@ -488,7 +515,8 @@ pub async fn events(
         Ok(v) => v,
         Err(e) => return Refusal::from(e).render(&chat.texts),
     };
-    let stream = live(chat.clone(), session, after, rx, backlog.into());
+    let more = backlog.len() == HISTORY;
+    let stream = live(chat.clone(), session, after, rx, backlog.into(), more, slot);
     let mut resp = Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response();
@@ -503,16 +531,36 @@ struct Live {
     last: u64,
     rx: tokio::sync::broadcast::Receiver<(u64, WebLogEntry)>,
     backlog: VecDeque<(u64, WebLogEntry)>,
+    /// The last read from the log filled its page: there may be more stored after it.
+    more: bool,
+    /// Given back when the stream ends (the page went away or the service stops).
+    _slot: guard::StreamSlot,
 }
 
-/// The stored entries after `after`, then each new one as it is logged; ends when the
-/// service stops.
+impl Live {
+    /// Reads the next page of stored entries after the last one sent.
+    fn read_on(&mut self) -> Result<(), crate::store::StoreError> {
+        let page = self
+            .chat
+            .rt
+            .store
+            .web_log(&self.session, self.last, HISTORY)?;
+        self.more = page.len() == HISTORY;
+        self.backlog.extend(page);
+        Ok(())
+    }
+}
+
+/// The stored entries after `after`, page by page (a long log is sent whole, not only its
+/// first page), then each new one as it is logged; ends when the service stops.
 fn live(
     chat: Arc<WebChat>,
     session: String,
     after: u64,
     rx: tokio::sync::broadcast::Receiver<(u64, WebLogEntry)>,
     backlog: VecDeque<(u64, WebLogEntry)>,
+    more: bool,
+    slot: guard::StreamSlot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let state = Live {
         chat,
@@ -520,6 +568,8 @@ fn live(
         last: after,
         rx,
         backlog,
+        more,
+        _slot: slot,
     };
     futures_util::stream::unfold(state, |mut s| async move {
         loop {
@@ -534,19 +584,25 @@ fn live(
                     .data(entry_json(seq, &e).to_string());
                 return Some((Ok(ev), s));
             }
+            if s.more {
+                // The stored entries after the first page: read before waiting for new ones
+                // (what arrived live meanwhile is in the log too, and skipped by its number).
+                if let Err(e) = s.read_on() {
+                    tracing::error!(error = %e, "web chat: cannot read the log for an event stream");
+                    return None;
+                }
+                continue;
+            }
             let stop = s.chat.stop.clone();
             tokio::select! {
                 _ = stop.cancelled() => return None,
                 got = s.rx.recv() => match got {
                     Ok(item) => s.backlog.push_back(item),
                     Err(RecvError::Lagged(_)) => {
-                        // Missed some: read them from the log.
-                        match s.chat.rt.store.web_log(&s.session, s.last, HISTORY) {
-                            Ok(v) => s.backlog.extend(v),
-                            Err(e) => {
-                                tracing::error!(error = %e, "web chat: cannot read the log for an event stream");
-                                return None;
-                            }
+                        // Missed some: read them from the log (all of them, page by page).
+                        if let Err(e) = s.read_on() {
+                            tracing::error!(error = %e, "web chat: cannot read the log for an event stream");
+                            return None;
                         }
                     }
                     Err(RecvError::Closed) => return None,

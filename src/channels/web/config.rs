@@ -28,6 +28,12 @@ pub struct WebchatConfig {
     pub session_days: u32,
     /// Who may show `/chat` in a frame (the widget): the CSP `frame-ancestors` value.
     pub frame_ancestors: String,
+    /// Open event streams (live updates) at once from one session, and from one IP address.
+    /// A page keeps one; a few tabs of the same visitor keep a few.
+    pub event_streams_per_session: u32,
+    pub event_streams_per_ip: u32,
+    /// File downloads per minute from one session.
+    pub downloads_per_minute_per_session: u32,
 }
 
 impl Default for WebchatConfig {
@@ -41,6 +47,9 @@ impl Default for WebchatConfig {
             sessions_per_minute_per_ip: 20,
             session_days: 90,
             frame_ancestors: "*".into(),
+            event_streams_per_session: 6,
+            event_streams_per_ip: 100,
+            downloads_per_minute_per_session: 30,
         }
     }
 }
@@ -83,6 +92,12 @@ impl WebchatConfig {
                 self.sessions_per_minute_per_ip,
             ),
             ("session_days", self.session_days),
+            ("event_streams_per_session", self.event_streams_per_session),
+            ("event_streams_per_ip", self.event_streams_per_ip),
+            (
+                "downloads_per_minute_per_session",
+                self.downloads_per_minute_per_session,
+            ),
         ] {
             if v == 0 {
                 return Err(format!("`webchat.{k}` must be at least 1"));

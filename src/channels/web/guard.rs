@@ -4,7 +4,7 @@
 //! (`{"error": key, "message": {"id": …, "en": …}}`) and a fitting status; nothing is changed.
 
 use super::config::WebchatConfig;
-use super::{COOKIE, WebChat};
+use super::{WebChat, cookie_name};
 use crate::text::{Texts, fill};
 use axum::Json;
 use axum::extract::ConnectInfo;
@@ -100,14 +100,19 @@ impl Refusal {
 }
 
 impl From<crate::store::StoreError> for Refusal {
+    /// The storage engine could not read or write (a full disk, a database that is down):
+    /// 503 "try again shortly" from the first such request, whether or not the store has
+    /// flagged its trouble yet (issue 17, item 6; a PostgreSQL store never flags it). Other
+    /// store errors (a record that cannot be read) are ours: 500.
     fn from(e: crate::store::StoreError) -> Refusal {
-        // Disk trouble is logged once by the store; other store errors here.
         if matches!(e, crate::store::StoreError::Engine(_)) {
+            // Disk trouble is logged once by the store.
             tracing::debug!(error = %e, "web chat: store error");
+            Refusal::unavailable()
         } else {
             tracing::error!(error = %e, "web chat: store error");
+            Refusal::server()
         }
-        Refusal::server()
     }
 }
 
@@ -116,6 +121,7 @@ pub struct Limits {
     per_session: DefaultKeyedRateLimiter<String>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     sessions_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    downloads_per_session: DefaultKeyedRateLimiter<String>,
 }
 
 fn per_minute(n: u32) -> Quota {
@@ -131,6 +137,9 @@ impl Limits {
             per_ip: DefaultKeyedRateLimiter::keyed(per_minute(c.messages_per_minute_per_ip)),
             sessions_per_ip: DefaultKeyedRateLimiter::keyed(per_minute(
                 c.sessions_per_minute_per_ip,
+            )),
+            downloads_per_session: DefaultKeyedRateLimiter::keyed(per_minute(
+                c.downloads_per_minute_per_session,
             )),
         }
     }
@@ -158,6 +167,18 @@ impl Limits {
         Ok(())
     }
 
+    /// Takes a download slot for this session, or refuses with the wait.
+    pub fn download(&self, session: &str) -> Result<(), Refusal> {
+        let now = DefaultClock::default().now();
+        self.downloads_per_session
+            .check_key(&session.to_string())
+            .map_err(|nu| Refusal::rate(nu.wait_time_from(now)))?;
+        if self.downloads_per_session.len() > 10_000 {
+            self.downloads_per_session.retain_recent();
+        }
+        Ok(())
+    }
+
     /// Keeps the limiters' memory bounded: keys whose limit has fully recovered are dropped.
     fn forget_idle(&self) {
         if self.per_session.len() > 10_000 {
@@ -166,6 +187,76 @@ impl Limits {
         if self.per_ip.len() > 10_000 {
             self.per_ip.retain_recent();
             self.sessions_per_ip.retain_recent();
+        }
+    }
+}
+
+/// The open event streams, counted per session and per IP address, so that one page (or one
+/// script with a stolen or its own session) cannot hold thousands of them open (issue 17,
+/// item 4). A slot is given back when its stream ends.
+#[derive(Default)]
+pub struct Streams {
+    counts: std::sync::Arc<std::sync::Mutex<StreamCounts>>,
+}
+
+#[derive(Default)]
+struct StreamCounts {
+    per_session: std::collections::HashMap<String, usize>,
+    per_ip: std::collections::HashMap<IpAddr, usize>,
+}
+
+/// One open event stream; dropping it frees its place.
+pub struct StreamSlot {
+    counts: std::sync::Arc<std::sync::Mutex<StreamCounts>>,
+    session: String,
+    ip: IpAddr,
+}
+
+impl Streams {
+    /// Takes a place for a new stream of `session` from `ip`, or refuses with 429 when the
+    /// session or the address has as many open as `cfg` allows.
+    pub fn open(
+        &self,
+        cfg: &WebchatConfig,
+        session: &str,
+        ip: IpAddr,
+    ) -> Result<StreamSlot, Refusal> {
+        let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let of_session = c.per_session.get(session).copied().unwrap_or(0);
+        let of_ip = c.per_ip.get(&ip).copied().unwrap_or(0);
+        if of_session >= cfg.event_streams_per_session as usize
+            || of_ip >= cfg.event_streams_per_ip as usize
+        {
+            tracing::info!(
+                session = %crate::message::mask(session),
+                "web chat: too many open event streams; one more refused"
+            );
+            return Err(Refusal::rate(Duration::from_secs(30)));
+        }
+        *c.per_session.entry(session.to_string()).or_insert(0) += 1;
+        *c.per_ip.entry(ip).or_insert(0) += 1;
+        Ok(StreamSlot {
+            counts: self.counts.clone(),
+            session: session.to_string(),
+            ip,
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = c.per_session.get_mut(&self.session) {
+            *n -= 1;
+            if *n == 0 {
+                c.per_session.remove(&self.session);
+            }
+        }
+        if let Some(n) = c.per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                c.per_ip.remove(&self.ip);
+            }
         }
     }
 }
@@ -268,21 +359,38 @@ fn public_origin(url: &str) -> &str {
     }
 }
 
-/// The session token from the request's cookies.
-pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The session token from the request's cookies: over https only the `__Host-` cookie (a
+/// plain-named one may have been planted by a sibling subdomain).
+pub fn cookie_token(headers: &HeaderMap, https: bool) -> Option<String> {
+    let name = cookie_name(https);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_string())
+}
+
+/// The header in which the chat page sends the session token it keeps in its own storage. It
+/// works where the cookie is not sent (a frame on another site), and like the page's mark it
+/// cannot be set by another site's page, so it needs no CSRF defence of its own.
+pub const SESSION_HEADER: &str = "x-pstbot-session";
+
+/// The session token of a request: the page's header, else its cookie.
+pub fn request_token(chat: &WebChat, headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .or_else(|| cookie_token(headers, is_https(&chat.config, headers)))
 }
 
 /// The session of the request's cookie, or a 401.
 pub fn session(chat: &WebChat, headers: &HeaderMap) -> Result<String, Refusal> {
-    let token = cookie_token(headers).ok_or_else(Refusal::session)?;
+    let token = request_token(chat, headers).ok_or_else(Refusal::session)?;
     match chat.session_of(&token)? {
         Some(s) => Ok(s.id),
         None => {
@@ -392,7 +500,15 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let h = headers(&[("cookie", "a=b; pstbot_session=abc ; c=d")]);
-        assert_eq!(cookie_token(&h).as_deref(), Some("abc"));
-        assert_eq!(cookie_token(&headers(&[("cookie", "a=b")])), None);
+        assert_eq!(cookie_token(&h, false).as_deref(), Some("abc"));
+        assert_eq!(cookie_token(&headers(&[("cookie", "a=b")]), false), None);
+        // Over https only the __Host- cookie counts.
+        assert_eq!(cookie_token(&h, true), None);
+        let both = headers(&[(
+            "cookie",
+            "pstbot_session=planted; __Host-pstbot_session=mine",
+        )]);
+        assert_eq!(cookie_token(&both, true).as_deref(), Some("mine"));
+        assert_eq!(cookie_token(&both, false).as_deref(), Some("planted"));
     }
 }

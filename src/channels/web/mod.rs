@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod config;
+pub mod files;
 pub mod guard;
 pub mod pages;
 
@@ -38,8 +39,17 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-/// The session cookie's name.
+/// The session cookie's name over plain http (a test, or a LAN without TLS).
 pub const COOKIE: &str = "pstbot_session";
+/// The session cookie's name over https: the `__Host-` prefix makes the browser refuse it
+/// unless it is `Secure`, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant a
+/// token of its choosing (issue 17, item 11). Over https only this name is read.
+pub const HOST_COOKIE: &str = "__Host-pstbot_session";
+
+/// The session cookie's name for a request that came over https or not.
+pub fn cookie_name(https: bool) -> &'static str {
+    if https { HOST_COOKIE } else { COOKIE }
+}
 /// How many log entries the page gets when it opens.
 pub const HISTORY: usize = 300;
 
@@ -108,6 +118,10 @@ pub fn entry_of(msg: &OutboundMessage, at: chrono::DateTime<chrono::Utc>) -> Web
         text: msg.text.clone(),
         choices: msg.choices.clone(),
         files: msg.files.clone(),
+        officer: msg
+            .topic
+            .as_ref()
+            .is_some_and(|t| matches!(t.kind.as_str(), "officer_reply" | "officer_file")),
     }
 }
 
@@ -126,6 +140,10 @@ pub struct WebChat {
     pub limits: guard::Limits,
     /// Cancelled when the service stops: event streams end so the server can shut down.
     pub stop: CancellationToken,
+    /// The open event streams per session and per address.
+    pub streams: guard::Streams,
+    /// The files of each session's conversation, for downloads.
+    pub files: files::FileIndex,
     /// One request at a time per session (shards), so a visitor's message and its replies are
     /// logged together.
     turns: Vec<tokio::sync::Mutex<()>>,
@@ -146,6 +164,8 @@ impl WebChat {
             hub,
             limits,
             stop,
+            streams: guard::Streams::default(),
+            files: files::FileIndex::default(),
             turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
     }

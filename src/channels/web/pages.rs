@@ -125,9 +125,11 @@ async fn privacy(State(chat): State<Arc<WebChat>>, Query(q): Query<LangQuery>) -
         .and_then(|d| d.step("consent"))
         .map(|s| crate::text::pick(&s.prompt, &lang, bot.default_lang()))
         .unwrap_or_default();
+    // The explanation without its question ("Apakah Bapak/Ibu setuju? (ya/tidak)"): a static
+    // page asks nothing.
     let paragraphs: String = consent
         .lines()
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.trim().is_empty() && !asks(l))
         .map(|l| format!("<p>{}</p>\n", escape_html(&l.replace('*', ""))))
         .collect();
     let page = format!(
@@ -146,4 +148,15 @@ async fn privacy(State(chat): State<Arc<WebChat>>, Query(q): Query<LangQuery>) -
     let mut resp = asset("", "text/html; charset=utf-8", &chat);
     *resp.body_mut() = axum::body::Body::from(page);
     resp
+}
+
+/// Whether a line of the consent text is its question (it ends with `?`, perhaps followed by
+/// the answers in brackets).
+fn asks(line: &str) -> bool {
+    let l = line.trim_end();
+    let l = match l.rfind('(') {
+        Some(i) if l.ends_with(')') => l[..i].trim_end(),
+        _ => l,
+    };
+    l.ends_with('?')
 }
