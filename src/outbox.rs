@@ -511,7 +511,7 @@ fn failure_notice(texts: &Texts, row: &OutboxRow, e: &SendError) -> Option<Outbo
     if row.msg.to.channel == ChannelKind::Officers {
         return None;
     }
-    let to = row.msg.to.masked();
+    let to = crate::message::identity_shown(&row.msg.to);
     let preview = crate::message::clip(&row.msg.text, 80);
     let text = match e {
         SendError::Withheld { reason, .. } => texts.officer(
@@ -522,6 +522,11 @@ fn failure_notice(texts: &Texts, row: &OutboxRow, e: &SendError) -> Option<Outbo
             "officers_delivery_failed",
             &[("to", to), ("error", e.to_string()), ("preview", preview)],
         ),
+    };
+    // The case it was about, so the officers know which applicant to reach another way.
+    let text = match row.msg.topic.as_ref().and_then(|t| t.case.as_ref()) {
+        Some(case) => format!("[{case}] {text}"),
+        None => text,
     };
     Some(OutboundMessage::text(Identity::officers(), text))
 }

@@ -358,7 +358,7 @@ iVBORw0KGgpsYXlhcg==\n\
         assert!(
             officers
                 .iter()
-                .any(|t| t.contains("bounced") && t.contains("***org"))
+                .any(|t| t.contains("bounced") && t.contains("a•••@example.org"))
         );
         assert!(
             !officers
@@ -430,6 +430,19 @@ async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_th
         .unwrap();
     let budi_mail = Identity::new(ChannelKind::Email, BUDI_MAIL);
     assert!(t.rt.store.address_failing(&budi_mail).unwrap());
+    // Issue 20, item 7: the officers' post names the case and the masked address, and reads
+    // whole in Telegram (a masked `***` no longer pairs with the bold markup).
+    let bounced = support::officers_pending(t.rt.store.as_ref())
+        .into_iter()
+        .find(|p| p.contains("gagal terkirim"))
+        .expect("the officers are told of the bounce");
+    assert!(bounced.contains(&n), "names the case: {bounced}");
+    let html = pstbot::channels::telegram::render::html(&bounced);
+    assert!(
+        html.starts_with("E-mail ke / to b•••@example.go.id gagal terkirim"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>"), "{html}");
     t.as_terminal("rina");
     t.say(&format!("ambil {n}")).await;
     t.say(&format!("balas {n} Tabelnya sudah kami perbaiki."))

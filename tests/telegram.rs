@@ -283,6 +283,34 @@ async fn guest_book_complaint_and_an_officer_answering_in_the_group() {
     let n = api.sent_to(ADMIN).len();
     api.group_text(ADMIN, RINA, &format!("/ambil@pst_test_bot {case}"), None);
     api.expect(ADMIN, n, &case).await;
+    // A stage change made in the group is posted there once: the post is her answer too
+    // (issue 20, item 4), for `ambil` as for `pindah`.
+    api.group_text(ADMIN, RINA, &format!("/pindah {case} terima"), None);
+    api.expect(ADMIN, n, "Terima dan telaah").await;
+    // Every row for the officers' group is out (Budi's e-mail copies wait: no mail here).
+    for _ in 0..2000 {
+        let pending = svc.rt.store.outbox_pending(None, 1000).unwrap();
+        if !pending
+            .iter()
+            .any(|r| r.msg.to.channel == ChannelKind::Officers)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let posts = |fragment: &str| {
+        api.sent_to(ADMIN)
+            .iter()
+            .skip(n)
+            .filter(|s| s.text.contains(fragment))
+            .count()
+    };
+    assert_eq!(
+        posts("diambil oleh") + posts("ditangani"),
+        1,
+        "ambil posted once"
+    );
+    assert_eq!(posts("Terima dan telaah"), 1, "pindah posted once");
     // A command for another bot, and the officers' own chatter, are left alone.
     api.group_text(ADMIN, RINA, "/antrian@other_bot", None);
     api.group_text(ADMIN, RINA, "siap, saya cek dulu", None);

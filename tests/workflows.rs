@@ -45,7 +45,7 @@ async fn bengkulu_recommendation_returned_revised_verified_signed_and_delivered(
         &[
             "REK-2026-000001",
             "Diverifikasi walidata",
-            "Senin, 30 November 2026 09.00 WIB",
+            "Rabu, 2 Desember 2026 15.30 WIB",
         ],
     )
     .await;
@@ -100,7 +100,7 @@ async fn bengkulu_recommendation_returned_revised_verified_signed_and_delivered(
         .await;
     assert!(
         t.sent_to(&budi())
-            .contains("Jumat, 4 Desember 2026 11.00 WIB"),
+            .contains("Selasa, 8 Desember 2026 15.30 WIB"),
         "{}",
         t.sent_to(&budi())
     );
@@ -451,7 +451,7 @@ async fn officers_reply_and_the_applicant_is_told_when_to_expect_an_answer() {
     t.as_terminal("rina");
     t.expect(
         &format!("balas {n} Sedang kami periksa, besok kami kabari."),
-        &["Balasan terkirim"],
+        &["diteruskan ke pemohon"],
     )
     .await;
     assert!(t.sent_to(&budi()).contains("Sedang kami periksa"));
@@ -460,7 +460,7 @@ async fn officers_reply_and_the_applicant_is_told_when_to_expect_an_answer() {
     let out = t
         .reply_to(&forwarded, "Besok pagi kami telepon, Bapak.")
         .await;
-    assert!(out.contains("Balasan terkirim"), "{out}");
+    assert!(out.contains("diteruskan ke pemohon"), "{out}");
     assert!(t.sent_to(&budi()).contains("Besok pagi kami telepon"));
     // A non-command that quotes nothing is not sent anywhere.
     let out = t.say("Besok pagi kami telepon").await;
@@ -595,7 +595,7 @@ async fn notifications_carry_their_kind_and_case_but_dialog_replies_do_not() {
     t.as_terminal("rina");
     t.expect(
         &format!("balas {n} Sudah kami terima."),
-        &["Balasan terkirim"],
+        &["diteruskan ke pemohon"],
     )
     .await;
     let reply = t.last.iter().find(|m| m.to == budi()).expect("sent");
@@ -617,4 +617,122 @@ async fn the_guest_book_keeps_the_email_address_for_notifications() {
     let guest = t.rt.store.guest_of(&budi()).unwrap().expect("registered");
     let email = guest.email().expect("the guest book asks for an e-mail");
     assert!(email.contains('@'), "{email}");
+}
+
+/// Issue 20, item 3: time left is shown in the unit of its SLA. A complaint received on
+/// Tuesday 17 March 2026 at 15.00 has one service hour to be taken up: half an hour that day,
+/// half an hour on Wednesday 25 March (Nyepi, Idul Fitri and their *cuti bersama* lie between).
+/// That is 1:00 of service time left, not "1 working day".
+#[tokio::test]
+async fn time_left_is_shown_in_the_unit_of_its_sla() {
+    let mut t = Chat::profile("bengkulu", wib(2026, 3, 17, 15, 0));
+    let n = support::submit_complaint_on(&mut t, "budi", "Budi Santoso", false, "16/03/2026").await;
+    t.as_terminal("rina");
+    let hour = "Rabu, 25 Maret 2026 08.30 WIB (sisa / left 1:00 jam:menit / h:min)";
+    t.expect(&format!("lihat {n}"), &[hour]).await;
+    let queue = t.expect("antrian", &[hour]).await;
+    assert!(!queue.contains("hari kerja"), "{queue}");
+    // Under review the SLA is 10 working days: shown in working days.
+    t.say(&format!("pindah {n} terima")).await;
+    t.expect(&format!("lihat {n}"), &["sisa / left 10 hari kerja"])
+        .await;
+}
+
+/// Issue 20, item 2: the applicant is told the SOP's own deadline ("paling lambat …") beside
+/// the stage's, at submission, on each stage change and in the status. National standard:
+/// the file is complete on Thursday 12 March 2026 at 15.00; evaluation (7 working days) is due
+/// Monday 30 March, the 14 working days on Thursday 9 April.
+#[tokio::test]
+async fn the_applicant_is_told_the_sop_deadline_at_submission_on_changes_and_in_the_status() {
+    let mut t = Chat::profile("nasional", wib(2026, 3, 12, 10, 0));
+    let n = submit_recommendation(&mut t).await;
+    t.as_terminal("rina");
+    t.clock.set(wib(2026, 3, 12, 15, 0));
+    t.say(&format!("pindah {n} lengkap")).await;
+    let told = t.sent_to(&budi());
+    assert!(
+        told.contains("Batas waktu tahap ini: Senin, 30 Maret 2026 15.30 WIB"),
+        "{told}"
+    );
+    assert!(
+        told.contains(&format!(
+            "permohonan {n} selesai paling lambat Kamis, 9 April 2026 15.30 WIB"
+        )),
+        "{told}"
+    );
+    t.as_terminal("budi");
+    t.say("menu").await;
+    let status = t.say("4").await; // Status permohonan saya
+    assert!(
+        status.contains("30 Maret 2026 15.30 WIB; selesai paling lambat Kamis, 9 April 2026"),
+        "{status}"
+    );
+
+    // Bengkulu's SOP clock runs from submission: the receipt says both dates.
+    let mut t = Chat::memory(); // Monday 23 November 2026, 09:00 WIB
+    let n = submit_recommendation(&mut t).await;
+    let receipt = t.sent_to(&budi());
+    assert!(
+        receipt.contains("Batas waktu tahap ini: Rabu, 2 Desember 2026 15.30 WIB"),
+        "{receipt}"
+    );
+    assert!(
+        receipt.contains(&format!(
+            "permohonan {n} selesai paling lambat Rabu, 6 Januari 2027 15.30 WIB"
+        )),
+        "{receipt}"
+    );
+}
+
+/// Issue 20, item 11: Bengkulu's SOP-1-103 "7 hari" are working days (as its SOP-1-101 writes
+/// "3 hari" for "3 hari kerja"). A request received Monday 16 March 2026 at 10.00 is due for
+/// the walidata's review on Wednesday 1 April (17 March, then 25 March to 1 April: Nyepi, Idul
+/// Fitri and their *cuti bersama* do not count), not on Monday 23 March, a *cuti bersama* day.
+#[tokio::test]
+async fn bengkulu_recommendation_days_are_working_days() {
+    let mut t = Chat::profile("bengkulu", wib(2026, 3, 16, 10, 0));
+    let n = submit_recommendation(&mut t).await;
+    let receipt = t.sent_to(&budi());
+    assert!(
+        receipt.contains("Batas waktu tahap ini: Rabu, 1 April 2026 15.30 WIB"),
+        "{receipt}"
+    );
+    // 30 working days overall: Wednesday 6 May 2026.
+    assert!(
+        receipt.contains(&format!(
+            "permohonan {n} selesai paling lambat Rabu, 6 Mei 2026 15.30 WIB"
+        )),
+        "{receipt}"
+    );
+}
+
+/// Issue 20, item 12: SOP-1-107 step 5 gives receipt of a complaint to the petugas layanan;
+/// the receptionist (steps 3–4) only directs the person.
+#[tokio::test]
+async fn a_complaint_is_received_by_the_petugas_layanan_not_the_receptionist() {
+    use pstbot::cases::flow::{self, FlowError, Who};
+    use pstbot::config::Role;
+    let mut t = Chat::memory();
+    let n = support::submit_complaint(&mut t, false).await;
+    let c =
+        t.rt.store
+            .case(&CaseNumber::parse(&n).unwrap())
+            .unwrap()
+            .unwrap();
+    let bot = &t.rt.bot;
+    let wf = bot.workflows.get(&c.number.service).unwrap();
+    let terima = wf.transition("terima").unwrap();
+    let take = |role: Role| {
+        let roles = [role];
+        let who = Who::Officer {
+            id: "x",
+            roles: &roles,
+        };
+        flow::apply(wf, &bot.calendar, &c, terima, &who, None, c.created_at)
+    };
+    assert!(
+        matches!(take(Role::Resepsionis), Err(FlowError::NotAllowed { .. })),
+        "the receptionist may not receive it"
+    );
+    assert_eq!(take(Role::Petugas).unwrap().stage, "review");
 }

@@ -41,6 +41,15 @@ impl Draft<'_, '_> {
             .push(OutboundMessage::text(Identity::officers(), text));
     }
 
+    /// Tells the officer what they did (`answer`) and the officers' chat (`post`): once, by
+    /// the post alone, when the officer wrote in the officers' chat (issue 20, item 4).
+    pub fn announce(&mut self, answer: String, post: String) {
+        if !self.ctx.officer_ids.in_officers_chat(&self.me) {
+            self.say(answer);
+        }
+        self.post(post);
+    }
+
     pub fn has_role(&self, roles: &[Role]) -> bool {
         self.officer.roles.iter().any(|r| roles.contains(r))
     }

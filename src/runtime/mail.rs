@@ -78,8 +78,9 @@ impl Runtime {
         let failed = failed.map(|a| Identity::new(ChannelKind::Email, a.trim().to_lowercase()));
         let mut reason = crate::message::clip(reason.trim(), 200);
         if let Some(a) = &failed {
-            // The diagnostic often repeats the address: officers see it masked.
-            let masked = crate::message::mask(&a.address);
+            // The diagnostic often repeats the address: officers see it masked (without `*`,
+            // the chats' bold markup).
+            let masked = crate::message::mask_email_shown(&a.address);
             if let Ok(re) = regex::Regex::new(&format!("(?i){}", regex::escape(&a.address))) {
                 reason = re.replace_all(&reason, masked.as_str()).into_owned();
             }
@@ -90,11 +91,13 @@ impl Runtime {
             let mut out = Vec::new();
             if let Some(addr) = &failed {
                 commit.address_failing = Some((addr.clone(), true));
+                let cases = bounced_cases(ctx, &addr.address)?;
                 let post = ctx.officer_text(
                     "officers_mail_bounced",
                     &[
-                        ("address", crate::message::mask(&addr.address)),
+                        ("address", crate::message::mask_email_shown(&addr.address)),
                         ("reason", reason.clone()),
+                        ("cases", cases),
                     ],
                 );
                 out.push(OutboundMessage::text(Identity::officers(), post));
@@ -107,6 +110,31 @@ impl Runtime {
         .await?;
         Ok(())
     }
+}
+
+/// The open cases of the applicant whose mail to `address` bounced (by the case's own
+/// address or the e-mail in its applicant's guest book), for the officers to reach them
+/// another way; `-` when there is none.
+fn bounced_cases(ctx: &PlanContext, address: &str) -> Result<String, StoreError> {
+    let mut numbers = Vec::new();
+    for c in ctx.store.open_cases()? {
+        let theirs = c
+            .origin
+            .email()
+            .is_some_and(|e| e.eq_ignore_ascii_case(address))
+            || ctx
+                .store
+                .email_of(&c.origin)?
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(address));
+        if theirs {
+            numbers.push(c.number.to_string());
+        }
+    }
+    Ok(if numbers.is_empty() {
+        "-".into()
+    } else {
+        numbers.join(", ")
+    })
 }
 
 /// An applicant's mail on their case, as [`Runtime::handle_case_mail`] plans it.

@@ -340,6 +340,12 @@ impl crate::channels::Channel for Plugin {
         who.channel == ChannelKind::Telegram
             && officer.telegram_user_id.map(|id| id.to_string()).as_deref() == who.telegram_user()
     }
+
+    /// An officer writing in the officers' group (`CHAT/USER`, made only for that group) reads
+    /// the officers' posts where they wrote.
+    fn in_officers_chat(&self, who: &Identity) -> bool {
+        who.channel == ChannelKind::Telegram && who.address.contains('/')
+    }
 }
 
 /// Classifies a Bot API failure for the outbox. The Bot API answers 429 with
