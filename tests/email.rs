@@ -784,3 +784,74 @@ async fn a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces() {
     assert!(store.guest_of(&siti_id).unwrap().is_some(), "not erased");
     assert!(!store.address_failing(&siti_id).unwrap(), "a forged bounce");
 }
+
+/// Issue 20, item 9: Budi's complaint is returned for more information; the notice reaches him
+/// by e-mail too. He answers in that thread with the information and `selesai` on a line of
+/// its own: the text lands on the case and the case goes back to review, as the same word
+/// does in chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selesai_in_a_reply_to_a_return_mail_moves_the_case_back() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), &servers);
+    let mut t = support::Chat::memory();
+    let n = support::submit_complaint(&mut t, false).await;
+    t.as_terminal("rina");
+    t.say(&format!("pindah {n} terima")).await;
+    t.say(&format!(
+        "kembalikan {n} Mohon kirim tangkapan layar halamannya."
+    ))
+    .await;
+    let stage = |t: &support::Chat| case_of(t.rt.store.as_ref(), &n).stage;
+    assert_eq!(stage(&t), "info_needed");
+
+    let running = pstbot::app::channels(&cfg, &t.rt, CancellationToken::new()).unwrap();
+    let stop = CancellationToken::new();
+    let mut tasks = vec![tokio::spawn(
+        Arc::new(Outbox::new(
+            t.rt.outbox_feed(),
+            running.senders,
+            cfg.delivery.clone(),
+        ))
+        .run(stop.clone()),
+    )];
+    tasks.extend(running.tasks.into_iter().map(tokio::spawn));
+    servers
+        .wait_for("the return notice to Budi", async |s| {
+            s.sent_to(BUDI_MAIL)
+                .iter()
+                .any(|m| m.text().contains("tangkapan layar"))
+        })
+        .await;
+    let notice = servers
+        .sent_to(BUDI_MAIL)
+        .into_iter()
+        .find(|m| m.text().contains("tangkapan layar"))
+        .unwrap();
+    let notice_id = format!("<{}>", notice.parsed().message_id().unwrap());
+    servers
+        .deliver(&format!(
+            "From: {BUDI_MAIL}\nTo: {USER}\nSubject: Re: {}\nMessage-ID: <budi-r1@example.go.id>\nIn-Reply-To: {notice_id}\nReferences: {notice_id}\n\nHalaman yang gagal: tabel kemiskinan 2025.\nselesai\n",
+            notice.header("Subject")
+        ))
+        .await;
+    for _ in 0..400 {
+        if stage(&t) == "review" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stage(&t), "review", "the case is back under review");
+    let c = case_of(t.rt.store.as_ref(), &n);
+    let note = c
+        .history
+        .iter()
+        .find(|e| e.kind == "applicant_message")
+        .and_then(|e| e.note.clone())
+        .unwrap();
+    assert_eq!(note, "Halaman yang gagal: tabel kemiskinan 2025.");
+    stop.cancel();
+    for task in tasks {
+        task.abort();
+    }
+}

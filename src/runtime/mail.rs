@@ -162,10 +162,17 @@ impl CaseMail<'_> {
         };
         let mut effects = Vec::new();
         let mut file_bytes = Vec::new();
-        if !self.text.trim().is_empty() {
+        // `selesai`/`done` on a line of its own, in a mail on a case that waits on the
+        // applicant, says they are done, as the same word does in chat (issue 20, item 9).
+        let waiting = ctx
+            .store
+            .case(case)?
+            .is_some_and(|c| c.open && c.summary().waiting_on_applicant);
+        let (text, done) = without_done_lines(self.text, waiting);
+        if !text.is_empty() {
             effects.push(Effect::Forward {
                 case: case.clone(),
-                text: self.text.trim().to_string(),
+                text,
             });
         }
         let mut names = Vec::new();
@@ -195,6 +202,9 @@ impl CaseMail<'_> {
             choices: Vec::new(),
             ask_contact: false,
         }));
+        if done {
+            effects.push(Effect::ApplicantDone { case: case.clone() });
+        }
         let guest = ctx.store.guest_of(self.from)?;
         let mut conv = conv;
         conv.lang = lang;
@@ -208,6 +218,24 @@ impl CaseMail<'_> {
             file_bytes,
         )
     }
+}
+
+/// A case mail's text without its lines that are only a done word (`selesai`, `done`), and
+/// whether there was one; the text as it is when the case does not wait on the applicant.
+fn without_done_lines(text: &str, waiting: bool) -> (String, bool) {
+    if !waiting {
+        return (text.trim().to_string(), false);
+    }
+    let mut done = false;
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let is_done = crate::dialogs::input::is_done_word(l.trim());
+            done |= is_done;
+            !is_done
+        })
+        .collect();
+    (kept.join("\n").trim().to_string(), done)
 }
 
 /// An e-mail's lines and files, read as answers one at a time.
