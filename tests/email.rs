@@ -855,3 +855,60 @@ async fn selesai_in_a_reply_to_a_return_mail_moves_the_case_back() {
         task.abort();
     }
 }
+
+/// Issue 20, item 8: an officer working by e-mail sends a letter: `kirim CASE` in the text and
+/// the PDF attached, in one mail (proven by the officer's secret). Siti gets the letter, by
+/// e-mail, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_sends_a_letter_by_e_mail_with_kirim_and_the_attachment() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::config_file(dir.path(), "127.0.0.1:0");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&servers.email_section());
+    text.push_str(OFFICERS_BY_MAIL);
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg.clone(), async {
+        let _ = rx.await;
+    }));
+    let siti = "siti@example.org";
+    servers.deliver(&complaint_mail("siti-1")).await;
+    servers
+        .wait_for("the receipt to Siti", async |s| !s.sent_to(siti).is_empty())
+        .await;
+    servers
+        .deliver(&format!(
+            "From: dodi@bps.example\nTo: {USER}\nSubject: [kunci-dodi-0123456789] surat\nMessage-ID: <officer-letter@bps.example>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain; charset=utf-8\n\nkirim ADU-2026-000001\n--b1\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"surat-jawaban.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQgc3VyYXQgamF3YWJhbiBwZW5nYWR1YW4=\n--b1--\n"
+        ))
+        .await;
+    servers
+        .wait_for("the letter to Siti", async |s| s.sent_to(siti).len() >= 2)
+        .await;
+    let letter = servers
+        .sent_to(siti)
+        .into_iter()
+        .find(|m| m.parsed().attachments().next().is_some())
+        .expect("a mail with the letter");
+    let att: Vec<_> = letter
+        .parsed()
+        .attachments()
+        .map(|a| {
+            use mail_parser::MimeHeaders;
+            (
+                a.attachment_name().unwrap_or_default().to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        att,
+        vec![(
+            "surat-jawaban.pdf".to_string(),
+            b"%PDF-1.4 surat jawaban pengaduan".to_vec()
+        )]
+    );
+    tx.send(()).unwrap();
+    served.await.unwrap().unwrap();
+}
