@@ -191,7 +191,7 @@ async fn status_lists_own_cases_only_and_rating_saves_the_survey() {
         &[
             "REK-2026-000001",
             "Diverifikasi walidata",
-            "batas waktu: Senin, 30 November 2026 09.00 WIB",
+            "batas waktu: Rabu, 2 Desember 2026 15.30 WIB",
         ],
     )
     .await;
