@@ -736,3 +736,32 @@ async fn a_complaint_is_received_by_the_petugas_layanan_not_the_receptionist() {
     );
     assert_eq!(take(Role::Petugas).unwrap().stage, "review");
 }
+
+/// Issue 20, item 13: SOP-1-101 step 5, "maksimal waktu tunggu antrian 3 hari kerja sejak
+/// transaksi dibuat": the queue's 3 working days count from the request (the transaction),
+/// not from the officer's explanation. Requested Monday 4 May 2026 09.00, explained late on
+/// Wednesday 6 May: the queue is still due Thursday 7 May 15.30 (5, 6, 7 May).
+#[tokio::test]
+async fn the_product_queue_counts_from_the_transaction_not_the_explanation() {
+    let mut t = Chat::profile("bengkulu", wib(2026, 5, 4, 9, 0));
+    t.say("halo").await;
+    t.say("2").await;
+    t.fill_guest_book("Budi Santoso").await;
+    t.say("kirim").await;
+    t.say("1").await;
+    t.say("2").await;
+    t.say("selesai").await;
+    t.say("Penelitian tesis tentang ketimpangan").await;
+    t.say("lewati").await;
+    let out = t.expect("kirim", &["PRD-2026-"]).await;
+    let n = support::case_number(&out).unwrap();
+    t.as_terminal("rina");
+    t.clock.set(wib(2026, 5, 6, 10, 0));
+    t.expect(&format!("pindah {n} jelaskan"), &["antrean transaksi"])
+        .await;
+    let told = t.sent_to(&budi());
+    assert!(
+        told.contains("Batas waktu tahap ini: Kamis, 7 Mei 2026 15.30 WIB"),
+        "{told}"
+    );
+}

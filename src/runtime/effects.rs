@@ -163,7 +163,7 @@ impl EffectsDraft<'_, '_> {
             );
             return;
         };
-        let dues = flow::dues(wf, &bot.calendar, &wf.start, now, None, &[]);
+        let dues = flow::dues(wf, &bot.calendar, &wf.start, now, now, None, &[]);
         let mut receipt_due = Vec::new();
         if let Some(due) = dues.stage_due.or(dues.overall_due) {
             receipt_due.push(crate::text::fill(

@@ -81,7 +81,7 @@ pub(super) fn overdue_at(
         wf,
         cal,
         &stay.stage,
-        stay.entered,
+        flow::sla_start(wf, &stay.stage, stay.entered, case.created_at),
         overall_start(wf, stays).filter(|start| *start <= at),
         &stops,
     );
@@ -130,7 +130,7 @@ mod tests {
 
     /// A new case, with the due dates the workflow engine gives it.
     fn new_case(wf: &Workflow, cal: &OfficeCalendar, at: DateTime<Utc>) -> Case {
-        let d = flow::dues(wf, cal, &wf.start, at, None, &[]);
+        let d = flow::dues(wf, cal, &wf.start, at, at, None, &[]);
         Case {
             number: CaseNumber::parse("REK-2026-000001").expect("a case number"),
             guest_id: "g".into(),
