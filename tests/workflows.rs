@@ -227,10 +227,25 @@ async fn national_due_date_skips_weekends_nyepi_idul_fitri_and_cuti_bersama() {
             .case(&CaseNumber::parse(&n).unwrap())
             .unwrap()
             .unwrap();
-    // Working days used before the stop: Fri 13 and Mon 16 (the day a stop begins counts as
-    // used, like the day of receipt does not). 12 remain from Wed 25 March:
-    // 26, 27, 30, 31 Mar, 1, 2, 6, 7, 8, 9, 10, 13 Apr → Monday 13 April 15.30.
-    assert_eq!(c.overall_due, Some(wib(2026, 4, 13, 15, 30)));
+    // Back in examination: the file is not complete again yet, so the 14 days wait too
+    // (issue 20, item 14): no SOP due date until the petugas says it is complete.
+    assert_eq!(c.stage, "examination");
+    assert_eq!(c.overall_due, None, "re-examination is not counted");
+    t.as_terminal("rina");
+    t.clock.set(wib(2026, 3, 27, 10, 0)); // Friday: complete again
+    t.expect(&format!("pindah {n} lengkap"), &["Evaluasi"])
+        .await;
+    let c =
+        t.rt.store
+            .case(&CaseNumber::parse(&n).unwrap())
+            .unwrap()
+            .unwrap();
+    // Working days used before the return: Fri 13 and Mon 16 (the day a stop begins counts
+    // as used, like the day of receipt does not). 12 remain from Friday 27 March, when the
+    // file was complete again: 30, 31 Mar, 1, 2, 6, 7, 8, 9, 10, 13, 14, 15 Apr (Good Friday
+    // 3 April skipped) → Wednesday 15 April 15.30 — not Monday 13 April, which counted the
+    // re-examination of 25–27 March.
+    assert_eq!(c.overall_due, Some(wib(2026, 4, 15, 15, 30)));
 }
 
 #[tokio::test]

@@ -127,9 +127,12 @@ pub fn dues(
         stops,
     );
     // Once the result is delivered (a rating is asked) the overall standard has been met.
-    let overall_open = wf
-        .state(stage)
-        .is_some_and(|s| !s.is_final && !s.ask_rating);
+    // Nor is there one while a stay that pauses it lasts (its length is not known yet).
+    let paused = overall_start.is_some() && wf.state(stage).is_some_and(|s| s.pauses_overall);
+    let overall_open = !paused
+        && wf
+            .state(stage)
+            .is_some_and(|s| !s.is_final && !s.ask_rating);
     Dues {
         stage_due: d.stage,
         overall_start,
@@ -232,6 +235,14 @@ pub fn apply(
     let to = wf
         .state(&t.to)
         .expect("validated: transitions name existing states");
+    // Leaving a stay that paused the overall clock (issue 20, item 14): it is excluded like a
+    // stop, joined to the stop it followed (the applicant's revision) so the two are one.
+    if next.overall_start.is_some() && wf.state(&case.stage).is_some_and(|s| s.pauses_overall) {
+        match next.stops.last_mut() {
+            Some(last) if last.1 == Some(case.stage_since) => last.1 = Some(now),
+            _ => next.stops.push((case.stage_since, Some(now))),
+        }
+    }
     if !to.clock_runs {
         next.stops.push((now, None));
     }

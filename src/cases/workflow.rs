@@ -59,6 +59,9 @@ pub struct State {
     /// The stage's SLA counts from the case's creation, not from entering the stage
     /// (`sla_from = "created"`: an SOP time "since the transaction was made").
     pub sla_from_created: bool,
+    /// Once the overall clock has started, a stay here does not count against it
+    /// (`overall_clock = "paused"`: re-examining a file returned after it was complete).
+    pub pauses_overall: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +133,8 @@ struct RawState {
     ask_rating: bool,
     /// `entry` (default) or `created`.
     sla_from: Option<String>,
+    /// `runs` (default) or `paused`.
+    overall_clock: Option<String>,
 }
 
 fn runs() -> String {
@@ -301,6 +306,18 @@ pub fn parse_workflow(
                 false
             }
         };
+        let pauses_overall = match s.overall_clock.as_deref() {
+            None | Some("runs") => false,
+            Some("paused") => true,
+            Some(other) => {
+                errors.push(err(
+                    file,
+                    at,
+                    format!("overall_clock `{other}` must be runs or paused"),
+                ));
+                false
+            }
+        };
         states.push(State {
             id: s.id.clone(),
             label: s.label.clone(),
@@ -309,6 +326,7 @@ pub fn parse_workflow(
             is_final: s.is_final,
             ask_rating: s.ask_rating,
             sla_from_created,
+            pauses_overall,
         });
     }
     let mut transitions = Vec::new();
