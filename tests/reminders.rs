@@ -121,6 +121,10 @@ async fn submit_product(t: &mut Chat, name: &str) -> String {
     t.say("1").await;
     t.say("2").await;
     t.say("selesai").await;
+    t.say("Susenas Maret 2024 modul konsumsi").await;
+    t.say("2024").await;
+    t.say("Provinsi Bengkulu").await;
+    t.say("1").await;
     t.say("Penelitian tesis tentang ketimpangan").await;
     t.say("lewati").await;
     let out = t.expect("kirim", &["PRD-2026-"]).await;

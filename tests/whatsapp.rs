@@ -575,7 +575,12 @@ async fn guest_book_and_paid_product_through_buttons_and_lists() {
     let more = budi.say("2", "Ditambahkan").await;
     assert_eq!(interactive_kind(&more), "list");
     assert_eq!(more.choice_titles().len(), 10);
-    budi.press(&more, "Selesai memilih", "akan digunakan").await;
+    budi.press(&more, "Selesai memilih", "Data apa").await;
+    budi.say("Susenas Maret 2024 modul konsumsi", "periode")
+        .await;
+    budi.say("2024", "wilayah").await;
+    let format = budi.say("Provinsi Bengkulu", "format").await;
+    budi.press(&format, "Excel/CSV", "akan digunakan").await;
     budi.say("Bahan tesis tentang kemiskinan daerah", "lewati")
         .await;
     let review = budi.say("lewati", "Mohon periksa").await;

@@ -326,6 +326,10 @@ async fn paid_product_with_incomplete_documents_billing_and_payment() {
     t.say("1").await;
     t.say("2").await;
     t.say("selesai").await;
+    t.say("Susenas Maret 2024 modul konsumsi").await;
+    t.say("2024").await;
+    t.say("Provinsi Bengkulu").await;
+    t.say("1").await;
     t.say("Penelitian tesis tentang ketimpangan").await;
     t.say("lewati").await;
     let out = t.expect("kirim", &["PRD-2026-000001"]).await;
@@ -766,6 +770,10 @@ async fn the_product_queue_counts_from_the_transaction_not_the_explanation() {
     t.say("1").await;
     t.say("2").await;
     t.say("selesai").await;
+    t.say("Susenas Maret 2024 modul konsumsi").await;
+    t.say("2024").await;
+    t.say("Provinsi Bengkulu").await;
+    t.say("1").await;
     t.say("Penelitian tesis tentang ketimpangan").await;
     t.say("lewati").await;
     let out = t.expect("kirim", &["PRD-2026-"]).await;
