@@ -311,15 +311,22 @@ impl Outbox {
                 soonest((at - now).to_std().unwrap_or_default());
                 continue;
             }
-            if let Some(l) = self.limits.get(&who.channel)
-                && let Err(wait) = l.take(&who)
-            {
-                soonest(wait);
-                continue;
-            }
             let Some(ch) = self.channel_for(&who).cloned() else {
                 continue;
             };
+            // A message landing in a channel's officers' group counts against that group's
+            // limit, whoever it is addressed to; any other against its own chat's.
+            let slot = match ch.group_of(&who).and_then(|k| self.limits.get(&k)) {
+                Some(l) => l.take_group(),
+                None => self
+                    .limits
+                    .get(&who.channel)
+                    .map_or(Ok(()), |l| l.take(&who)),
+            };
+            if let Err(wait) = slot {
+                soonest(wait);
+                continue;
+            }
             let row = q.start(who);
             let store = self.feed.store.clone();
             let timeout = self.cfg.send_timeout;

@@ -799,3 +799,83 @@ async fn serve_runs_telegram_by_webhook_from_the_config() {
         .unwrap()
         .unwrap();
 }
+
+/// Issue 20, item 5: Telegram allows 20 messages a minute to a group, whoever triggered them.
+/// Three officers each send `/antrian` 8 times in the group: the answers (addressed to each
+/// officer in the group) count against the group's limit together, and the rest wait in the
+/// outbox rather than being sent at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_officers_group_gets_twenty_messages_a_minute_whoever_asked() {
+    const WALI: u64 = 7002;
+    const KEPALA: u64 = 7003;
+    let api = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    for o in &mut cfg.officers {
+        match o.id.as_str() {
+            "wali" => o.telegram_user_id = Some(WALI as i64),
+            "kepala" => o.telegram_user_id = Some(KEPALA as i64),
+            _ => {}
+        }
+    }
+    let bot = Arc::new(Bot::load(&cfg).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 16).unwrap());
+    let rt = Arc::new(
+        Runtime::new(RuntimeParts::new(
+            bot,
+            store,
+            Arc::new(SystemClock),
+            cfg.officers.clone(),
+            &pstbot::channels::OFFICERS,
+        ))
+        .unwrap(),
+    );
+    let tg = Service::telegram(&api);
+    let chans = pstbot::channels::telegram::senders(&tg, &rt.bot.texts)
+        .into_iter()
+        .collect();
+    let mut limits = delivery();
+    limits.limits.insert(
+        "telegram".into(),
+        pstbot::config::RateLimit {
+            per_chat_per_minute: 60,
+            group_per_minute: 20,
+            per_second: 30,
+        },
+    );
+    let stop = CancellationToken::new();
+    let tasks = vec![
+        tokio::spawn(Arc::new(Outbox::new(rt.outbox_feed(), chans, limits)).run(stop.clone())),
+        tokio::spawn(polling::run(tg.clone(), rt.clone(), stop.clone())),
+    ];
+    let start = Instant::now();
+    for _ in 0..8 {
+        for officer in [RINA, WALI, KEPALA] {
+            api.group_text(ADMIN, officer, "/antrian", None);
+        }
+    }
+    // Every command is handled: its answer is sent or waits in the outbox.
+    let handled = api
+        .wait_for(WAIT, |api| {
+            let pending = rt.store.outbox_pending(None, 1000).unwrap().len();
+            api.sent_to(ADMIN).len() + pending >= 24
+        })
+        .await;
+    assert!(handled, "24 answers, sent or queued");
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(start.elapsed())).await;
+    let seconds = start.elapsed().as_secs_f64();
+    let sent = api.sent_to(ADMIN).len();
+    // A burst of 3, then one every 3 s.
+    let allowed = 3 + (seconds * 20.0 / 60.0).ceil() as usize;
+    assert!(
+        sent <= allowed,
+        "{sent} messages to the group in {seconds:.1} s (at most {allowed})"
+    );
+    assert!(sent >= 3, "the group is not starved: {sent}");
+    let waiting = rt.store.outbox_pending(None, 1000).unwrap().len();
+    assert!(sent + waiting >= 24, "nothing is lost: {sent} + {waiting}");
+    stop.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
