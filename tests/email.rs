@@ -69,6 +69,10 @@ async fn case_notifications_also_arrive_by_mail_with_thread_headers_parts_and_fi
     assert!(id.starts_with(&format!("pstbot.{n}.")), "{id}");
     assert!(id.ends_with(&format!("@{DOMAIN}")), "{id}");
     assert_ne!(Some(id.as_str()), receipt.parsed().message_id());
+    // Issue 20, item 10: one subject for every mail of the case (one conversation in Gmail).
+    let one_subject = format!("[{n}] Pengaduan — PST BPS Provinsi Bengkulu");
+    assert_eq!(receipt.parsed().subject(), Some(one_subject.as_str()));
+    assert_eq!(p.subject(), Some(one_subject.as_str()));
     for m in [receipt, file_mail] {
         assert!(
             m.header("References").contains(&root),

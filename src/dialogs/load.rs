@@ -292,6 +292,10 @@ pub const SYSTEM_KEYS: &[&str] = &[
     // The SOP's overall deadline, told to the applicant (issue 20, item 2).
     "sop_due_line",
     "sop_due_short",
+    // One subject per case's mails (issue 20, item 10).
+    "email_subject_rek",
+    "email_subject_prd",
+    "email_subject_adu",
 ];
 
 /// Loads and validates every dialog and data file in `dir` for the given languages.
