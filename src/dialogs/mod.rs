@@ -61,6 +61,10 @@ pub struct Conversation {
     /// `hapusdata` was asked and waits for the person's confirmation.
     #[serde(default)]
     pub erase_asked: bool,
+    /// For an officer in the officers' chat: the listing command last answered there, and when
+    /// (one asked again within a minute is not answered again).
+    #[serde(default)]
+    pub last_listing: Option<(String, DateTime<Utc>)>,
 }
 
 /// A reply to the person who wrote.

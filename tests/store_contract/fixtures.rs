@@ -19,6 +19,7 @@ pub fn commit(id: &str, from: &Identity, minutes: i64) -> Commit {
         last_seen: Some(at),
         pending_send: None,
         erase_asked: false,
+        last_listing: None,
     };
     Commit::new(DedupeKey::new(from, id), at, from.clone(), session)
 }
