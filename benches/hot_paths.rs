@@ -115,7 +115,7 @@ fn workflow_transition(c: &mut Criterion) {
         id: "rina",
         roles: &roles,
     };
-    let d = flow::dues(wf, &bot.calendar, &wf.start, now, None, &[]);
+    let d = flow::dues(wf, &bot.calendar, &wf.start, now, now, None, &[]);
     let case = Case {
         number: CaseNumber::parse("ADU-2026-000001").unwrap(),
         guest_id: "g1".into(),

@@ -133,6 +133,11 @@ impl fmt::Display for Identity {
     }
 }
 
+/// How long after a person's last message WhatsApp lets a business send free-form messages
+/// (its customer-service window); after it only an approved template goes. Officers' answers
+/// word what this means for a reply (`admin`), the WhatsApp channel enforces it.
+pub const WHATSAPP_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 /// The digits of a phone number in international form (`+62 812-3456-7890` → `6281234567890`),
 /// or `None` when it is not one (8–15 digits, only spaces, dashes, dots and one leading `+`).
 /// WhatsApp's `wa_id` is this form.
@@ -188,6 +193,33 @@ pub fn mask(s: &str) -> String {
     }
     let tail: String = s.chars().skip(n - 3).collect();
     format!("***{tail}")
+}
+
+/// [`mask`] for text people read in a chat (officers' posts): `•••` instead of `***`, since a
+/// `*` is the dialogs' bold markup and masked values next to it garble a post (issue 20,
+/// item 7).
+pub fn mask_shown(s: &str) -> String {
+    mask(s).replacen("***", "•••", 1)
+}
+
+/// An e-mail address as officers' posts show it: its first letter and its domain
+/// (`b•••@example.go.id`), enough to recognise it, no `*` markup.
+pub fn mask_email_shown(address: &str) -> String {
+    match address.trim().split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => mask_shown(address),
+    }
+}
+
+/// An identity as officers' posts show it: the channel and the masked address.
+pub fn identity_shown(who: &Identity) -> String {
+    match who.channel {
+        ChannelKind::Email => format!("e-mail {}", mask_email_shown(&who.address)),
+        c => format!("{}:{}", c.as_str(), mask_shown(&who.address)),
+    }
 }
 
 /// File types accepted where a step or an office does not say otherwise: documents, sheets

@@ -311,15 +311,22 @@ impl Outbox {
                 soonest((at - now).to_std().unwrap_or_default());
                 continue;
             }
-            if let Some(l) = self.limits.get(&who.channel)
-                && let Err(wait) = l.take(&who)
-            {
-                soonest(wait);
-                continue;
-            }
             let Some(ch) = self.channel_for(&who).cloned() else {
                 continue;
             };
+            // A message landing in a channel's officers' group counts against that group's
+            // limit, whoever it is addressed to; any other against its own chat's.
+            let slot = match ch.group_of(&who).and_then(|k| self.limits.get(&k)) {
+                Some(l) => l.take_group(),
+                None => self
+                    .limits
+                    .get(&who.channel)
+                    .map_or(Ok(()), |l| l.take(&who)),
+            };
+            if let Err(wait) = slot {
+                soonest(wait);
+                continue;
+            }
             let row = q.start(who);
             let store = self.feed.store.clone();
             let timeout = self.cfg.send_timeout;
@@ -511,7 +518,7 @@ fn failure_notice(texts: &Texts, row: &OutboxRow, e: &SendError) -> Option<Outbo
     if row.msg.to.channel == ChannelKind::Officers {
         return None;
     }
-    let to = row.msg.to.masked();
+    let to = crate::message::identity_shown(&row.msg.to);
     let preview = crate::message::clip(&row.msg.text, 80);
     let text = match e {
         SendError::Withheld { reason, .. } => texts.officer(
@@ -522,6 +529,11 @@ fn failure_notice(texts: &Texts, row: &OutboxRow, e: &SendError) -> Option<Outbo
             "officers_delivery_failed",
             &[("to", to), ("error", e.to_string()), ("preview", preview)],
         ),
+    };
+    // The case it was about, so the officers know which applicant to reach another way.
+    let text = match row.msg.topic.as_ref().and_then(|t| t.case.as_ref()) {
+        Some(case) => format!("[{case}] {text}"),
+        None => text,
     };
     Some(OutboundMessage::text(Identity::officers(), text))
 }

@@ -136,7 +136,7 @@ fn piped_chat_completes_the_guest_book_and_each_service() {
     // Same person, new run: returning guest, a paid product and a complaint.
     let out = chat(
         &config,
-        "menu\n2\n1\nkirim\n1\n2\nselesai\nBahan skripsi tentang kemiskinan\nlewati\nkirim\n",
+        "menu\n2\n1\nkirim\n1\n2\nselesai\nSusenas Maret 2024 modul konsumsi\n2024\nProvinsi Bengkulu\n1\nBahan skripsi tentang kemiskinan\nlewati\nkirim\n",
     );
     assert!(out.contains("Selamat datang kembali"), "{out}");
     assert!(

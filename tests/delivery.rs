@@ -255,7 +255,7 @@ async fn a_permanent_refusal_is_not_retried_and_the_officers_are_told() {
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(told[0].contains("gagal terkirim"), "{}", told[0]);
     assert!(
-        told[0].contains("sms:***111"),
+        told[0].contains("sms:•••111"),
         "masked recipient: {}",
         told[0]
     );

@@ -69,6 +69,10 @@ async fn case_notifications_also_arrive_by_mail_with_thread_headers_parts_and_fi
     assert!(id.starts_with(&format!("pstbot.{n}.")), "{id}");
     assert!(id.ends_with(&format!("@{DOMAIN}")), "{id}");
     assert_ne!(Some(id.as_str()), receipt.parsed().message_id());
+    // Issue 20, item 10: one subject for every mail of the case (one conversation in Gmail).
+    let one_subject = format!("[{n}] Pengaduan — PST BPS Provinsi Bengkulu");
+    assert_eq!(receipt.parsed().subject(), Some(one_subject.as_str()));
+    assert_eq!(p.subject(), Some(one_subject.as_str()));
     for m in [receipt, file_mail] {
         assert!(
             m.header("References").contains(&root),
@@ -358,7 +362,7 @@ iVBORw0KGgpsYXlhcg==\n\
         assert!(
             officers
                 .iter()
-                .any(|t| t.contains("bounced") && t.contains("***org"))
+                .any(|t| t.contains("bounced") && t.contains("a•••@example.org"))
         );
         assert!(
             !officers
@@ -430,6 +434,19 @@ async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_th
         .unwrap();
     let budi_mail = Identity::new(ChannelKind::Email, BUDI_MAIL);
     assert!(t.rt.store.address_failing(&budi_mail).unwrap());
+    // Issue 20, item 7: the officers' post names the case and the masked address, and reads
+    // whole in Telegram (a masked `***` no longer pairs with the bold markup).
+    let bounced = support::officers_pending(t.rt.store.as_ref())
+        .into_iter()
+        .find(|p| p.contains("gagal terkirim"))
+        .expect("the officers are told of the bounce");
+    assert!(bounced.contains(&n), "names the case: {bounced}");
+    let html = pstbot::channels::telegram::render::html(&bounced);
+    assert!(
+        html.starts_with("E-mail ke / to b•••@example.go.id gagal terkirim"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>"), "{html}");
     t.as_terminal("rina");
     t.say(&format!("ambil {n}")).await;
     t.say(&format!("balas {n} Tabelnya sudah kami perbaiki."))
@@ -770,6 +787,134 @@ async fn a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces() {
     let siti_id = Identity::new(ChannelKind::Email, siti);
     assert!(store.guest_of(&siti_id).unwrap().is_some(), "not erased");
     assert!(!store.address_failing(&siti_id).unwrap(), "a forged bounce");
+}
+
+/// Issue 20, item 9: Budi's complaint is returned for more information; the notice reaches him
+/// by e-mail too. He answers in that thread with the information and `selesai` on a line of
+/// its own: the text lands on the case and the case goes back to review, as the same word
+/// does in chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selesai_in_a_reply_to_a_return_mail_moves_the_case_back() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), &servers);
+    let mut t = support::Chat::memory();
+    let n = support::submit_complaint(&mut t, false).await;
+    t.as_terminal("rina");
+    t.say(&format!("pindah {n} terima")).await;
+    t.say(&format!(
+        "kembalikan {n} Mohon kirim tangkapan layar halamannya."
+    ))
+    .await;
+    let stage = |t: &support::Chat| case_of(t.rt.store.as_ref(), &n).stage;
+    assert_eq!(stage(&t), "info_needed");
+
+    let running = pstbot::app::channels(&cfg, &t.rt, CancellationToken::new()).unwrap();
+    let stop = CancellationToken::new();
+    let mut tasks = vec![tokio::spawn(
+        Arc::new(Outbox::new(
+            t.rt.outbox_feed(),
+            running.senders,
+            cfg.delivery.clone(),
+        ))
+        .run(stop.clone()),
+    )];
+    tasks.extend(running.tasks.into_iter().map(tokio::spawn));
+    servers
+        .wait_for("the return notice to Budi", async |s| {
+            s.sent_to(BUDI_MAIL)
+                .iter()
+                .any(|m| m.text().contains("tangkapan layar"))
+        })
+        .await;
+    let notice = servers
+        .sent_to(BUDI_MAIL)
+        .into_iter()
+        .find(|m| m.text().contains("tangkapan layar"))
+        .unwrap();
+    let notice_id = format!("<{}>", notice.parsed().message_id().unwrap());
+    servers
+        .deliver(&format!(
+            "From: {BUDI_MAIL}\nTo: {USER}\nSubject: Re: {}\nMessage-ID: <budi-r1@example.go.id>\nIn-Reply-To: {notice_id}\nReferences: {notice_id}\n\nHalaman yang gagal: tabel kemiskinan 2025.\nselesai\n",
+            notice.header("Subject")
+        ))
+        .await;
+    for _ in 0..400 {
+        if stage(&t) == "review" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stage(&t), "review", "the case is back under review");
+    let c = case_of(t.rt.store.as_ref(), &n);
+    let note = c
+        .history
+        .iter()
+        .find(|e| e.kind == "applicant_message")
+        .and_then(|e| e.note.clone())
+        .unwrap();
+    assert_eq!(note, "Halaman yang gagal: tabel kemiskinan 2025.");
+    stop.cancel();
+    for task in tasks {
+        task.abort();
+    }
+}
+
+/// Issue 20, item 8: an officer working by e-mail sends a letter: `kirim CASE` in the text and
+/// the PDF attached, in one mail (proven by the officer's secret). Siti gets the letter, by
+/// e-mail, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_sends_a_letter_by_e_mail_with_kirim_and_the_attachment() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::config_file(dir.path(), "127.0.0.1:0");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&servers.email_section());
+    text.push_str(OFFICERS_BY_MAIL);
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(pstbot::app::serve(cfg.clone(), async {
+        let _ = rx.await;
+    }));
+    let siti = "siti@example.org";
+    servers.deliver(&complaint_mail("siti-1")).await;
+    servers
+        .wait_for("the receipt to Siti", async |s| !s.sent_to(siti).is_empty())
+        .await;
+    servers
+        .deliver(&format!(
+            "From: dodi@bps.example\nTo: {USER}\nSubject: [kunci-dodi-0123456789] surat\nMessage-ID: <officer-letter@bps.example>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain; charset=utf-8\n\nkirim ADU-2026-000001\n--b1\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"surat-jawaban.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQgc3VyYXQgamF3YWJhbiBwZW5nYWR1YW4=\n--b1--\n"
+        ))
+        .await;
+    servers
+        .wait_for("the letter to Siti", async |s| s.sent_to(siti).len() >= 2)
+        .await;
+    let letter = servers
+        .sent_to(siti)
+        .into_iter()
+        .find(|m| m.parsed().attachments().next().is_some())
+        .expect("a mail with the letter");
+    let att: Vec<_> = letter
+        .parsed()
+        .attachments()
+        .map(|a| {
+            use mail_parser::MimeHeaders;
+            (
+                a.attachment_name().unwrap_or_default().to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        att,
+        vec![(
+            "surat-jawaban.pdf".to_string(),
+            b"%PDF-1.4 surat jawaban pengaduan".to_vec()
+        )]
+    );
+    tx.send(()).unwrap();
+    served.await.unwrap().unwrap();
 }
 
 /// Issue 19: a first mail written in prose, as people write to an office ("Selamat siang

@@ -525,7 +525,7 @@ async fn permanent_refusals_are_reported_to_the_officers() {
         ("whatsapp", WA_PEOPLE[0].to_string()),
         ("sms", SMS_PEOPLE[0].to_string()),
     ] {
-        let masked = pstbot::message::mask(&who);
+        let masked = pstbot::message::mask_shown(&who);
         assert!(
             notices
                 .iter()
@@ -662,7 +662,7 @@ async fn mail_servers_down_slow_or_refusing() {
         .wait_for(Duration::from_secs(30), |api| {
             api.sent_to(ADMIN)[before..]
                 .iter()
-                .any(|s| s.text.contains("gagal terkirim") && s.text.contains("email:"))
+                .any(|s| s.text.contains("gagal terkirim") && s.text.contains("•••@example.org"))
         })
         .await;
     assert!(told, "officers not told: {:?}", p.api.sent_to(ADMIN));

@@ -906,6 +906,7 @@ fn no_header_injection_through_an_e_mail_subject() {
                 &pstbot::channels::email::auth::TokenKey::new([5; 32]),
                 None,
                 Vec::new(),
+                None,
             )
             .unwrap();
             let raw = String::from_utf8_lossy(&mail.formatted()).into_owned();

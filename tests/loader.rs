@@ -279,8 +279,8 @@ fn broken_workflows_are_refused_naming_file_and_state() {
 
     let dir = broken("workflows/adu.toml", |s| {
         s.replacen(
-            "roles = [\"petugas\", \"resepsionis\", \"pimpinan\"]",
-            "roles = [\"satpam\"]",
+            "to = \"review\"\nroles = [\"petugas\"]",
+            "to = \"review\"\nroles = [\"satpam\"]",
             1,
         )
     });

@@ -121,6 +121,10 @@ async fn submit_product(t: &mut Chat, name: &str) -> String {
     t.say("1").await;
     t.say("2").await;
     t.say("selesai").await;
+    t.say("Susenas Maret 2024 modul konsumsi").await;
+    t.say("2024").await;
+    t.say("Provinsi Bengkulu").await;
+    t.say("1").await;
     t.say("Penelitian tesis tentang ketimpangan").await;
     t.say("lewati").await;
     let out = t.expect("kirim", &["PRD-2026-"]).await;
@@ -329,13 +333,14 @@ async fn a_case_sent_on_friday_evening_reminds_officers_from_monday_opening() {
 
 #[tokio::test]
 async fn officers_reminders_skip_the_christmas_holidays() {
-    // Thursday 17 December 2026: a recommendation's walidata review is due in 7 calendar days,
-    // on Thursday 24 December — cuti bersama, followed by Christmas and the weekend.
+    // Thursday 17 December 2026: a recommendation's walidata review is due in 7 working days
+    // (Bengkulu's "hari" are working days, issue 20 item 11): 18, 21, 22, 23, then — after the
+    // cuti bersama of the 24th, Christmas and the weekend — 28, 29 and 30 December, 15.30.
     let mut t = Chat::profile("bengkulu", wib(2026, 12, 17, 10, 0));
     let n = submit_recommendation(&mut t).await;
     t.as_terminal("wali");
     t.expect(&format!("ambil {n}"), &["ditangani"]).await;
-    let sent = run_until(&t, wib(2026, 12, 28, 12, 0)).await;
+    let sent = run_until(&t, wib(2026, 12, 30, 12, 0)).await;
     let officers_got = to(&sent, &officers());
     for s in &officers_got {
         assert!(
@@ -350,41 +355,30 @@ async fn officers_reminders_skip_the_christmas_holidays() {
                 "50%"
             } else if s.text.contains("80%") {
                 "80%"
-            } else if s.text.contains("adalah sekarang") {
-                "due"
-            } else if s.text.contains("melewati batas waktu") {
-                "overdue"
             } else {
                 "other"
             };
             (s.at, kind)
         })
         .collect();
-    // Service time from Thu 17 Dec 10:00 to the due: 5.5 + 8 + 7.5 + 7.5 + 7.5 = 36 h.
-    // Half (18 h) ends Monday 21 Dec 12:30; 80% (28 h 48 min) Wednesday 23 Dec 08:18.
-    // The due (Thursday 24th) and the first overdue day (Friday 25th) are holidays: the
-    // office hears of the overdue stage once, at Monday's opening, and again at 10:00, four
-    // days (96 h) after the due.
+    // Service time from Thu 17 Dec 10:00 to the due: 5.5 + 8 + 7.5 × 6 = 58.5 h. Half
+    // (29 h 15 min) ends Wednesday 23 Dec 08:45; 80% (46 h 48 min) Tuesday 29 Dec 11:18: the
+    // holidays hold no service time.
     assert_eq!(
         got,
         vec![
-            (wib(2026, 12, 21, 12, 30), "50%"),
-            (wib(2026, 12, 23, 8, 18), "80%"),
-            (wib(2026, 12, 28, 8, 0), "overdue"),
-            (wib(2026, 12, 28, 10, 0), "overdue"),
+            (wib(2026, 12, 23, 8, 45), "50%"),
+            (wib(2026, 12, 29, 11, 18), "80%"),
         ],
         "{officers_got:#?}"
     );
     assert!(
-        officers_got[2]
+        officers_got[1]
             .text
-            .contains("melewati batas waktu (Kamis, 24 Desember 2026 10.00 WIB)"),
+            .contains("batas Rabu, 30 Desember 2026 15.30 WIB"),
         "{}",
-        officers_got[2].text
+        officers_got[1].text
     );
-    let chief = to(&sent, &kepala());
-    assert_eq!(chief.len(), 2, "{chief:#?}");
-    assert_eq!(chief[0].at, wib(2026, 12, 28, 8, 0));
 }
 
 #[tokio::test]
@@ -842,5 +836,41 @@ async fn timers_survive_a_restart_and_fire_once() {
         let msgs = tick_at(&t, wib(2026, 11, 23, 9, 48)).await;
         assert_eq!(texts_to(&msgs, &officers()).len(), 1, "{msgs:#?}");
         assert!(msgs[0].text.contains("80% waktu SOP"));
+    }
+}
+
+/// Issue 20, item 1: a reminder that fell due while the service was down waits for the next
+/// opening when the service comes back on a day the office is closed. A product request of
+/// Wednesday 13 May 2026 11.00 (one service hour, due 12.00) is taken; the service stops
+/// before half time and comes back on Friday 15 May 10.00, *cuti bersama* after Ascension Day:
+/// nothing goes to the officers until Monday 18 May 08.00.
+#[tokio::test]
+async fn a_reminder_missed_while_down_waits_for_the_opening_not_a_holiday() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = {
+        let mut t = Chat::sled(dir.path(), wib(2026, 5, 13, 11, 0));
+        let n = submit_product(&mut t, "Budi Santoso").await;
+        t.as_terminal("rina");
+        t.expect(&format!("ambil {n}"), &["ditangani"]).await;
+        n
+    };
+    let monday = wib(2026, 5, 18, 8, 0);
+    {
+        let t = Chat::sled(dir.path(), wib(2026, 5, 15, 10, 0));
+        let msgs = tick(&t).await;
+        assert!(texts_to(&msgs, &officers()).is_empty(), "{msgs:#?}");
+        assert!(texts_to(&msgs, &kepala()).is_empty(), "{msgs:#?}");
+        let dues: Vec<DateTime<Utc>> = case_timers(&t, &n).iter().map(|x| x.due).collect();
+        assert!(dues.iter().all(|d| *d == monday), "{dues:?}");
+        assert!(tick(&t).await.is_empty());
+    }
+    // Restarted again on Monday at the opening: the officers hear of it now, once.
+    {
+        let t = Chat::sled(dir.path(), monday);
+        let msgs = tick(&t).await;
+        let got = texts_to(&msgs, &officers());
+        assert_eq!(got.len(), 1, "{msgs:#?}");
+        assert!(got[0].contains(&n), "{}", got[0]);
+        assert!(tick(&t).await.is_empty());
     }
 }

@@ -302,15 +302,16 @@ async fn monthly_report_tables_have_the_known_answers() {
             "100.0"
         ]
     );
-    // Walidata review: 7 days 1 hour against 7 days.
+    // Walidata review: 5 working days (24–27, 30 November) against 7 working days (Bengkulu's
+    // "hari" are working days, issue 20 item 11).
     assert_eq!(
         row(&stages, &["REK", "Diverifikasi walidata"])[2..],
-        ["7", "hari / days", "1", "7.0", "7.0", "0.0"]
+        ["7", "hari kerja / working days", "1", "5.0", "5.0", "100.0"]
     );
     // A stage nobody left this month still shows its standard.
     assert_eq!(
         row(&stages, &["REK", "Diverifikasi BPS"])[2..],
-        ["10", "hari / days", "0", "", "", ""]
+        ["10", "hari kerja / working days", "0", "", "", ""]
     );
 
     // Time to complete: ADU-2 2 working days (2.04 days), ADU-1 9 working days (13.04 days).

@@ -122,14 +122,34 @@ async fn paid_product_cart_shows_total_and_required_documents() {
     );
     t.expect("2", &["Berapa jumlahnya"]).await;
     t.expect("1", &["Ditambahkan"]).await;
-    t.expect("selesai", &["akan digunakan"]).await;
+    // Which data exactly (issue 20, item 15): title, period, region and format.
+    t.expect("selesai", &["Data apa", "judul atau pokok bahasannya"])
+        .await;
+    t.expect("Susenas Maret 2024 modul konsumsi", &["periode"])
+        .await;
+    t.expect("2024", &["wilayah"]).await;
+    t.expect(
+        "seluruh kabupaten/kota di Provinsi Bengkulu",
+        &["format", "Excel/CSV"],
+    )
+    .await;
+    t.expect("1", &["akan digunakan"]).await;
     t.expect(
         "Bahan penelitian skripsi tentang kemiskinan daerah",
         &["lewati"],
     )
     .await;
-    t.expect("lewati", &["Mohon periksa", "Total", "(tidak diisi)"])
-        .await;
+    t.expect(
+        "lewati",
+        &[
+            "Mohon periksa",
+            "Total",
+            "(tidak diisi)",
+            "Susenas Maret 2024 modul konsumsi",
+            "Excel/CSV",
+        ],
+    )
+    .await;
     let done = t
         .expect(
             "kirim",
@@ -145,6 +165,18 @@ async fn paid_product_cart_shows_total_and_required_documents() {
     assert!(
         matches!(&case.form[0].value, Answer::Cart(lines) if lines.len() == 2 && lines[0].quantity == 3)
     );
+    // The officer sees which data, for when, where and in what form.
+    t.as_terminal("rina");
+    t.expect(
+        "lihat PRD-2026-000001",
+        &[
+            "Data yang diminta: Susenas Maret 2024 modul konsumsi",
+            "Periode data: 2024",
+            "Wilayah: seluruh kabupaten/kota di Provinsi Bengkulu",
+            "Format: Excel/CSV",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -192,7 +224,7 @@ async fn status_lists_own_cases_only_and_rating_saves_the_survey() {
         &[
             "REK-2026-000001",
             "Diverifikasi walidata",
-            "batas waktu: Senin, 30 November 2026 09.00 WIB",
+            "batas waktu: Rabu, 2 Desember 2026 15.30 WIB",
         ],
     )
     .await;

@@ -283,6 +283,34 @@ async fn guest_book_complaint_and_an_officer_answering_in_the_group() {
     let n = api.sent_to(ADMIN).len();
     api.group_text(ADMIN, RINA, &format!("/ambil@pst_test_bot {case}"), None);
     api.expect(ADMIN, n, &case).await;
+    // A stage change made in the group is posted there once: the post is her answer too
+    // (issue 20, item 4), for `ambil` as for `pindah`.
+    api.group_text(ADMIN, RINA, &format!("/pindah {case} terima"), None);
+    api.expect(ADMIN, n, "Terima dan telaah").await;
+    // Every row for the officers' group is out (Budi's e-mail copies wait: no mail here).
+    for _ in 0..2000 {
+        let pending = svc.rt.store.outbox_pending(None, 1000).unwrap();
+        if !pending
+            .iter()
+            .any(|r| r.msg.to.channel == ChannelKind::Officers)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let posts = |fragment: &str| {
+        api.sent_to(ADMIN)
+            .iter()
+            .skip(n)
+            .filter(|s| s.text.contains(fragment))
+            .count()
+    };
+    assert_eq!(
+        posts("diambil oleh") + posts("ditangani"),
+        1,
+        "ambil posted once"
+    );
+    assert_eq!(posts("Terima dan telaah"), 1, "pindah posted once");
     // A command for another bot, and the officers' own chatter, are left alone.
     api.group_text(ADMIN, RINA, "/antrian@other_bot", None);
     api.group_text(ADMIN, RINA, "siap, saya cek dulu", None);
@@ -770,4 +798,113 @@ async fn serve_runs_telegram_by_webhook_from_the_config() {
         .expect("serve stops")
         .unwrap()
         .unwrap();
+}
+
+/// Issue 20, item 5: Telegram allows 20 messages a minute to a group, whoever triggered them.
+/// Three officers each send 8 commands in the group: the answers (addressed to each officer in
+/// the group) count against the group's limit together, and the rest wait in the outbox rather
+/// than being sent at once. A listing asked again within a minute is answered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_officers_group_gets_twenty_messages_a_minute_whoever_asked() {
+    const WALI: u64 = 7002;
+    const KEPALA: u64 = 7003;
+    let api = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    for o in &mut cfg.officers {
+        match o.id.as_str() {
+            "wali" => o.telegram_user_id = Some(WALI as i64),
+            "kepala" => o.telegram_user_id = Some(KEPALA as i64),
+            _ => {}
+        }
+    }
+    let bot = Arc::new(Bot::load(&cfg).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 16).unwrap());
+    let rt = Arc::new(
+        Runtime::new(RuntimeParts::new(
+            bot,
+            store,
+            Arc::new(SystemClock),
+            cfg.officers.clone(),
+            &pstbot::channels::OFFICERS,
+        ))
+        .unwrap(),
+    );
+    let tg = Service::telegram(&api);
+    let chans = pstbot::channels::telegram::senders(&tg, &rt.bot.texts)
+        .into_iter()
+        .collect();
+    let mut limits = delivery();
+    limits.limits.insert(
+        "telegram".into(),
+        pstbot::config::RateLimit {
+            per_chat_per_minute: 60,
+            group_per_minute: 20,
+            per_second: 30,
+        },
+    );
+    let stop = CancellationToken::new();
+    let stop_sending = CancellationToken::new();
+    let outbox = tokio::spawn(
+        Arc::new(Outbox::new(rt.outbox_feed(), chans, limits)).run(stop_sending.clone()),
+    );
+    let polling = tokio::spawn(polling::run(tg.clone(), rt.clone(), stop.clone()));
+    let start = Instant::now();
+    for i in 1..=8 {
+        for officer in [RINA, WALI, KEPALA] {
+            api.group_text(ADMIN, officer, &format!("/lihat ADU-2026-00000{i}"), None);
+        }
+    }
+    // Every command is handled: its answer is sent or waits in the outbox.
+    let handled = api
+        .wait_for(WAIT, |api| {
+            let pending = rt.store.outbox_pending(None, 1000).unwrap().len();
+            api.sent_to(ADMIN).len() + pending >= 24
+        })
+        .await;
+    assert!(handled, "24 answers, sent or queued");
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(start.elapsed())).await;
+    let seconds = start.elapsed().as_secs_f64();
+    let sent = api.sent_to(ADMIN).len();
+    // A burst of 3, then one every 3 s.
+    let allowed = 3 + (seconds * 20.0 / 60.0).ceil() as usize;
+    assert!(
+        sent <= allowed,
+        "{sent} messages to the group in {seconds:.1} s (at most {allowed})"
+    );
+    assert!(sent >= 3, "the group is not starved: {sent}");
+    let waiting = rt.store.outbox_pending(None, 1000).unwrap().len();
+    assert!(sent + waiting >= 24, "nothing is lost: {sent} + {waiting}");
+
+    // `/antrian` 8 times from each officer: each is answered once within the minute (counted
+    // in the outbox, with the worker stopped so nothing is in flight).
+    stop_sending.cancel();
+    outbox.await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        for officer in [RINA, WALI, KEPALA] {
+            ids.push(api.group_text(ADMIN, officer, "/antrian@pst_test_bot", None));
+        }
+    }
+    let who = Identity::new(ChannelKind::Telegram, "x");
+    let all_handled = api
+        .wait_for(WAIT, |_| {
+            ids.iter().all(|id| {
+                rt.store
+                    .is_handled(&DedupeKey::new(&who, &id.to_string()))
+                    .unwrap()
+            })
+        })
+        .await;
+    assert!(all_handled, "every /antrian handled");
+    let queue_answers = rt
+        .store
+        .outbox_pending(None, 1000)
+        .unwrap()
+        .iter()
+        .filter(|r| r.msg.text.contains("Tidak ada kasus terbuka"))
+        .count();
+    assert_eq!(queue_answers, 3, "one answer per officer");
+    stop.cancel();
+    polling.await.unwrap();
 }

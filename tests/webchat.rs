@@ -712,7 +712,7 @@ async fn an_officers_reply_reaches_the_visitor_live_and_in_the_history() {
     officer
         .expect(
             &format!("balas {n} Tabelnya sudah kami perbaiki, silakan coba lagi."),
-            &["Balasan terkirim"],
+            &["diteruskan ke pemohon"],
         )
         .await;
     // It arrives on the open event stream …

@@ -448,7 +448,9 @@ async fn a_visitor_files_a_complaint_in_a_real_browser_and_sees_the_officers_rep
         .await
         .unwrap();
     assert!(
-        replies.iter().any(|m| m.text.contains("Balasan terkirim")),
+        replies
+            .iter()
+            .any(|m| m.text.contains("diteruskan ke pemohon")),
         "{replies:?}"
     );
     let live = wait_bot(c, before, &["Tabelnya sudah kami perbaiki"]).await;

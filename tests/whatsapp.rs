@@ -575,7 +575,12 @@ async fn guest_book_and_paid_product_through_buttons_and_lists() {
     let more = budi.say("2", "Ditambahkan").await;
     assert_eq!(interactive_kind(&more), "list");
     assert_eq!(more.choice_titles().len(), 10);
-    budi.press(&more, "Selesai memilih", "akan digunakan").await;
+    budi.press(&more, "Selesai memilih", "Data apa").await;
+    budi.say("Susenas Maret 2024 modul konsumsi", "periode")
+        .await;
+    budi.say("2024", "wilayah").await;
+    let format = budi.say("Provinsi Bengkulu", "format").await;
+    budi.press(&format, "Excel/CSV", "akan digunakan").await;
     budi.say("Bahan tesis tentang kemiskinan daerah", "lewati")
         .await;
     let review = budi.say("lewati", "Mohon periksa").await;
@@ -817,7 +822,12 @@ async fn after_25_hours_notifications_go_as_templates_or_fall_back_to_e_mail() {
                 && r.msg.text.contains("tidak dapat dihubungi")
         })
         .expect("the officers are told");
-    assert!(notice.msg.text.contains("***001"), "{}", notice.msg.text);
+    assert!(notice.msg.text.contains("•••001"), "{}", notice.msg.text);
+    assert!(
+        notice.msg.text.contains(&case),
+        "names the case: {}",
+        notice.msg.text
+    );
     assert!(
         !notice.msg.text.contains("6285700000001"),
         "masked: {}",
@@ -894,7 +904,7 @@ async fn status_callbacks_are_recorded_and_failures_retried_or_reported() {
     assert!(
         officers()
             .iter()
-            .any(|t| t.contains("WhatsApp error 130429") && t.contains("***890")),
+            .any(|t| t.contains("WhatsApp error 130429") && t.contains("•••890")),
         "{:#?}",
         officers()
     );
@@ -1116,4 +1126,50 @@ async fn serve_runs_whatsapp_from_the_config() {
         .expect("serve stops")
         .unwrap()
         .unwrap();
+}
+
+/// Issue 20, item 6: 25 hours after Budi's last message and with no template for replies, the
+/// officer is not told "sent": the answer says the reply is queued, that WhatsApp takes only
+/// templates now, and how (or whether) it reaches Budi: by e-mail, or not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_outside_the_window_tells_the_officer_how_it_will_arrive() {
+    let svc = Service::start(Options {
+        templates: false,
+        ..Options::officers_elsewhere()
+    })
+    .await;
+    let case = complaint(&svc, false).await;
+    svc.clock.advance(chrono::Duration::hours(25));
+    let answer = |out: Vec<(u64, OutboundMessage)>| {
+        out.into_iter()
+            .find(|(_, m)| m.to == Identity::new(ChannelKind::Terminal, "rina"))
+            .expect("an answer to the officer")
+            .1
+            .text
+    };
+
+    // Budi gave an e-mail address: the reply reaches him there only.
+    let said = answer(officer(&svc, &format!("balas {case} Tabel sudah diperbaiki.")).await);
+    assert!(!said.contains("terkirim"), "{said}");
+    assert!(said.contains("25 jam"), "{said}");
+    assert!(said.contains("e-mail b•••@example.go.id saja"), "{said}");
+    assert!(!said.contains("budi@"), "masked: {said}");
+
+    // Mail to that address bounces: nothing carries the reply, and the officer is told so.
+    let mut bounce = pstbot::store::Commit::new(
+        DedupeKey("test:bounce".into()),
+        pstbot::runtime::Clock::now(svc.clock.as_ref()),
+        Identity::new(ChannelKind::Desk, "test"),
+        Default::default(),
+    );
+    bounce.session = None;
+    bounce.address_failing = Some((
+        Identity::new(ChannelKind::Email, "budi@example.go.id"),
+        true,
+    ));
+    svc.rt.store.commit(bounce).unwrap();
+    let said = answer(officer(&svc, &format!("balas {case} Mohon dicek lagi.")).await);
+    assert!(said.contains("TIDAK sampai"), "{said}");
+    assert!(said.contains(&format!("lihat {case}")), "{said}");
+    svc.stop().await;
 }

@@ -45,7 +45,7 @@ async fn bengkulu_recommendation_returned_revised_verified_signed_and_delivered(
         &[
             "REK-2026-000001",
             "Diverifikasi walidata",
-            "Senin, 30 November 2026 09.00 WIB",
+            "Rabu, 2 Desember 2026 15.30 WIB",
         ],
     )
     .await;
@@ -100,7 +100,7 @@ async fn bengkulu_recommendation_returned_revised_verified_signed_and_delivered(
         .await;
     assert!(
         t.sent_to(&budi())
-            .contains("Jumat, 4 Desember 2026 11.00 WIB"),
+            .contains("Selasa, 8 Desember 2026 15.30 WIB"),
         "{}",
         t.sent_to(&budi())
     );
@@ -227,10 +227,25 @@ async fn national_due_date_skips_weekends_nyepi_idul_fitri_and_cuti_bersama() {
             .case(&CaseNumber::parse(&n).unwrap())
             .unwrap()
             .unwrap();
-    // Working days used before the stop: Fri 13 and Mon 16 (the day a stop begins counts as
-    // used, like the day of receipt does not). 12 remain from Wed 25 March:
-    // 26, 27, 30, 31 Mar, 1, 2, 6, 7, 8, 9, 10, 13 Apr → Monday 13 April 15.30.
-    assert_eq!(c.overall_due, Some(wib(2026, 4, 13, 15, 30)));
+    // Back in examination: the file is not complete again yet, so the 14 days wait too
+    // (issue 20, item 14): no SOP due date until the petugas says it is complete.
+    assert_eq!(c.stage, "examination");
+    assert_eq!(c.overall_due, None, "re-examination is not counted");
+    t.as_terminal("rina");
+    t.clock.set(wib(2026, 3, 27, 10, 0)); // Friday: complete again
+    t.expect(&format!("pindah {n} lengkap"), &["Evaluasi"])
+        .await;
+    let c =
+        t.rt.store
+            .case(&CaseNumber::parse(&n).unwrap())
+            .unwrap()
+            .unwrap();
+    // Working days used before the return: Fri 13 and Mon 16 (the day a stop begins counts
+    // as used, like the day of receipt does not). 12 remain from Friday 27 March, when the
+    // file was complete again: 30, 31 Mar, 1, 2, 6, 7, 8, 9, 10, 13, 14, 15 Apr (Good Friday
+    // 3 April skipped) → Wednesday 15 April 15.30 — not Monday 13 April, which counted the
+    // re-examination of 25–27 March.
+    assert_eq!(c.overall_due, Some(wib(2026, 4, 15, 15, 30)));
 }
 
 #[tokio::test]
@@ -311,6 +326,10 @@ async fn paid_product_with_incomplete_documents_billing_and_payment() {
     t.say("1").await;
     t.say("2").await;
     t.say("selesai").await;
+    t.say("Susenas Maret 2024 modul konsumsi").await;
+    t.say("2024").await;
+    t.say("Provinsi Bengkulu").await;
+    t.say("1").await;
     t.say("Penelitian tesis tentang ketimpangan").await;
     t.say("lewati").await;
     let out = t.expect("kirim", &["PRD-2026-000001"]).await;
@@ -464,7 +483,7 @@ async fn officers_reply_and_the_applicant_is_told_when_to_expect_an_answer() {
     t.as_terminal("rina");
     t.expect(
         &format!("balas {n} Sedang kami periksa, besok kami kabari."),
-        &["Balasan terkirim"],
+        &["diteruskan ke pemohon"],
     )
     .await;
     assert!(t.sent_to(&budi()).contains("Sedang kami periksa"));
@@ -473,7 +492,7 @@ async fn officers_reply_and_the_applicant_is_told_when_to_expect_an_answer() {
     let out = t
         .reply_to(&forwarded, "Besok pagi kami telepon, Bapak.")
         .await;
-    assert!(out.contains("Balasan terkirim"), "{out}");
+    assert!(out.contains("diteruskan ke pemohon"), "{out}");
     assert!(t.sent_to(&budi()).contains("Besok pagi kami telepon"));
     // A non-command that quotes nothing is not sent anywhere.
     let out = t.say("Besok pagi kami telepon").await;
@@ -610,7 +629,7 @@ async fn notifications_carry_their_kind_and_case_but_dialog_replies_do_not() {
     t.as_terminal("rina");
     t.expect(
         &format!("balas {n} Sudah kami terima."),
-        &["Balasan terkirim"],
+        &["diteruskan ke pemohon"],
     )
     .await;
     let reply = t.last.iter().find(|m| m.to == budi()).expect("sent");
@@ -632,4 +651,155 @@ async fn the_guest_book_keeps_the_email_address_for_notifications() {
     let guest = t.rt.store.guest_of(&budi()).unwrap().expect("registered");
     let email = guest.email().expect("the guest book asks for an e-mail");
     assert!(email.contains('@'), "{email}");
+}
+
+/// Issue 20, item 3: time left is shown in the unit of its SLA. A complaint received on
+/// Tuesday 17 March 2026 at 15.00 has one service hour to be taken up: half an hour that day,
+/// half an hour on Wednesday 25 March (Nyepi, Idul Fitri and their *cuti bersama* lie between).
+/// That is 1:00 of service time left, not "1 working day".
+#[tokio::test]
+async fn time_left_is_shown_in_the_unit_of_its_sla() {
+    let mut t = Chat::profile("bengkulu", wib(2026, 3, 17, 15, 0));
+    let n = support::submit_complaint_on(&mut t, "budi", "Budi Santoso", false, "16/03/2026").await;
+    t.as_terminal("rina");
+    let hour = "Rabu, 25 Maret 2026 08.30 WIB (sisa / left 1:00 jam:menit / h:min)";
+    t.expect(&format!("lihat {n}"), &[hour]).await;
+    let queue = t.expect("antrian", &[hour]).await;
+    assert!(!queue.contains("hari kerja"), "{queue}");
+    // Under review the SLA is 10 working days: shown in working days.
+    t.say(&format!("pindah {n} terima")).await;
+    t.expect(&format!("lihat {n}"), &["sisa / left 10 hari kerja"])
+        .await;
+}
+
+/// Issue 20, item 2: the applicant is told the SOP's own deadline ("paling lambat …") beside
+/// the stage's, at submission, on each stage change and in the status. National standard:
+/// the file is complete on Thursday 12 March 2026 at 15.00; evaluation (7 working days) is due
+/// Monday 30 March, the 14 working days on Thursday 9 April.
+#[tokio::test]
+async fn the_applicant_is_told_the_sop_deadline_at_submission_on_changes_and_in_the_status() {
+    let mut t = Chat::profile("nasional", wib(2026, 3, 12, 10, 0));
+    let n = submit_recommendation(&mut t).await;
+    t.as_terminal("rina");
+    t.clock.set(wib(2026, 3, 12, 15, 0));
+    t.say(&format!("pindah {n} lengkap")).await;
+    let told = t.sent_to(&budi());
+    assert!(
+        told.contains("Batas waktu tahap ini: Senin, 30 Maret 2026 15.30 WIB"),
+        "{told}"
+    );
+    assert!(
+        told.contains(&format!(
+            "permohonan {n} selesai paling lambat Kamis, 9 April 2026 15.30 WIB"
+        )),
+        "{told}"
+    );
+    t.as_terminal("budi");
+    t.say("menu").await;
+    let status = t.say("4").await; // Status permohonan saya
+    assert!(
+        status.contains("30 Maret 2026 15.30 WIB; selesai paling lambat Kamis, 9 April 2026"),
+        "{status}"
+    );
+
+    // Bengkulu's SOP clock runs from submission: the receipt says both dates.
+    let mut t = Chat::memory(); // Monday 23 November 2026, 09:00 WIB
+    let n = submit_recommendation(&mut t).await;
+    let receipt = t.sent_to(&budi());
+    assert!(
+        receipt.contains("Batas waktu tahap ini: Rabu, 2 Desember 2026 15.30 WIB"),
+        "{receipt}"
+    );
+    assert!(
+        receipt.contains(&format!(
+            "permohonan {n} selesai paling lambat Rabu, 6 Januari 2027 15.30 WIB"
+        )),
+        "{receipt}"
+    );
+}
+
+/// Issue 20, item 11: Bengkulu's SOP-1-103 "7 hari" are working days (as its SOP-1-101 writes
+/// "3 hari" for "3 hari kerja"). A request received Monday 16 March 2026 at 10.00 is due for
+/// the walidata's review on Wednesday 1 April (17 March, then 25 March to 1 April: Nyepi, Idul
+/// Fitri and their *cuti bersama* do not count), not on Monday 23 March, a *cuti bersama* day.
+#[tokio::test]
+async fn bengkulu_recommendation_days_are_working_days() {
+    let mut t = Chat::profile("bengkulu", wib(2026, 3, 16, 10, 0));
+    let n = submit_recommendation(&mut t).await;
+    let receipt = t.sent_to(&budi());
+    assert!(
+        receipt.contains("Batas waktu tahap ini: Rabu, 1 April 2026 15.30 WIB"),
+        "{receipt}"
+    );
+    // 30 working days overall: Wednesday 6 May 2026.
+    assert!(
+        receipt.contains(&format!(
+            "permohonan {n} selesai paling lambat Rabu, 6 Mei 2026 15.30 WIB"
+        )),
+        "{receipt}"
+    );
+}
+
+/// Issue 20, item 12: SOP-1-107 step 5 gives receipt of a complaint to the petugas layanan;
+/// the receptionist (steps 3–4) only directs the person.
+#[tokio::test]
+async fn a_complaint_is_received_by_the_petugas_layanan_not_the_receptionist() {
+    use pstbot::cases::flow::{self, FlowError, Who};
+    use pstbot::config::Role;
+    let mut t = Chat::memory();
+    let n = support::submit_complaint(&mut t, false).await;
+    let c =
+        t.rt.store
+            .case(&CaseNumber::parse(&n).unwrap())
+            .unwrap()
+            .unwrap();
+    let bot = &t.rt.bot;
+    let wf = bot.workflows.get(&c.number.service).unwrap();
+    let terima = wf.transition("terima").unwrap();
+    let take = |role: Role| {
+        let roles = [role];
+        let who = Who::Officer {
+            id: "x",
+            roles: &roles,
+        };
+        flow::apply(wf, &bot.calendar, &c, terima, &who, None, c.created_at)
+    };
+    assert!(
+        matches!(take(Role::Resepsionis), Err(FlowError::NotAllowed { .. })),
+        "the receptionist may not receive it"
+    );
+    assert_eq!(take(Role::Petugas).unwrap().stage, "review");
+}
+
+/// Issue 20, item 13: SOP-1-101 step 5, "maksimal waktu tunggu antrian 3 hari kerja sejak
+/// transaksi dibuat": the queue's 3 working days count from the request (the transaction),
+/// not from the officer's explanation. Requested Monday 4 May 2026 09.00, explained late on
+/// Wednesday 6 May: the queue is still due Thursday 7 May 15.30 (5, 6, 7 May).
+#[tokio::test]
+async fn the_product_queue_counts_from_the_transaction_not_the_explanation() {
+    let mut t = Chat::profile("bengkulu", wib(2026, 5, 4, 9, 0));
+    t.say("halo").await;
+    t.say("2").await;
+    t.fill_guest_book("Budi Santoso").await;
+    t.say("kirim").await;
+    t.say("1").await;
+    t.say("2").await;
+    t.say("selesai").await;
+    t.say("Susenas Maret 2024 modul konsumsi").await;
+    t.say("2024").await;
+    t.say("Provinsi Bengkulu").await;
+    t.say("1").await;
+    t.say("Penelitian tesis tentang ketimpangan").await;
+    t.say("lewati").await;
+    let out = t.expect("kirim", &["PRD-2026-"]).await;
+    let n = support::case_number(&out).unwrap();
+    t.as_terminal("rina");
+    t.clock.set(wib(2026, 5, 6, 10, 0));
+    t.expect(&format!("pindah {n} jelaskan"), &["antrean transaksi"])
+        .await;
+    let told = t.sent_to(&budi());
+    assert!(
+        told.contains("Batas waktu tahap ini: Kamis, 7 Mei 2026 15.30 WIB"),
+        "{told}"
+    );
 }

@@ -9,6 +9,7 @@ use super::AdminCommand;
 use super::commands::{assign, case_view, moves, queue, reply, report, send, visitor};
 use crate::cases::{Actor, Case, CaseEvent, CaseNumber};
 use crate::config::{OfficerConfig, Role};
+use crate::dialogs::Conversation;
 use crate::message::{Identity, InboundBody, InboundMessage, OutboundMessage};
 use crate::plan::{CaseEdits, Plan, PlanContext};
 use crate::store::{Applied, Commit, DedupeKey, StoreError};
@@ -39,6 +40,15 @@ impl Draft<'_, '_> {
     pub fn post(&mut self, text: String) {
         self.out
             .push(OutboundMessage::text(Identity::officers(), text));
+    }
+
+    /// Tells the officer what they did (`answer`) and the officers' chat (`post`): once, by
+    /// the post alone, when the officer wrote in the officers' chat (issue 20, item 4).
+    pub fn announce(&mut self, answer: String, post: String) {
+        if !self.ctx.officer_ids.in_officers_chat(&self.me) {
+            self.say(answer);
+        }
+        self.post(post);
     }
 
     pub fn has_role(&self, roles: &[Role]) -> bool {
@@ -114,6 +124,7 @@ pub fn plan(
     match &msg.body {
         InboundBody::Attachment(a) => send::file(&mut d, &mut session, a)?,
         InboundBody::Text(line) => match AdminCommand::parse(line) {
+            Ok(cmd) if repeated(&d, &mut session, &cmd) => {}
             Ok(AdminCommand::Send { case }) => send::ask_for_file(&mut d, &mut session, &case)?,
             Ok(cmd) => command(&mut d, cmd)?,
             // Replying to a forwarded message (it names its case) answers that case.
@@ -143,6 +154,29 @@ pub fn plan(
         commit,
         render: Box::new(move |applied: &Applied| visitor::render_queue(&out, applied, minutes)),
     })
+}
+
+/// Whether `cmd` is a listing (`antrian`, `hariini`, `bantuan`) this officer asked in the
+/// officers' chat less than a minute ago: its answer is still on screen there, and the group's
+/// 20 messages a minute are shared by everyone (issue 20, item 5). Remembers it otherwise.
+fn repeated(d: &Draft, session: &mut Conversation, cmd: &AdminCommand) -> bool {
+    let listing = matches!(
+        cmd,
+        AdminCommand::Queue | AdminCommand::Today | AdminCommand::Help
+    );
+    if !listing || !d.ctx.officer_ids.in_officers_chat(&d.me) {
+        return false;
+    }
+    let key = format!("{cmd:?}");
+    let now = d.ctx.now;
+    let again = session
+        .last_listing
+        .as_ref()
+        .is_some_and(|(k, at)| *k == key && now - *at < chrono::Duration::minutes(1));
+    if !again {
+        session.last_listing = Some((key, now));
+    }
+    again
 }
 
 /// The case number a quoted bot message is about (posts to officers start with `[NUMBER]`).

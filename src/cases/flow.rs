@@ -101,13 +101,16 @@ pub fn deadlines(
     Deadlines { stage, overall }
 }
 
-/// Due dates of a case entering `stage` at `now`: the stage's SLA, and the overall SLA counted
-/// from its first entry into the overall start state with the clock stops excluded.
+/// Due dates of a case created at `created` entering `stage` at `now`: the stage's SLA (from
+/// `now`, or from `created` for a stage whose SLA counts from the case's creation), and the
+/// overall SLA counted from its first entry into the overall start state with the clock stops
+/// excluded.
 pub fn dues(
     wf: &Workflow,
     cal: &OfficeCalendar,
     stage: &str,
     now: DateTime<Utc>,
+    created: DateTime<Utc>,
     overall_start: Option<DateTime<Utc>>,
     stops: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
 ) -> Dues {
@@ -115,15 +118,40 @@ pub fn dues(
         (Some(o), None) if o.from == stage => Some(now),
         (_, s) => s,
     };
-    let d = deadlines(wf, cal, stage, now, overall_start, stops);
+    let d = deadlines(
+        wf,
+        cal,
+        stage,
+        sla_start(wf, stage, now, created),
+        overall_start,
+        stops,
+    );
     // Once the result is delivered (a rating is asked) the overall standard has been met.
-    let overall_open = wf
-        .state(stage)
-        .is_some_and(|s| !s.is_final && !s.ask_rating);
+    // Nor is there one while a stay that pauses it lasts (its length is not known yet).
+    let paused = overall_start.is_some() && wf.state(stage).is_some_and(|s| s.pauses_overall);
+    let overall_open = !paused
+        && wf
+            .state(stage)
+            .is_some_and(|s| !s.is_final && !s.ask_rating);
     Dues {
         stage_due: d.stage,
         overall_start,
         overall_due: d.overall.filter(|_| overall_open),
+    }
+}
+
+/// When the SLA of a stay in `stage` entered at `entered` starts: the entry, or the case's
+/// creation for a stage whose SLA counts from it (`sla_from = "created"`).
+pub fn sla_start(
+    wf: &Workflow,
+    stage: &str,
+    entered: DateTime<Utc>,
+    created: DateTime<Utc>,
+) -> DateTime<Utc> {
+    if wf.state(stage).is_some_and(|s| s.sla_from_created) {
+        created
+    } else {
+        entered
     }
 }
 
@@ -207,10 +235,26 @@ pub fn apply(
     let to = wf
         .state(&t.to)
         .expect("validated: transitions name existing states");
+    // Leaving a stay that paused the overall clock (issue 20, item 14): it is excluded like a
+    // stop, joined to the stop it followed (the applicant's revision) so the two are one.
+    if next.overall_start.is_some() && wf.state(&case.stage).is_some_and(|s| s.pauses_overall) {
+        match next.stops.last_mut() {
+            Some(last) if last.1 == Some(case.stage_since) => last.1 = Some(now),
+            _ => next.stops.push((case.stage_since, Some(now))),
+        }
+    }
     if !to.clock_runs {
         next.stops.push((now, None));
     }
-    let d = dues(wf, cal, &t.to, now, next.overall_start, &next.stops);
+    let d = dues(
+        wf,
+        cal,
+        &t.to,
+        now,
+        next.created_at,
+        next.overall_start,
+        &next.stops,
+    );
     next.stage = t.to.clone();
     next.stage_since = now;
     next.stage_due = d.stage_due;

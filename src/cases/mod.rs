@@ -170,6 +170,8 @@ pub struct CaseSummary {
     pub open: bool,
     pub created_at: DateTime<Utc>,
     pub due: Option<DateTime<Utc>>,
+    /// The SOP's overall deadline, when its clock runs.
+    pub overall_due: Option<DateTime<Utc>>,
     /// The case waits on the applicant (its clock is stopped).
     pub waiting_on_applicant: bool,
 }
@@ -183,6 +185,7 @@ impl Case {
             open: self.open,
             created_at: self.created_at,
             due: self.due(),
+            overall_due: self.overall_due,
             waiting_on_applicant: self.stops.last().is_some_and(|s| s.1.is_none()),
         }
     }

@@ -56,6 +56,12 @@ pub struct State {
     pub is_final: bool,
     /// Entering this state asks the applicant for a rating.
     pub ask_rating: bool,
+    /// The stage's SLA counts from the case's creation, not from entering the stage
+    /// (`sla_from = "created"`: an SOP time "since the transaction was made").
+    pub sla_from_created: bool,
+    /// Once the overall clock has started, a stay here does not count against it
+    /// (`overall_clock = "paused"`: re-examining a file returned after it was complete).
+    pub pauses_overall: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +131,10 @@ struct RawState {
     is_final: bool,
     #[serde(default)]
     ask_rating: bool,
+    /// `entry` (default) or `created`.
+    sla_from: Option<String>,
+    /// `runs` (default) or `paused`.
+    overall_clock: Option<String>,
 }
 
 fn runs() -> String {
@@ -284,6 +294,30 @@ pub fn parse_workflow(
                 "a state whose clock is stopped cannot have an sla",
             ));
         }
+        let sla_from_created = match s.sla_from.as_deref() {
+            None | Some("entry") => false,
+            Some("created") => true,
+            Some(other) => {
+                errors.push(err(
+                    file,
+                    at,
+                    format!("sla_from `{other}` must be entry or created"),
+                ));
+                false
+            }
+        };
+        let pauses_overall = match s.overall_clock.as_deref() {
+            None | Some("runs") => false,
+            Some("paused") => true,
+            Some(other) => {
+                errors.push(err(
+                    file,
+                    at,
+                    format!("overall_clock `{other}` must be runs or paused"),
+                ));
+                false
+            }
+        };
         states.push(State {
             id: s.id.clone(),
             label: s.label.clone(),
@@ -291,6 +325,8 @@ pub fn parse_workflow(
             clock_runs,
             is_final: s.is_final,
             ask_rating: s.ask_rating,
+            sla_from_created,
+            pauses_overall,
         });
     }
     let mut transitions = Vec::new();

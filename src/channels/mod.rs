@@ -143,6 +143,12 @@ pub trait Channel: Sync {
     fn is_officer(&self, _officer: &OfficerConfig, _who: &Identity) -> bool {
         false
     }
+
+    /// Whether a message to `who` lands where the officers' chat is shown (an officer writing
+    /// in the officers' group), so a post there need not be said to them as well.
+    fn in_officers_chat(&self, _who: &Identity) -> bool {
+        false
+    }
 }
 
 /// Loads every channel's section: the first problem stops (as loading the config did).
@@ -217,6 +223,9 @@ impl crate::config::OfficerIdentities for RegistryOfficers {
     }
     fn is(&self, officer: &OfficerConfig, who: &Identity) -> bool {
         is_officer(officer, who)
+    }
+    fn in_officers_chat(&self, who: &Identity) -> bool {
+        REGISTRY.iter().any(|c| c.in_officers_chat(who))
     }
 }
 

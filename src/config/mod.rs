@@ -527,6 +527,11 @@ pub trait OfficerIdentities: Send + Sync {
     /// Whether `who` — an identity its channel vouches for — is `officer`. E-mail says no: an
     /// address in `From:` is no proof (proven mail is matched by its address separately).
     fn is(&self, officer: &OfficerConfig, who: &crate::message::Identity) -> bool;
+    /// Whether what is said to `who` already shows in the officers' chat (an officer writing
+    /// in the Telegram group, the terminal): a post there then answers them too, once.
+    fn in_officers_chat(&self, _who: &crate::message::Identity) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -79,6 +79,7 @@ pub const OFFICER_KEYS: &[&str] = &[
     "admin_overdue_days",
     "admin_days_left",
     "admin_time_left",
+    "admin_calendar_days_left",
     "admin_today",
     "admin_today_service",
     "admin_today_overdue",
@@ -102,7 +103,12 @@ pub const OFFICER_KEYS: &[&str] = &[
     "admin_assigned",
     "officers_assigned",
     "admin_no_such_officer",
-    "admin_reply_sent",
+    "admin_reply_queued",
+    "admin_reply_email_copy",
+    "admin_reply_window",
+    "admin_reply_window_email",
+    "admin_reply_window_none",
+    "admin_reply_watch",
     "admin_step_case_closed",
     "admin_step_unknown",
     "admin_step_not_here",
@@ -317,6 +323,13 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "web_menu",
     "web_skip",
     "web_officer",
+    // The SOP's overall deadline, told to the applicant (issue 20, item 2).
+    "sop_due_line",
+    "sop_due_short",
+    // One subject per case's mails (issue 20, item 10).
+    "email_subject_rek",
+    "email_subject_prd",
+    "email_subject_adu",
 ];
 
 /// Loads and validates every dialog and data file in `dir` for the given languages.

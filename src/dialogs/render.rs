@@ -73,10 +73,22 @@ pub fn retention_text(bot: &Bot, lang: &str) -> String {
 
 /// A case's due date as a person reads it, or `-`.
 pub fn due_text(bot: &Bot, case: &crate::cases::CaseSummary, lang: &str) -> String {
-    match case.due {
+    let mut text = match case.due {
         Some(d) if case.open => bot.calendar.format_local(d, lang),
         _ => "-".into(),
+    };
+    // The SOP's own deadline too, when it is another date (issue 20, item 2).
+    if case.open
+        && let Some(sop) = case.overall_due
+        && case.due != Some(sop)
+    {
+        text.push_str("; ");
+        text.push_str(&crate::text::fill(
+            &bot.sys("sop_due_short", lang),
+            &[("due", bot.calendar.format_local(sop, lang))],
+        ));
     }
+    text
 }
 
 /// The cart's lines and total as text.

@@ -48,6 +48,17 @@ impl Limits {
         }
     }
 
+    /// Takes a sending slot in this channel's officers' group, or says how long to wait.
+    pub(super) fn take_group(&self) -> Result<(), Duration> {
+        let clock = &self.clock;
+        self.group
+            .check()
+            .map_err(|nu| nu.wait_time_from(clock.now()))?;
+        self.global
+            .check()
+            .map_err(|nu| nu.wait_time_from(clock.now()))
+    }
+
     /// Takes a sending slot for `to`, or says how long to wait for one.
     pub(super) fn take(&self, to: &Identity) -> Result<(), Duration> {
         let clock = &self.clock;

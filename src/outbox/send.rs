@@ -60,6 +60,13 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<ProviderRef, SendEr
 pub trait Sender: Send + Sync + 'static {
     /// Sends one message; `cx` answers what the channel must look up to do it.
     fn send<'a>(&'a self, row: &'a OutboxRow, cx: &'a dyn DeliveryContext) -> SendFuture<'a>;
+
+    /// The channel whose officers' group a message to `to` lands in, when it does (the
+    /// officers' chat, and an answer to an officer who wrote in the group): every such
+    /// message counts against that channel's group limit, whoever it answers.
+    fn group_of(&self, _to: &crate::message::Identity) -> Option<crate::message::ChannelKind> {
+        None
+    }
 }
 
 /// What a sender may look up while it delivers a row: narrow questions, each asked by the

@@ -6,6 +6,7 @@ use crate::cases::workflow::{Transition, Workflow};
 use crate::dialogs::Bot;
 use crate::message::Topic;
 use crate::text::{fill, pick};
+use chrono::{DateTime, Utc};
 
 /// The applicant's notification after `t` moved `case` (already in its new stage), or `None`
 /// when the transition notifies nobody.
@@ -42,8 +43,25 @@ pub fn transition_text(
             &bot.sys("due_line", lang),
             &[("due", bot.calendar.format_local(due, lang))],
         ));
+        // The SOP's own deadline, in plain words, when it is not the date just given.
+        if let Some(sop) = case.overall_due.filter(|s| *s != due) {
+            text.push('\n');
+            text.push_str(&sop_due_line(bot, &case.number.to_string(), sop, lang));
+        }
     }
     Some(text)
+}
+
+/// "Selesai paling lambat …": the SOP's overall deadline of case number `case`, told to its applicant
+/// (issue 20, item 2).
+pub fn sop_due_line(bot: &Bot, case: &str, due: DateTime<Utc>, lang: &str) -> String {
+    fill(
+        &bot.sys("sop_due_line", lang),
+        &[
+            ("case", case.to_string()),
+            ("due", bot.calendar.format_local(due, lang)),
+        ],
+    )
 }
 
 /// The topic of a stage-change notification: `case_update` with the case number and the new

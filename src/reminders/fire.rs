@@ -7,8 +7,9 @@ use crate::cases::{Actor, Case, CaseEvent};
 use crate::config::{OfficerConfig, Role};
 use crate::message::{Identity, OutboundMessage, Topic};
 use crate::plan::{CaseEdits, Plan, PlanContext};
-use crate::store::{Commit, Reminder, StoreError, Timer, records::case_owner};
+use crate::store::{Commit, DedupeKey, Reminder, StoreError, Timer, TimerSet, records::case_owner};
 use crate::text::fill;
+use chrono::{DateTime, Utc};
 
 /// The person whose conversation a timer reads or changes (the runtime fires it in their turn).
 pub fn person_of(what: &Reminder) -> Option<&Identity> {
@@ -24,6 +25,12 @@ pub fn person_of(what: &Reminder) -> Option<&Identity> {
 pub fn timer_plan(ctx: &PlanContext, timer: &Timer) -> Result<Plan, StoreError> {
     let bot = ctx.bot;
     let now = ctx.now;
+    if officers_reminder(&timer.what) {
+        let at = crate::reminders::officer_time(&bot.calendar, now);
+        if at > now {
+            return postpone(ctx, timer, at);
+        }
+    }
     let mut commit = Commit::for_timer(timer, now);
     let mut out: Vec<OutboundMessage> = Vec::new();
     match &timer.what {
@@ -98,6 +105,43 @@ pub fn timer_plan(ctx: &PlanContext, timer: &Timer) -> Result<Plan, StoreError> 
     Ok(Plan {
         commit,
         render: Box::new(move |_| out.clone()),
+    })
+}
+
+/// Whether a reminder is for the officers (said in service hours only).
+fn officers_reminder(what: &Reminder) -> bool {
+    matches!(
+        what,
+        Reminder::Unacknowledged { .. } | Reminder::StageProgress { .. } | Reminder::Overdue { .. }
+    )
+}
+
+/// An officers' reminder that fell due while the office is closed — planned inside service
+/// hours, but the service was down then and came back on a holiday or at night — waits for
+/// the next opening (issue 20, item 1): its timer is stored again at `at`, not fired, so it
+/// fires then (and says nothing when a later one has superseded it). The commit's own mark
+/// names the instant, so postponing again later (the case rewrote its timers) is not taken
+/// for a repeat.
+fn postpone(ctx: &PlanContext, timer: &Timer, at: DateTime<Utc>) -> Result<Plan, StoreError> {
+    let mut commit = Commit::for_timer(timer, ctx.now);
+    commit.dedupe = DedupeKey(format!("wait:{}@{}", timer.id, ctx.now.timestamp_millis()));
+    commit.fired = None;
+    // Every officers' reminder of the owner already due moves together: timers due at once
+    // are fired side by side, each commit replacing the owner's set.
+    let mut timers = ctx.store.timers_of(&timer.owner)?;
+    for t in timers
+        .iter_mut()
+        .filter(|t| t.id == timer.id || (t.due <= ctx.now && officers_reminder(&t.what)))
+    {
+        t.due = at;
+    }
+    commit.timers.push(TimerSet {
+        owner: timer.owner.clone(),
+        timers,
+    });
+    Ok(Plan {
+        commit,
+        render: Box::new(|_| Vec::new()),
     })
 }
 

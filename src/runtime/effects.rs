@@ -13,8 +13,9 @@ use chrono::Datelike;
 use std::collections::BTreeMap;
 
 /// A new case's officers' post, worded once the commit has numbered the case: its service,
-/// title and start stage.
-type NewCasePost = (Service, String, String);
+/// title and start stage; and the due dates its receipt tells the applicant (the stage's and
+/// the SOP's, with the case marker for its number; empty when it has none).
+type NewCasePost = (Service, String, String, String);
 
 /// The plan taking shape while a step's effects are read, one effect at a time.
 struct EffectsDraft<'c, 'a> {
@@ -162,8 +163,23 @@ impl EffectsDraft<'_, '_> {
             );
             return;
         };
-        let dues = flow::dues(wf, &bot.calendar, &wf.start, now, None, &[]);
-        self.new_case_post = Some((service, title.clone(), wf.start.clone()));
+        let dues = flow::dues(wf, &bot.calendar, &wf.start, now, now, None, &[]);
+        let mut receipt_due = Vec::new();
+        if let Some(due) = dues.stage_due.or(dues.overall_due) {
+            receipt_due.push(crate::text::fill(
+                &bot.sys("due_line", &self.lang),
+                &[("due", bot.calendar.format_local(due, &self.lang))],
+            ));
+        }
+        if let Some(sop) = dues.overall_due.filter(|s| Some(*s) != dues.stage_due) {
+            receipt_due.push(notify::sop_due_line(bot, CASE_MARKER, sop, &self.lang));
+        }
+        self.new_case_post = Some((
+            service,
+            title.clone(),
+            wf.start.clone(),
+            receipt_due.join("\n"),
+        ));
         self.commit.new_case = Some(NewCase {
             service,
             workflow: wf.id.clone(),
@@ -410,6 +426,14 @@ fn render_effects(
         .cloned()
         .map(|mut m| {
             if m.text.contains(CASE_MARKER) {
+                // The receipt tells the due dates (issue 20, item 2).
+                if let Some((.., due)) = new_case_post
+                    && m.topic.is_none()
+                    && !due.is_empty()
+                    && !number.is_empty()
+                {
+                    m.text = format!("{}\n{due}", m.text.trim_end());
+                }
                 m.text = m.text.replace(CASE_MARKER, &number);
                 // The receipt of a new case: a notification the applicant keeps.
                 if m.topic.is_none() && !number.is_empty() {
@@ -419,7 +443,7 @@ fn render_effects(
             m
         })
         .collect();
-    if let (Some(n), Some((service, title, start))) = (&applied.case, new_case_post) {
+    if let (Some(n), Some((service, title, start, _))) = (&applied.case, new_case_post) {
         let lang = bot.default_lang().to_string();
         let stage = bot.stage_label(*service, start, &lang);
         msgs.push(OutboundMessage::text(

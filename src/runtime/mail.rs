@@ -79,8 +79,9 @@ impl Runtime {
         let failed = failed.map(|a| Identity::new(ChannelKind::Email, a.trim().to_lowercase()));
         let mut reason = crate::message::clip(reason.trim(), 200);
         if let Some(a) = &failed {
-            // The diagnostic often repeats the address: officers see it masked.
-            let masked = crate::message::mask(&a.address);
+            // The diagnostic often repeats the address: officers see it masked (without `*`,
+            // the chats' bold markup).
+            let masked = crate::message::mask_email_shown(&a.address);
             if let Ok(re) = regex::Regex::new(&format!("(?i){}", regex::escape(&a.address))) {
                 reason = re.replace_all(&reason, masked.as_str()).into_owned();
             }
@@ -91,11 +92,13 @@ impl Runtime {
             let mut out = Vec::new();
             if let Some(addr) = &failed {
                 commit.address_failing = Some((addr.clone(), true));
+                let cases = bounced_cases(ctx, &addr.address)?;
                 let post = ctx.officer_text(
                     "officers_mail_bounced",
                     &[
-                        ("address", crate::message::mask(&addr.address)),
+                        ("address", crate::message::mask_email_shown(&addr.address)),
                         ("reason", reason.clone()),
+                        ("cases", cases),
                     ],
                 );
                 out.push(OutboundMessage::text(Identity::officers(), post));
@@ -108,6 +111,31 @@ impl Runtime {
         .await?;
         Ok(())
     }
+}
+
+/// The open cases of the applicant whose mail to `address` bounced (by the case's own
+/// address or the e-mail in its applicant's guest book), for the officers to reach them
+/// another way; `-` when there is none.
+fn bounced_cases(ctx: &PlanContext, address: &str) -> Result<String, StoreError> {
+    let mut numbers = Vec::new();
+    for c in ctx.store.open_cases()? {
+        let theirs = c
+            .origin
+            .email()
+            .is_some_and(|e| e.eq_ignore_ascii_case(address))
+            || ctx
+                .store
+                .email_of(&c.origin)?
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(address));
+        if theirs {
+            numbers.push(c.number.to_string());
+        }
+    }
+    Ok(if numbers.is_empty() {
+        "-".into()
+    } else {
+        numbers.join(", ")
+    })
 }
 
 /// An applicant's mail on their case, as [`Runtime::handle_case_mail`] plans it.
@@ -135,10 +163,17 @@ impl CaseMail<'_> {
         };
         let mut effects = Vec::new();
         let mut file_bytes = Vec::new();
-        if !self.text.trim().is_empty() {
+        // `selesai`/`done` on a line of its own, in a mail on a case that waits on the
+        // applicant, says they are done, as the same word does in chat (issue 20, item 9).
+        let waiting = ctx
+            .store
+            .case(case)?
+            .is_some_and(|c| c.open && c.summary().waiting_on_applicant);
+        let (text, done) = without_done_lines(self.text, waiting);
+        if !text.is_empty() {
             effects.push(Effect::Forward {
                 case: case.clone(),
-                text: self.text.trim().to_string(),
+                text,
             });
         }
         let mut names = Vec::new();
@@ -168,6 +203,9 @@ impl CaseMail<'_> {
             choices: Vec::new(),
             ask_contact: false,
         }));
+        if done {
+            effects.push(Effect::ApplicantDone { case: case.clone() });
+        }
         let guest = ctx.store.guest_of(self.from)?;
         let mut conv = conv;
         conv.lang = lang;
@@ -181,6 +219,24 @@ impl CaseMail<'_> {
             file_bytes,
         )
     }
+}
+
+/// A case mail's text without its lines that are only a done word (`selesai`, `done`), and
+/// whether there was one; the text as it is when the case does not wait on the applicant.
+fn without_done_lines(text: &str, waiting: bool) -> (String, bool) {
+    if !waiting {
+        return (text.trim().to_string(), false);
+    }
+    let mut done = false;
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let is_done = crate::dialogs::input::is_done_word(l.trim());
+            done |= is_done;
+            !is_done
+        })
+        .collect();
+    (kept.join("\n").trim().to_string(), done)
 }
 
 /// An e-mail's lines and files, read as answers one at a time.

@@ -26,9 +26,8 @@ pub(in crate::admin) fn take(d: &mut Draft, case: &str) -> Result<(), StoreError
         ("name", d.officer.name.clone()),
     ];
     let answer = d.word("admin_taken", &vars);
-    d.say(answer);
     let post = d.word("officers_taken", &vars);
-    d.post(post);
+    d.announce(answer, post);
     Ok(())
 }
 
@@ -60,8 +59,7 @@ pub(in crate::admin) fn assign(d: &mut Draft, case: &str, officer: &str) -> Resu
         ("name", target.name.clone()),
     ];
     let answer = d.word("admin_assigned", &vars);
-    d.say(answer);
     let post = d.word("officers_assigned", &vars);
-    d.post(post);
+    d.announce(answer, post);
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! access to personal data).
 
 use super::moves::next_steps;
-use super::{time_left, workflow};
+use super::{overall_unit, stage_unit, time_left, workflow};
 use crate::admin::apply::Draft;
 use crate::cases::{Actor, Answer, Case};
 use crate::config::Role;
@@ -55,18 +55,19 @@ fn case_text(d: &Draft, c: &Case) -> Result<String, StoreError> {
         ],
     );
     text.push('\n');
-    let due_line = |key: &str, due| {
+    let wf = workflow(ctx, c);
+    let due_line = |key: &str, due, unit| {
         let vars = [
             ("due", cal.format_local(due, lang)),
-            ("left", time_left(ctx, due, now)),
+            ("left", time_left(ctx, due, now, unit)),
         ];
         format!("{}\n", word(key, &vars))
     };
     if let Some(due) = c.stage_due {
-        text.push_str(&due_line("admin_show_stage_due", due));
+        text.push_str(&due_line("admin_show_stage_due", due, stage_unit(wf, c)));
     }
     if let Some(due) = c.overall_due {
-        text.push_str(&due_line("admin_show_sop_due", due));
+        text.push_str(&due_line("admin_show_sop_due", due, overall_unit(wf)));
     }
     if let Some(a) = &c.assignee {
         text.push_str(&word("admin_show_officer", &[("officer", a.clone())]));

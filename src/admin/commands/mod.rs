@@ -11,6 +11,7 @@ pub(super) mod send;
 pub(super) mod visitor;
 
 use crate::cases::Case;
+use crate::cases::sla::SlaUnit;
 use crate::cases::workflow::Workflow;
 use crate::plan::PlanContext;
 use chrono::{DateTime, Utc};
@@ -29,17 +30,43 @@ fn join(words: Vec<String>) -> Option<String> {
     (!s.trim().is_empty()).then_some(s)
 }
 
-/// How long until (or since) a due instant, in the office's working terms.
-fn time_left(ctx: &PlanContext, due: DateTime<Utc>, now: DateTime<Utc>) -> String {
+/// How long until (or since) a due instant, in the unit of the SLA that set it (issue 20,
+/// item 3): hours and minutes for an hour SLA (service time for `working_hours`, real time for
+/// `hours`), working days for `working_days`, days for `days`. Without a unit (an older case),
+/// working days, or hours and minutes within the last working day.
+fn time_left(
+    ctx: &PlanContext,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    unit: Option<SlaUnit>,
+) -> String {
     let cal = &ctx.bot.calendar;
     let word = |key: &str, vars: &[(&str, String)]| ctx.officer_text(key, vars);
+    let hm = |mins: i64| word("admin_time_left", &[("time", format_hm(mins))]);
     if due <= now {
-        let late = cal.working_days_between(due, now);
+        let late = match unit {
+            Some(SlaUnit::Hours | SlaUnit::WorkingHours) => 0,
+            _ => cal.working_days_between(due, now),
+        };
         return if late == 0 {
             word("admin_overdue", &[])
         } else {
             word("admin_overdue_days", &[("days", late.to_string())])
         };
+    }
+    match unit {
+        Some(SlaUnit::Hours) => return hm((due - now).num_minutes()),
+        Some(SlaUnit::WorkingHours) => {
+            return hm(cal.working_time_between(now, due, &[]).num_minutes());
+        }
+        Some(SlaUnit::Days) => {
+            let days = (due - now).num_days();
+            if days >= 1 {
+                return word("admin_calendar_days_left", &[("days", days.to_string())]);
+            }
+            return hm((due - now).num_minutes());
+        }
+        Some(SlaUnit::WorkingDays) | None => {}
     }
     let days = cal.working_days_between(now, due);
     if days >= 1 {
@@ -49,7 +76,26 @@ fn time_left(ctx: &PlanContext, due: DateTime<Utc>, now: DateTime<Utc>) -> Strin
             .working_time_between(now, due, &[])
             .num_minutes()
             .max((due - now).num_minutes().min(0));
-        word("admin_time_left", &[("time", format_hm(mins))])
+        hm(mins)
+    }
+}
+
+/// The unit of the SLA behind a case's stage due date.
+fn stage_unit(wf: &Workflow, c: &Case) -> Option<SlaUnit> {
+    wf.state(&c.stage).and_then(|s| s.sla).map(|s| s.unit)
+}
+
+/// The unit of the SLA behind a case's overall (SOP) due date.
+fn overall_unit(wf: &Workflow) -> Option<SlaUnit> {
+    wf.overall.as_ref().map(|o| o.sla.unit)
+}
+
+/// The unit of [`Case::due`], the earlier of the stage and overall due dates.
+fn due_unit(wf: &Workflow, c: &Case) -> Option<SlaUnit> {
+    match (c.stage_due, c.overall_due) {
+        (Some(s), Some(o)) if o < s => overall_unit(wf),
+        (Some(_), _) => stage_unit(wf, c),
+        (None, _) => overall_unit(wf),
     }
 }
 

@@ -100,8 +100,7 @@ fn transition(
                 );
             }
             let line = notify::officers_line(bot, &next, t, &d.officer.name, note.as_deref());
-            d.say(line.clone());
-            d.post(line);
+            d.announce(line.clone(), line);
         }
         Err(e) => {
             let text = refusal(ctx, wf, d.officer, c, e);

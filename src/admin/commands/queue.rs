@@ -1,6 +1,6 @@
 //! `antrian` (the open cases by due date, overdue first) and `hariini` (today's numbers).
 
-use super::time_left;
+use super::{due_unit, time_left, workflow};
 use crate::admin::apply::Draft;
 use crate::cases::{Case, Service};
 use crate::plan::PlanContext;
@@ -36,7 +36,7 @@ fn queue_line(ctx: &PlanContext, c: &Case) -> String {
         Some(d) => format!(
             "{} ({})",
             bot.calendar.format_local(d, lang),
-            time_left(ctx, d, ctx.now)
+            time_left(ctx, d, ctx.now, due_unit(workflow(ctx, c), c))
         ),
         None => ctx.officer_text("admin_no_due_date", &[]),
     };

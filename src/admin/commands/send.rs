@@ -137,8 +137,7 @@ fn send_file(
                 );
             }
             let line = notify::officers_line(bot, &next, t, &d.officer.name, Some(&file.filename));
-            d.say(line.clone());
-            d.post(line);
+            d.announce(line.clone(), line);
         }
         None => {
             let answer = d.word(

@@ -324,16 +324,30 @@ async fn officer_mail(
             })
     });
     if m.authenticated || secret_in_subject {
-        return rt
-            .handle(InboundMessage {
-                id,
-                from,
+        if !m.text.trim().is_empty() || m.files.is_empty() {
+            rt.handle(InboundMessage {
+                id: id.clone(),
+                from: from.clone(),
                 body: InboundBody::Text(m.text),
                 reply_to: None,
                 trust: Trust::Proven,
             })
-            .await
-            .map(|_| ());
+            .await?;
+        }
+        // Each attached file follows the command as the officer's next message (its own id,
+        // so a re-read mail repeats nothing): the letter for a `kirim` in the text goes to the
+        // applicant, as a file sent after `kirim` in a chat does (issue 20, item 8).
+        for (i, file) in m.files.into_iter().enumerate() {
+            rt.handle(InboundMessage {
+                id: format!("{id}#file{}", i + 1),
+                from: from.clone(),
+                body: InboundBody::Attachment(file),
+                reply_to: None,
+                trust: Trust::Proven,
+            })
+            .await?;
+        }
+        return Ok(());
     }
     tracing::warn!(officer = %officer.id, "email: mail in an officer's name without proof; not run as a command");
     let texts = &rt.bot.texts;

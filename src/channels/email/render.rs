@@ -125,6 +125,8 @@ pub fn html(msg: &OutboundMessage, footer: Option<&str>, me: &MailIdentity) -> S
 }
 
 /// Builds the mail for `row` to `to`, with `files` attached.
+/// `case_subject`: the one subject every mail of a case carries (issue 20, item 10), worded by
+/// the sender from the system texts; without it, [`subject`].
 pub fn build(
     row: &OutboxRow,
     to: &str,
@@ -132,6 +134,7 @@ pub fn build(
     tokens: &TokenKey,
     footer: Option<&str>,
     files: Vec<File>,
+    case_subject: Option<String>,
 ) -> Result<Message, RenderError> {
     let msg = &row.msg;
     let bad = |what: &str, e: &dyn std::fmt::Display| RenderError(format!("{what}: {e}"));
@@ -159,7 +162,7 @@ pub fn build(
     let mut b = Message::builder()
         .from(from)
         .to(to)
-        .subject(subject(msg, me))
+        .subject(case_subject.unwrap_or_else(|| subject(msg, me)))
         .message_id(Some(message_id_for_row(
             &row.key, case, &recipient, tokens, domain,
         )))

@@ -83,21 +83,45 @@ impl EmailChannel {
             });
         }
         // Conversation replies greet the person as a letter does and tell how to answer by
-        // mail, in the person's language.
-        let mut greeted;
+        // mail, in the person's language (the case subject below is in it too).
+        let lang = cx.language(to).ok().flatten();
+        let lang = self.texts.lang_or_default(lang.as_deref());
+        let greeted;
         let (row, footer) = if row.msg.topic.is_none() {
-            let lang = cx.language(to).ok().flatten();
-            let lang = self.texts.lang_or_default(lang.as_deref());
-            greeted = row.clone();
-            greeted.msg.text = format!(
-                "{}\n\n{}",
+            let mut letter = row.clone();
+            letter.msg.text = format!(
+                "{}
+
+{}",
                 self.texts.get("email_greeting", &lang),
                 row.msg.text
             );
+            greeted = letter;
             (&greeted, Some(self.texts.get("email_footer", &lang)))
         } else {
             (row, None)
         };
+        // Every mail of a case has the same subject, so mail programs show one conversation
+        // per case (issue 20, item 10): `[ADU-2026-000001] Pengaduan — PST <office>`.
+        let case_subject = row
+            .msg
+            .topic
+            .as_ref()
+            .and_then(|t| t.case.as_deref())
+            .and_then(|case| {
+                let prefix = case.split('-').next()?.to_lowercase();
+                let key = format!("email_subject_{prefix}");
+                let text = self.texts.get(&key, &lang);
+                (!text.is_empty() && text != key).then(|| {
+                    crate::text::fill(
+                        &text,
+                        &[
+                            ("case", case.to_string()),
+                            ("office", self.settings.me.office.clone()),
+                        ],
+                    )
+                })
+            });
         let tokens = match self.tokens.get() {
             Some(k) => k,
             None => {
@@ -124,6 +148,7 @@ impl EmailChannel {
             tokens,
             footer.as_deref(),
             files,
+            case_subject,
         )
         .map_err(|e| SendError::Permanent {
             reason: e.to_string(),

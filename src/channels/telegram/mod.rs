@@ -251,6 +251,18 @@ impl Sender for TelegramChannel {
     fn send<'a>(&'a self, row: &'a OutboxRow, cx: &'a dyn DeliveryContext) -> SendFuture<'a> {
         Box::pin(self.tg.deliver(row, cx, &self.contact_label))
     }
+
+    /// The officers' group: its posts, and answers to an officer writing there (`CHAT/USER`),
+    /// all in one chat that Telegram limits to 20 messages a minute (issue 20, item 5).
+    fn group_of(&self, to: &Identity) -> Option<ChannelKind> {
+        let admin = self.tg.admin_chat?;
+        let in_group = match to.channel {
+            ChannelKind::Officers => true,
+            ChannelKind::Telegram => chat_of_address(&to.address) == Some(admin),
+            _ => false,
+        };
+        in_group.then_some(ChannelKind::Telegram)
+    }
 }
 
 /// The outbox's senders of a Telegram connection: its chats, and the officers' group when
@@ -339,6 +351,12 @@ impl crate::channels::Channel for Plugin {
     fn is_officer(&self, officer: &OfficerConfig, who: &Identity) -> bool {
         who.channel == ChannelKind::Telegram
             && officer.telegram_user_id.map(|id| id.to_string()).as_deref() == who.telegram_user()
+    }
+
+    /// An officer writing in the officers' group (`CHAT/USER`, made only for that group) reads
+    /// the officers' posts where they wrote.
+    fn in_officers_chat(&self, who: &Identity) -> bool {
+        who.channel == ChannelKind::Telegram && who.address.contains('/')
     }
 }
 

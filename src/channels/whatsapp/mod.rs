@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// How long after a person's last message free-form messages may be sent.
-pub const WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+pub const WINDOW: chrono::TimeDelta = crate::message::WHATSAPP_WINDOW;
 
 /// The connection to the Cloud API, shared by sending and the webhook.
 pub struct Whatsapp {

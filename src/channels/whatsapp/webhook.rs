@@ -262,7 +262,7 @@ async fn status(rt: &Runtime, s: StatusUpdate) -> Result<(), HandleError> {
                 rt.bot.texts.officer(
                     "officers_whatsapp_failed",
                     &[
-                        ("to", rec.to.masked()),
+                        ("to", crate::message::identity_shown(&rec.to)),
                         ("code", code.to_string()),
                         ("title", title.clone()),
                         ("preview", preview),

@@ -81,7 +81,7 @@ pub(super) fn overdue_at(
         wf,
         cal,
         &stay.stage,
-        stay.entered,
+        flow::sla_start(wf, &stay.stage, stay.entered, case.created_at),
         overall_start(wf, stays).filter(|start| *start <= at),
         &stops,
     );
@@ -130,7 +130,7 @@ mod tests {
 
     /// A new case, with the due dates the workflow engine gives it.
     fn new_case(wf: &Workflow, cal: &OfficeCalendar, at: DateTime<Utc>) -> Case {
-        let d = flow::dues(wf, cal, &wf.start, at, None, &[]);
+        let d = flow::dues(wf, cal, &wf.start, at, at, None, &[]);
         Case {
             number: CaseNumber::parse("REK-2026-000001").expect("a case number"),
             guest_id: "g".into(),
@@ -214,11 +214,14 @@ mod tests {
             t,
             &walidata,
             None,
-            t0 + Duration::days(28),
+            t0 + Duration::days(35),
         )
         .expect("allowed");
         assert_eq!(case.due(), case.overall_due);
-        assert_eq!(case.overall_due, Some(t0 + Duration::days(33)));
+        // 30 working days (rek-bengkulu, issue 20 item 11): 24 and 25 November before the
+        // stop, 28 more after it (this test calendar's one holiday: 25 December): Thursday
+        // 7 January 2027.
+        assert_eq!(case.overall_due, Some(wib(2027, 1, 7, 15, 30)));
         agrees(&wf, &cal, &case);
     }
 }
