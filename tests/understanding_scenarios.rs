@@ -196,7 +196,11 @@ async fn product(channel: ChannelKind, address: &str) -> Person {
     guest_book(&mut p).await;
     p.say("sdh benar", "Pilih produk").await;
     p.say("susenas 2", "Total").await;
-    p.say("udah itu aja", "Untuk apa").await;
+    p.say("udah itu aja", "Data apa").await;
+    p.say("susenas maret 2024 modul konsumsi", "periode").await;
+    p.say("thn 2024", "wilayah").await;
+    p.say("prov bengkulu", "format").await;
+    p.say("csv aja", "Untuk apa").await;
     let next = if p.files() {
         "dokumen pendukung"
     } else {
@@ -210,7 +214,12 @@ async fn product(channel: ChannelKind, address: &str) -> Person {
     }
     summary_has(
         &summary,
-        &["Susenas", "2", "buat skripsi ttg kemiskinan di kota"],
+        &[
+            "Susenas",
+            "2",
+            "buat skripsi ttg kemiskinan di kota",
+            "Excel/CSV",
+        ],
     );
     let done = p.say("kirim", "PRD-2026-").await;
     assert!(case_number(&done).is_some());

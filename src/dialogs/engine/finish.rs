@@ -30,7 +30,7 @@ pub(super) fn finish(out: &mut Out, ctx: &Ctx) {
         FinishAction::None => {}
         FinishAction::SaveGuest => out.effects.push(save_guest(bot, d, &a, &lang)),
         FinishAction::CreateCase(service) => {
-            let (effect, case_vars) = create_case(bot, d, &a, *service, &lang);
+            let (effect, case_vars) = create_case(bot, d, &a, *service, &lang, out.variant);
             out.effects.push(effect);
             // With a new case, the case picked to write to is asked again when needed.
             out.conv.talking_to = None;
@@ -102,6 +102,7 @@ fn create_case(
     a: &Active,
     service: Service,
     lang: &str,
+    variant: Option<&str>,
 ) -> (Effect, Vec<(&'static str, String)>) {
     let dl = bot.default_lang();
     let answered = render::answered(d, &a.answers);
@@ -148,7 +149,7 @@ fn create_case(
     let standard = bot
         .workflows
         .get(&service)
-        .map(|w| pick(&w.standard, lang, dl))
+        .map(|w| crate::text::pick_for(&w.standard, lang, dl, variant))
         .unwrap_or_default();
     let documents = if docs.is_empty() {
         "-".into()
