@@ -10,6 +10,9 @@
 //! - A checkpoint ([`crate::store::StoreMaintenance::checkpoint`]): sled replays everything logged since
 //!   the last one at start, so without it a store that ran for months would take long to
 //!   start after a crash.
+//! - A check for damage ([`crate::store::StoreMaintenance::check_damage`]): a bounded one at
+//!   start, a full one with each daily pass. Damage is logged and posted to the officers' chat
+//!   (once a day), saying what to do: salvage, then restore.
 //!
 //! The work runs a page at a time off the async workers, in its own task beside the
 //! scheduler ([`crate::scheduler::run`]).
@@ -110,6 +113,80 @@ pub async fn run_from(
     Ok(done)
 }
 
+/// Checks the store for damage (`budget`: a bounded walk) and, when something cannot be read,
+/// logs it and tells the officers' chat (once a day). Returns the report (`None`: the engine
+/// has no such check).
+pub async fn check_damage(
+    rt: &Runtime,
+    budget: Option<crate::store::verify::Budget>,
+) -> Result<Option<crate::store::verify::VerifyReport>, RuntimeError> {
+    let store = rt.store.clone();
+    let report = tokio::task::spawn_blocking(move || store.check_damage(budget))
+        .await
+        .map_err(|e| RuntimeError::Join(e.to_string()))??;
+    let Some(report) = report else {
+        return Ok(None);
+    };
+    if report.is_sound() {
+        tracing::info!(
+            records = report.records,
+            complete = report.complete,
+            "store check: no damage found"
+        );
+        return Ok(Some(report));
+    }
+    let lines = report.lines();
+    tracing::error!(problems = %lines.join(" | "), "store check: the store is DAMAGED; run `pstbot backup --salvage FILE`, then restore the last good backup");
+    let now = rt.clock.now();
+    let post = rt.bot.texts.officer(
+        "officers_store_damaged",
+        &[
+            ("count", report.problems.len().to_string()),
+            (
+                "where",
+                report
+                    .problems
+                    .iter()
+                    .take(3)
+                    .map(|p| p.tree.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ],
+    );
+    let mut c = crate::store::Commit::new(
+        crate::store::DedupeKey(format!("store-damage:{}", now.format("%Y-%m-%d"))),
+        now,
+        crate::message::Identity::new(crate::message::ChannelKind::Desk, "housekeeping"),
+        Default::default(),
+    );
+    c.session = None;
+    let post = Post(vec![crate::message::OutboundMessage::text(
+        crate::message::Identity::officers(),
+        post,
+    )]);
+    let store = rt.store.clone();
+    // A damaged store may refuse the post too: the log has said it already.
+    match tokio::task::spawn_blocking(move || store.commit_with(c, &post)).await {
+        Ok(Ok(_)) => rt.outbox_wake.notify_one(),
+        Ok(Err(e)) => tracing::error!(error = %e, "store check: the officers could not be told"),
+        Err(e) => tracing::error!(error = %e, "store check: the officers could not be told"),
+    }
+    Ok(Some(report))
+}
+
+/// Fixed messages as a commit's follow-ups.
+struct Post(Vec<crate::message::OutboundMessage>);
+
+impl crate::store::Followups for Post {
+    fn messages(&self, _: &crate::store::Applied) -> Vec<crate::message::OutboundMessage> {
+        self.0.clone()
+    }
+    fn case_timers(&self, _: &crate::cases::Case) -> Vec<crate::store::Timer> {
+        Vec::new()
+    }
+}
+
 /// At start (without a checkpoint: opening the store just wrote one) and then once a day, until
 /// `shutdown`.
 pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
@@ -118,6 +195,11 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let mut progress = Progress::default();
     loop {
         if rt.clock.now() >= next {
+            // A bounded check at start (the first pass), a full one every day after.
+            let budget = (!checkpoint).then_some(crate::store::verify::Budget::QUICK);
+            if let Err(e) = check_damage(&rt, budget).await {
+                tracing::error!(error = %e, "store check failed");
+            }
             match run_from(&rt, checkpoint, &mut progress, &shutdown).await {
                 Ok(done) => {
                     tracing::info!(

@@ -192,6 +192,14 @@ pub trait StoreMaintenance {
     fn trouble(&self) -> Option<String> {
         None
     }
+    /// Walks the stored records looking for damage: all of them, or (`budget`) a bounded
+    /// walk. `None`: this engine has no such check (a database checks its own pages).
+    fn check_damage(
+        &self,
+        _budget: Option<super::verify::Budget>,
+    ) -> Result<Option<super::verify::VerifyReport>> {
+        Ok(None)
+    }
     /// Lets the storage engine write down where it stands, so that the next start reads that
     /// instead of replaying everything written since the last one. Writes wait meanwhile.
     fn checkpoint(&self) -> Result<()> {
