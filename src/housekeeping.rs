@@ -13,6 +13,11 @@
 //! - A check for damage ([`crate::store::StoreMaintenance::check_damage`]): a bounded one at
 //!   start, a full one with each daily pass. Damage is logged and posted to the officers' chat
 //!   (once a day), saying what to do: salvage, then restore.
+//! - After an erasure (`hapusdata`, the retention purge), a rewrite of the store
+//!   ([`crate::store::StoreMaintenance::rewrite_if_erased`]): sled keeps old versions of
+//!   records in its log, so the erased bytes are gone from its files only once every live
+//!   record is copied into fresh files. Looked at every minute, at most once an hour: erased
+//!   data is in no file under the store folder within an hour (and the rewrite's own time).
 //!
 //! The work runs a page at a time off the async workers, in its own task beside the
 //! scheduler ([`crate::scheduler::run`]).
@@ -187,13 +192,37 @@ impl crate::store::Followups for Post {
     }
 }
 
+/// How often at most the store is rewritten after erasures.
+const REWRITE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Rewrites the store when an erasure happened since the last rewrite (see the module's
+/// notes). Returns whether it rewrote.
+pub async fn rewrite_erased(rt: &Runtime) -> Result<bool, RuntimeError> {
+    let store = rt.store.clone();
+    Ok(
+        tokio::task::spawn_blocking(move || store.rewrite_if_erased())
+            .await
+            .map_err(|e| RuntimeError::Join(e.to_string()))??,
+    )
+}
+
 /// At start (without a checkpoint: opening the store just wrote one) and then once a day, until
 /// `shutdown`.
 pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let mut next = rt.clock.now();
     let mut checkpoint = false;
     let mut progress = Progress::default();
+    let mut rewritten: Option<std::time::Instant> = None;
     loop {
+        if rewritten.is_none_or(|at| at.elapsed() >= REWRITE_EVERY) {
+            match rewrite_erased(&rt).await {
+                Ok(true) => rewritten = Some(std::time::Instant::now()),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "rewriting the store after an erasure failed")
+                }
+            }
+        }
         if rt.clock.now() >= next {
             // A bounded check at start (the first pass), a full one every day after.
             let budget = (!checkpoint).then_some(crate::store::verify::Budget::QUICK);

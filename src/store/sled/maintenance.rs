@@ -38,6 +38,10 @@ impl StoreMaintenance for SledStore {
         self.verify(budget).map(Some)
     }
 
+    fn rewrite_if_erased(&self) -> Result<bool> {
+        SledStore::rewrite_if_erased(self)
+    }
+
     fn trouble(&self) -> Option<String> {
         self.trouble
             .lock()

@@ -13,6 +13,7 @@ mod keys;
 mod maintenance;
 mod outbox;
 mod reads;
+mod rewrite;
 mod scan;
 mod timers;
 mod transfer;
@@ -76,6 +77,8 @@ impl SledStore {
                 "store compression {compression} is not a zstd level: use 0 (none) to 22"
             )));
         }
+        // A rewrite after an erasure that a crash interrupted is finished first.
+        rewrite::finish_swap(path)?;
         let engine = Engine::open_checked(path, cache_mb, compression)?;
         Ok(SledStore {
             path: path.to_path_buf(),
