@@ -37,7 +37,16 @@ enum Command {
     /// Validate the config, dialogs and data files, then exit.
     Check,
     /// Write a consistent snapshot of the store to FILE (also while `serve` runs).
-    Backup { file: PathBuf },
+    Backup {
+        file: PathBuf,
+        /// From a damaged store: write every record that can still be read, and say what was
+        /// lost (restore the file into an empty folder).
+        #[arg(long)]
+        salvage: bool,
+    },
+    /// Check the store for damage: walk every tree and decode every record; exits non-zero
+    /// when something cannot be read.
+    Verify,
     /// Restore a backup FILE into the configured store, which must be empty.
     Restore { file: PathBuf },
     /// Apply the PostgreSQL schema's migrations; or, with --from and --to, copy every record
@@ -140,7 +149,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Chat { user } => Ok(runtime.block_on(pstbot::app::chat(config, &user))?),
         Command::Serve => Ok(runtime.block_on(pstbot::app::serve(config, stop_signal()))?),
-        Command::Backup { file } => {
+        Command::Verify => {
+            let (sound, lines) = pstbot::backup::verify(&config)?;
+            for l in &lines {
+                println!("{l}");
+            }
+            if sound {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "the store at {} is damaged: save what can be read with `pstbot backup --salvage FILE`, then restore the last good backup (or the salvage) into an empty folder",
+                    config.store.path.display()
+                ))
+            }
+        }
+        Command::Backup {
+            file,
+            salvage: true,
+        } => {
+            let (s, lines) = pstbot::backup::salvage(&config, &file)?;
+            for l in &lines {
+                println!("{l}");
+            }
+            println!(
+                "salvage written to {}: {} trees, {} records, {} bytes",
+                file.display(),
+                s.trees,
+                s.entries,
+                s.bytes
+            );
+            Ok(())
+        }
+        Command::Backup {
+            file,
+            salvage: false,
+        } => {
             let s = pstbot::backup::backup(&config, &file)?;
             println!(
                 "backup written to {}: {} trees, {} records, {} bytes",

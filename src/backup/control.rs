@@ -47,12 +47,27 @@ impl Control {
                 Path::new(dir),
             )
             .map(|text| (String::new(), text.into_bytes())),
+            ["verify"] => super::verify_open(&self.store).map(|(ok, lines)| {
+                (
+                    if ok { "sound" } else { "damaged" }.to_string(),
+                    lines.join("\n").into_bytes(),
+                )
+            }),
+            ["salvage", file] if Path::new(file).is_absolute() => {
+                tracing::warn!("salvage requested");
+                super::salvage_open(&self.store, Path::new(file)).map(|(s, lines)| {
+                    (
+                        format!("{} {} {}", s.trees, s.entries, s.bytes),
+                        lines.join("\n").into_bytes(),
+                    )
+                })
+            }
             ["export-guestbook", from, to] => {
                 crate::reports::guestbook_csv(self.rt.store.as_ref(), &self.rt.bot, from, to)
                     .map(|(n, csv)| (n.to_string(), csv))
             }
             _ => Err(crate::Error::msg(
-                "expected `backup /FILE`, `report YYYY-MM /DIR` or `export-guestbook FROM TO`",
+                "expected `backup /FILE`, `salvage /FILE`, `verify`, `report YYYY-MM /DIR` or `export-guestbook FROM TO`",
             )),
         };
         match r {

@@ -84,6 +84,106 @@ pub fn backup(config: &Config, file: &Path) -> crate::Result<BackupStats> {
     }
 }
 
+/// Checks an open store for damage: whether it is sound, and the lines to show.
+pub fn verify_open(store: &OpenStore) -> crate::Result<(bool, Vec<String>)> {
+    match store {
+        OpenStore::Sled(s) => {
+            let r = s.verify(None)?;
+            Ok((r.is_sound(), r.lines()))
+        }
+        OpenStore::Postgres(s) => {
+            // PostgreSQL checks its own pages; what is left is that every record decodes.
+            let mut n = 0u64;
+            match crate::store::transfer::Transfer::export(s.as_ref(), &mut |_| {
+                n += 1;
+                Ok(())
+            }) {
+                Ok(()) => Ok((true, vec![format!("{n} records read: no damage found")])),
+                Err(e) => Ok((false, vec![format!("{n} records read, then: {e}")])),
+            }
+        }
+    }
+}
+
+/// Writes every readable record of an open sled store to `file` (a salvage backup).
+pub fn salvage_open(store: &OpenStore, file: &Path) -> crate::Result<(BackupStats, Vec<String>)> {
+    match store {
+        OpenStore::Sled(s) => {
+            let mut lines = Vec::new();
+            let stats = write_through_part(file, |w| {
+                let (stats, report) = s.salvage_to(w)?;
+                lines = report.lines();
+                Ok(stats)
+            })?;
+            Ok((stats, lines))
+        }
+        OpenStore::Postgres(_) => Err(crate::Error::msg(
+            "--salvage is for a sled store; a PostgreSQL database is saved with pg_dump or `pstbot backup`",
+        )),
+    }
+}
+
+/// `pstbot verify`: walks every tree of the store and decodes every record (through the
+/// running service if there is one). Returns whether the store is sound, and the lines to
+/// print.
+pub fn verify(config: &Config) -> crate::Result<(bool, Vec<String>)> {
+    if config.store.backend == StoreBackend::Postgres {
+        return verify_open(&OpenStore::open(&config.store)?);
+    }
+    if let Some((head, body)) = ask_service(config, "verify")? {
+        let lines = String::from_utf8_lossy(&body)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        return Ok((head == "sound", lines));
+    }
+    if !config.store.path.join("db").exists() {
+        return Err(crate::Error::msg(format!(
+            "no store at {}",
+            config.store.path.display()
+        )));
+    }
+    let r = SledStore::verify_dir(&config.store.path)?;
+    Ok((r.is_sound(), r.lines()))
+}
+
+/// `pstbot backup --salvage FILE`: every record of a damaged sled store that can still be
+/// read, as a backup (through the running service if there is one). Returns what was written
+/// and the lines saying what was lost.
+pub fn salvage(config: &Config, file: &Path) -> crate::Result<(BackupStats, Vec<String>)> {
+    let file = std::path::absolute(file)?;
+    if config.store.backend == StoreBackend::Postgres {
+        return salvage_open(&OpenStore::open(&config.store)?, &file);
+    }
+    if let Some((head, body)) = ask_service(config, &format!("salvage {}", file.display()))? {
+        let nums: Vec<u64> = head.split(' ').filter_map(|n| n.parse().ok()).collect();
+        let lines = String::from_utf8_lossy(&body)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        return match nums[..] {
+            [trees, entries, bytes] => Ok((
+                BackupStats {
+                    trees,
+                    entries,
+                    bytes,
+                },
+                lines,
+            )),
+            _ => Err(crate::Error::msg(format!(
+                "unexpected answer from the running service: {head:?}"
+            ))),
+        };
+    }
+    let mut lines = Vec::new();
+    let stats = write_through_part(&file, |w| {
+        let (stats, report) = SledStore::salvage_dir(&config.store.path, w)?;
+        lines = report.lines();
+        Ok(stats)
+    })?;
+    Ok((stats, lines))
+}
+
 /// `pstbot restore FILE`: into the configured store, which must be empty. A backup of records
 /// (a PostgreSQL store's) goes into either engine; a sled store's trees only into sled.
 pub fn restore(config: &Config, file: &Path) -> crate::Result<BackupStats> {

@@ -146,6 +146,8 @@ pub const OFFICER_KEYS: &[&str] = &[
     "officers_delivery_failed",
     // Channels (reno-channels).
     "officers_whatsapp_failed",
+    // Housekeeping: the check for damage (issue 17.10).
+    "officers_store_damaged",
 ];
 
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword

@@ -192,6 +192,20 @@ pub trait StoreMaintenance {
     fn trouble(&self) -> Option<String> {
         None
     }
+    /// Walks the stored records looking for damage: all of them, or (`budget`) a bounded
+    /// walk. `None`: this engine has no such check (a database checks its own pages).
+    fn check_damage(
+        &self,
+        _budget: Option<super::verify::Budget>,
+    ) -> Result<Option<super::verify::VerifyReport>> {
+        Ok(None)
+    }
+    /// Rewrites the stored files when an erasure happened since the last rewrite, so that
+    /// erased bytes are in no file any more (sled keeps old versions in its log). Returns
+    /// whether it rewrote; an engine that overwrites in place says `false`.
+    fn rewrite_if_erased(&self) -> Result<bool> {
+        Ok(false)
+    }
     /// Lets the storage engine write down where it stands, so that the next start reads that
     /// instead of replaying everything written since the last one. Writes wait meanwhile.
     fn checkpoint(&self) -> Result<()> {

@@ -24,6 +24,7 @@ pub mod postgres;
 pub mod records;
 pub mod sled;
 pub mod transfer;
+pub mod verify;
 
 pub(crate) use apply::merged_guest;
 pub use boundaries::{

@@ -32,7 +32,16 @@ impl CommitStore for SledStore {
                 }
             });
             match result {
-                Ok(applied) => Ok(Committed::Applied(applied)),
+                Ok(applied) => {
+                    if c.erase.is_some() {
+                        // The erased bytes stay in sled's files until the store is rewritten.
+                        engine
+                            .db
+                            .open_tree("meta")?
+                            .insert(super::rewrite::REWRITE_DUE, &[1u8][..])?;
+                    }
+                    Ok(Committed::Applied(applied))
+                }
                 Err(TransactionError::Abort(Abort::Duplicate)) => Ok(Committed::Duplicate),
                 Err(e) => Err(tx_error(e)),
             }

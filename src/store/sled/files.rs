@@ -44,6 +44,9 @@ pub(super) fn open_waiting(config: &::sled::Config, path: &Path) -> Result<::sle
                     path.display()
                 )));
             }
+            Err(e @ ::sled::Error::Corruption { .. }) => {
+                return Err(super::verify::damaged(path, &e.to_string()));
+            }
             Err(e) => {
                 return Err(StoreError::Engine(format!(
                     "cannot open the store at {}: {e}",

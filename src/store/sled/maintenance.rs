@@ -31,6 +31,17 @@ impl StoreMaintenance for SledStore {
         })
     }
 
+    fn check_damage(
+        &self,
+        budget: Option<crate::store::verify::Budget>,
+    ) -> Result<Option<crate::store::verify::VerifyReport>> {
+        self.verify(budget).map(Some)
+    }
+
+    fn rewrite_if_erased(&self) -> Result<bool> {
+        SledStore::rewrite_if_erased(self)
+    }
+
     fn trouble(&self) -> Option<String> {
         self.trouble
             .lock()
@@ -62,7 +73,7 @@ impl StoreMaintenance for SledStore {
         drop(engine);
         let r = flushed
             .map_err(StoreError::from)
-            .and_then(|_| Engine::open(&self.path, self.cache_mb, self.compression));
+            .and_then(|_| Engine::open_checked(&self.path, self.cache_mb, self.compression));
         match r {
             Ok(engine) => {
                 *live = Some(Arc::new(engine));

@@ -13,10 +13,12 @@ mod keys;
 mod maintenance;
 mod outbox;
 mod reads;
+mod rewrite;
 mod scan;
 mod timers;
 mod transfer;
 mod tx;
+mod verify;
 mod web;
 
 use super::{Result, SCHEMA_VERSION, StoreError, StoreMaintenance};
@@ -75,7 +77,9 @@ impl SledStore {
                 "store compression {compression} is not a zstd level: use 0 (none) to 22"
             )));
         }
-        let engine = Engine::open(path, cache_mb, compression)?;
+        // A rewrite after an erasure that a crash interrupted is finished first.
+        rewrite::finish_swap(path)?;
+        let engine = Engine::open_checked(path, cache_mb, compression)?;
         Ok(SledStore {
             path: path.to_path_buf(),
             cache_mb,
@@ -129,12 +133,13 @@ impl SledStore {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         // Close the poisoned database (sled keeps refusing writes once one failed).
         live.take();
-        let reopened = Engine::open(&self.path, self.cache_mb, self.compression).and_then(|e| {
-            let meta = e.db.open_tree("meta")?;
-            meta.insert("healthy_at", &Utc::now().timestamp_millis().to_be_bytes())?;
-            e.db.flush()?;
-            Ok(e)
-        });
+        let reopened =
+            Engine::open_checked(&self.path, self.cache_mb, self.compression).and_then(|e| {
+                let meta = e.db.open_tree("meta")?;
+                meta.insert("healthy_at", &Utc::now().timestamp_millis().to_be_bytes())?;
+                e.db.flush()?;
+                Ok(e)
+            });
         match reopened {
             Ok(engine) => {
                 *live = Some(Arc::new(engine));
