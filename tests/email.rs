@@ -81,6 +81,8 @@ async fn case_notifications_also_arrive_by_mail_with_thread_headers_parts_and_fi
         );
         assert_eq!(m.header("In-Reply-To"), root);
         assert_eq!(m.header("Auto-Submitted"), "auto-generated");
+        // `Date:` in the office's time zone (WIB), as the mail program shows it.
+        assert!(m.header("Date").ends_with("+0700"), "{}", m.header("Date"));
     }
     assert_eq!(p.text_body_count(), 1);
     assert_eq!(p.html_body_count(), 1);
@@ -273,6 +275,23 @@ iVBORw0KGgpsYXlhcg==\n\
         confirm.text()
     );
     assert!(confirm.text().contains("layar.png"));
+    // Issue 20, item 10: the confirmation is in the case's thread: its subject, its root, and
+    // an answer to her mail.
+    assert_eq!(
+        confirm.parsed().subject(),
+        Some("[ADU-2026-000001] Pengaduan — PST BPS Provinsi Bengkulu")
+    );
+    assert_eq!(confirm.header("In-Reply-To"), "<siti-2@example.org>");
+    let refs = confirm.header("References");
+    assert!(
+        refs.contains(&format!("<pstbot.ADU-2026-000001@{DOMAIN}>")),
+        "{refs}"
+    );
+    assert!(
+        receipt.header("Date").ends_with("+0700"),
+        "{}",
+        receipt.header("Date")
+    );
 
     // 3. An incomplete mail from a new person: the bot asks, by mail, for what is missing.
     servers

@@ -828,6 +828,7 @@ async fn bidi_html_and_markdown_render_inertly_everywhere() {
             reply_to: None,
             signature: "PST".into(),
             office: "BPS".into(),
+            tz: chrono_tz::Asia::Jakarta,
         };
         let html = pstbot::channels::email::render::html(m, None, &me);
         assert!(
@@ -880,6 +881,7 @@ fn no_header_injection_through_an_e_mail_subject() {
         reply_to: None,
         signature: "PST".into(),
         office: "BPS Provinsi".into(),
+        tz: chrono_tz::Asia::Jakarta,
     };
     for text in [
         "Kasus\rBcc: evil@attacker.example\nlanjutan",

@@ -9,7 +9,6 @@ use super::AdminCommand;
 use super::commands::{assign, case_view, moves, queue, reply, report, send, visitor};
 use crate::cases::{Actor, Case, CaseEvent, CaseNumber};
 use crate::config::{OfficerConfig, Role};
-use crate::dialogs::Conversation;
 use crate::message::{Identity, InboundBody, InboundMessage, OutboundMessage};
 use crate::plan::{CaseEdits, Plan, PlanContext};
 use crate::store::{Applied, Commit, DedupeKey, StoreError};
@@ -124,7 +123,7 @@ pub fn plan(
     match &msg.body {
         InboundBody::Attachment(a) => send::file(&mut d, &mut session, a)?,
         InboundBody::Text(line) => match AdminCommand::parse(line) {
-            Ok(cmd) if repeated(&d, &mut session, &cmd) => {}
+            Ok(cmd) if repeated(&d, &cmd) => {}
             Ok(AdminCommand::Send { case }) => send::ask_for_file(&mut d, &mut session, &case)?,
             Ok(cmd) => command(&mut d, cmd)?,
             // Replying to a forwarded message (it names its case) answers that case.
@@ -156,10 +155,11 @@ pub fn plan(
     })
 }
 
-/// Whether `cmd` is a listing (`antrian`, `hariini`, `bantuan`) this officer asked in the
-/// officers' chat less than a minute ago: its answer is still on screen there, and the group's
-/// 20 messages a minute are shared by everyone (issue 20, item 5). Remembers it otherwise.
-fn repeated(d: &Draft, session: &mut Conversation, cmd: &AdminCommand) -> bool {
+/// Whether `cmd` is a listing (`antrian`, `hariini`, `bantuan`) already answered in the
+/// officers' chat the officer writes in, less than a minute ago and to anyone: its answer is
+/// still on screen there, and the group's 20 messages a minute are shared by everyone (issue
+/// 20, item 5). Remembered by destination chat in [`crate::plan::listings`].
+fn repeated(d: &Draft, cmd: &AdminCommand) -> bool {
     let listing = matches!(
         cmd,
         AdminCommand::Queue | AdminCommand::Today | AdminCommand::Help
@@ -167,16 +167,12 @@ fn repeated(d: &Draft, session: &mut Conversation, cmd: &AdminCommand) -> bool {
     if !listing || !d.ctx.officer_ids.in_officers_chat(&d.me) {
         return false;
     }
-    let key = format!("{cmd:?}");
-    let now = d.ctx.now;
-    let again = session
-        .last_listing
-        .as_ref()
-        .is_some_and(|(k, at)| *k == key && now - *at < chrono::Duration::minutes(1));
-    if !again {
-        session.last_listing = Some((key, now));
-    }
-    again
+    // An officer in a group chat is `CHAT/USER`: the chat is the part before the slash.
+    let chat = d.me.address.split('/').next().unwrap_or_default();
+    let chat = format!("{}:{chat}", d.me.channel.as_str());
+    !d.ctx
+        .listings
+        .answer(&chat, &format!("{cmd:?}"), &d.commit.dedupe, d.ctx.now)
 }
 
 /// The case number a quoted bot message is about (posts to officers start with `[NUMBER]`).

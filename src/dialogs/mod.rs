@@ -82,10 +82,6 @@ pub struct Conversation {
     /// step that asks for a file takes them, in order.
     #[serde(default)]
     pub early_files: Vec<AttachmentRef>,
-    /// For an officer in the officers' chat: the listing command last answered there, and when
-    /// (one asked again within a minute is not answered again).
-    #[serde(default)]
-    pub last_listing: Option<(String, DateTime<Utc>)>,
 }
 
 /// A reply to the person who wrote.

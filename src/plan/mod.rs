@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod files;
+pub mod listings;
 pub mod notify;
 
 pub use context::PlanContext;

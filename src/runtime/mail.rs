@@ -7,7 +7,7 @@ use crate::cases::{CaseNumber, CaseSummary};
 use crate::dialogs::spec::StepKind;
 use crate::dialogs::{self, Ctx, Effect, Input};
 use crate::guestbook::Guest;
-use crate::message::{Attachment, AttachmentRef, ChannelKind, Identity, OutboundMessage};
+use crate::message::{Attachment, AttachmentRef, ChannelKind, Identity, OutboundMessage, Topic};
 use crate::plan::{Plan, PlanContext, attachment_ref};
 use crate::store::{Commit, DedupeKey, GuestUpdate, StoreError};
 use crate::understand::{self, IntentReading};
@@ -209,7 +209,7 @@ impl CaseMail<'_> {
         let guest = ctx.store.guest_of(self.from)?;
         let mut conv = conv;
         conv.lang = lang;
-        effects_plan(
+        let mut plan = effects_plan(
             ctx,
             self.key.clone(),
             self.from,
@@ -217,7 +217,20 @@ impl CaseMail<'_> {
             conv,
             effects,
             file_bytes,
-        )
+        )?;
+        // The confirmation belongs to the case's thread (issue 20, item 10): as a mail about
+        // the case it carries the case's subject and references, not the desk's.
+        let (render, from, case) = (plan.render, self.from.clone(), case.to_string());
+        plan.render = Box::new(move |applied| {
+            render(applied)
+                .into_iter()
+                .map(|m| match m.topic {
+                    None if m.to == from => m.about(Topic::case("email_case_added", &case, &[])),
+                    _ => m,
+                })
+                .collect()
+        });
+        Ok(plan)
     }
 }
 

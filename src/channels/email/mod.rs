@@ -97,6 +97,8 @@ pub struct MailIdentity {
     pub reply_to: Option<String>,
     pub signature: String,
     pub office: String,
+    /// The office's time zone (`office.timezone`): the `Date:` of its mails is in it.
+    pub tz: chrono_tz::Tz,
 }
 
 impl MailIdentity {
@@ -125,13 +127,15 @@ impl EmailSettings {
         let Some(e) = EmailConfig::from_config(config)? else {
             return Ok(None);
         };
-        Self::from_config(
+        let mut settings = Self::from_config(
             &config.file,
             &config.office.name,
             &e,
             config.delivery.send_timeout,
-        )
-        .map(Some)
+        )?;
+        // Checked when the config was loaded.
+        settings.me.tz = config.office.timezone.parse().unwrap_or(chrono_tz::UTC);
+        Ok(Some(settings))
     }
 
     /// Builds the settings from `[email]`; `send_timeout` bounds one SMTP conversation.
@@ -204,6 +208,7 @@ impl EmailSettings {
                     .clone()
                     .unwrap_or_else(|| format!("Pelayanan Statistik Terpadu (PST)\n{office}")),
                 office: office.to_string(),
+                tz: chrono_tz::UTC,
             },
             smtp,
             imap,

@@ -124,6 +124,38 @@ pub fn html(msg: &OutboundMessage, footer: Option<&str>, me: &MailIdentity) -> S
     s
 }
 
+/// The mail as sent: `Date:` in the office's time zone (`Mon, 16 Mar 2026 10:00:00 +0700`
+/// for WIB), as a mail program shows it (issue 20, item 10). lettre writes every date in UTC,
+/// so its header line is replaced in the formatted mail.
+pub fn with_local_date(
+    mail: &Message,
+    at: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+) -> Vec<u8> {
+    let bytes = mail.formatted();
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len());
+    let date = format!("Date: {}\r\n", at.with_timezone(&tz).to_rfc2822());
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    let mut start = 0;
+    while start < end {
+        let line_end = bytes[start..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map_or(bytes.len(), |n| start + n + 2);
+        if bytes[start..].starts_with(b"Date: ") {
+            out.extend_from_slice(date.as_bytes());
+        } else {
+            out.extend_from_slice(&bytes[start..line_end]);
+        }
+        start = line_end;
+    }
+    out.extend_from_slice(&bytes[start.min(bytes.len())..]);
+    out
+}
+
 /// Builds the mail for `row` to `to`, with `files` attached.
 /// `case_subject`: the one subject every mail of a case carries (issue 20, item 10), worded by
 /// the sender from the system texts; without it, [`subject`].
@@ -215,6 +247,7 @@ mod tests {
             reply_to: None,
             signature: "PST BPS Provinsi".into(),
             office: "BPS Provinsi".into(),
+            tz: chrono_tz::Asia::Jakarta,
         }
     }
 

@@ -153,7 +153,11 @@ impl EmailChannel {
         .map_err(|e| SendError::Permanent {
             reason: e.to_string(),
         })?;
-        self.transport.send(mail).await.map_err(|e| classify(&e))?;
+        let raw = render::with_local_date(&mail, row.created_at, self.settings.me.tz);
+        self.transport
+            .send_raw(mail.envelope(), &raw)
+            .await
+            .map_err(|e| classify(&e))?;
         let case = row.msg.topic.as_ref().and_then(|t| t.case.as_deref());
         Ok(Some(message_id_for_row(
             &row.key,
