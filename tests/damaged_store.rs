@@ -127,12 +127,15 @@ fn verify_finds_each_damage_and_salvage_keeps_every_readable_record() {
         damage(&dir, &how);
         let report = SledStore::verify_dir(&dir).unwrap();
         eprintln!("{}: {}", name(&how), report.lines().join(" | "));
+        // A check that finds no damage read every record; one that finds damage may still
+        // have read them all (the damaged page held none: an empty tree's root, say).
         assert!(
-            report.is_sound() == (report.records == whole.records),
+            !report.is_sound() || report.records == whole.records,
             "{}: a check that finds no damage read every record ({:?})",
             name(&how),
             report.lines()
         );
+        assert!(report.records <= whole.records, "{:?}", report.lines());
         match SledStore::open(&dir, 8) {
             Ok(store) => {
                 let quick = store
