@@ -53,6 +53,7 @@ fn dialog_step(c: &mut Criterion) {
         guest: None,
         cases: &[],
         issued: &[],
+        records: None,
     };
     let fresh = Conversation::default();
     c.bench_function("dialog step: first message (menu)", |b| {

@@ -227,6 +227,7 @@ pub fn engine(data: &[u8]) {
             guest: None,
             cases: &[],
             issued: &[],
+            records: None,
         };
         let (next, effects) = step(bot, &ctx, &conv, &input);
         let mut replies = 0;

@@ -86,7 +86,7 @@ proptest! {
         let mut conv = Conversation::default();
         let mut now = support::monday_morning();
         for i in inputs {
-            let ctx = Ctx { now, identity: &who, guest: None, cases: &[], issued: &[] };
+            let ctx = Ctx { now, identity: &who, guest: None, cases: &[], issued: &[], records: None };
             let (next, effects) = step(bot, &ctx, &conv, &i);
             let replies: Vec<_> = effects.iter().filter_map(|e| match e { Effect::Reply(r) => Some(r), _ => None }).collect();
             prop_assert!(!replies.is_empty(), "every input gets an answer: {i:?}");

@@ -5,12 +5,12 @@ mod support;
 
 use chrono::Duration;
 use pstbot::cases::CaseNumber;
-use pstbot::guestbook::Guest;
+use pstbot::guestbook::{Appointment, Guest, Rating};
 use pstbot::message::{ChannelKind, Identity, InboundBody};
 use pstbot::runtime::FixedClock;
 use pstbot::store::prelude::*;
 use pstbot::store::sled::SledStore;
-use pstbot::store::{Commit, DedupeKey, SentRecord};
+use pstbot::store::{Commit, DedupeKey, SentRecord, WebLogEntry};
 use std::sync::Arc;
 use support::{Chat, monday_morning, submit_complaint, submit_complaint_as};
 
@@ -76,6 +76,132 @@ async fn mydata_shows_what_is_stored() {
     let g = t.rt.store.guest_of(&budi()).unwrap().unwrap();
     assert_eq!(g.consent_version, "2026-01");
     assert!(g.consent_text.contains("UU 27/2022"), "{}", g.consent_text);
+}
+
+/// A complaint with a file (`bukti-*.pdf`) by the person `t` speaks as; returns its number.
+async fn complain_with_file(t: &mut Chat, name: &str) -> String {
+    t.say("menu").await;
+    t.say("3").await;
+    t.fill_guest_book(name).await;
+    t.expect("kirim", &["tentang apa"]).await;
+    t.expect("2", &["Ceritakan"]).await;
+    t.expect(
+        "Tabel kemiskinan kabupaten di situs web tidak bisa diunduh sejak awal bulan, sudah dicoba dari tiga komputer berbeda.",
+        &["Kapan"],
+    )
+    .await;
+    t.expect("20/11/2026", &["bukti"]).await;
+    t.file("bukti-layar.pdf", b"%PDF-1.4 tangkapan layar".to_vec())
+        .await;
+    t.expect("tidak", &["LAPOR"]).await;
+    t.expect("-", &["Mohon periksa"]).await;
+    let out = t.expect("kirim", &["ADU-2026-"]).await;
+    support::case_number(&out).unwrap()
+}
+
+/// Issue 17 item 8: `datasaya` shows everything stored about the person, on every channel:
+/// the complaint's answers (long texts clipped), the uploaded file's name, ratings, visits,
+/// appointments and which officer looked at the data, and when.
+#[tokio::test]
+async fn mydata_shows_every_kind_of_record_on_every_channel() {
+    for (channel, address) in [
+        (ChannelKind::Terminal, "budi"),
+        (ChannelKind::Whatsapp, "+6281234567890"),
+    ] {
+        let mut t = Chat::memory();
+        t.as_person(channel, address);
+        let who = Identity::new(channel, address);
+        let n = complain_with_file(&mut t, "Budi Santoso").await;
+        let g = t.rt.store.guest_of(&who).unwrap().unwrap();
+        let at = monday_morning();
+        let mut c = Commit::new(
+            DedupeKey(format!("test:records:{address}")),
+            at,
+            who.clone(),
+            Default::default(),
+        );
+        c.session = None;
+        c.rating = Some(Rating {
+            guest_id: Some(g.id.clone()),
+            case: CaseNumber::parse(&n),
+            at,
+            score: 4,
+            comment: Some("Petugas ramah dan cepat".into()),
+            skm: None,
+        });
+        c.appointment = Some(Appointment {
+            guest_id: g.id.clone(),
+            booked_at: at,
+            at: at + Duration::days(2),
+            topic: "Konsultasi data kemiskinan".into(),
+        });
+        t.rt.store.commit(c).unwrap();
+        t.as_terminal("rina");
+        t.expect(&format!("lihat {n}"), &[&n]).await;
+        t.as_person(channel, address);
+        let out = t
+            .expect(
+                "datasaya",
+                &[
+                    "Budi Santoso",
+                    &n,
+                    "Tabel kemiskinan kabupaten di situs web tidak bisa diunduh sejak awal",
+                    "…",
+                    "bukti-layar.pdf",
+                    "Penilaian",
+                    "4/5",
+                    "Petugas ramah dan cepat",
+                    "Kunjungan",
+                    "Janji temu",
+                    "Konsultasi data kemiskinan",
+                    "Petugas yang melihat data",
+                    "petugas rina (lihat",
+                ],
+            )
+            .await;
+        assert!(
+            !out.contains("dari tiga komputer berbeda"),
+            "long texts are clipped: {out}"
+        );
+        assert!(!out.contains("Anda"), "{out}");
+        assert!(
+            out.contains(&format!("({}): pengaduan", channel.as_str())),
+            "the visit with its channel: {out}"
+        );
+        // In English too.
+        t.say("bahasa en").await;
+        t.expect(
+            "mydata",
+            &["Your ratings", "Officers who looked", "officer rina"],
+        )
+        .await;
+    }
+}
+
+/// The web chat transcript is counted and pointed at, not repeated on the phone.
+#[tokio::test]
+async fn mydata_counts_the_web_chat_transcript() {
+    let mut t = Chat::memory();
+    t.as_person(ChannelKind::Web, "web-session-9");
+    t.say("menu").await;
+    t.say("8").await;
+    t.fill_guest_book("Ani Lestari").await;
+    t.expect("kirim", &["tersimpan"]).await;
+    for (i, text) in ["halo", "menu", "8"].iter().enumerate() {
+        let entry = WebLogEntry {
+            at: monday_morning(),
+            visitor: true,
+            text: text.to_string(),
+            choices: Vec::new(),
+            files: Vec::new(),
+            officer: false,
+        };
+        t.rt.store
+            .web_log_append("web-session-9", &format!("m{i}"), &entry)
+            .unwrap();
+    }
+    t.expect("datasaya", &["Ani Lestari", "obrolan web: 3 pesan"])
+        .await;
 }
 
 #[tokio::test]

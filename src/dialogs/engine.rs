@@ -37,6 +37,8 @@ pub struct Ctx<'a> {
     pub cases: &'a [CaseSummary],
     /// Activities recommended through issued cases (besides the data file).
     pub issued: &'a [Activity],
+    /// Everything else stored about the person: loaded only for `datasaya`, else `None`.
+    pub records: Option<&'a super::PersonRecords>,
 }
 
 /// One input, after the runtime has stored nothing yet.

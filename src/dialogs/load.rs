@@ -332,6 +332,16 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "email_subject_rek",
     "email_subject_prd",
     "email_subject_adu",
+    // Everything stored about the person in `datasaya` (issue 17, item 8).
+    "mydata_cases",
+    "mydata_files",
+    "mydata_ratings",
+    "mydata_visits",
+    "mydata_appointments",
+    "mydata_web",
+    "mydata_accesses",
+    "mydata_access_line",
+    "mydata_more",
 ];
 
 /// Loads and validates every dialog and data file in `dir` for the given languages.

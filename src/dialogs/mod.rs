@@ -7,6 +7,7 @@ pub mod data;
 pub mod engine;
 pub mod input;
 pub mod load;
+pub mod records;
 pub mod render;
 pub mod spec;
 pub mod steps;
@@ -22,6 +23,7 @@ use spec::Dialog;
 use std::collections::BTreeMap;
 
 pub use engine::{Ctx, Input, step};
+pub use records::{Access, PersonRecords};
 
 /// Where a person is in a dialog.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -338,6 +338,7 @@ impl MailRun<'_, '_> {
             guest: self.guest.as_ref(),
             cases: self.cases,
             issued: self.ctx.issued,
+            records: None,
         };
         dialogs::step(self.ctx.bot, &ctx, &self.conv, input)
     }

@@ -132,16 +132,12 @@ fn applicant_plan(
     let guest = ctx.store.guest_of(from)?;
     // A sender the channel could not prove (an e-mail's bare `From:`) sees and touches no
     // case: their text is not posted to a case's officers, `selesai` moves nothing.
-    let cases: Vec<CaseSummary> = match &guest {
+    let full_cases = match &guest {
         _ if msg.trust == Trust::Claimed => Vec::new(),
-        Some(g) => ctx
-            .store
-            .cases_of_guest(&g.id)?
-            .iter()
-            .map(|c| c.summary())
-            .collect(),
+        Some(g) => ctx.store.cases_of_guest(&g.id)?,
         None => Vec::new(),
     };
+    let cases: Vec<CaseSummary> = full_cases.iter().map(|c| c.summary()).collect();
     let mut file_bytes: Vec<(String, Vec<u8>)> = Vec::new();
     let mut keep = |a: &crate::message::Attachment| {
         let (r, bytes) = attachment_ref(a);
@@ -166,12 +162,24 @@ fn applicant_plan(
                 InboundBody::Attachment(a) => Input::File(keep(a)),
                 InboundBody::Mail { .. } => unreachable!("handled above"),
             };
+            // Only `datasaya` reads the rest of what is stored about the person.
+            let records = match (&input, &guest) {
+                (Input::Text(t), Some(g))
+                    if msg.trust != Trust::Claimed
+                        && crate::understand::command(&bot.understanding.lexicon, t)
+                            == Some(crate::understand::GlobalCommand::MyData) =>
+                {
+                    Some(person_records(ctx, g, full_cases)?)
+                }
+                _ => None,
+            };
             let step_ctx = Ctx {
                 now,
                 identity: from,
                 guest: guest.as_ref(),
                 cases: &cases,
                 issued: ctx.issued,
+                records: records.as_ref(),
             };
             dialogs::step(bot, &step_ctx, &conv, &input)
         }
@@ -182,4 +190,52 @@ fn applicant_plan(
         effects
     };
     effects_plan(ctx, key, from, guest, new_conv, effects, file_bytes)
+}
+
+/// Everything stored about `g` beyond the guest book (for `datasaya`), each kind newest first.
+fn person_records(
+    ctx: &PlanContext,
+    g: &crate::guestbook::Guest,
+    mut cases: Vec<crate::cases::Case>,
+) -> Result<dialogs::PersonRecords, StoreError> {
+    let mine = |id: &str| id == g.id;
+    cases.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+    let mut ratings: Vec<_> = (ctx.store.ratings()?.into_iter())
+        .filter(|r| r.guest_id.as_deref().is_some_and(mine))
+        .collect();
+    ratings.sort_by_key(|r| std::cmp::Reverse(r.at));
+    let mut visits: Vec<_> = (ctx.store.visits()?.into_iter())
+        .filter(|v| mine(&v.guest_id))
+        .collect();
+    visits.sort_by_key(|v| std::cmp::Reverse(v.at));
+    let mut appointments: Vec<_> = (ctx.store.appointments()?.into_iter())
+        .filter(|a| mine(&a.guest_id))
+        .collect();
+    appointments.sort_by_key(|a| std::cmp::Reverse(a.at));
+    let mut web_entries = 0;
+    for who in &g.identities {
+        if who.channel == crate::message::ChannelKind::Web {
+            web_entries += ctx.store.web_log(&who.address, 0, usize::MAX)?.len();
+        }
+    }
+    // The officers' looks at the guest book entry or at one of the person's cases.
+    let subjects: Vec<String> = cases.iter().map(|c| c.number.to_string()).collect();
+    let mut accesses: Vec<_> = (ctx.store.audit_log()?.into_iter())
+        .filter(|a| a.subject == g.id || subjects.contains(&a.subject))
+        .map(|a| dialogs::Access {
+            at: a.at,
+            officer: a.officer,
+            action: a.action,
+            subject: a.subject,
+        })
+        .collect();
+    accesses.reverse();
+    Ok(dialogs::PersonRecords {
+        cases,
+        ratings,
+        visits,
+        appointments,
+        web_entries,
+        accesses,
+    })
 }

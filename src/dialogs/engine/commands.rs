@@ -254,7 +254,9 @@ fn ask_erase(out: &mut Out, ctx: &Ctx) {
     out.conv.erase_asked = true;
 }
 
-/// `datasaya`: the guest book profile, the consent given and the person's cases.
+/// `datasaya`: the guest book profile, the consent given and the person's cases, then (when the
+/// runtime loaded them) their cases' answers and files, ratings, visits, appointments, web chat
+/// and the officers who looked at their data.
 fn my_data(out: &mut Out, ctx: &Ctx) {
     let bot = out.bot;
     let lang = out.lang();
@@ -285,6 +287,14 @@ fn my_data(out: &mut Out, ctx: &Ctx) {
             ("cases", if cases.is_empty() { "-".into() } else { cases }),
         ],
     );
+    let more = ctx
+        .records
+        .map(|r| crate::dialogs::records::render(bot, r, &lang))
+        .filter(|m| !m.is_empty());
+    let text = match more {
+        Some(m) => format!("{text}\n{m}"),
+        None => text,
+    };
     out.say(text, Vec::new());
 }
 
