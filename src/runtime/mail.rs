@@ -327,6 +327,8 @@ struct MailRun<'c, 'a> {
     kept: Vec<Effect>,
     /// The replies to the last answer.
     last_replies: Vec<Effect>,
+    /// Everything stored about the person, when the mail asks `datasaya`.
+    records: Option<&'c dialogs::PersonRecords>,
 }
 
 impl MailRun<'_, '_> {
@@ -338,7 +340,7 @@ impl MailRun<'_, '_> {
             guest: self.guest.as_ref(),
             cases: self.cases,
             issued: self.ctx.issued,
-            records: None,
+            records: self.records,
         };
         dialogs::step(self.ctx.bot, &ctx, &self.conv, input)
     }
@@ -509,6 +511,7 @@ impl MailRun<'_, '_> {
 /// not take, when a dialog ends (a case is filed), or when the mail is used up. Everything
 /// the answers did is kept; only the replies to the last answer are sent (what is still
 /// missing, the problem with the answer, or the receipt), so one mail gets one reply.
+#[allow(clippy::too_many_arguments)] // the mail's parts and what the runtime loaded for it
 pub(super) fn mail_steps(
     ctx: &PlanContext,
     from: &Identity,
@@ -517,6 +520,7 @@ pub(super) fn mail_steps(
     conv: dialogs::Conversation,
     text: &str,
     files: Vec<AttachmentRef>,
+    records: Option<&dialogs::PersonRecords>,
 ) -> (dialogs::Conversation, Vec<Effect>) {
     let mut mail = MailLines {
         lines: text.lines().map(str::trim).collect(),
@@ -532,6 +536,7 @@ pub(super) fn mail_steps(
         guest: guest.cloned(),
         kept: Vec::new(),
         last_replies: Vec::new(),
+        records,
     };
     if !run.start_from_prose(&mut mail, text) && !run.read(&mut mail) {
         run.read_empty(&mut mail);

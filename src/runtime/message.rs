@@ -149,7 +149,26 @@ fn applicant_plan(
     let (new_conv, effects) = match &msg.body {
         InboundBody::Mail { text, files } => {
             let files: Vec<_> = files.iter().map(&mut keep).collect();
-            mail_steps(ctx, from, guest.as_ref(), &cases, conv, text, files)
+            // A proven mail with `datasaya` on a line of its own reads the rest too.
+            let asks_data = msg.trust != Trust::Claimed
+                && text.lines().any(|l| {
+                    crate::understand::command(&bot.understanding.lexicon, l)
+                        == Some(crate::understand::GlobalCommand::MyData)
+                });
+            let records = match &guest {
+                Some(g) if asks_data => Some(person_records(ctx, g, full_cases)?),
+                _ => None,
+            };
+            mail_steps(
+                ctx,
+                from,
+                guest.as_ref(),
+                &cases,
+                conv,
+                text,
+                files,
+                records.as_ref(),
+            )
         }
         body => {
             let input = match body {
