@@ -16,8 +16,9 @@ pub struct Understanding {
     pub intents: Intents,
     /// The catalog's products (the cart reads product names with these).
     pub catalog: Choices,
-    /// The options of each choice step, by `(dialog, step)`.
-    choices: HashMap<(String, String), Choices>,
+    /// The options of each choice step, by dialog, then step (looked up per message without
+    /// building a key).
+    choices: HashMap<String, HashMap<String, Choices>>,
 }
 
 impl Understanding {
@@ -47,7 +48,7 @@ impl Understanding {
             })
             .collect();
         let catalog = Choices::new(&lexicon, &products);
-        let mut choices = HashMap::new();
+        let mut choices: HashMap<String, HashMap<String, Choices>> = HashMap::new();
         for d in dialogs.values() {
             for s in &d.steps {
                 let StepKind::Choice(c) = &s.kind else {
@@ -62,7 +63,10 @@ impl Understanding {
                         also: o.also.iter().map(String::as_str).collect(),
                     })
                     .collect();
-                choices.insert((d.id.clone(), s.id.clone()), Choices::new(&lexicon, &texts));
+                choices
+                    .entry(d.id.clone())
+                    .or_default()
+                    .insert(s.id.clone(), Choices::new(&lexicon, &texts));
             }
         }
         Understanding {
@@ -75,6 +79,6 @@ impl Understanding {
 
     /// The prepared options of a choice step.
     pub fn choices(&self, dialog: &str, step: &str) -> Option<&Choices> {
-        self.choices.get(&(dialog.to_string(), step.to_string()))
+        self.choices.get(dialog)?.get(step)
     }
 }

@@ -74,7 +74,10 @@ pub(super) fn outside_dialog(
         }
         if !first && !open.is_empty() && !waiting_done {
             if let Some(target) = remembered(out, &open) {
-                if content_words(out, t) <= SHORT_MESSAGE_WORDS && t.parse::<u64>().is_err() {
+                if understand::content_words(&out.bot.understanding.lexicon, t)
+                    <= SHORT_MESSAGE_WORDS
+                    && t.parse::<u64>().is_err()
+                {
                     return ask_forward_or_menu(out, &[target], t);
                 }
             } else {
@@ -117,7 +120,7 @@ fn note_open_case(out: &mut Out, open: &[&CaseSummary]) {
     let lang = out.lang();
     let stage = out.bot.stage_label(case.number.service, &case.stage, &lang);
     let line = fill(
-        &out.bot.sys("open_case_note", &lang),
+        &out.text("open_case_note"),
         &[("case", case.number.to_string()), ("stage", stage)],
     );
     out.say(line, Vec::new());
@@ -128,23 +131,16 @@ fn ask_forward_or_menu(out: &mut Out, open: &[&CaseSummary], text: &str) {
     let Some(case) = open.first() else {
         return;
     };
-    let lang = out.lang();
     let number = case.number.to_string();
     out.conv.pending_forward = Some(text.to_string());
     let choices = vec![
         button(
             FORWARD,
-            fill(
-                &out.bot.sys("button_forward", &lang),
-                &[("case", number.clone())],
-            ),
+            fill(&out.text("button_forward"), &[("case", number.clone())]),
         ),
-        button(OPEN_MENU, out.bot.sys("button_open_menu", &lang)),
+        button(OPEN_MENU, out.text("button_open_menu")),
     ];
-    let question = fill(
-        &out.bot.sys("ask_forward_or_menu", &lang),
-        &[("case", number)],
-    );
+    let question = fill(&out.text("ask_forward_or_menu"), &[("case", number)]);
     out.say(question, choices);
 }
 
@@ -163,7 +159,7 @@ fn ask_which_case(out: &mut Out, open: &[&CaseSummary], text: &str) {
         })
         .collect();
     out.effects.push(crate::dialogs::Effect::Reply(Reply::new(
-        out.bot.sys("ask_which_case", &lang),
+        out.text("ask_which_case"),
         choices,
     )));
 }
@@ -225,10 +221,4 @@ fn faq_answer(out: &Out, ctx: &Ctx, text: &str) -> Option<String> {
 
 fn words(text: &str) -> usize {
     text.split_whitespace().count()
-}
-
-/// Words of a message that are not fillers ("halo kak" has none).
-fn content_words(out: &Out, text: &str) -> usize {
-    let lex = &out.bot.understanding.lexicon;
-    understand::content_words(lex, text)
 }
