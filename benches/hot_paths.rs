@@ -182,42 +182,20 @@ const APP_SECRET: &str = "bench-app-secret";
 /// The understanding layer (issue 19) on typical messages: what one message costs when the
 /// menu reads it (command, whole option name, intent, question + FAQ), and a choice step.
 fn understanding(c: &mut Criterion) {
-    use pstbot::dialogs::spec::StepKind;
-    use pstbot::understand::{self as u, ChoiceMode, Choices, IntentText, Intents, OptionText};
+    use pstbot::dialogs::understanding::Understanding;
+    use pstbot::understand::{self as u, ChoiceMode};
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let loaded =
         pstbot::dialogs::load::load_dir(&repo.join("dialogs"), &["id".into(), "en".into()])
             .expect("shipped dialogs load");
-    let lex = &loaded.lexicon;
-    let texts: Vec<IntentText> = loaded
-        .dialogs
-        .values()
-        .map(|d| IntentText {
-            id: &d.id,
-            keywords: d.intent.keywords.iter().map(String::as_str).collect(),
-            phrases: d.intent.phrases.iter().map(String::as_str).collect(),
-            patterns: d.intent.patterns.clone(),
-        })
-        .collect();
-    let intents = Intents::new(lex, &texts);
-    let choices = |dialog: &str, step: &str| -> Choices {
-        let kind = &loaded.dialogs[dialog].step(step).expect("step").kind;
-        let StepKind::Choice(choice) = kind else {
-            panic!("a choice step");
-        };
-        let o: Vec<OptionText> = choice
-            .options
-            .iter()
-            .map(|o| OptionText {
-                value: &o.value,
-                labels: o.label.values().map(String::as_str).collect(),
-                also: o.also.iter().map(String::as_str).collect(),
-            })
-            .collect();
-        Choices::new(lex, &o)
-    };
-    let menu = choices("menu", "main");
-    let occupation = choices("guestbook", "occupation");
+    // Prepared as the engine prepares them at start-up.
+    let und = Understanding::new(loaded.lexicon.clone(), &loaded.dialogs, &loaded.catalog);
+    let lex = &und.lexicon;
+    let intents = &und.intents;
+    let menu = und.choices("menu", "main").expect("the menu is a choice");
+    let occupation = und
+        .choices("guestbook", "occupation")
+        .expect("the occupation is a choice");
     let messages = [
         "sy mau ngadu soal pelayanan",
         "permohonan sy udh sampai mana ya",
@@ -232,8 +210,8 @@ fn understanding(c: &mut Criterion) {
                 i = (i + 1) % messages.len();
                 let m = black_box(messages[i]);
                 let _ = u::command(lex, m);
-                let _ = u::choose(lex, &menu, m, ChoiceMode::Exact);
-                let _ = u::intent(lex, &intents, m);
+                let _ = u::choose(lex, menu, m, ChoiceMode::Exact);
+                let _ = u::intent(lex, intents, m);
                 if u::is_question(lex, m) {
                     let _ = loaded.faq.scored_match_normalized(lex, m);
                 }
@@ -244,7 +222,7 @@ fn understanding(c: &mut Criterion) {
         b.iter(|| {
             u::choose(
                 lex,
-                &occupation,
+                occupation,
                 black_box("karyawan swasta"),
                 ChoiceMode::Single,
             )

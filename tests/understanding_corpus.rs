@@ -2,7 +2,7 @@
 //! (a copy of the public corpus; CI has no `../shared`) and of our own
 //! `tests/fixtures/understanding_extra.toml` (different words, typos, English, and messages
 //! that must NOT be captured) is read against the SHIPPED dialog files, through
-//! `pstbot::understand` the way the engine will call it. Prints the accuracy per situation and
+//! `pstbot::understand` the way the engine calls it. Prints the accuracy per situation and
 //! fails on any miss.
 
 mod support;
@@ -10,19 +10,18 @@ mod support;
 use chrono::NaiveDate;
 use pstbot::dialogs::load::{Loaded, load_dir};
 use pstbot::dialogs::spec::{DateBound, Dialog, Next, StepKind};
+use pstbot::dialogs::understanding::Understanding;
 use pstbot::understand::{
     self as u, CartReading, ChoiceMode, ChoiceReading, Choices, DateReading, Direction,
-    EmailReading, IntentReading, IntentText, Intents, OptionText, SummaryReading,
+    EmailReading, IntentReading, SummaryReading,
 };
 use std::collections::BTreeMap;
 use toml::Value;
 
-/// Everything built once, as the engine would at start-up.
+/// Everything built once, by the engine's own start-up preparation (`Understanding`).
 struct World {
     loaded: Loaded,
-    menu: Choices,
-    intents: Intents,
-    catalog: Choices,
+    und: Understanding,
 }
 
 impl World {
@@ -32,36 +31,15 @@ impl World {
             &["id".to_string(), "en".to_string()],
         )
         .expect("the shipped dialogs load");
-        let lex = &loaded.lexicon;
-        let menu = step_choices(lex, dialog(&loaded, "menu"), "main").0;
-        let intent_texts: Vec<IntentText> = loaded
-            .dialogs
-            .values()
-            .map(|d| IntentText {
-                id: &d.id,
-                keywords: d.intent.keywords.iter().map(String::as_str).collect(),
-                phrases: d.intent.phrases.iter().map(String::as_str).collect(),
-                patterns: d.intent.patterns.clone(),
-            })
-            .collect();
-        let intents = Intents::new(lex, &intent_texts);
-        let products: Vec<OptionText> = loaded
-            .catalog
-            .products
-            .iter()
-            .map(|p| OptionText {
-                value: &p.code,
-                labels: p.name.values().map(String::as_str).collect(),
-                also: p.also.iter().map(String::as_str).collect(),
-            })
-            .collect();
-        let catalog = Choices::new(lex, &products);
-        World {
-            loaded,
-            menu,
-            intents,
-            catalog,
-        }
+        let und = Understanding::new(loaded.lexicon.clone(), &loaded.dialogs, &loaded.catalog);
+        World { loaded, und }
+    }
+
+    /// The prepared options of a choice step, as the engine reads them.
+    fn choices(&self, dialog: &str, step: &str) -> &Choices {
+        self.und
+            .choices(dialog, step)
+            .unwrap_or_else(|| panic!("{dialog}.{step} is a choice step"))
     }
 
     fn lex(&self) -> &u::Lexicon {
@@ -72,14 +50,16 @@ impl World {
     /// else a question the FAQ answers (the info service), else nothing.
     fn menu(&self, text: &str) -> String {
         let lex = self.lex();
-        if let ChoiceReading::One(i) = u::choose(lex, &self.menu, text, ChoiceMode::Exact) {
+        if let ChoiceReading::One(i) =
+            u::choose(lex, self.choices("menu", "main"), text, ChoiceMode::Exact)
+        {
             let opt = &menu_options(&self.loaded)[i];
             return match &opt.next {
                 Some(Next::Start(d)) => d.clone(),
                 _ => opt.value.clone(),
             };
         }
-        match u::intent(lex, &self.intents, text) {
+        match u::intent(lex, &self.und.intents, text) {
             IntentReading::Dialog(d) => return d,
             IntentReading::Tie(ids) => return format!("tie {}", ids.join("/")),
             IntentReading::None => {}
@@ -118,25 +98,15 @@ fn menu_options(loaded: &Loaded) -> &[pstbot::dialogs::spec::ChoiceOption] {
     }
 }
 
-/// A choice step's prepared options, values and whether several may be chosen.
-fn step_choices(lex: &u::Lexicon, d: &Dialog, step: &str) -> (Choices, Vec<String>, bool) {
+/// A choice step's option values and whether several may be chosen.
+fn step_options(d: &Dialog, step: &str) -> (Vec<String>, bool) {
     let s = d.step(step).unwrap_or_else(|| panic!("step {step}"));
     let StepKind::Choice(choice) = &s.kind else {
         panic!("{step} is not a choice");
     };
-    let (options, multiple) = (&choice.options, &choice.multiple);
-    let texts: Vec<OptionText> = options
-        .iter()
-        .map(|o| OptionText {
-            value: &o.value,
-            labels: o.label.values().map(String::as_str).collect(),
-            also: o.also.iter().map(String::as_str).collect(),
-        })
-        .collect();
     (
-        Choices::new(lex, &texts),
-        options.iter().map(|o| o.value.clone()).collect(),
-        *multiple,
+        choice.options.iter().map(|o| o.value.clone()).collect(),
+        choice.multiple,
     )
 }
 
@@ -172,7 +142,7 @@ fn read(w: &World, situation: &str, case: &Value) -> String {
         "cart" if w.question(input).is_some() => {
             format!("question {}", w.question(input).unwrap_or_default())
         }
-        "cart" => match u::cart_item(lex, &w.catalog, input) {
+        "cart" => match u::cart_item(lex, &w.und.catalog, input) {
             CartReading::Done => "done".into(),
             CartReading::Product { index, quantity } => {
                 let code = w.loaded.catalog.products[index].code.clone();
@@ -231,13 +201,14 @@ fn read(w: &World, situation: &str, case: &Value) -> String {
         }
         choice if choice.starts_with("choice.") => {
             let (d, s) = split_step(&choice["choice.".len()..]);
-            let (choices, values, multiple) = step_choices(lex, dialog(&w.loaded, d), s);
+            let (values, multiple) = step_options(dialog(&w.loaded, d), s);
+            let choices = w.choices(d, s);
             let mode = if multiple {
                 ChoiceMode::Multiple
             } else {
                 ChoiceMode::Single
             };
-            match u::choose(lex, &choices, input, mode) {
+            match u::choose(lex, choices, input, mode) {
                 ChoiceReading::One(i) => values[i].clone(),
                 ChoiceReading::Several(v) => v
                     .iter()
