@@ -180,10 +180,10 @@ fn step_once(
     {
         return (out.conv, out.effects);
     }
-    if let Some(cmd) = text.as_deref().and_then(|t| {
-        commands::parse_command(t, &bot.languages)
-            .or_else(|| commands::everyday_command(&bot.understanding.lexicon, t, &bot.languages))
-    }) {
+    if let Some(cmd) = text
+        .as_deref()
+        .and_then(|t| commands::parse_command(&bot.understanding.lexicon, t, &bot.languages))
+    {
         // A command answers no question asked outside a form.
         out.conv.pending_forward = None;
         commands::run(&mut out, ctx, cmd);

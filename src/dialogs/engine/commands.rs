@@ -19,44 +19,10 @@ pub(super) enum Command {
     Erase,
 }
 
-/// The command a text is, if it is one: one command word alone (`bahasa` may name a language).
-pub(super) fn parse_command(text: &str, languages: &[String]) -> Option<Command> {
-    let t = text.trim().trim_start_matches('/').to_lowercase();
-    let mut words = t.split_whitespace();
-    let first = words.next()?;
-    let rest: Vec<&str> = words.collect();
-    let single = rest.is_empty();
-    Some(match first {
-        "menu" | "start" | "mulai" if single => Command::Menu,
-        "batal" | "cancel" | "batalkan" if single => Command::Cancel,
-        "kembali" | "back" if single => Command::Back,
-        "bantuan" | "help" | "tolong" if single => Command::Help,
-        "datasaya" | "mydata" if single => Command::MyData,
-        "hapusdata" | "erasemydata" | "deletemydata" if single => Command::Erase,
-        "bahasa" | "language" | "lang" if rest.len() <= 1 => {
-            let code = rest.first().map(|w| match *w {
-                "indonesia" | "indonesian" => "id".to_string(),
-                "inggris" | "english" => "en".to_string(),
-                other => other.to_string(),
-            });
-            match code {
-                Some(c) if !languages.contains(&c) => return None,
-                c => Command::Language(c),
-            }
-        }
-        "english" if single && languages.iter().any(|l| l == "en") => {
-            Command::Language(Some("en".into()))
-        }
-        "indonesia" if single && languages.iter().any(|l| l == "id") => {
-            Command::Language(Some("id".into()))
-        }
-        _ => return None,
-    })
-}
-
-/// A command in everyday words ("balik", "gak jadi", "english please"), read by the
+/// The command a text is, if it is one: a command word as typed of old (`menu`, `/cancel`,
+/// `bahasa en`) or in everyday words ("balik", "gak jadi", "english please"), read by the
 /// understanding layer; a language that is not configured is not a command.
-pub(super) fn everyday_command(
+pub(super) fn parse_command(
     lex: &crate::understand::Lexicon,
     text: &str,
     languages: &[String],
@@ -305,6 +271,8 @@ mod tests {
     #[test]
     fn commands_in_both_languages() {
         let langs = vec!["id".to_string(), "en".to_string()];
+        let parse_command =
+            |t: &str, l: &[String]| super::parse_command(crate::understand::test_lexicon(), t, l);
         assert_eq!(parse_command(" Batal ", &langs), Some(Command::Cancel));
         assert_eq!(parse_command("/menu", &langs), Some(Command::Menu));
         assert_eq!(parse_command("back", &langs), Some(Command::Back));
