@@ -231,8 +231,10 @@ fn the_commands_report_damage_and_refuse_to_start_on_a_store_cut_to_half() {
         String::from_utf8_lossy(&damaged.stderr),
     );
     assert_eq!(damaged.status.code(), Some(1), "{out}{err}");
+    // Which tree the zeroed pages held depends on where sled placed them (visits, sessions
+    // and dedupe marks were all seen): the report names a tree and the keys it lost.
     assert!(
-        out.contains("damaged places") && out.contains("visits"),
+        out.contains("damaged places") && out.contains(": the records between"),
         "{out}"
     );
     assert!(err.contains("--salvage"), "{err}");
