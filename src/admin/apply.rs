@@ -135,10 +135,16 @@ pub fn plan(
                         text: vec![line.clone()],
                     },
                 )?,
-                None => d.say(e.0),
+                None => {
+                    let text = format!("{}\n{}", d.word(e.text_key(), &[]), help(&d));
+                    d.say(text)
+                }
             },
         },
-        _ => d.say(super::help()),
+        _ => {
+            let text = help(&d);
+            d.say(text)
+        }
     }
     d.commit.session = Some(session);
     let Draft {
@@ -183,10 +189,18 @@ fn quoted_case(quoted: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The command list in the officers' words.
+fn help(d: &Draft) -> String {
+    super::help(&|key: &str| d.word(key, &[]))
+}
+
 /// Hands a command to its family.
 fn command(d: &mut Draft, cmd: AdminCommand) -> Result<(), StoreError> {
     match cmd {
-        AdminCommand::Help => d.say(format!("{}, {}", d.officer.name, super::help())),
+        AdminCommand::Help => {
+            let text = format!("{}, {}", d.officer.name, help(d));
+            d.say(text)
+        }
         AdminCommand::Queue => queue::open_cases(d)?,
         AdminCommand::Today => queue::today(d)?,
         AdminCommand::Show { case } => case_view::show(d, &case)?,

@@ -23,29 +23,29 @@ struct AdminLine {
     command: AdminCommand,
 }
 
-/// An officer command. Each doc comment is its line in `bantuan`.
+/// An officer command. Its line in `bantuan` is the officers' text `admin_help_<name>`.
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum AdminCommand {
-    /// Kasus terbuka menurut batas waktu, terlambat dulu / open cases by due date, overdue first
+    /// Open cases by due date, overdue first.
     #[command(name = "antrian", alias = "queue")]
     Queue,
-    /// Rincian kasus: data, berkas, riwayat, langkah berikut / a case: data, files, history, next steps
+    /// A case: data, files, history, next steps.
     #[command(name = "lihat", alias = "show")]
     Show { case: String },
-    /// Ambil kasus untuk ditangani / take a case
+    /// Take a case.
     #[command(name = "ambil", alias = "take")]
     Take { case: String },
-    /// Tugaskan kasus ke petugas (id) / assign a case to an officer (id)
+    /// Assign a case to an officer (id).
     #[command(name = "tugaskan", alias = "assign")]
     Assign { case: String, officer: String },
-    /// Balas pemohon / reply to the applicant
+    /// Reply to the applicant.
     #[command(name = "balas", alias = "reply")]
     Reply {
         case: String,
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         text: Vec<String>,
     },
-    /// Pindahkan ke tahap berikut: LANGKAH dari `lihat`, catatan boleh / move by a step named in `show`, with a note
+    /// Move by a step named in `show`, with a note.
     #[command(name = "pindah", alias = "move")]
     Move {
         case: String,
@@ -53,50 +53,67 @@ pub enum AdminCommand {
         #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
         note: Vec<String>,
     },
-    /// Kembalikan untuk perbaikan, dengan alasan / return for revision, with the reason
+    /// Return for revision, with the reason.
     #[command(name = "kembalikan", alias = "return")]
     Return {
         case: String,
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         reason: Vec<String>,
     },
-    /// Teruskan ke pimpinan / escalate to the head of office
+    /// Escalate to the head of office.
     #[command(name = "eskalasi", alias = "escalate")]
     Escalate {
         case: String,
         #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
         note: Vec<String>,
     },
-    /// Kirim berkas berikutnya ke pemohon (surat, produk, kode billing) / send your next file to the applicant
+    /// Send your next file to the applicant.
     #[command(name = "kirim", alias = "send")]
     Send { case: String },
-    /// Daftarkan tamu langsung, beri nomor antrean (rek/prd/adu/umum) / register a walk-in visitor
+    /// Register a walk-in visitor.
     #[command(name = "tamu", alias = "visitor")]
     Visitor {
         service: String,
         #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
         name: Vec<String>,
     },
-    /// Panggil nomor antrean berikutnya (rek/prd/adu/umum) / call the next queue number
+    /// Call the next queue number.
     #[command(name = "panggil", alias = "call")]
     Call { service: String },
-    /// Angka hari ini / today's numbers
+    /// Today's numbers.
     #[command(name = "hariini", alias = "today")]
     Today,
-    /// Log akses data pribadi oleh petugas (terakhir N) / officers' access to personal data (last N)
+    /// Officers' access to personal data (last N).
     #[command(name = "audit", alias = "auditlog")]
     Audit { count: Option<usize> },
-    /// Laporan bulanan + XLSX + grafik; BULAN = TAHUN-BULAN, kosong = bulan ini / monthly report (YYYY-MM)
+    /// Monthly report (YYYY-MM).
     #[command(name = "laporan", alias = "report")]
     Report { month: Option<String> },
-    /// Daftar perintah / this list
+    /// This list.
     #[command(name = "bantuan", alias = "help")]
     Help,
 }
 
-/// Why a line is not a command: a short sentence for the officer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(pub String);
+/// Why a line is not a command; the officer is told in the words of [`ParseError::text_key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    Empty,
+    Unknown,
+    Incomplete,
+    Unreadable,
+}
+
+impl ParseError {
+    /// Its sentence in `dialogs/officers.toml` (followed by the command list).
+    pub fn text_key(self) -> &'static str {
+        match self {
+            ParseError::Empty => "admin_parse_empty",
+            ParseError::Unknown => "admin_parse_unknown",
+            ParseError::Incomplete => "admin_parse_incomplete",
+            ParseError::Unreadable => "admin_parse_unreadable",
+        }
+    }
+}
 
 impl AdminCommand {
     /// Parses an officer's line. Words are split on white space (no quoting), so free text
@@ -104,7 +121,7 @@ impl AdminCommand {
     pub fn parse(line: &str) -> Result<AdminCommand, ParseError> {
         let mut words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
         let Some(first) = words.first_mut() else {
-            return Err(ParseError("Perintah kosong / empty command".into()));
+            return Err(ParseError::Empty);
         };
         let verb = first.trim_start_matches('/');
         let verb = verb.split('@').next().unwrap_or(verb).to_lowercase();
@@ -113,16 +130,15 @@ impl AdminCommand {
             .map(|l| l.command)
             .map_err(|e| {
                 use clap::error::ErrorKind;
-                let msg = match e.kind() {
+                match e.kind() {
                     ErrorKind::InvalidSubcommand | ErrorKind::UnknownArgument => {
-                        "Perintah tidak dikenal / unknown command"
+                        ParseError::Unknown
                     }
                     ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
-                        "Perintah kurang lengkap / something is missing"
+                        ParseError::Incomplete
                     }
-                    _ => "Perintah tidak dapat dibaca / cannot read the command",
-                };
-                ParseError(format!("{msg}.\n{}", help()))
+                    _ => ParseError::Unreadable,
+                }
             })
     }
 }
@@ -137,10 +153,11 @@ pub fn is_command_word(word: &str) -> bool {
         .any(|sc| sc.get_name() == w || sc.get_all_aliases().any(|a| a == w))
 }
 
-/// The command list, from the enum's doc comments.
-pub fn help() -> String {
+/// The command list: each command's name, alias and arguments, with its line from the
+/// officers' texts (`text` looks a key up: `admin_help_header`, `admin_help_<name>`).
+pub fn help(text: &dyn Fn(&str) -> String) -> String {
     let cmd = AdminLine::command();
-    let mut lines = vec!["Perintah petugas / officer commands:".to_string()];
+    let mut lines = vec![text("admin_help_header")];
     for sc in cmd.get_subcommands() {
         let args: Vec<String> = sc
             .get_positionals()
@@ -167,7 +184,7 @@ pub fn help() -> String {
             } else {
                 format!(" {}", args.join(" "))
             },
-            sc.get_about().map(|a| a.to_string()).unwrap_or_default()
+            text(&format!("admin_help_{}", sc.get_name()))
         ));
     }
     lines.join("\n")
@@ -207,19 +224,12 @@ mod tests {
                 note: vec![]
             })
         );
-        assert!(
-            AdminCommand::parse("kembalikan REK-2026-000001")
-                .unwrap_err()
-                .0
-                .contains("kurang lengkap")
+        assert_eq!(
+            AdminCommand::parse("kembalikan REK-2026-000001"),
+            Err(ParseError::Incomplete)
         );
-        assert!(
-            AdminCommand::parse("hapus semua")
-                .unwrap_err()
-                .0
-                .contains("tidak dikenal")
-        );
-        assert!(AdminCommand::parse("").is_err());
+        assert_eq!(AdminCommand::parse("hapus semua"), Err(ParseError::Unknown));
+        assert_eq!(AdminCommand::parse(" "), Err(ParseError::Empty));
         assert_eq!(
             AdminCommand::parse("/laporan 2026-11"),
             Ok(AdminCommand::Report {
@@ -236,7 +246,12 @@ mod tests {
 
     #[test]
     fn help_lists_every_command_with_its_alias() {
-        let h = help();
+        let h = help(&|key: &str| format!("<{key}>"));
+        assert!(h.starts_with("<admin_help_header>"), "{h}");
+        assert!(
+            h.contains("• antrian (queue) — <admin_help_antrian>"),
+            "{h}"
+        );
         for c in [
             "antrian (queue)",
             "lihat (show) CASE",
@@ -246,6 +261,17 @@ mod tests {
             "laporan (report) [MONTH]",
         ] {
             assert!(h.contains(c), "{c} missing in:\n{h}");
+        }
+    }
+
+    #[test]
+    fn every_command_has_its_help_line_among_the_required_officer_texts() {
+        for sc in AdminLine::command().get_subcommands() {
+            let key = format!("admin_help_{}", sc.get_name());
+            assert!(
+                crate::dialogs::load::OFFICER_KEYS.contains(&key.as_str()),
+                "{key} is not required in dialogs/officers.toml"
+            );
         }
     }
 }
