@@ -260,124 +260,18 @@ pub fn parse_workflow(
     let mut ids = BTreeSet::new();
     let mut states = Vec::new();
     for s in &raw.states {
-        let at = Some(s.id.as_str());
         if !ids.insert(s.id.clone()) {
-            errors.push(err(file, at, "state id is used twice"));
+            errors.push(err(file, Some(&s.id), "state id is used twice"));
         }
-        check_text(file, at, "label", &s.label, languages, &mut errors);
-        let sla = match &s.sla {
-            Some(text) => match Sla::parse(text) {
-                Some(sla) => Some(sla),
-                None => {
-                    errors.push(err(file, at, format!("sla `{text}` is not like \"7 days\", \"14 working_days\", \"1 working_hours\" or \"3 hours\"")));
-                    None
-                }
-            },
-            None => None,
-        };
-        let clock_runs = match s.clock.as_str() {
-            "runs" => true,
-            "stopped" => false,
-            other => {
-                errors.push(err(
-                    file,
-                    at,
-                    format!("clock `{other}` must be runs or stopped"),
-                ));
-                true
-            }
-        };
-        if !clock_runs && sla.is_some() {
-            errors.push(err(
-                file,
-                at,
-                "a state whose clock is stopped cannot have an sla",
-            ));
-        }
-        let sla_from_created = match s.sla_from.as_deref() {
-            None | Some("entry") => false,
-            Some("created") => true,
-            Some(other) => {
-                errors.push(err(
-                    file,
-                    at,
-                    format!("sla_from `{other}` must be entry or created"),
-                ));
-                false
-            }
-        };
-        let pauses_overall = match s.overall_clock.as_deref() {
-            None | Some("runs") => false,
-            Some("paused") => true,
-            Some(other) => {
-                errors.push(err(
-                    file,
-                    at,
-                    format!("overall_clock `{other}` must be runs or paused"),
-                ));
-                false
-            }
-        };
-        states.push(State {
-            id: s.id.clone(),
-            label: s.label.clone(),
-            sla,
-            clock_runs,
-            is_final: s.is_final,
-            ask_rating: s.ask_rating,
-            sla_from_created,
-            pauses_overall,
-        });
+        states.push(parse_state(file, s, languages, &mut errors));
     }
     let mut transitions = Vec::new();
     let mut tids = BTreeSet::new();
     for t in &raw.transitions {
-        let at = Some(t.id.as_str());
         if !tids.insert(t.id.to_lowercase()) {
-            errors.push(err(file, at, "transition id is used twice"));
+            errors.push(err(file, Some(&t.id), "transition id is used twice"));
         }
-        if ids.contains(&t.id) {
-            errors.push(err(
-                file,
-                at,
-                "a transition may not share its id with a state",
-            ));
-        }
-        check_text(file, at, "label", &t.label, languages, &mut errors);
-        if let Some(n) = &t.notify {
-            check_text(file, at, "notify", n, languages, &mut errors);
-        }
-        for f in t.from.iter().chain(std::iter::once(&t.to)) {
-            if !ids.contains(f) {
-                errors.push(err(file, at, format!("names unknown state `{f}`")));
-            }
-        }
-        if t.from.is_empty() {
-            errors.push(err(file, at, "from must name at least one state"));
-        }
-        let mut actors = Vec::new();
-        for r in &t.roles {
-            match parse_actor(r) {
-                Some(a) => actors.push(a),
-                None => errors.push(err(file, at, format!("role `{r}` is unknown (expected applicant, resepsionis, petugas, walidata, pimpinan or admin)"))),
-            }
-        }
-        if actors.is_empty() {
-            errors.push(err(file, at, "roles must name who may take it"));
-        }
-        if t.kind == TransitionKind::Return && t.note != NoteRule::Required {
-            errors.push(err(file, at, "a return must require a note (the reason)"));
-        }
-        transitions.push(Transition {
-            id: t.id.clone(),
-            label: t.label.clone(),
-            from: t.from.clone(),
-            to: t.to.clone(),
-            actors,
-            kind: t.kind,
-            note: t.note,
-            notify: t.notify.clone(),
-        });
+        transitions.push(parse_transition(file, t, &ids, languages, &mut errors));
     }
     if !ids.contains(&raw.start) {
         errors.push(err(
@@ -386,29 +280,10 @@ pub fn parse_workflow(
             format!("start names unknown state `{}`", raw.start),
         ));
     }
-    let overall = raw.overall.as_ref().and_then(|o| {
-        if !ids.contains(&o.from) {
-            errors.push(err(
-                file,
-                None,
-                format!("overall.from names unknown state `{}`", o.from),
-            ));
-        }
-        match Sla::parse(&o.sla) {
-            Some(sla) => Some(Overall {
-                from: o.from.clone(),
-                sla,
-            }),
-            None => {
-                errors.push(err(
-                    file,
-                    None,
-                    format!("overall.sla `{}` is not a valid SLA", o.sla),
-                ));
-                None
-            }
-        }
-    });
+    let overall = raw
+        .overall
+        .as_ref()
+        .and_then(|o| parse_overall(file, o, &ids, &mut errors));
     let wf = Workflow {
         id: raw.id,
         file: file.to_string(),
@@ -421,42 +296,203 @@ pub fn parse_workflow(
         transitions,
     };
     if errors.is_empty() {
-        // Reachability from the start, and a way out of every state that is not final.
-        let mut reached = BTreeSet::new();
-        let mut queue = VecDeque::from([wf.start.clone()]);
-        while let Some(s) = queue.pop_front() {
-            if reached.insert(s.clone()) {
-                queue.extend(wf.from_state(&s).map(|t| t.to.clone()));
-            }
-        }
-        for s in &wf.states {
-            if !reached.contains(&s.id) {
-                errors.push(err(
-                    file,
-                    Some(&s.id),
-                    "is unreachable from the start state",
-                ));
-            }
-            if !s.is_final && wf.from_state(&s.id).next().is_none() {
-                errors.push(err(
-                    file,
-                    Some(&s.id),
-                    "is not final but no transition leaves it",
-                ));
-            }
-        }
-        if !wf.states.iter().any(|s| s.is_final) {
-            errors.push(err(
-                file,
-                None,
-                "no state is final (a case could never close)",
-            ));
-        }
+        check_graph(file, &wf, &mut errors);
     }
     if errors.is_empty() {
         Ok(wf)
     } else {
         Err(errors)
+    }
+}
+
+/// One state of a workflow file, its problems added to `errors`.
+fn parse_state(
+    file: &str,
+    s: &RawState,
+    languages: &[String],
+    errors: &mut Vec<LoadError>,
+) -> State {
+    let at = Some(s.id.as_str());
+    check_text(file, at, "label", &s.label, languages, errors);
+    let sla = match &s.sla {
+        Some(text) => match Sla::parse(text) {
+            Some(sla) => Some(sla),
+            None => {
+                errors.push(err(file, at, format!("sla `{text}` is not like \"7 days\", \"14 working_days\", \"1 working_hours\" or \"3 hours\"")));
+                None
+            }
+        },
+        None => None,
+    };
+    let clock_runs = match s.clock.as_str() {
+        "runs" => true,
+        "stopped" => false,
+        other => {
+            errors.push(err(
+                file,
+                at,
+                format!("clock `{other}` must be runs or stopped"),
+            ));
+            true
+        }
+    };
+    if !clock_runs && sla.is_some() {
+        errors.push(err(
+            file,
+            at,
+            "a state whose clock is stopped cannot have an sla",
+        ));
+    }
+    let sla_from_created = match s.sla_from.as_deref() {
+        None | Some("entry") => false,
+        Some("created") => true,
+        Some(other) => {
+            errors.push(err(
+                file,
+                at,
+                format!("sla_from `{other}` must be entry or created"),
+            ));
+            false
+        }
+    };
+    let pauses_overall = match s.overall_clock.as_deref() {
+        None | Some("runs") => false,
+        Some("paused") => true,
+        Some(other) => {
+            errors.push(err(
+                file,
+                at,
+                format!("overall_clock `{other}` must be runs or paused"),
+            ));
+            false
+        }
+    };
+    State {
+        id: s.id.clone(),
+        label: s.label.clone(),
+        sla,
+        clock_runs,
+        is_final: s.is_final,
+        ask_rating: s.ask_rating,
+        sla_from_created,
+        pauses_overall,
+    }
+}
+
+/// One transition of a workflow file between the states `ids`, its problems added to `errors`.
+fn parse_transition(
+    file: &str,
+    t: &RawTransition,
+    ids: &BTreeSet<String>,
+    languages: &[String],
+    errors: &mut Vec<LoadError>,
+) -> Transition {
+    let at = Some(t.id.as_str());
+    if ids.contains(&t.id) {
+        errors.push(err(
+            file,
+            at,
+            "a transition may not share its id with a state",
+        ));
+    }
+    check_text(file, at, "label", &t.label, languages, errors);
+    if let Some(n) = &t.notify {
+        check_text(file, at, "notify", n, languages, errors);
+    }
+    for f in t.from.iter().chain(std::iter::once(&t.to)) {
+        if !ids.contains(f) {
+            errors.push(err(file, at, format!("names unknown state `{f}`")));
+        }
+    }
+    if t.from.is_empty() {
+        errors.push(err(file, at, "from must name at least one state"));
+    }
+    let mut actors = Vec::new();
+    for r in &t.roles {
+        match parse_actor(r) {
+            Some(a) => actors.push(a),
+            None => errors.push(err(file, at, format!("role `{r}` is unknown (expected applicant, resepsionis, petugas, walidata, pimpinan or admin)"))),
+        }
+    }
+    if actors.is_empty() {
+        errors.push(err(file, at, "roles must name who may take it"));
+    }
+    if t.kind == TransitionKind::Return && t.note != NoteRule::Required {
+        errors.push(err(file, at, "a return must require a note (the reason)"));
+    }
+    Transition {
+        id: t.id.clone(),
+        label: t.label.clone(),
+        from: t.from.clone(),
+        to: t.to.clone(),
+        actors,
+        kind: t.kind,
+        note: t.note,
+        notify: t.notify.clone(),
+    }
+}
+
+/// The SOP's overall deadline (`[overall]`), when the file sets one.
+fn parse_overall(
+    file: &str,
+    o: &RawOverall,
+    ids: &BTreeSet<String>,
+    errors: &mut Vec<LoadError>,
+) -> Option<Overall> {
+    if !ids.contains(&o.from) {
+        errors.push(err(
+            file,
+            None,
+            format!("overall.from names unknown state `{}`", o.from),
+        ));
+    }
+    match Sla::parse(&o.sla) {
+        Some(sla) => Some(Overall {
+            from: o.from.clone(),
+            sla,
+        }),
+        None => {
+            errors.push(err(
+                file,
+                None,
+                format!("overall.sla `{}` is not a valid SLA", o.sla),
+            ));
+            None
+        }
+    }
+}
+
+/// Reachability from the start, and a way out of every state that is not final.
+fn check_graph(file: &str, wf: &Workflow, errors: &mut Vec<LoadError>) {
+    let mut reached = BTreeSet::new();
+    let mut queue = VecDeque::from([wf.start.clone()]);
+    while let Some(s) = queue.pop_front() {
+        if reached.insert(s.clone()) {
+            queue.extend(wf.from_state(&s).map(|t| t.to.clone()));
+        }
+    }
+    for s in &wf.states {
+        if !reached.contains(&s.id) {
+            errors.push(err(
+                file,
+                Some(&s.id),
+                "is unreachable from the start state",
+            ));
+        }
+        if !s.is_final && wf.from_state(&s.id).next().is_none() {
+            errors.push(err(
+                file,
+                Some(&s.id),
+                "is not final but no transition leaves it",
+            ));
+        }
+    }
+    if !wf.states.iter().any(|s| s.is_final) {
+        errors.push(err(
+            file,
+            None,
+            "no state is final (a case could never close)",
+        ));
     }
 }
 

@@ -333,6 +333,17 @@ impl Builder<'_> {
 
     /// The second pass: every list, normalised with the core tables.
     fn rest(&mut self, raw: &RawLexicon) {
+        self.fillers(raw);
+        self.answers(raw);
+        self.questions(raw);
+        self.dates(raw);
+        self.commands(raw);
+        self.email_domains(raw);
+        self.check_standards();
+    }
+
+    /// The fillers: words (and phrases) that carry nothing.
+    fn fillers(&mut self, raw: &RawLexicon) {
         let mut phrases = Phrases::default();
         for w in &raw.fillers.words {
             let t = normalize(&self.lex, w).tokens;
@@ -347,6 +358,10 @@ impl Builder<'_> {
             }
         }
         self.lex.filler_phrases = phrases;
+    }
+
+    /// Yes, no, skip and the other answers, and the chat words; yes/no and confirm/change must not overlap.
+    fn answers(&mut self, raw: &RawLexicon) {
         let a = &raw.answers;
         self.lex.approximately = self.phrases("numbers.approximately", &raw.numbers.approximately);
         self.lex.greetings = self.phrases("chat.greetings", &raw.chat.greetings);
@@ -373,11 +388,19 @@ impl Builder<'_> {
                 self.lex.negations.insert(t);
             }
         }
+    }
+
+    /// What marks a question.
+    fn questions(&mut self, raw: &RawLexicon) {
         let q = &raw.questions;
         self.lex.question_words = self.phrases("questions.words", &q.words);
         self.lex.openers = self.phrases("questions.openers", &q.openers);
         self.lex.tags = self.phrases("questions.tags", &q.tags);
         self.lex.not_questions = self.phrases("questions.not_questions", &q.not_questions);
+    }
+
+    /// Relative days, units, weekdays and months.
+    fn dates(&mut self, raw: &RawLexicon) {
         let d = &raw.dates;
         let mut relative = Phrases::default();
         for (k, v) in &d.relative {
@@ -410,6 +433,10 @@ impl Builder<'_> {
                 self.lex.date_fillers.insert(t);
             }
         }
+    }
+
+    /// The anywhere-commands in everyday words: each phrase the form of one command.
+    fn commands(&mut self, raw: &RawLexicon) {
         let mut seen: HashMap<Vec<String>, String> = HashMap::new();
         for (k, list) in &raw.commands {
             let entry = format!("commands.{k}");
@@ -433,6 +460,10 @@ impl Builder<'_> {
             }
             self.lex.commands.push((p, cmd));
         }
+    }
+
+    /// The mail domains a typo is compared with.
+    fn email_domains(&mut self, raw: &RawLexicon) {
         for dom in &raw.email.domains {
             let d = dom.trim().to_lowercase();
             let ok = d.contains('.')
@@ -446,8 +477,10 @@ impl Builder<'_> {
                 self.err("email.domains", format!("`{dom}` is not a mail domain"));
             }
         }
-        // Normalising a standard word must give it back, or messages would not normalise
-        // the same way twice.
+    }
+
+    /// Normalising a standard word must give it back, or messages would not normalise the same way twice.
+    fn check_standards(&mut self) {
         let standards: Vec<Vec<String>> = self.lex.slang.values().cloned().collect();
         for s in standards {
             let again = normalize(&self.lex, &s.join(" ")).tokens;

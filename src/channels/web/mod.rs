@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod config;
+pub mod events;
 pub mod files;
 pub mod guard;
 pub mod pages;

@@ -2,7 +2,7 @@
 //! page works offline on the office network (no CDN, no external fonts, no trackers).
 
 use super::WebChat;
-use super::api;
+use super::{api, events};
 use crate::message::escape_html;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -40,7 +40,7 @@ pub fn routes(chat: Arc<WebChat>) -> Router {
             post(api::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
         )
         .route("/api/web/files/{blob}", get(api::download))
-        .route("/api/web/events", get(api::events))
+        .route("/api/web/events", get(events::events))
         .with_state(chat)
 }
 

@@ -28,6 +28,7 @@ mod timers;
 mod transfer;
 mod tx;
 mod web;
+mod writes;
 
 use super::{Result, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};

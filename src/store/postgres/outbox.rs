@@ -3,7 +3,7 @@
 
 use super::PgStore;
 use super::rows::{clean, record, status_text};
-use super::tx::{failing_key, write_failed, write_refs, write_row, write_sent};
+use super::writes::{failing_key, write_failed, write_refs, write_row, write_sent};
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::store::records::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord};
 use crate::store::{OutboxStore, Result};

@@ -3,7 +3,7 @@
 
 use super::PgStore;
 use super::rows::{case_key, clean, record};
-use super::tx::guest_from;
+use super::writes::guest_from;
 use crate::cases::{Case, CaseNumber, Service};
 use crate::dialogs::Conversation;
 use crate::guestbook::{Appointment, Guest, Rating, Visit};

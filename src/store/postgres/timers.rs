@@ -2,7 +2,7 @@
 
 use super::PgStore;
 use super::rows::clean;
-use super::tx::delete_timer;
+use super::writes::delete_timer;
 use crate::store::records::Timer;
 use crate::store::{Result, TimerStore};
 use chrono::{DateTime, Utc};

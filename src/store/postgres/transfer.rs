@@ -4,7 +4,7 @@
 
 use super::rows::{clean, record};
 use super::scan::identity_from;
-use super::tx::{
+use super::writes::{
     insert_case, write_appointment, write_audit, write_failed, write_guest, write_rating,
     write_refs, write_row, write_sent, write_timer, write_visit,
 };
@@ -55,6 +55,13 @@ fn counter_name(name: &str) -> Result<CounterName> {
 impl PgStore {
     /// Exports on one connection inside a read-only snapshot.
     fn export_on(&self, c: &Conn, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
+        Self::export_people(c, sink)?;
+        Self::export_cases(c, sink)?;
+        Self::export_delivery(c, sink)
+    }
+
+    /// The store's secrets, the conversations, the dedupe marks and the guest book.
+    fn export_people(c: &Conn, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
         each(
             c,
             "SELECT name, secret FROM store_secrets ORDER BY name",
@@ -90,7 +97,7 @@ impl PgStore {
             "SELECT g.record, t.text FROM guests g LEFT JOIN consent_texts t ON t.hash = g.consent_hash ORDER BY g.id",
             &mut |r| {
                 sink(Record::Guest {
-                    guest: super::tx::guest_from(&r)?,
+                    guest: super::writes::guest_from(&r)?,
                 })
             },
         )?;
@@ -104,6 +111,11 @@ impl PgStore {
                 })
             },
         )?;
+        Ok(())
+    }
+
+    /// Cases, counters, visits, ratings, appointments and files.
+    fn export_cases(c: &Conn, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
         each(c, "SELECT record FROM cases ORDER BY number", &mut |r| {
             sink(Record::Case {
                 case: record(&r, "record", &|| "cases".into())?,
@@ -172,6 +184,11 @@ impl PgStore {
                 bytes: hex::encode(r.get::<_, Vec<u8>>(1)),
             })
         })?;
+        Ok(())
+    }
+
+    /// The outbox and its records, timers, the audit log and the web chat.
+    fn export_delivery(c: &Conn, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
         each(c, "SELECT record FROM outbox ORDER BY id", &mut |r| {
             sink(Record::Outbox {
                 row: record(&r, "record", &|| "outbox".into())?,
@@ -248,7 +265,7 @@ impl PgStore {
                 )?;
             }
             Record::Session { who, conversation } => {
-                super::tx::write_session(c, &who, &conversation)?;
+                super::writes::write_session(c, &who, &conversation)?;
             }
             Record::Mark { key, at } => {
                 c.execute(

@@ -1,7 +1,6 @@
 //! Every record of the sled store out and in ([`Transfer`]), for `pstbot migrate`: the trees
 //! read and written with the keys of `keys.rs`, the indexes rebuilt from the records.
 
-use super::SledStore;
 use super::keys::{
     T_APPOINTMENTS, T_AUDIT, T_BLOBS, T_CASES, T_CASES_BY_TIME, T_CONSENTS, T_COUNTERS, T_DEDUPE,
     T_FAILED, T_FAILING, T_GUEST_CASES, T_GUEST_IDS, T_GUESTS, T_OPEN, T_OUTBOX, T_RATINGS, T_SENT,
@@ -9,6 +8,7 @@ use super::keys::{
     appointment_key, case_key, counter_value, dec, enc, guest_case_key, identity_from_key,
     identity_key, sent_ref_key, stored_guest, time_key, timer_key, web_key, web_seq,
 };
+use super::{Engine, SledStore};
 use crate::store::transfer::{Record, Transfer};
 use crate::store::{Result, StoreError};
 use chrono::{DateTime, TimeZone, Utc};
@@ -44,147 +44,10 @@ impl Transfer for SledStore {
     fn export(&self, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
         let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
         let e = self.e()?;
-        let t = &e.trees;
-        let meta = e.db.open_tree("meta")?;
-        for kv in meta.scan_prefix("secret:") {
-            let (k, v) = kv?;
-            let name = String::from_utf8_lossy(&k["secret:".len()..]).into_owned();
-            sink(Record::Secret {
-                name,
-                secret: hex::encode(&v),
-            })?;
-        }
-        for kv in t[T_SESSIONS].iter() {
-            let (k, v) = kv?;
-            sink(Record::Session {
-                who: identity_from_key(&k)?,
-                conversation: dec(&k, &v)?,
-            })?;
-        }
-        for kv in t[T_DEDUPE].iter() {
-            let (k, v) = kv?;
-            sink(Record::Mark {
-                key: String::from_utf8_lossy(&k).into_owned(),
-                at: millis(&k, &v)?,
-            })?;
-        }
-        for g in crate::store::GuestStore::guests(self)? {
-            sink(Record::Guest { guest: g })?;
-        }
-        for kv in t[T_GUEST_IDS].iter() {
-            let (k, v) = kv?;
-            sink(Record::GuestLink {
-                who: identity_from_key(&k)?,
-                guest_id: String::from_utf8_lossy(&v).into_owned(),
-            })?;
-        }
-        for kv in t[T_CASES].iter() {
-            let (k, v) = kv?;
-            sink(Record::Case { case: dec(&k, &v)? })?;
-        }
-        for kv in t[T_COUNTERS].iter() {
-            let (k, v) = kv?;
-            let value = counter_value(Some(v));
-            if value > 0 {
-                sink(Record::Counter {
-                    name: String::from_utf8_lossy(&k).into_owned(),
-                    value,
-                })?;
-            }
-        }
-        for kv in t[T_VISITS].iter() {
-            let (k, v) = kv?;
-            sink(Record::Visit {
-                reference: event_ref(&k),
-                visit: dec(&k, &v)?,
-            })?;
-        }
-        for kv in t[T_RATINGS].iter() {
-            let (k, v) = kv?;
-            sink(Record::Rating {
-                reference: event_ref(&k),
-                rating: dec(&k, &v)?,
-            })?;
-        }
-        for kv in t[T_APPOINTMENTS].iter() {
-            let (k, v) = kv?;
-            sink(Record::Appointment {
-                appointment: dec(&k, &v)?,
-            })?;
-        }
-        for kv in t[T_BLOBS].iter() {
-            let (k, v) = kv?;
-            sink(Record::File {
-                hash: String::from_utf8_lossy(&k).into_owned(),
-                bytes: hex::encode(&v),
-            })?;
-        }
-        for kv in t[T_OUTBOX].iter() {
-            let (k, v) = kv?;
-            sink(Record::Outbox { row: dec(&k, &v)? })?;
-        }
-        for kv in t[T_SENT].iter() {
-            let (k, v) = kv?;
-            sink(Record::Sent {
-                record: dec(&k, &v)?,
-            })?;
-        }
-        for kv in t[T_FAILED].iter() {
-            let (k, v) = kv?;
-            sink(Record::Failed {
-                record: dec(&k, &v)?,
-            })?;
-        }
-        for kv in t[T_FAILING].iter() {
-            let (k, v) = kv?;
-            sink(Record::Failing {
-                address: String::from_utf8_lossy(&k).into_owned(),
-                since: millis(&k, &v)?,
-            })?;
-        }
-        for kv in t[T_TIMERS].iter() {
-            let (k, v) = kv?;
-            sink(Record::Timer {
-                timer: dec(&k, &v)?,
-            })?;
-        }
-        for kv in t[T_AUDIT].iter() {
-            let (k, v) = kv?;
-            sink(Record::Audit {
-                reference: event_ref(&k),
-                entry: dec(&k, &v)?,
-            })?;
-        }
-        for kv in e.web[0].iter() {
-            let (k, v) = kv?;
-            sink(Record::WebSession {
-                session: dec(&k, &v)?,
-            })?;
-        }
-        // Each log entry's key, by session and number.
-        let mut keys: BTreeMap<(Vec<u8>, u64), String> = BTreeMap::new();
-        for kv in e.web[2].iter() {
-            let (k, v) = kv?;
-            let split = k.iter().position(|b| *b == 0).unwrap_or(k.len());
-            keys.insert(
-                (k[..split].to_vec(), counter_value(Some(v))),
-                String::from_utf8_lossy(k.get(split + 1..).unwrap_or_default()).into_owned(),
-            );
-        }
-        for kv in e.web[1].iter() {
-            let (k, v) = kv?;
-            let split = k.iter().position(|b| *b == 0).unwrap_or(k.len());
-            let seq = web_seq(&k)?;
-            let session = k[..split].to_vec();
-            let key = keys.remove(&(session.clone(), seq)).unwrap_or_default();
-            sink(Record::WebLog {
-                session: String::from_utf8_lossy(&session).into_owned(),
-                seq,
-                key,
-                entry: dec(&k, &v)?,
-            })?;
-        }
-        Ok(())
+        export_people(self, &e, sink)?;
+        export_cases(&e, sink)?;
+        export_delivery(&e, sink)?;
+        export_web(&e, sink)
     }
 
     fn import(&self, records: &mut dyn Iterator<Item = Record>) -> Result<u64> {
@@ -312,4 +175,170 @@ impl Transfer for SledStore {
             .next()
             .is_none())
     }
+}
+
+/// The store's secrets, the conversations, the dedupe marks and the guest book.
+fn export_people(
+    store: &SledStore,
+    e: &Engine,
+    sink: &mut dyn FnMut(Record) -> Result<()>,
+) -> Result<()> {
+    let t = &e.trees;
+    let meta = e.db.open_tree("meta")?;
+    for kv in meta.scan_prefix("secret:") {
+        let (k, v) = kv?;
+        let name = String::from_utf8_lossy(&k["secret:".len()..]).into_owned();
+        sink(Record::Secret {
+            name,
+            secret: hex::encode(&v),
+        })?;
+    }
+    for kv in t[T_SESSIONS].iter() {
+        let (k, v) = kv?;
+        sink(Record::Session {
+            who: identity_from_key(&k)?,
+            conversation: dec(&k, &v)?,
+        })?;
+    }
+    for kv in t[T_DEDUPE].iter() {
+        let (k, v) = kv?;
+        sink(Record::Mark {
+            key: String::from_utf8_lossy(&k).into_owned(),
+            at: millis(&k, &v)?,
+        })?;
+    }
+    for g in crate::store::GuestStore::guests(store)? {
+        sink(Record::Guest { guest: g })?;
+    }
+    for kv in t[T_GUEST_IDS].iter() {
+        let (k, v) = kv?;
+        sink(Record::GuestLink {
+            who: identity_from_key(&k)?,
+            guest_id: String::from_utf8_lossy(&v).into_owned(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Cases, counters, visits, ratings, appointments and files.
+fn export_cases(e: &Engine, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
+    let t = &e.trees;
+    for kv in t[T_CASES].iter() {
+        let (k, v) = kv?;
+        sink(Record::Case { case: dec(&k, &v)? })?;
+    }
+    for kv in t[T_COUNTERS].iter() {
+        let (k, v) = kv?;
+        let value = counter_value(Some(v));
+        if value > 0 {
+            sink(Record::Counter {
+                name: String::from_utf8_lossy(&k).into_owned(),
+                value,
+            })?;
+        }
+    }
+    for kv in t[T_VISITS].iter() {
+        let (k, v) = kv?;
+        sink(Record::Visit {
+            reference: event_ref(&k),
+            visit: dec(&k, &v)?,
+        })?;
+    }
+    for kv in t[T_RATINGS].iter() {
+        let (k, v) = kv?;
+        sink(Record::Rating {
+            reference: event_ref(&k),
+            rating: dec(&k, &v)?,
+        })?;
+    }
+    for kv in t[T_APPOINTMENTS].iter() {
+        let (k, v) = kv?;
+        sink(Record::Appointment {
+            appointment: dec(&k, &v)?,
+        })?;
+    }
+    for kv in t[T_BLOBS].iter() {
+        let (k, v) = kv?;
+        sink(Record::File {
+            hash: String::from_utf8_lossy(&k).into_owned(),
+            bytes: hex::encode(&v),
+        })?;
+    }
+    Ok(())
+}
+
+/// The outbox and its records, failing addresses, timers and the audit log.
+fn export_delivery(e: &Engine, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
+    let t = &e.trees;
+    for kv in t[T_OUTBOX].iter() {
+        let (k, v) = kv?;
+        sink(Record::Outbox { row: dec(&k, &v)? })?;
+    }
+    for kv in t[T_SENT].iter() {
+        let (k, v) = kv?;
+        sink(Record::Sent {
+            record: dec(&k, &v)?,
+        })?;
+    }
+    for kv in t[T_FAILED].iter() {
+        let (k, v) = kv?;
+        sink(Record::Failed {
+            record: dec(&k, &v)?,
+        })?;
+    }
+    for kv in t[T_FAILING].iter() {
+        let (k, v) = kv?;
+        sink(Record::Failing {
+            address: String::from_utf8_lossy(&k).into_owned(),
+            since: millis(&k, &v)?,
+        })?;
+    }
+    for kv in t[T_TIMERS].iter() {
+        let (k, v) = kv?;
+        sink(Record::Timer {
+            timer: dec(&k, &v)?,
+        })?;
+    }
+    for kv in t[T_AUDIT].iter() {
+        let (k, v) = kv?;
+        sink(Record::Audit {
+            reference: event_ref(&k),
+            entry: dec(&k, &v)?,
+        })?;
+    }
+    Ok(())
+}
+
+/// The web chat's sessions and logs, each entry with its key.
+fn export_web(e: &Engine, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
+    for kv in e.web[0].iter() {
+        let (k, v) = kv?;
+        sink(Record::WebSession {
+            session: dec(&k, &v)?,
+        })?;
+    }
+    // Each log entry's key, by session and number.
+    let mut keys: BTreeMap<(Vec<u8>, u64), String> = BTreeMap::new();
+    for kv in e.web[2].iter() {
+        let (k, v) = kv?;
+        let split = k.iter().position(|b| *b == 0).unwrap_or(k.len());
+        keys.insert(
+            (k[..split].to_vec(), counter_value(Some(v))),
+            String::from_utf8_lossy(k.get(split + 1..).unwrap_or_default()).into_owned(),
+        );
+    }
+    for kv in e.web[1].iter() {
+        let (k, v) = kv?;
+        let split = k.iter().position(|b| *b == 0).unwrap_or(k.len());
+        let seq = web_seq(&k)?;
+        let session = k[..split].to_vec();
+        let key = keys.remove(&(session.clone(), seq)).unwrap_or_default();
+        sink(Record::WebLog {
+            session: String::from_utf8_lossy(&session).into_owned(),
+            seq,
+            key,
+            entry: dec(&k, &v)?,
+        })?;
+    }
+    Ok(())
 }

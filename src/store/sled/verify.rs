@@ -92,7 +92,47 @@ fn walk(db: &::sled::Db, budget: Option<Budget>, keep: &mut Keep<'_>) -> Result<
         complete: true,
         ..Default::default()
     };
-    // The names sled knows, and ours even if its list of trees is damaged.
+    let names = tree_names(db, &mut report);
+    // A bounded walk shares its records over the trees, half from each end.
+    let limits = Limits {
+        per_end: budget.map(|b| (b.records / names.len() as u64 / 2).max(1)),
+        budget,
+        started,
+    };
+    for name in names {
+        if limits.spent(&report) {
+            report.complete = false;
+            break;
+        }
+        let label = String::from_utf8_lossy(&name).into_owned();
+        let opened = catch_unwind(AssertUnwindSafe(|| db.open_tree(&name)));
+        let tree = match opened {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                report.problems.push(Problem {
+                    tree: label,
+                    place: "the tree".into(),
+                    what: e.to_string(),
+                });
+                continue;
+            }
+            Err(p) => {
+                report.problems.push(Problem {
+                    tree: label,
+                    place: "the tree".into(),
+                    what: panic_text(&*p),
+                });
+                continue;
+            }
+        };
+        report.trees += 1;
+        walk_tree(&tree, &name, &label, &limits, &mut report, keep)?;
+    }
+    Ok(report)
+}
+
+/// The names of the trees sled knows, and ours even if its list of trees is damaged.
+fn tree_names(db: &::sled::Db, report: &mut VerifyReport) -> Vec<Vec<u8>> {
     let mut names: Vec<Vec<u8>> = match catch_unwind(AssertUnwindSafe(|| db.tree_names())) {
         Ok(n) => n.into_iter().map(|n| n.to_vec()).collect(),
         Err(p) => {
@@ -113,134 +153,128 @@ fn walk(db: &::sled::Db, budget: Option<Budget>, keep: &mut Keep<'_>) -> Result<
             names.push(n.as_bytes().to_vec());
         }
     }
-    // A bounded walk shares its records over the trees, half from each end.
-    let per_end = budget.map(|b| (b.records / names.len() as u64 / 2).max(1));
-    let spent = |report: &VerifyReport| {
-        budget.is_some_and(|b| report.records >= b.records || started.elapsed() >= b.time)
+    names
+}
+
+/// How far a walk may go: records from each end of a tree, and the whole budget.
+struct Limits {
+    per_end: Option<u64>,
+    budget: Option<Budget>,
+    started: Instant,
+}
+
+impl Limits {
+    fn spent(&self, report: &VerifyReport) -> bool {
+        self.budget
+            .is_some_and(|b| report.records >= b.records || self.started.elapsed() >= b.time)
+    }
+}
+
+/// What a tree's walk does with each record read: counts and keeps it, or reports it.
+type OneRecord<'a> = dyn FnMut(&[u8], &[u8], &mut VerifyReport) -> Result<()> + 'a;
+
+/// What reading from one end of a tree came to: how many records, the last key read, and the
+/// error it stopped at.
+struct EndRead {
+    n: u64,
+    last: Option<Vec<u8>>,
+    error: Option<String>,
+}
+
+/// Reads one tree forward to its first error, then backward from its end down to what the
+/// forward read reached; the unreadable stretch between is reported by its bounding keys.
+fn walk_tree(
+    tree: &::sled::Tree,
+    name: &[u8],
+    label: &str,
+    limits: &Limits,
+    report: &mut VerifyReport,
+    keep: &mut Keep<'_>,
+) -> Result<()> {
+    let mut one = |k: &[u8], v: &[u8], report: &mut VerifyReport| -> Result<()> {
+        match decodes(label, k, v) {
+            Ok(()) => {
+                report.records += 1;
+                keep(name, k, v)
+            }
+            Err(e) => {
+                report.problems.push(Problem {
+                    tree: label.to_string(),
+                    place: format!("record {}", shown(k)),
+                    what: e.to_string(),
+                });
+                Ok(())
+            }
+        }
     };
-    for name in names {
-        if spent(&report) {
+    let mut iter = tree.iter();
+    let forward = read_end(|| iter.next(), limits, report, &mut one)?;
+    let finished = forward.error.is_none() && limits.per_end.is_none_or(|p| forward.n < p);
+    if finished {
+        return Ok(());
+    }
+    let mut iter = match &forward.last {
+        Some(l) => tree.range::<&[u8], _>((
+            std::ops::Bound::Excluded(l.as_slice()),
+            std::ops::Bound::Unbounded,
+        )),
+        None => tree.iter(),
+    };
+    let backward = read_end(|| iter.next_back(), limits, report, &mut one)?;
+    if let Some(what) = forward.error.or(backward.error) {
+        let place = match (&forward.last, &backward.last) {
+            (None, None) => "every record".to_string(),
+            (Some(a), None) => format!("the records after {}", shown(a)),
+            (None, Some(b)) => format!("the records before {}", shown(b)),
+            (Some(a), Some(b)) => {
+                format!("the records between {} and {}", shown(a), shown(b))
+            }
+        };
+        report.problems.push(Problem {
+            tree: label.to_string(),
+            place,
+            what,
+        });
+    }
+    Ok(())
+}
+
+/// Reads records with `next` (from either end) until there are none, one fails to read (or
+/// sled panics), or the limits are reached; each one read goes to `one`.
+fn read_end(
+    mut next: impl FnMut() -> Option<::sled::Result<(::sled::IVec, ::sled::IVec)>>,
+    limits: &Limits,
+    report: &mut VerifyReport,
+    one: &mut OneRecord<'_>,
+) -> Result<EndRead> {
+    let mut read = EndRead {
+        n: 0,
+        last: None,
+        error: None,
+    };
+    loop {
+        if limits.per_end.is_some_and(|p| read.n >= p) || limits.spent(report) {
             report.complete = false;
             break;
         }
-        let label = String::from_utf8_lossy(&name).into_owned();
-        let tree = match catch_unwind(AssertUnwindSafe(|| db.open_tree(&name))) {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
-                report.problems.push(Problem {
-                    tree: label,
-                    place: "the tree".into(),
-                    what: e.to_string(),
-                });
-                continue;
+        match catch_unwind(AssertUnwindSafe(&mut next)) {
+            Ok(None) => break,
+            Ok(Some(Ok((k, v)))) => {
+                read.n += 1;
+                one(&k, &v, report)?;
+                read.last = Some(k.to_vec());
+            }
+            Ok(Some(Err(e))) => {
+                read.error = Some(e.to_string());
+                break;
             }
             Err(p) => {
-                report.problems.push(Problem {
-                    tree: label,
-                    place: "the tree".into(),
-                    what: panic_text(&*p),
-                });
-                continue;
-            }
-        };
-        report.trees += 1;
-        let mut one = |k: &[u8], v: &[u8], report: &mut VerifyReport| -> Result<()> {
-            match decodes(&label, k, v) {
-                Ok(()) => {
-                    report.records += 1;
-                    keep(&name, k, v)
-                }
-                Err(e) => {
-                    report.problems.push(Problem {
-                        tree: label.clone(),
-                        place: format!("record {}", shown(k)),
-                        what: e.to_string(),
-                    });
-                    Ok(())
-                }
-            }
-        };
-        // Forward to the first error.
-        let mut last: Option<Vec<u8>> = None;
-        let mut forward_error = None;
-        let mut n = 0u64;
-        let mut iter = tree.iter();
-        loop {
-            if per_end.is_some_and(|p| n >= p) || spent(&report) {
-                report.complete = false;
+                read.error = Some(format!("sled panicked: {}", panic_text(&*p)));
                 break;
             }
-            match catch_unwind(AssertUnwindSafe(|| iter.next())) {
-                Ok(None) => break,
-                Ok(Some(Ok((k, v)))) => {
-                    n += 1;
-                    one(&k, &v, &mut report)?;
-                    last = Some(k.to_vec());
-                }
-                Ok(Some(Err(e))) => {
-                    forward_error = Some(e.to_string());
-                    break;
-                }
-                Err(p) => {
-                    forward_error = Some(format!("sled panicked: {}", panic_text(&*p)));
-                    break;
-                }
-            }
-        }
-        let finished = forward_error.is_none() && per_end.is_none_or(|p| n < p);
-        if finished {
-            continue;
-        }
-        // Backward from the end, down to what the forward walk read.
-        let mut first_back: Option<Vec<u8>> = None;
-        let mut backward_error = None;
-        let mut n = 0u64;
-        let mut iter = match &last {
-            Some(l) => tree.range::<&[u8], _>((
-                std::ops::Bound::Excluded(l.as_slice()),
-                std::ops::Bound::Unbounded,
-            )),
-            None => tree.iter(),
-        };
-        loop {
-            if per_end.is_some_and(|p| n >= p) || spent(&report) {
-                report.complete = false;
-                break;
-            }
-            match catch_unwind(AssertUnwindSafe(|| iter.next_back())) {
-                Ok(None) => break,
-                Ok(Some(Ok((k, v)))) => {
-                    n += 1;
-                    one(&k, &v, &mut report)?;
-                    first_back = Some(k.to_vec());
-                }
-                Ok(Some(Err(e))) => {
-                    backward_error = Some(e.to_string());
-                    break;
-                }
-                Err(p) => {
-                    backward_error = Some(format!("sled panicked: {}", panic_text(&*p)));
-                    break;
-                }
-            }
-        }
-        if let Some(what) = forward_error.or(backward_error) {
-            let place = match (&last, &first_back) {
-                (None, None) => "every record".to_string(),
-                (Some(a), None) => format!("the records after {}", shown(a)),
-                (None, Some(b)) => format!("the records before {}", shown(b)),
-                (Some(a), Some(b)) => {
-                    format!("the records between {} and {}", shown(a), shown(b))
-                }
-            };
-            report.problems.push(Problem {
-                tree: label,
-                place,
-                what,
-            });
         }
     }
-    Ok(report)
+    Ok(read)
 }
 
 impl SledStore {
