@@ -38,7 +38,7 @@ pub fn build_on(
         store,
         clock,
         officers: config.officers.clone(),
-        officer_ids: &crate::channels::OFFICERS,
+        officer_ids: crate::channels::officers(config),
         settings: Settings::from_config(config),
     })?)
 }

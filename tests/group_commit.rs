@@ -206,7 +206,7 @@ fn runtime(store: Arc<dyn Store>) -> Arc<Runtime> {
             store,
             Arc::new(SystemClock),
             cfg.officers.clone(),
-            &pstbot::channels::OFFICERS,
+            pstbot::channels::officers(&cfg),
         ))
         .unwrap(),
     )

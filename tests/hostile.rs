@@ -490,7 +490,7 @@ fn hooks_limited(per_minute: u32) -> Hooks {
         store,
         clock,
         cfg.officers.clone(),
-        &pstbot::channels::OFFICERS,
+        pstbot::channels::officers(&cfg),
     );
     parts.settings.messages_per_minute = per_minute;
     let rt = Arc::new(Runtime::new(parts).unwrap());
@@ -1069,7 +1069,7 @@ async fn a_removed_officer_is_an_applicant_again() {
             store.clone(),
             clock,
             officers,
-            &pstbot::channels::OFFICERS,
+            pstbot::channels::officers(&cfg),
         ))
         .unwrap(),
     );

@@ -56,7 +56,7 @@ impl Sms {
                 store,
                 clock.clone(),
                 cfg.officers.clone(),
-                &pstbot::channels::OFFICERS,
+                pstbot::channels::officers(&cfg),
             ))
             .unwrap(),
         );

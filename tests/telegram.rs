@@ -5,9 +5,10 @@
 
 mod support;
 
+use pstbot::channels::telegram::config::TelegramConfig;
 use pstbot::channels::telegram::webhook::{SECRET_HEADER, TelegramWebhook};
 use pstbot::channels::telegram::{Telegram, polling};
-use pstbot::config::{Config, DeliveryConfig};
+use pstbot::config::{Config, DeliveryConfig, Secret};
 use pstbot::dialogs::Bot;
 use pstbot::message::{ChannelKind, Identity};
 use pstbot::outbox::Outbox;
@@ -28,6 +29,12 @@ const WAIT: Duration = Duration::from_secs(20);
 
 fn config(dir: &Path) -> Config {
     let mut cfg = support::config(dir);
+    // The officers' group as an office sets it up (the tests build the channel from it below).
+    cfg.channels.set(TelegramConfig {
+        token: Some(Secret(TOKEN.into())),
+        admin_chat_id: Some(ADMIN),
+        ..TelegramConfig::default()
+    });
     for o in &mut cfg.officers {
         if o.id == "rina" {
             o.telegram_user_id = Some(RINA as i64);
@@ -64,7 +71,7 @@ impl Service {
                 store,
                 Arc::new(SystemClock),
                 cfg.officers.clone(),
-                &pstbot::channels::OFFICERS,
+                pstbot::channels::officers(&cfg),
             ))
             .unwrap(),
         )
@@ -827,7 +834,7 @@ async fn the_officers_group_gets_twenty_messages_a_minute_whoever_asked() {
             store,
             Arc::new(SystemClock),
             cfg.officers.clone(),
-            &pstbot::channels::OFFICERS,
+            pstbot::channels::officers(&cfg),
         ))
         .unwrap(),
     );

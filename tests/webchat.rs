@@ -59,7 +59,7 @@ fn service_on(
             store,
             clock,
             cfg.officers.clone(),
-            &pstbot::channels::OFFICERS,
+            pstbot::channels::officers(&cfg),
         ))
         .unwrap(),
     );

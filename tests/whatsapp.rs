@@ -204,7 +204,7 @@ impl Service {
                 store,
                 clock.clone(),
                 cfg.officers.clone(),
-                &pstbot::channels::OFFICERS,
+                pstbot::channels::officers(&cfg),
             ))
             .unwrap(),
         );
@@ -617,6 +617,26 @@ async fn guest_book_and_paid_product_through_buttons_and_lists() {
         .await;
     assert!(answer.text().contains(&case), "{}", answer.text());
     assert!(svc.sent_to(BUDI).len() > n);
+
+    // Rina's number receives the officers' chat: what she does there reaches her once, as the
+    // post, not also as an answer (issue 20, item 4; as in the Telegram group).
+    let before = svc.sent_to(RINA).len();
+    rina.say(&format!("ambil {case}"), &case).await;
+    rina.say(&format!("pindah {case} jelaskan"), &case).await;
+    svc.settled().await;
+    let to_rina: Vec<String> = svc
+        .sent_to(RINA)
+        .iter()
+        .skip(before)
+        .map(|m| m.text())
+        .collect();
+    let about = |fragment: &str| to_rina.iter().filter(|t| t.contains(fragment)).count();
+    assert_eq!(
+        about("diambil oleh") + about("ditangani"),
+        1,
+        "ambil reached her once: {to_rina:#?}"
+    );
+    assert_eq!(to_rina.len(), 2, "one message per command: {to_rina:#?}");
     assert_eq!(svc.graph.state.unauthorized.load(Ordering::Relaxed), 0);
     svc.stop().await;
 }

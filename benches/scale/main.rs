@@ -291,7 +291,7 @@ async fn scale(args: Args) -> anyhow::Result<()> {
             store.clone(),
             Arc::new(SystemClock),
             config.officers.clone(),
-            &pstbot::channels::OFFICERS,
+            pstbot::channels::officers(&config),
         ))?;
         let first = store.next_timer_due()?;
         anyhow::ensure!(

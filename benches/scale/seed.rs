@@ -90,7 +90,7 @@ impl Template {
             store.clone(),
             clock.clone(),
             config.officers.clone(),
-            &pstbot::channels::OFFICERS,
+            pstbot::channels::officers(config),
         ))?;
         let who = Identity::new(ChannelKind::Whatsapp, "6281100000001");
         let mut open = None;

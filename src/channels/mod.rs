@@ -144,12 +144,17 @@ pub trait Channel: Sync {
         false
     }
 
-    /// Whether a message to `who` lands where the officers' chat is shown (an officer writing
-    /// in the officers' group), so a post there need not be said to them as well.
-    fn in_officers_chat(&self, _who: &Identity) -> bool {
-        false
+    /// When this channel hosts the officers' admin chat as `config` sets it up: which
+    /// officers' identities read that chat where they write (an officer in the officers'
+    /// group, an officer's number that receives the posts), so a post there need not be said to
+    /// them as well. `None`: it does not host the chat.
+    fn officers_chat_readers(&self, _config: &Config) -> Option<OfficersChatReaders> {
+        None
     }
 }
+
+/// Whether an identity reads the officers' chat where it writes ([`Channel::officers_chat_readers`]).
+pub type OfficersChatReaders = Box<dyn Fn(&Identity) -> bool + Send + Sync>;
 
 /// Loads every channel's section: the first problem stops (as loading the config did).
 /// Returns the keys no channel knows.
@@ -209,13 +214,22 @@ pub fn start(config: &Config, cx: &Context) -> crate::Result<Running> {
     })
 }
 
-/// The identity an officer is reached at directly: the first channel of the registry that
-/// knows an address of theirs (Telegram, then WhatsApp, then e-mail, then the terminal).
-/// The registry's way of recognising and reaching officers, for the runtime.
-pub static OFFICERS: RegistryOfficers = RegistryOfficers;
+/// The registry's way of recognising and reaching officers, for the runtime, as `config`
+/// sets the channels up.
+pub fn officers(config: &Config) -> Arc<dyn crate::config::OfficerIdentities> {
+    Arc::new(RegistryOfficers {
+        // The officers' chat is hosted by the first channel that can (as in [`start`]).
+        readers: REGISTRY
+            .iter()
+            .find_map(|c| c.officers_chat_readers(config)),
+    })
+}
 
 /// [`crate::config::OfficerIdentities`] answered by every channel of the [`REGISTRY`].
-pub struct RegistryOfficers;
+pub struct RegistryOfficers {
+    /// Who reads the officers' chat where they write, from the channel that hosts it.
+    readers: Option<OfficersChatReaders>,
+}
 
 impl crate::config::OfficerIdentities for RegistryOfficers {
     fn reach(&self, officer: &OfficerConfig) -> Option<Identity> {
@@ -225,10 +239,12 @@ impl crate::config::OfficerIdentities for RegistryOfficers {
         is_officer(officer, who)
     }
     fn in_officers_chat(&self, who: &Identity) -> bool {
-        REGISTRY.iter().any(|c| c.in_officers_chat(who))
+        self.readers.as_ref().is_some_and(|reads| reads(who))
     }
 }
 
+/// The identity an officer is reached at directly: the first channel of the registry that
+/// knows an address of theirs (Telegram, then WhatsApp, then e-mail, then the terminal).
 pub fn officer_identity(officer: &OfficerConfig) -> Option<Identity> {
     REGISTRY.iter().find_map(|c| c.officer_identity(officer))
 }

@@ -89,7 +89,7 @@ pub struct OfficerConfig {
 
 /// How officers are recognised and reached on the channels. Each channel knows its own part
 /// (`channels::Channel::is_officer`, `officer_identity`); the registry's answer
-/// (`channels::OFFICERS`) is handed to the runtime, which never names a channel.
+/// (`channels::officers(config)`) is handed to the runtime, which never names a channel.
 pub trait OfficerIdentities: Send + Sync {
     /// Where `officer` is reached directly (the first channel of the registry that knows them).
     fn reach(&self, officer: &OfficerConfig) -> Option<crate::message::Identity>;

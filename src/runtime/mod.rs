@@ -117,8 +117,8 @@ pub struct RuntimeParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub officers: Vec<OfficerConfig>,
-    /// How the channels recognise and reach officers (`channels::OFFICERS`).
-    pub officer_ids: &'static dyn OfficerIdentities,
+    /// How the channels recognise and reach officers (`channels::officers(config)`).
+    pub officer_ids: Arc<dyn OfficerIdentities>,
     pub settings: Settings,
 }
 
@@ -129,7 +129,7 @@ impl RuntimeParts {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         officers: Vec<OfficerConfig>,
-        officer_ids: &'static dyn OfficerIdentities,
+        officer_ids: Arc<dyn OfficerIdentities>,
     ) -> Self {
         RuntimeParts {
             bot,
@@ -148,7 +148,7 @@ pub struct Runtime {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub officers: Vec<OfficerConfig>,
-    officer_ids: &'static dyn OfficerIdentities,
+    officer_ids: Arc<dyn OfficerIdentities>,
     /// Fixed when the runtime is built (the flood limit is set up from them then).
     settings: Settings,
     /// Activities whose recommendation letter went out, read once at start.
@@ -207,7 +207,7 @@ impl Runtime {
             store: self.store.as_ref(),
             now,
             officers: &self.officers,
-            officer_ids: self.officer_ids,
+            officer_ids: &*self.officer_ids,
             issued: &self.issued,
             minutes_per_visitor: self.settings.minutes_per_visitor,
             listings: &self.listings,

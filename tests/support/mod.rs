@@ -71,7 +71,7 @@ impl Chat {
             store,
             clock.clone(),
             cfg.officers.clone(),
-            &pstbot::channels::OFFICERS,
+            pstbot::channels::officers(&cfg),
         ))
         .unwrap();
         Chat {
@@ -107,7 +107,7 @@ impl Chat {
             Arc::new(MemoryStore::new()),
             clock.clone(),
             cfg.officers.clone(),
-            &pstbot::channels::OFFICERS,
+            pstbot::channels::officers(&cfg),
         ))
         .unwrap();
         Chat {

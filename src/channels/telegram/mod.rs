@@ -353,10 +353,18 @@ impl crate::channels::Channel for Plugin {
             && officer.telegram_user_id.map(|id| id.to_string()).as_deref() == who.telegram_user()
     }
 
-    /// An officer writing in the officers' group (`CHAT/USER`, made only for that group) reads
-    /// the officers' posts where they wrote.
-    fn in_officers_chat(&self, who: &Identity) -> bool {
-        who.channel == ChannelKind::Telegram && who.address.contains('/')
+    /// With a token and an officers' group, the group hosts the officers' chat: an officer
+    /// writing there (`CHAT/USER`, made only for that group) reads the posts where they wrote.
+    fn officers_chat_readers(
+        &self,
+        config: &Config,
+    ) -> Option<crate::channels::OfficersChatReaders> {
+        let tc = TelegramConfig::from_config(config).ok().flatten()?;
+        tc.token.as_ref()?;
+        tc.admin_chat_id?;
+        Some(Box::new(|who: &Identity| {
+            who.channel == ChannelKind::Telegram && who.address.contains('/')
+        }))
     }
 }
 

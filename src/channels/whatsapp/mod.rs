@@ -314,4 +314,28 @@ impl crate::channels::Channel for Plugin {
             && theirs.is_some()
             && theirs == phone_digits(&who.address)
     }
+
+    /// With `officer_numbers`, those numbers receive the officers' chat: an officer writing
+    /// from one of them reads each post in the same conversation (issue 20, item 4).
+    fn officers_chat_readers(
+        &self,
+        config: &Config,
+    ) -> Option<crate::channels::OfficersChatReaders> {
+        let wa = WhatsappConfig::from_config(config)
+            .ok()
+            .flatten()
+            .filter(|w| w.is_complete())?;
+        let numbers: std::collections::HashSet<String> = wa
+            .officer_numbers
+            .iter()
+            .filter_map(|n| phone_digits(n))
+            .collect();
+        if numbers.is_empty() {
+            return None;
+        }
+        Some(Box::new(move |who: &Identity| {
+            who.channel == ChannelKind::Whatsapp
+                && phone_digits(&who.address).is_some_and(|d| numbers.contains(&d))
+        }))
+    }
 }
