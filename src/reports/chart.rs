@@ -53,10 +53,9 @@ pub fn render(report: &MonthlyReport) -> Result<Vec<u8>> {
         root.fill(&WHITE).map_err(draw_err)?;
         let root = root
             .titled(
-                &format!(
-                    "Laporan bulanan / monthly report — {}",
-                    report.period.label()
-                ),
+                &report
+                    .words
+                    .fill("report_chart_title", &[("month", report.period.label())]),
                 (FONT, 26),
             )
             .map_err(draw_err)?;
@@ -94,7 +93,8 @@ where
         .unwrap_or(0)
         .max(1) as u32;
     let top = top + top.div_ceil(5);
-    let mut chart = frame(area, "Kasus diterima per minggu / cases received per week")
+    let w = &report.words;
+    let mut chart = frame(area, &w.get("report_weeks_title"))
         .build_cartesian_2d((0u32..n - 1).into_segmented(), 0u32..top)
         .map_err(draw_err)?;
     let labels: Vec<String> = weeks
@@ -109,7 +109,7 @@ where
             SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
             _ => String::new(),
         })
-        .y_desc("kasus / cases")
+        .y_desc(w.get("report_chart_cases"))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
         .draw()
@@ -206,7 +206,8 @@ where
         .filter_map(|(_, _, p90, _)| *p90)
         .fold(1.0f64, f64::max);
     let top = (top * 1.2).ceil();
-    let mut chart = frame(area, "Waktu penyelesaian / time to complete")
+    let w = &report.words;
+    let mut chart = frame(area, &w.get("report_chart_completion"))
         .build_cartesian_2d((0u32..2).into_segmented(), 0f64..top)
         .map_err(draw_err)?;
     chart
@@ -221,7 +222,7 @@ where
                 .unwrap_or_default(),
             _ => String::new(),
         })
-        .y_desc("hari kerja / working days")
+        .y_desc(w.get("report_unit_working_days"))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
         .draw()
@@ -255,12 +256,12 @@ where
     chart
         .draw_series(std::iter::empty::<Rectangle<(SegmentValue<u32>, f64)>>())
         .map_err(draw_err)?
-        .label("median")
+        .label(w.get("report_chart_median"))
         .legend(swatch(RGBColor(120, 120, 120).filled()));
     chart
         .draw_series(std::iter::empty::<Rectangle<(SegmentValue<u32>, f64)>>())
         .map_err(draw_err)?
-        .label("persentil 90 / 90th percentile")
+        .label(w.get("report_chart_p90"))
         .legend(swatch(BLACK.stroke_width(2)));
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }

@@ -16,22 +16,22 @@ use crate::guestbook::Guest;
 use crate::store::Store;
 use std::collections::BTreeMap;
 
-/// The columns of the register, in order.
+/// The columns of the register, in order: keys of the report's words.
 pub const COLUMNS: [&str; 14] = [
-    "Tanggal / Date",
-    "Jam / Time",
-    "Nama / Name",
-    "Jenis kelamin / Gender",
-    "Kelompok umur / Age group",
-    "Pendidikan / Education",
-    "Pekerjaan / Occupation",
-    "Instansi / Institution",
-    "Kategori instansi / Institution category",
-    "Nomor HP / Phone",
-    "E-mail",
-    "Tujuan / Purpose",
-    "Kanal / Channel",
-    "Layanan / Service",
+    "report_guest_date",
+    "report_guest_time",
+    "report_guest_name",
+    "report_guest_gender",
+    "report_guest_age",
+    "report_guest_education",
+    "report_guest_occupation",
+    "report_guest_institution",
+    "report_guest_institution_category",
+    "report_guest_phone",
+    "report_guest_email",
+    "report_guest_purpose",
+    "report_guest_channel",
+    "report_guest_service",
 ];
 
 /// The visits of `period`, oldest first, as the register table (`bukutamu`).
@@ -54,10 +54,17 @@ pub fn guestbook(
         .filter(|v| period.contains(v.at))
         .collect();
     visits.sort_by_key(|v| v.at);
+    let words = super::Words::of(bot);
     let mut t = Table::new(
         "bukutamu",
-        &format!("Buku tamu / guest book {} – {}", period.first, period.last),
-        &COLUMNS,
+        &words.fill(
+            "report_guest_title",
+            &[
+                ("from", period.first.to_string()),
+                ("to", period.last.to_string()),
+            ],
+        ),
+        &words.all(&COLUMNS),
     );
     for v in visits {
         let guest = guests.get(&v.guest_id);

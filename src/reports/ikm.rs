@@ -35,27 +35,9 @@ pub const WEIGHT: f64 = 0.111;
 /// The conversion base: IKM × 25 gives the unit value on 25–100.
 pub const CONVERSION: f64 = 25.0;
 
-/// The nine SKM elements of PermenPAN-RB 14/2017, in survey order (`skm_1` … `skm_9`).
-pub const ELEMENTS: [(&str, &str); 9] = [
-    ("Persyaratan", "Requirements"),
-    (
-        "Sistem, mekanisme dan prosedur",
-        "System, mechanism and procedure",
-    ),
-    ("Waktu penyelesaian", "Completion time"),
-    ("Biaya/tarif", "Cost/tariff"),
-    (
-        "Produk spesifikasi jenis pelayanan",
-        "Service product specification",
-    ),
-    ("Kompetensi pelaksana", "Staff competence"),
-    ("Perilaku pelaksana", "Staff behaviour"),
-    (
-        "Penanganan pengaduan, saran dan masukan",
-        "Handling of complaints and suggestions",
-    ),
-    ("Sarana dan prasarana", "Facilities"),
-];
+/// The nine SKM elements of PermenPAN-RB 14/2017, in survey order (`skm_1` … `skm_9`); their
+/// names are the report's words `report_element_1` … `report_element_9`.
+pub const ELEMENTS: usize = 9;
 
 /// The regulation's quality grade (*mutu pelayanan*).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,13 +72,14 @@ impl Grade {
         }
     }
 
-    /// The performance wording of the regulation, with its English meaning.
-    pub fn label(self) -> &'static str {
+    /// The report's word for the grade: the regulation's performance wording, with its
+    /// English meaning.
+    pub fn text_key(self) -> &'static str {
         match self {
-            Grade::A => "sangat baik / very good",
-            Grade::B => "baik / good",
-            Grade::C => "kurang baik / fair",
-            Grade::D => "tidak baik / poor",
+            Grade::A => "report_grade_a",
+            Grade::B => "report_grade_b",
+            Grade::C => "report_grade_c",
+            Grade::D => "report_grade_d",
         }
     }
 }

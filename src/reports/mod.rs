@@ -154,11 +154,48 @@ pub fn parse_date(s: &str) -> Result<NaiveDate> {
 }
 
 /// The service's name in report tables.
-pub fn service_name(s: Service) -> &'static str {
-    match s {
-        Service::Rek => "REK – Rekomendasi kegiatan statistik",
-        Service::Prd => "PRD – Produk statistik berbayar",
-        Service::Adu => "ADU – Pengaduan",
+/// The report's words: the `report_*` texts of `dialogs/officers.toml`. The office reads its
+/// reports as it reads the officers' chat, both languages in one line.
+#[derive(Clone)]
+pub struct Words(std::sync::Arc<crate::text::Texts>);
+
+impl std::fmt::Debug for Words {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Words")
+    }
+}
+
+impl Words {
+    pub fn of(bot: &Bot) -> Words {
+        Words(bot.texts.clone())
+    }
+
+    pub fn get(&self, key: &str) -> String {
+        self.0.officer(key, &[])
+    }
+
+    /// The text of `key` with its placeholders filled.
+    pub fn fill(&self, key: &str, vars: &[(&str, String)]) -> String {
+        self.0.officer(key, vars)
+    }
+
+    /// The texts of `keys`, in order (a table's headers).
+    pub fn all(&self, keys: &[&str]) -> Vec<String> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
+    /// A service's name: its prefix and what it is.
+    pub fn service(&self, s: Service) -> String {
+        self.get(match s {
+            Service::Rek => "report_service_rek",
+            Service::Prd => "report_service_prd",
+            Service::Adu => "report_service_adu",
+        })
+    }
+
+    /// An IKM grade's wording.
+    pub fn grade(&self, g: ikm::Grade) -> String {
+        self.get(g.text_key())
     }
 }
 
@@ -207,7 +244,8 @@ pub fn monthly_to(store: &dyn Store, bot: &Bot, month: &str, dir: &Path) -> crat
     let report = monthly::MonthlyReport::build(store, bot, period, Utc::now())?;
     let files = report.write_to(dir)?;
     let mut text = report.summary_text();
-    text.push_str("\n\nFiles / berkas:");
+    text.push_str("\n\n");
+    text.push_str(&Words::of(bot).get("report_files"));
     for f in files {
         text.push_str(&format!("\n{}", f.display()));
     }

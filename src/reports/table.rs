@@ -49,11 +49,11 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new(name: &str, title: &str, headers: &[&str]) -> Table {
+    pub fn new<H: AsRef<str>>(name: &str, title: &str, headers: &[H]) -> Table {
         Table {
             name: name.to_string(),
             title: title.to_string(),
-            headers: headers.iter().map(|h| h.to_string()).collect(),
+            headers: headers.iter().map(|h| h.as_ref().to_string()).collect(),
             rows: Vec::new(),
         }
     }

@@ -61,7 +61,7 @@ fn how_it_goes(d: &Draft, c: &Case) -> Result<String, StoreError> {
         "admin_reply_queued",
         &[
             ("case", number.clone()),
-            ("channel", channel_name(to.channel)),
+            ("channel", channel_name(d, to.channel)),
         ],
     )];
     if let Some(a) = &email {
@@ -88,16 +88,16 @@ fn how_it_goes(d: &Draft, c: &Case) -> Result<String, StoreError> {
     Ok(lines.join("\n"))
 }
 
-/// A channel's name as officers know it.
-fn channel_name(kind: ChannelKind) -> String {
+/// A channel's name as officers know it (the desk's in their words).
+fn channel_name(d: &Draft, kind: ChannelKind) -> String {
     match kind {
+        ChannelKind::Officers | ChannelKind::Desk => return d.word("admin_channel_desk", &[]),
         ChannelKind::Telegram => "Telegram",
         ChannelKind::Whatsapp => "WhatsApp",
         ChannelKind::Sms => "SMS",
         ChannelKind::Email => "e-mail",
         ChannelKind::Web => "web chat",
         ChannelKind::Terminal => "terminal",
-        ChannelKind::Officers | ChannelKind::Desk => "loket / desk",
     }
     .to_string()
 }

@@ -124,6 +124,8 @@ pub struct MonthlyReport {
     pub ratings_all: RatingGroup,
     /// Cases received per week (Monday to Sunday, cut to the period): (first, last, per service).
     pub weeks: Vec<(NaiveDate, NaiveDate, BTreeMap<Service, usize>)>,
+    /// The words it is laid out in.
+    pub words: crate::reports::Words,
 }
 
 impl MonthlyReport {
@@ -165,6 +167,7 @@ impl MonthlyReport {
             ratings_by_channel: ratings.by_channel,
             ratings_all: ratings.all,
             weeks: tally.weeks,
+            words: crate::reports::Words::of(bot),
         })
     }
 
@@ -334,6 +337,7 @@ fn visitors(
     period: &Period,
     guests: &BTreeMap<String, Guest>,
 ) -> Result<(Vec<(String, Vec<(String, usize)>)>, usize)> {
+    let words = crate::reports::Words::of(bot);
     let visits: Vec<_> = store
         .visits()?
         .into_iter()
@@ -364,7 +368,7 @@ fn visitors(
             }
         }
         if unknown > 0 {
-            counts.push(("Tidak diketahui / unknown".into(), unknown));
+            counts.push((words.get("report_unknown"), unknown));
         }
         let label = bot
             .dialogs
@@ -380,7 +384,7 @@ fn visitors(
         *by_channel.entry(v.channel).or_default() += 1;
     }
     visitors.push((
-        "Kanal / Channel".into(),
+        words.get("report_col_channel"),
         by_channel
             .into_iter()
             .map(|(c, n)| (c.as_str().to_string(), n))

@@ -7,7 +7,7 @@ use crate::cases::sla::SlaUnit;
 use crate::dialogs::Bot;
 use crate::reports::ikm::ELEMENTS;
 use crate::reports::table::{Cell, Table};
-use crate::reports::{Result, percentile, service_name};
+use crate::reports::{Result, Words, percentile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -26,17 +26,19 @@ impl MonthlyReport {
     }
 
     fn cases_table(&self) -> Table {
+        let w = &self.words;
+        let all = w.get("report_all");
         let mut t = Table::new(
             "kasus",
-            "Kasus per layanan dan kanal / cases per service and channel",
-            &[
-                "Layanan / Service",
-                "Kanal / Channel",
-                "Diterima / Received",
-                "Selesai / Finished",
-                "Dalam proses / In progress",
-                "Terlambat / Overdue",
-            ],
+            &w.get("report_cases_title"),
+            &w.all(&[
+                "report_col_service",
+                "report_col_channel",
+                "report_col_received",
+                "report_col_finished",
+                "report_col_in_progress",
+                "report_col_overdue",
+            ]),
         );
         let row = |s: &str, ch: &str, c: &CaseCounts| {
             vec![
@@ -52,32 +54,29 @@ impl MonthlyReport {
             let mut sub = CaseCounts::default();
             for ((s, ch), c) in &self.cases {
                 if *s == service {
-                    t.push(row(service_name(service), ch.as_str(), c));
+                    t.push(row(&w.service(service), ch.as_str(), c));
                     sub.add(c);
                 }
             }
-            t.push(row(service_name(service), "semua / all", &sub));
+            t.push(row(&w.service(service), &all, &sub));
         }
-        t.push(row(
-            "Semua layanan / all services",
-            "semua / all",
-            &self.totals(),
-        ));
+        t.push(row(&w.get("report_all_services"), &all, &self.totals()));
         t
     }
 
     fn weeks_table(&self) -> Table {
+        let w = &self.words;
         let mut t = Table::new(
             "mingguan",
-            "Kasus diterima per minggu / cases received per week",
+            &w.get("report_weeks_title"),
             &[
-                "Minggu / Week",
-                "Dari / From",
-                "Sampai / To",
-                "REK",
-                "PRD",
-                "ADU",
-                "Jumlah / Total",
+                w.get("report_col_week"),
+                w.get("report_col_from"),
+                w.get("report_col_to"),
+                Service::Rek.prefix().to_string(),
+                Service::Prd.prefix().to_string(),
+                Service::Adu.prefix().to_string(),
+                w.get("report_col_total"),
             ],
         );
         for (i, (first, last, n)) in self.weeks.iter().enumerate() {
@@ -96,13 +95,18 @@ impl MonthlyReport {
     }
 
     fn visitors_table(&self) -> Table {
+        let w = &self.words;
         let mut t = Table::new(
             "pengunjung",
-            "Kunjungan menurut kategori buku tamu / visits by guest-book category",
-            &["Kategori / Category", "Nilai / Value", "Kunjungan / Visits"],
+            &w.get("report_visitors_title"),
+            &w.all(&[
+                "report_col_category",
+                "report_col_value",
+                "report_col_visits",
+            ]),
         );
         t.push(vec![
-            Cell::text("Jumlah kunjungan / all visits"),
+            Cell::text(w.get("report_all_visits")),
             Cell::Empty,
             int(self.visits),
         ]);
@@ -115,23 +119,24 @@ impl MonthlyReport {
     }
 
     fn completion_table(&self) -> Table {
+        let w = &self.words;
         let mut t = Table::new(
             "waktu_selesai",
-            "Waktu penyelesaian per layanan / time to complete per service",
-            &[
-                "Layanan / Service",
-                "Selesai / Finished",
-                "Median hari kerja / median working days",
-                "P90 hari kerja / 90th percentile working days",
-                "Median hari kalender / median calendar days",
-                "Standar SOP / SOP standard",
-                "Sesuai standar (%) / Within standard (%)",
-            ],
+            &w.get("report_completion_title"),
+            &w.all(&[
+                "report_col_service",
+                "report_col_finished",
+                "report_col_median_working_days",
+                "report_col_p90_working_days",
+                "report_col_median_days",
+                "report_col_sop_standard",
+                "report_col_within",
+            ]),
         );
         for service in Service::ALL {
             let c = self.completion.get(&service).cloned().unwrap_or_default();
             t.push(vec![
-                Cell::text(service_name(service)),
+                Cell::text(w.service(service)),
                 int(c.days.len()),
                 Cell::num(percentile(&c.working_days, 50), 0),
                 Cell::num(percentile(&c.working_days, 90), 0),
@@ -144,28 +149,24 @@ impl MonthlyReport {
     }
 
     fn ratings_table(&self) -> Table {
-        let mut headers = vec![
-            "Kelompok / Group",
-            "Nilai / Value",
-            "Penilaian / Ratings",
-            "Rata-rata 1–5 / Average 1–5",
-            "Responden SKM / SKM respondents",
-        ];
-        let units: Vec<String> = (1..=9).map(|i| format!("U{i} (NRR)")).collect();
-        headers.extend(units.iter().map(String::as_str));
-        headers.extend([
-            "IKM (1–4)",
-            "Nilai IKM (25–100) / IKM value",
-            "Mutu / Grade",
-            "Diminta menilai / Asked",
-            "Dinilai / Rated",
-            "Tingkat respons (%) / Response rate (%)",
+        let w = &self.words;
+        let mut headers = w.all(&[
+            "report_col_group",
+            "report_col_value",
+            "report_col_ratings",
+            "report_col_average",
+            "report_col_skm_respondents",
         ]);
-        let mut t = Table::new(
-            "penilaian",
-            "Penilaian dan IKM (PermenPAN-RB 14/2017) / ratings and IKM",
-            &headers,
-        );
+        headers.extend((1..=9).map(|i| format!("U{i} (NRR)")));
+        headers.push("IKM (1–4)".into());
+        headers.extend(w.all(&[
+            "report_col_ikm_value",
+            "report_col_grade",
+            "report_col_asked",
+            "report_col_rated",
+            "report_col_response_rate",
+        ]));
+        let mut t = Table::new("penilaian", &w.get("report_ratings_title"), &headers);
         let row = |group: &str, value: &str, g: &RatingGroup| {
             let ikm = g.ikm();
             let mut r = vec![
@@ -181,68 +182,70 @@ impl MonthlyReport {
             r.push(Cell::num(ikm.as_ref().map(|k| k.index), 3));
             r.push(Cell::num(ikm.as_ref().map(|k| k.value), 2));
             r.push(ikm.as_ref().map_or(Cell::Empty, |k| {
-                Cell::text(format!("{} ({})", k.grade.letter(), k.grade.label()))
+                Cell::text(format!("{} ({})", k.grade.letter(), w.grade(k.grade)))
             }));
             r.push(int(g.asked));
             r.push(int(g.rated));
             r.push(Cell::num(g.response_rate(), 1));
             r
         };
+        let (by_service, by_channel) = (w.get("report_col_service"), w.get("report_col_channel"));
         for (s, g) in &self.ratings_by_service {
-            let name = s.map_or("Umum (tanpa kasus) / general", service_name);
-            t.push(row("Layanan / Service", name, g));
+            let name = s.map_or_else(|| w.get("report_general"), |s| w.service(s));
+            t.push(row(&by_service, &name, g));
         }
         for (ch, g) in &self.ratings_by_channel {
-            t.push(row("Kanal / Channel", ch, g));
+            t.push(row(&by_channel, ch, g));
         }
-        t.push(row("Semua / All", "", &self.ratings_all));
+        t.push(row(&w.get("report_all_ratings"), "", &self.ratings_all));
         t
     }
 
     /// The IKM of all surveys of the period laid out as the regulation's worksheet: each
     /// element's NRR and weighted NRR, then the index, the unit value and the grade.
     fn ikm_table(&self) -> Table {
+        let w = &self.words;
         let mut t = Table::new(
             "ikm",
-            "IKM per unsur (PermenPAN-RB 14/2017) / IKM per element",
+            &w.get("report_ikm_title"),
             &[
-                "Unsur / Element",
-                "Nama / Name",
-                "NRR",
-                "Bobot / Weight",
-                "NRR tertimbang / Weighted NRR",
+                w.get("report_col_element"),
+                w.get("report_col_name"),
+                "NRR".into(),
+                w.get("report_col_weight"),
+                w.get("report_col_weighted_nrr"),
             ],
         );
         let ikm = self.ratings_all.ikm();
-        for (i, (id, en)) in ELEMENTS.iter().enumerate() {
+        for i in 0..ELEMENTS {
             let nrr = ikm.as_ref().map(|k| k.nrr[i]);
             t.push(vec![
                 Cell::text(format!("U{}", i + 1)),
-                Cell::text(format!("{id} / {en}")),
+                Cell::text(w.get(&format!("report_element_{}", i + 1))),
                 Cell::num(nrr, 3),
                 Cell::Num(crate::reports::ikm::WEIGHT, 3),
                 Cell::num(nrr.map(|v| v * crate::reports::ikm::WEIGHT), 3),
             ]);
         }
-        let summary = |label: &str, c: Cell| {
+        let summary = |label: String, c: Cell| {
             vec![Cell::text(label), Cell::Empty, Cell::Empty, Cell::Empty, c]
         };
         t.push(summary(
-            "Responden / respondents",
+            w.get("report_respondents"),
             int(ikm.as_ref().map_or(0, |k| k.respondents)),
         ));
         t.push(summary(
-            "IKM (Σ NRR tertimbang)",
+            w.get("report_ikm_index"),
             Cell::num(ikm.as_ref().map(|k| k.index), 3),
         ));
         t.push(summary(
-            "Nilai IKM (× 25) / IKM value",
+            w.get("report_ikm_value"),
             Cell::num(ikm.as_ref().map(|k| k.value), 2),
         ));
         t.push(summary(
-            "Mutu / grade",
+            w.get("report_grade"),
             ikm.as_ref().map_or(Cell::Empty, |k| {
-                Cell::text(format!("{} ({})", k.grade.letter(), k.grade.label()))
+                Cell::text(format!("{} ({})", k.grade.letter(), w.grade(k.grade)))
             }),
         ));
         t
@@ -263,54 +266,78 @@ impl MonthlyReport {
                 format!("{} {n}", s.prefix())
             })
             .collect();
+        let w = &self.words;
         let running = if self.as_of < self.period.to {
-            format!(
-                " (keadaan / as of {})",
-                self.as_of_local.format("%d/%m/%Y %H:%M")
+            w.fill(
+                "report_summary_as_of",
+                &[(
+                    "time",
+                    self.as_of_local.format("%d/%m/%Y %H:%M").to_string(),
+                )],
             )
         } else {
             String::new()
         };
         let mut lines = vec![
-            format!(
-                "Laporan bulanan / monthly report: {}{running}",
-                self.period.label()
+            w.fill(
+                "report_summary_head",
+                &[("month", self.period.label()), ("as_of", running)],
             ),
-            format!(
-                "• Kasus diterima / received: {} ({})",
-                t.received,
-                per_service.join(", ")
+            w.fill(
+                "report_summary_received",
+                &[
+                    ("count", t.received.to_string()),
+                    ("services", per_service.join(", ")),
+                ],
             ),
-            format!("• Selesai / finished: {}", t.finished),
-            format!(
-                "• Dalam proses / in progress: {}, terlambat / overdue: {}",
-                t.in_progress, t.overdue
+            w.fill(
+                "report_summary_finished",
+                &[("count", t.finished.to_string())],
             ),
-            format!("• Kunjungan buku tamu / visits: {}", self.visits),
+            w.fill(
+                "report_summary_in_progress",
+                &[
+                    ("count", t.in_progress.to_string()),
+                    ("overdue", t.overdue.to_string()),
+                ],
+            ),
+            w.fill(
+                "report_summary_visits",
+                &[("count", self.visits.to_string())],
+            ),
         ];
         let r = &self.ratings_all;
         lines.push(match r.average() {
-            Some(avg) => format!(
-                "• Penilaian / ratings: {}, rata-rata / average {avg:.2}/5",
-                r.scores.len()
+            Some(avg) => w.fill(
+                "report_summary_ratings",
+                &[
+                    ("count", r.scores.len().to_string()),
+                    ("average", format!("{avg:.2}")),
+                ],
             ),
-            None => "• Penilaian / ratings: 0".into(),
+            None => w.get("report_summary_no_ratings"),
         });
         if let Some(rate) = r.response_rate() {
-            lines.push(format!(
-                "• Tingkat respons / response rate: {rate:.0}% ({} dari / of {})",
-                r.rated, r.asked
+            lines.push(w.fill(
+                "report_summary_response",
+                &[
+                    ("rate", format!("{rate:.0}")),
+                    ("rated", r.rated.to_string()),
+                    ("asked", r.asked.to_string()),
+                ],
             ));
         }
         lines.push(match r.ikm() {
-            Some(k) => format!(
-                "• IKM: {:.2} — mutu / grade {} ({}), {} responden / respondents",
-                k.value,
-                k.grade.letter(),
-                k.grade.label(),
-                k.respondents
+            Some(k) => w.fill(
+                "report_summary_ikm",
+                &[
+                    ("value", format!("{:.2}", k.value)),
+                    ("letter", k.grade.letter().to_string()),
+                    ("grade", w.grade(k.grade)),
+                    ("count", k.respondents.to_string()),
+                ],
             ),
-            None => "• IKM: belum ada survei / no survey yet".into(),
+            None => w.get("report_summary_no_ikm"),
         });
         lines.join("\n")
     }
@@ -363,19 +390,20 @@ pub(super) fn stage_table(
     bot: &Bot,
     mut stage_values: BTreeMap<(Service, String), (Vec<f64>, usize)>,
 ) -> Table {
+    let w = Words::of(bot);
     let mut stages = Table::new(
         "waktu_tahap",
-        "Waktu per tahap terhadap standar SOP / time per stage against the SOP standard",
-        &[
-            "Layanan / Service",
-            "Tahap / Stage",
-            "Standar / Standard",
-            "Satuan / Unit",
-            "Jumlah / Count",
-            "Median",
-            "Persentil 90 / 90th percentile",
-            "Sesuai standar (%) / Within standard (%)",
-        ],
+        &w.get("report_stages_title"),
+        &w.all(&[
+            "report_col_service",
+            "report_col_stage",
+            "report_col_standard",
+            "report_col_unit",
+            "report_col_count",
+            "report_col_median",
+            "report_col_p90",
+            "report_col_within",
+        ]),
     );
     for (service, wf) in &bot.workflows {
         for st in wf.states.iter().filter(|s| s.clock_runs) {
@@ -387,7 +415,7 @@ pub(super) fn stage_table(
                 Cell::text(service.prefix()),
                 Cell::text(crate::text::pick(&st.label, "id", bot.default_lang())),
                 Cell::Int(i64::from(sla.amount)),
-                Cell::text(unit_name(sla.unit)),
+                Cell::text(w.get(unit_key(sla.unit))),
                 int(values.len()),
                 Cell::num(percentile(&values, 50), 1),
                 Cell::num(percentile(&values, 90), 1),
@@ -398,11 +426,12 @@ pub(super) fn stage_table(
     stages
 }
 
-fn unit_name(unit: SlaUnit) -> &'static str {
+/// The report's word for an SLA's unit.
+fn unit_key(unit: SlaUnit) -> &'static str {
     match unit {
-        SlaUnit::Hours => "jam / hours",
-        SlaUnit::WorkingHours => "jam kerja / working hours",
-        SlaUnit::Days => "hari / days",
-        SlaUnit::WorkingDays => "hari kerja / working days",
+        SlaUnit::Hours => "report_unit_hours",
+        SlaUnit::WorkingHours => "report_unit_working_hours",
+        SlaUnit::Days => "report_unit_days",
+        SlaUnit::WorkingDays => "report_unit_working_days",
     }
 }
