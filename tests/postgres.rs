@@ -633,21 +633,27 @@ fn one_process_claims_a_chats_outbox_rows_and_another_takes_them_when_it_lapses_
     assert!(got.held.is_empty(), "one holder at a time: {:?}", got.held);
     assert_eq!(got.rows, Some(Vec::new()));
     assert_eq!(
-        a.outbox_claim(&[ani.clone()], &[], ttl).unwrap().held,
+        a.outbox_claim(std::slice::from_ref(&ani), &[], ttl)
+            .unwrap()
+            .held,
         vec![ani.clone()]
     );
     // a lets Budi go: b takes him at once; Ani's claim lapses (a died): b takes her after.
     a.outbox_unclaim(std::slice::from_ref(&budi)).unwrap();
     assert_eq!(
-        b.outbox_claim(&[], &[budi.clone()], ttl).unwrap().held,
+        b.outbox_claim(&[], std::slice::from_ref(&budi), ttl)
+            .unwrap()
+            .held,
         vec![budi.clone()]
     );
     std::thread::sleep(std::time::Duration::from_millis(1000));
-    let got = b.outbox_claim(&[], &[ani.clone()], ttl).unwrap();
+    let got = b
+        .outbox_claim(&[], std::slice::from_ref(&ani), ttl)
+        .unwrap();
     assert_eq!(got.held, vec![ani.clone()]);
     assert_eq!(got.rows.unwrap().len(), 2);
     assert!(
-        a.outbox_claim(&[ani.clone()], &[], ttl)
+        a.outbox_claim(std::slice::from_ref(&ani), &[], ttl)
             .unwrap()
             .held
             .is_empty(),

@@ -165,7 +165,7 @@ async fn claim_holders(db: &tokio_postgres::Client) -> BTreeSet<u32> {
 
 /// The pid in a holder's name (`host-pid-random`).
 fn pid_of(holder: &str) -> u32 {
-    holder.rsplitn(3, '-').nth(1).unwrap().parse().unwrap()
+    holder.rsplit('-').nth(1).unwrap().parse().unwrap()
 }
 
 async fn connect(url: &str) -> tokio_postgres::Client {
