@@ -15,7 +15,12 @@
 //! - respects per-chat, per-group and per-channel rate limits ([`crate::config::RateLimit`]).
 //!
 //! Rows for a channel that is not running (not configured in this process) stay queued.
+//!
+//! Several processes on one database share the outbox: a process sends a chat's rows only
+//! while it holds that chat's claim ([`claims`]), so each row leaves from one process and a
+//! chat's rows in order; a process that dies leaves its chats to the others within seconds.
 
+mod claims;
 mod limits;
 mod queues;
 mod send;
@@ -28,9 +33,10 @@ use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::runtime::OutboxFeed;
 use crate::store::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Store};
 use crate::text::Texts;
+use claims::{CLAIM_RENEW, Claims};
 use limits::Limits;
 use queues::Queues;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -129,9 +135,14 @@ impl Outbox {
     /// flush). So new rows are returned with a flush that starts after they were read: they
     /// are queued for sending only once it finished, so nothing is sent for a change that a
     /// crash could still undo. The flush runs while the worker goes on sending other rows.
-    fn load(&self, q: &mut Queues) -> crate::store::Result<Option<Staged>> {
-        let mut after = q.highest.map(|h| h.saturating_sub(REORDER_WINDOW));
-        let mut new = Vec::new();
+    fn load(&self, q: &mut Queues, claims: &mut Claims) -> crate::store::Result<Option<Staged>> {
+        // On a shared store other processes queue rows too, with ids below any seen here,
+        // and leave chats to take over: the whole queue is read.
+        let mut after = match self.feed.store.shared() {
+            true => None,
+            false => q.highest.map(|h| h.saturating_sub(REORDER_WINDOW)),
+        };
+        let mut read = Vec::new();
         loop {
             // Rows already held are skipped undecoded: under load most of the window is.
             let rows = self
@@ -141,18 +152,26 @@ impl Outbox {
             let n = rows.len();
             for row in rows {
                 after = Some(row.id);
-                if self.channel_for(&row.msg.to).is_none() {
-                    continue;
-                }
                 q.highest = Some(q.highest.map_or(row.id, |h| h.max(row.id)));
                 q.scanned = Some(q.scanned.map_or(row.id, |h| h.max(row.id)));
-                q.known.insert(row.id);
-                q.stage(&row);
-                new.push(row);
+                if self.channel_for(&row.msg.to).is_some() {
+                    read.push(row);
+                }
             }
             if n < SCAN {
                 break;
             }
+        }
+        let taken = self.take_claims(q, claims, read.iter().map(|r| &r.msg.to), false)?;
+        let mut new = Vec::new();
+        for row in read {
+            // Another process's chat, or one whose rows were just read again.
+            if !claims.holds(&row.msg.to) || taken.contains(&row.msg.to) {
+                continue;
+            }
+            q.known.insert(row.id);
+            q.stage(&row);
+            new.push(row);
         }
         if new.is_empty() {
             return Ok(None);
@@ -168,10 +187,27 @@ impl Outbox {
     /// skips it); if it is queued or in flight, nothing changes; if a scan may have read it
     /// before and it has been sent since, the store is asked whether it is still waiting.
     /// Returns `false` when that read failed (a reload finds what is left).
-    fn accept(&self, q: &mut Queues, rows: Vec<OutboxRow>) -> bool {
+    fn accept(&self, q: &mut Queues, claims: &mut Claims, rows: Vec<OutboxRow>) -> bool {
         let mut ok = true;
+        let rows: Vec<OutboxRow> = rows
+            .into_iter()
+            .filter(|r| self.channel_for(&r.msg.to).is_some())
+            .collect();
+        // On a shared store a chat held here may have rows another process queued (it could
+        // not take the chat): they are read with the hand-off, so that none is overtaken.
+        let shared = self.feed.store.shared();
+        let taken = match self.take_claims(q, claims, rows.iter().map(|r| &r.msg.to), shared) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: cannot claim chats; reading the store again");
+                ok = false;
+                HashSet::new()
+            }
+        };
         for row in rows {
-            if self.channel_for(&row.msg.to).is_none() {
+            // Another process sends this chat's rows (a scan finds them if it lets go), or
+            // they were just read again with the claim.
+            if !claims.holds(&row.msg.to) || taken.contains(&row.msg.to) {
                 continue;
             }
             if q.staged.contains(&row.id) {
@@ -201,6 +237,66 @@ impl Outbox {
         ok
     }
 
+    /// Takes the claims of the chats among `chats` not held yet (`all`: renews those held
+    /// too). On a shared store the rows of the chats taken are read again after taking them
+    /// (what was read before may have been sent by the process that held them, and another
+    /// process may have queued more) and those not held yet are queued at once (a
+    /// database's commit is durable); returns those chats, whose rows read before the claim
+    /// the caller drops.
+    fn take_claims<'a>(
+        &self,
+        q: &mut Queues,
+        claims: &mut Claims,
+        chats: impl Iterator<Item = &'a Identity>,
+        all: bool,
+    ) -> crate::store::Result<HashSet<Identity>> {
+        let want: BTreeSet<&Identity> = chats.filter(|w| all || !claims.holds(w)).collect();
+        if want.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let taken = claims.take(&self.feed.store, want.into_iter().cloned().collect())?;
+        let Some(rows) = taken.rows else {
+            return Ok(HashSet::new());
+        };
+        for row in rows {
+            if !taken.chats.contains(&row.msg.to) || q.known.contains(&row.id) {
+                continue;
+            }
+            q.scanned = Some(q.scanned.map_or(row.id, |h| h.max(row.id)));
+            q.known.insert(row.id);
+            q.enqueue(row);
+        }
+        Ok(taken.chats)
+    }
+
+    /// Every [`CLAIM_RENEW`]: renews the claims held, forgets the rows of chats whose claim
+    /// was lost (a scan reads them again if it comes back), lets go of chats with nothing
+    /// left to send. Returns whether to read the store again: on a shared store, always.
+    fn claims_tick(&self, q: &mut Queues, claims: &mut Claims) -> bool {
+        claims.renew(&self.feed.store);
+        let unheld: Vec<Identity> = q
+            .chats
+            .keys()
+            .filter(|w| !claims.holds(w))
+            .cloned()
+            .collect();
+        for who in &unheld {
+            q.forget_chat(who);
+        }
+        self.release_idle(q, claims, claims.chats());
+        self.feed.store.shared()
+    }
+
+    /// Lets go of the claims of those of `chats` with nothing left to send, so that another
+    /// process queueing a row for them sends it at once.
+    fn release_idle(&self, q: &Queues, claims: &mut Claims, chats: Vec<Identity>) {
+        let idle = chats
+            .into_iter()
+            .filter(|w| claims.holds(w) && q.idle(w))
+            .collect();
+        claims.release(&self.feed.store, idle);
+    }
+
     /// Runs until `shutdown`: then stops starting sends, lets those in flight finish (their
     /// marks are written), and returns.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
@@ -210,6 +306,9 @@ impl Outbox {
         // Rows read, waiting for their flush; applied in the order they were read.
         let mut staged: VecDeque<Staged> = VecDeque::new();
         let mut marks = Marking::default();
+        let mut claims = Claims::default();
+        let mut renew = tokio::time::interval(CLAIM_RENEW);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reload = true;
         let mut troubled = false;
         loop {
@@ -234,7 +333,7 @@ impl Outbox {
                 continue;
             }
             if reload && !shutdown.is_cancelled() {
-                match self.load(&mut q) {
+                match self.load(&mut q, &mut claims) {
                     Ok(Some(s)) => staged.push_back(s),
                     Ok(None) => {}
                     Err(e) => {
@@ -252,16 +351,18 @@ impl Outbox {
             // reload), so a handed row never overtakes an older row of its chat on disk.
             if !shutdown.is_cancelled() {
                 let handed = self.feed.handoff.take();
-                if !handed.is_empty() && !self.accept(&mut q, handed) {
+                if !handed.is_empty() && !self.accept(&mut q, &mut claims, handed) {
                     reload = true;
                 }
             }
             let wait = if shutdown.is_cancelled() {
                 None
             } else {
-                self.dispatch(&mut q, &mut tasks)
+                self.dispatch(&mut q, &claims, &mut tasks)
             };
             if shutdown.is_cancelled() && tasks.is_empty() && marks.flushes.is_empty() {
+                // Another process takes these chats at once rather than when they lapse.
+                claims.release(&self.feed.store, claims.chats());
                 return;
             }
             let sleep = wait.unwrap_or(Duration::from_secs(3600));
@@ -274,8 +375,10 @@ impl Outbox {
                     marks.flush(&self.feed.store, self.finish(&mut q, finished));
                 }
                 Some(done) = marks.flushes.join_next_with_id(), if !marks.flushes.is_empty() => {
-                    marks.flushed(&mut q, done);
+                    let freed = marks.flushed(&mut q, done);
+                    self.release_idle(&q, &mut claims, freed);
                 }
+                _ = renew.tick() => reload |= self.claims_tick(&mut q, &mut claims),
                 r = async { (&mut staged.front_mut().expect("not empty").0).await }, if !staged.is_empty() => {
                     let (_, rows) = staged.pop_front().expect("not empty");
                     reload |= !staged_flushed(&mut q, r, rows);
@@ -293,7 +396,12 @@ impl Outbox {
     }
 
     /// Starts every send that is allowed now; returns how long until the next one may be.
-    fn dispatch(&self, q: &mut Queues, tasks: &mut JoinSet<Attempt>) -> Option<Duration> {
+    fn dispatch(
+        &self,
+        q: &mut Queues,
+        claims: &Claims,
+        tasks: &mut JoinSet<Attempt>,
+    ) -> Option<Duration> {
         let now = self.feed.clock.now();
         let mut next: Option<Duration> = None;
         let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
@@ -301,6 +409,10 @@ impl Outbox {
             if tasks.len() >= IN_FLIGHT {
                 soonest(Duration::from_millis(50));
                 break;
+            }
+            // Only while this process surely holds the chat (the next renewal decides).
+            if !claims.may_send(&who) {
+                continue;
             }
             let Some(row) = q.chats.get(&who).and_then(|r| r.front()) else {
                 continue;
@@ -458,12 +570,14 @@ impl Marking {
         }
     }
 
-    /// Frees the chats of every flush that finished (`first` and any others done by now).
+    /// Frees the chats of every flush that finished (`first` and any others done by now);
+    /// returns them.
     fn flushed(
         &mut self,
         q: &mut Queues,
         first: Result<(tokio::task::Id, crate::store::Result<()>), tokio::task::JoinError>,
-    ) {
+    ) -> Vec<Identity> {
+        let mut freed = Vec::new();
         let mut all = vec![first];
         while let Some(more) = self.flushes.try_join_next_with_id() {
             all.push(more);
@@ -482,8 +596,10 @@ impl Marking {
             };
             for who in self.chats.remove(&id).unwrap_or_default() {
                 q.busy.remove(&who);
+                freed.push(who);
             }
         }
+        freed
     }
 }
 

@@ -487,7 +487,7 @@ fn an_office_moves_from_sled_to_postgres_with_pstbot_migrate_and_goes_on() {
             .env("PSTBOT_STORE_URL", &url),
         "",
     );
-    assert!(out.contains("schema 1 of 1 (up to date)"), "{out}");
+    assert!(out.contains("schema 2 of 2 (up to date)"), "{out}");
     assert!(out.contains("store postgres"), "{out}");
 
     // The same citizen asks for the status: the conversation and the case came along.
@@ -599,4 +599,85 @@ fn one_process_holds_a_lease_and_another_takes_over_when_it_lapses_or_is_let_go(
     assert!(!a.lease("scheduler", ttl).unwrap());
     b.release("scheduler").unwrap();
     assert!(a.lease("scheduler", ttl).unwrap(), "let go: taken at once");
+}
+
+#[test]
+fn one_process_claims_a_chats_outbox_rows_and_another_takes_them_when_it_lapses_or_lets_go() {
+    let url = shared().fresh_database();
+    let a = PgStore::open(&url, 2).unwrap();
+    let b = PgStore::open(&url, 2).unwrap();
+    let (ani, budi) = (who("claim-ani"), who("claim-budi"));
+    let Committed::Applied(queued) = a
+        .commit_with(
+            commit("c1", &ani, 0),
+            &Says(ani.clone(), vec!["satu", "dua"]),
+        )
+        .unwrap()
+    else {
+        panic!("applied")
+    };
+    let ttl = std::time::Duration::from_millis(800);
+    let got = a
+        .outbox_claim(&[], &[ani.clone(), budi.clone()], ttl)
+        .unwrap();
+    assert_eq!(got.held, vec![ani.clone(), budi.clone()]);
+    let rows = got.rows.expect("a shared store reads the rows again");
+    assert_eq!(
+        rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        queued.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        "the chat's rows, in order, read after taking it"
+    );
+    let got = b
+        .outbox_claim(&[], &[ani.clone(), budi.clone()], ttl)
+        .unwrap();
+    assert!(got.held.is_empty(), "one holder at a time: {:?}", got.held);
+    assert_eq!(got.rows, Some(Vec::new()));
+    assert_eq!(
+        a.outbox_claim(std::slice::from_ref(&ani), &[], ttl)
+            .unwrap()
+            .held,
+        vec![ani.clone()]
+    );
+    // a lets Budi go: b takes him at once; Ani's claim lapses (a died): b takes her after.
+    a.outbox_unclaim(std::slice::from_ref(&budi)).unwrap();
+    assert_eq!(
+        b.outbox_claim(&[], std::slice::from_ref(&budi), ttl)
+            .unwrap()
+            .held,
+        vec![budi.clone()]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let got = b
+        .outbox_claim(&[], std::slice::from_ref(&ani), ttl)
+        .unwrap();
+    assert_eq!(got.held, vec![ani.clone()]);
+    assert_eq!(got.rows.unwrap().len(), 2);
+    assert!(
+        a.outbox_claim(std::slice::from_ref(&ani), &[], ttl)
+            .unwrap()
+            .held
+            .is_empty(),
+        "a lost Ani"
+    );
+    // Many processes claiming the same chats at once: each chat goes to exactly one.
+    let url = shared().fresh_database();
+    let stores: Vec<PgStore> = (0..4).map(|_| PgStore::open(&url, 2).unwrap()).collect();
+    let chats: Vec<Identity> = (0..50).map(|i| who(&format!("race-{i}"))).collect();
+    let won = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for st in &stores {
+            let (chats, won) = (&chats, &won);
+            s.spawn(move || {
+                let mut mine = chats.clone();
+                fastrand::shuffle(&mut mine);
+                let got = st.outbox_claim(&[], &mine, ttl * 10).unwrap();
+                won.lock().unwrap().extend(got.held);
+            });
+        }
+    });
+    let mut won = won.into_inner().unwrap();
+    won.sort();
+    let mut want = chats.clone();
+    want.sort();
+    assert_eq!(won, want, "every chat claimed once");
 }

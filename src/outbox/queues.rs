@@ -121,6 +121,21 @@ impl Queues {
         }
     }
 
+    /// Forgets the rows of `who` waiting here (its claim went to another process, which
+    /// sends them now; a scan reads them again if it comes back).
+    pub(super) fn forget_chat(&mut self, who: &Identity) {
+        for row in self.chats.remove(who).unwrap_or_default() {
+            self.known.remove(&row.id);
+        }
+    }
+
+    /// Whether `who` has nothing waiting, staged or in flight here.
+    pub(super) fn idle(&self, who: &Identity) -> bool {
+        !self.busy.contains(who)
+            && self.chats.get(who).is_none_or(|r| r.is_empty())
+            && !self.staged_chats.contains_key(who)
+    }
+
     /// Forgets everything not in flight, for the store to be read again (after it was
     /// reopened: what it holds is the truth).
     pub(super) fn forget_unsent(&mut self) {

@@ -17,6 +17,7 @@ mod effects;
 mod flood;
 mod followups;
 mod handoff;
+pub mod lease;
 mod mail;
 mod message;
 mod officers;

@@ -261,6 +261,43 @@ pub trait Coordination {
     fn release(&self, _name: &str) -> Result<()> {
         Ok(())
     }
+    /// Whether other processes write to this store and deliver from its outbox too (a shared
+    /// database): the delivery worker then reads the whole queue again now and then, for rows
+    /// that other processes queued or left behind.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Renews this process's claims on the outbox rows of the chats in `renew` and takes those
+    /// of `take` that no other process holds (or whose holder let theirs lapse), each for
+    /// `ttl`. Only a chat's holder sends its rows: every row leaves from one process, a chat's
+    /// rows in order. A store of one process grants every claim.
+    fn outbox_claim(
+        &self,
+        renew: &[Identity],
+        take: &[Identity],
+        _ttl: std::time::Duration,
+    ) -> Result<Claimed> {
+        Ok(Claimed {
+            held: renew.iter().chain(take).cloned().collect(),
+            rows: None,
+        })
+    }
+    /// Lets go of this process's claims on these chats (another process may take them at once).
+    fn outbox_unclaim(&self, _chats: &[Identity]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What [`Coordination::outbox_claim`] granted.
+#[derive(Debug, Clone, Default)]
+pub struct Claimed {
+    /// The chats this process holds now (of those renewed and taken).
+    pub held: Vec<Identity>,
+    /// The rows waiting for the chats taken now, read after they were taken, in id order:
+    /// what the caller read before may be out of date (another process may have sent some
+    /// meanwhile). `None`: no other process sends from this store, what the caller holds is
+    /// current.
+    pub rows: Option<Vec<OutboxRow>>,
 }
 
 /// The domain operations pstbot needs from a store: every boundary at once. Implemented for

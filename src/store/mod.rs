@@ -28,8 +28,8 @@ pub mod verify;
 
 pub(crate) use apply::merged_guest;
 pub use boundaries::{
-    AuditStore, BlobStore, CaseStore, CommitStore, ConversationStore, Coordination, GuestStore,
-    OutboxStore, SharedTurn, Store, StoreMaintenance, TimerStore, WebChatStore,
+    AuditStore, BlobStore, CaseStore, Claimed, CommitStore, ConversationStore, Coordination,
+    GuestStore, OutboxStore, SharedTurn, Store, StoreMaintenance, TimerStore, WebChatStore,
 };
 pub use commit::{
     Applied, AuditEntry, Commit, Committed, DedupeKey, Erasure, Followups, GuestUpdate, NewCase,

@@ -38,6 +38,8 @@ pub struct GatewayState {
     pub script: Mutex<VecDeque<Reply>>,
     pub received: Mutex<Vec<Received>>,
     pub changed: tokio::sync::Notify,
+    /// How long every request scripted `Ok` takes to be answered (a provider's round trip).
+    pub delay: Mutex<Duration>,
 }
 
 pub struct FakeGateway {
@@ -134,6 +136,10 @@ async fn send(
     let n = state.received.lock().unwrap().len();
     if let Reply::Slow(d) = &reply {
         tokio::time::sleep(*d).await;
+    }
+    let delay = *state.delay.lock().unwrap();
+    if matches!(reply, Reply::Ok) && !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     match reply {
         Reply::RetryAfter(secs) => (

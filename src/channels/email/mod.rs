@@ -256,11 +256,16 @@ impl crate::channels::Channel for Plugin {
             ..Started::default()
         };
         if settings.imap.is_some() {
-            started.tasks.push(Box::pin(imap::run(
-                settings,
-                cx.rt.clone(),
-                cx.stop.clone(),
-            )));
+            // One process at a time reads the mailbox (several on one database share a lease).
+            let rt = cx.rt.clone();
+            started
+                .tasks
+                .push(Box::pin(crate::runtime::lease::run_leased(
+                    cx.rt.store.clone(),
+                    "imap-reading",
+                    cx.stop.clone(),
+                    move |stop| imap::run(settings.clone(), rt.clone(), stop),
+                )));
         }
         Ok(Some(started))
     }

@@ -335,9 +335,16 @@ impl crate::channels::Channel for Plugin {
                 secret,
             }));
         } else {
+            // One process at a time polls (several on one database share a lease).
+            let rt = cx.rt.clone();
             started
                 .tasks
-                .push(Box::pin(polling::run(tg, cx.rt.clone(), cx.stop.clone())));
+                .push(Box::pin(crate::runtime::lease::run_leased(
+                    cx.rt.store.clone(),
+                    "telegram-polling",
+                    cx.stop.clone(),
+                    move |stop| polling::run(tg.clone(), rt.clone(), stop),
+                )));
         }
         Ok(Some(started))
     }

@@ -4,12 +4,18 @@
 //! poller, one IMAP reader at a time; a process that dies leaves its lease to expire).
 //!
 //! A process killed while it holds a turn loses its connection, and the server releases the
-//! lock at once. On CockroachDB (no advisory locks) a turn would be a row locked in an open
+//! lock at once.
+//!
+//! Outbox claims (rows of `outbox_claims`, one per chat) say which process sends a chat's
+//! rows: taken where nobody holds them or the holder let them lapse, with `FOR UPDATE SKIP
+//! LOCKED` so that processes claiming at once never wait for each other, renewed while the
+//! chat has rows, let go when it has none. On CockroachDB (no advisory locks) a turn would be a row locked in an open
 //! transaction instead; see `docs/operations.md`.
 
+use super::rows::{clean, record};
 use super::{Conn, PgStore};
 use crate::message::Identity;
-use crate::store::{Coordination, Result, SharedTurn};
+use crate::store::{Claimed, Coordination, OutboxRow, Result, SharedTurn};
 use sha2::{Digest, Sha256};
 
 /// The advisory lock key of a person: 8 bytes of the SHA-256 of their identity, with the
@@ -62,6 +68,90 @@ impl Coordination for PgStore {
             &[&name, &self.holder, &ms],
         )?;
         Ok(row.is_some())
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn outbox_claim(
+        &self,
+        renew: &[Identity],
+        take: &[Identity],
+        ttl: std::time::Duration,
+    ) -> Result<Claimed> {
+        let ms = ttl.as_millis().min(i64::MAX as u128) as i64;
+        let names = |w: &[Identity]| -> Vec<String> {
+            let mut v: Vec<String> = w.iter().map(|w| clean(&w.to_string())).collect();
+            // One order for every process: inserts of the same chats never wait in a cycle.
+            v.sort();
+            v.dedup();
+            v
+        };
+        let take_names = names(take);
+        let all = names(&[renew, take].concat());
+        let (held, rows) = self
+            .in_transaction(|c| {
+                let mut held: std::collections::HashSet<String> = c
+                    .query(
+                        "INSERT INTO outbox_claims (chat, claimed_by, claimed_until)
+                         SELECT chat, $2, now() + make_interval(secs => $3::bigint / 1000.0)
+                           FROM unnest($1::text[]) AS chat ORDER BY chat
+                         ON CONFLICT (chat) DO NOTHING
+                         RETURNING chat",
+                        &[&all, &self.holder, &ms],
+                    )?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                held.extend(
+                    c.query(
+                        "UPDATE outbox_claims
+                            SET claimed_by = $2,
+                                claimed_until = now() + make_interval(secs => $3::bigint / 1000.0)
+                          WHERE chat IN (
+                            SELECT chat FROM outbox_claims
+                             WHERE chat = ANY($1) AND (claimed_by = $2 OR claimed_until < now())
+                             ORDER BY chat FOR UPDATE SKIP LOCKED)
+                         RETURNING chat",
+                        &[&all, &self.holder, &ms],
+                    )?
+                    .iter()
+                    .map(|r| r.get::<_, String>(0)),
+                );
+                let taken: Vec<&String> = take_names.iter().filter(|n| held.contains(*n)).collect();
+                let rows = c
+                    .query(
+                        "SELECT record FROM outbox WHERE chat = ANY($1) ORDER BY id",
+                        &[&taken],
+                    )?
+                    .iter()
+                    .map(|r| record::<OutboxRow>(r, "record", &|| "outbox".to_string()))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some((held, rows)))
+            })?
+            .unwrap_or_default();
+        Ok(Claimed {
+            held: renew
+                .iter()
+                .chain(take)
+                .filter(|w| held.contains(&clean(&w.to_string())))
+                .cloned()
+                .collect(),
+            rows: Some(rows),
+        })
+    }
+
+    fn outbox_unclaim(&self, chats: &[Identity]) -> Result<()> {
+        if chats.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = chats.iter().map(|w| clean(&w.to_string())).collect();
+        self.conn()?.execute(
+            "DELETE FROM outbox_claims WHERE chat = ANY($1) AND claimed_by = $2",
+            &[&names, &self.holder],
+        )?;
+        Ok(())
     }
 
     fn release(&self, name: &str) -> Result<()> {

@@ -17,11 +17,18 @@ pub(super) struct Migration {
 }
 
 /// Every migration, oldest first. The schema version of a database is the highest applied.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "pstbot records, delivery, timers, web chat and scale-out coordination",
-    sql: V1,
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "pstbot records, delivery, timers, web chat and scale-out coordination",
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        name: "outbox claims: one process delivers a chat's rows at a time",
+        sql: V2,
+    },
+];
 
 /// The schema version this pstbot reads and writes.
 pub(super) fn current_version() -> i32 {
@@ -273,5 +280,16 @@ CREATE TABLE flood_windows (
     window_start timestamptz NOT NULL,
     count integer NOT NULL,
     told boolean NOT NULL
+);
+"#;
+
+/// Which process delivers each chat's outbox rows now: one at a time, so every row goes out
+/// from one process and a chat's rows in order. A claim lapses at `claimed_until` unless its
+/// holder renews it; a process that dies leaves its chats to the others then.
+const V2: &str = r#"
+CREATE TABLE outbox_claims (
+    chat text COLLATE "C" PRIMARY KEY,       -- as outbox.chat: CHANNEL:ADDRESS
+    claimed_by text NOT NULL,                -- the process: host-pid-random
+    claimed_until timestamptz NOT NULL
 );
 "#;
