@@ -484,6 +484,7 @@ async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_th
     t.send(pstbot::message::InboundBody::Mail {
         text: "Halo".into(),
         files: Vec::new(),
+        thread: Default::default(),
     })
     .await;
     assert!(!t.rt.store.address_failing(&budi_mail).unwrap());
@@ -497,6 +498,7 @@ async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_th
         .send(pstbot::message::InboundBody::Mail {
             text: body,
             files: Vec::new(),
+            thread: Default::default(),
         })
         .await;
     let siti_case = support::case_number(&out).unwrap();
@@ -504,6 +506,7 @@ async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_th
         .send(pstbot::message::InboundBody::Mail {
             text: "Terima kasih.\nSatu lagi: tabel tahun 2025 juga tidak bisa diunduh.".into(),
             files: Vec::new(),
+            thread: Default::default(),
         })
         .await;
     let officers = t.sent_to(&Identity::officers());
