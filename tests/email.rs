@@ -1178,9 +1178,9 @@ async fn a_case_is_one_thread_with_the_full_references_chain_and_answers_say_re(
     served.await.unwrap().unwrap();
 
     let mails = servers.sent_to(siti);
-    let (case_mails, others): (Vec<_>, Vec<_>) = mails
-        .iter()
-        .partition(|m| thread_ids(m, "References").first() == Some(&format!("<pstbot.{n}@{DOMAIN}>")));
+    let (case_mails, others): (Vec<_>, Vec<_>) = mails.iter().partition(|m| {
+        thread_ids(m, "References").first() == Some(&format!("<pstbot.{n}@{DOMAIN}>"))
+    });
     assert!(case_mails.len() >= 6, "{}", case_mails.len());
     let subject = format!("[{n}] Pengaduan — PST BPS Provinsi Bengkulu");
     let mut chain = vec![
@@ -1204,11 +1204,7 @@ async fn a_case_is_one_thread_with_the_full_references_chain_and_answers_say_re(
     }
     assert!(chain.contains(&"<thr-2@example.org>".to_string()));
     assert!(
-        case_mails
-            .last()
-            .unwrap()
-            .text()
-            .contains("kesabaran Ibu"),
+        case_mails.last().unwrap().text().contains("kesabaran Ibu"),
         "the mail after the restart continues the chain"
     );
     assert_eq!(others.len(), 1, "only the answer outside the case");
@@ -1260,8 +1256,11 @@ async fn a_row_tried_again_keeps_its_id_and_joins_the_chain_once() {
         fn messages(&self, _: &pstbot::store::Applied) -> Vec<OutboundMessage> {
             (0..3)
                 .map(|i| {
-                    OutboundMessage::text(self.0.clone(), format!("Kabar {i}"))
-                        .about(Topic::case("case_update", "ADU-2026-000007", &[]))
+                    OutboundMessage::text(self.0.clone(), format!("Kabar {i}")).about(Topic::case(
+                        "case_update",
+                        "ADU-2026-000007",
+                        &[],
+                    ))
                 })
                 .collect()
         }

@@ -276,7 +276,10 @@ pub fn mail_thread_contract(store: &dyn Store) {
         .prune_sent(None, at + Duration::minutes(1), 10)
         .unwrap();
     assert_eq!(pruned.pruned, 3);
-    let head = store.sent_by_ref(ChannelKind::Email, mark).unwrap().unwrap();
+    let head = store
+        .sent_by_ref(ChannelKind::Email, mark)
+        .unwrap()
+        .unwrap();
     assert!(head.msg.is_none(), "the text is dropped");
     assert_eq!(head.thread, chain[..3], "the chain is kept");
     // A record of another channel knows no thread.

@@ -263,6 +263,52 @@ mod tests {
     }
 
     #[test]
+    fn a_long_chain_is_folded_and_read_back_whole() {
+        let row = OutboxRow::new(
+            1,
+            "k#0".into(),
+            chrono::Utc::now(),
+            OutboundMessage::text(
+                Identity::new(crate::message::ChannelKind::Email, "a@b.c"),
+                "Halo",
+            ),
+        );
+        let refs: Vec<String> = (0..super::super::thread::MAX_REFERENCES)
+            .map(|i| format!("<pstbot.ADU-2026-000012.{i:024}.{i:020}@bps.example>"))
+            .collect();
+        let threading = Threading {
+            subject: Some("Re: x".into()),
+            references: refs.clone(),
+        };
+        let mail = build(
+            &row,
+            "a@b.c",
+            &me(),
+            &TokenKey::new([1; 32]),
+            None,
+            Vec::new(),
+            threading,
+        )
+        .unwrap();
+        let raw = with_local_date(&mail, row.created_at, me().tz);
+        let head = String::from_utf8_lossy(&raw);
+        assert!(head.lines().all(|l| l.len() <= 998), "{head}");
+        let p = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let read: Vec<String> = p
+            .references()
+            .as_text_list()
+            .unwrap()
+            .iter()
+            .map(|s| format!("<{s}>"))
+            .collect();
+        assert_eq!(read, refs);
+        assert_eq!(
+            p.in_reply_to().as_text(),
+            refs.last().map(|r| &r[1..r.len() - 1])
+        );
+    }
+
+    #[test]
     fn case_notifications_have_the_number_in_the_subject() {
         let m = OutboundMessage::text(
             Identity::new(crate::message::ChannelKind::Email, "a@b.c"),

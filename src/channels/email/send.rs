@@ -2,7 +2,9 @@
 
 use super::auth::TokenKey;
 use super::render::{self, File, Threading};
-use super::{EmailSettings, Security, answered_mail_id, message_id_for_row, thread, thread_root_id};
+use super::{
+    EmailSettings, Security, answered_mail_id, message_id_for_row, thread, thread_root_id,
+};
 use crate::message::ChannelKind;
 use crate::outbox::{Delivered, DeliveryContext, SendError, SendFuture, Sender};
 use crate::store::OutboxRow;
@@ -200,12 +202,12 @@ impl EmailChannel {
         Ok(match (case, answered) {
             (Some(case), _) => {
                 let mark = thread::mark(case, &tokens.token(case, &msg.to.address));
-                let head = cx
-                    .sent_by_ref(ChannelKind::Email, &mark)
-                    .map_err(|e| SendError::Transient {
+                let head = cx.sent_by_ref(ChannelKind::Email, &mark).map_err(|e| {
+                    SendError::Transient {
                         reason: format!("store: {e}"),
                         retry_after: None,
-                    })?;
+                    }
+                })?;
                 let previous = head.as_ref().and_then(|h| {
                     h.refs()
                         .find(|r| r.starts_with('<'))

@@ -161,7 +161,10 @@ mod tests {
         assert_eq!(b[0], "<0@x>");
         assert_eq!(b[1], "<11@x>");
         assert_eq!(b.last().unwrap(), "<29@x>");
-        assert_eq!(bounded(vec!["<a>".into(), "<b>".into(), "<a>".into()]).len(), 2);
+        assert_eq!(
+            bounded(vec!["<a>".into(), "<b>".into(), "<a>".into()]).len(),
+            2
+        );
     }
 
     #[test]
