@@ -252,7 +252,31 @@ pub enum InboundBody {
     Mail {
         text: String,
         files: Vec<Attachment>,
+        /// Its subject and `References`: an answer joins its thread (`Re: <subject>`).
+        #[serde(default)]
+        thread: MailThread,
     },
+}
+
+/// Where a mail stands in its thread, as its headers say: what an answer needs to join it
+/// (RFC 5322 §3.6.4). Bounded by the e-mail channel when it reads the mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailThread {
+    /// The subject, on one line.
+    #[serde(default)]
+    pub subject: String,
+    /// The ids of its `References:` (or its `In-Reply-To:`), oldest first.
+    #[serde(default)]
+    pub references: Vec<String>,
+}
+
+/// The mail a message answers (the e-mail channel threads the answer under it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailParent {
+    /// Its `Message-ID`, with the angle brackets.
+    pub id: String,
+    #[serde(flatten)]
+    pub thread: MailThread,
 }
 
 /// A reference to a stored file (the bytes live in the store's blob area, by content hash).
@@ -321,6 +345,10 @@ pub struct OutboundMessage {
     /// `None` for conversation replies.
     #[serde(default)]
     pub topic: Option<Topic>,
+    /// The mail this message answers, when it answers one to the same address (set by the
+    /// runtime on replies to a mail): the e-mail channel puts it in the same thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers: Option<MailParent>,
 }
 
 /// The kind of a notification and the values it carries, independent of its wording.
@@ -394,6 +422,7 @@ impl OutboundMessage {
             files: Vec::new(),
             ask_contact: false,
             topic: None,
+            answers: None,
         }
     }
 

@@ -26,7 +26,7 @@ mod queues;
 mod send;
 
 pub use limits::backoff;
-pub use send::{DeliveryContext, ProviderRef, SendError, SendFuture, Sender};
+pub use send::{Delivered, DeliveryContext, ProviderRef, SendError, SendFuture, Sender};
 
 use crate::config::DeliveryConfig;
 use crate::message::{ChannelKind, Identity, OutboundMessage};
@@ -77,7 +77,7 @@ impl FromIterator<(ChannelKind, Arc<dyn Sender>)> for Channels {
 /// The outcome of one attempt, back from its task.
 struct Attempt {
     row: OutboxRow,
-    result: Result<ProviderRef, SendError>,
+    result: Result<Delivered, SendError>,
 }
 
 /// The delivery worker of one process.
@@ -475,9 +475,10 @@ impl Outbox {
             let who = row.msg.to.clone();
             q.in_flight.remove(&row.id);
             let outcome = match result {
-                Ok(provider_ref) => {
+                Ok(delivered) => {
                     sent_any = true;
-                    let rec = SentRecord::delivered(&row, now, provider_ref);
+                    let mut rec = SentRecord::delivered(&row, now, delivered.provider_ref);
+                    rec.thread = delivered.thread;
                     self.feed.store.outbox_sent(rec).map(|_| None)
                 }
                 Err(SendError::Withheld {

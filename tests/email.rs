@@ -73,13 +73,23 @@ async fn case_notifications_also_arrive_by_mail_with_thread_headers_parts_and_fi
     let one_subject = format!("[{n}] Pengaduan — PST BPS Provinsi Bengkulu");
     assert_eq!(receipt.parsed().subject(), Some(one_subject.as_str()));
     assert_eq!(p.subject(), Some(one_subject.as_str()));
+    // The thread's chain (RFC 5322 §3.6.4): the receipt under the case's root, the next mail
+    // under the receipt.
+    let receipt_id = format!("<{}>", receipt.parsed().message_id().unwrap());
+    assert_eq!(
+        thread_ids(receipt, "References"),
+        std::slice::from_ref(&root)
+    );
+    assert_eq!(
+        thread_ids(receipt, "In-Reply-To"),
+        std::slice::from_ref(&root)
+    );
+    assert_eq!(
+        thread_ids(file_mail, "References"),
+        [root.clone(), receipt_id.clone()]
+    );
+    assert_eq!(thread_ids(file_mail, "In-Reply-To"), [receipt_id]);
     for m in [receipt, file_mail] {
-        assert!(
-            m.header("References").contains(&root),
-            "{}",
-            m.header("References")
-        );
-        assert_eq!(m.header("In-Reply-To"), root);
         assert_eq!(m.header("Auto-Submitted"), "auto-generated");
         // `Date:` in the office's time zone (WIB), as the mail program shows it.
         assert!(m.header("Date").ends_with("+0700"), "{}", m.header("Date"));
@@ -484,6 +494,7 @@ async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_th
     t.send(pstbot::message::InboundBody::Mail {
         text: "Halo".into(),
         files: Vec::new(),
+        thread: Default::default(),
     })
     .await;
     assert!(!t.rt.store.address_failing(&budi_mail).unwrap());
@@ -497,6 +508,7 @@ async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_th
         .send(pstbot::message::InboundBody::Mail {
             text: body,
             files: Vec::new(),
+            thread: Default::default(),
         })
         .await;
     let siti_case = support::case_number(&out).unwrap();
@@ -504,6 +516,7 @@ async fn copies_stop_after_a_bounce_and_a_mail_outside_a_dialog_goes_whole_to_th
         .send(pstbot::message::InboundBody::Mail {
             text: "Terima kasih.\nSatu lagi: tabel tahun 2025 juga tidak bisa diunduh.".into(),
             files: Vec::new(),
+            thread: Default::default(),
         })
         .await;
     let officers = t.sent_to(&Identity::officers());
@@ -1040,4 +1053,257 @@ kirim\n"
         .unwrap()
         .expect("kept");
     assert!(bytes.starts_with(b"%PDF"));
+}
+
+/// The ids of a thread header (`References`, `In-Reply-To`) as a mail program reads them.
+fn thread_ids(m: &support::mail::Received, header: &str) -> Vec<String> {
+    let p = m.parsed();
+    let h = match header {
+        "References" => p.references(),
+        _ => p.in_reply_to(),
+    };
+    match (h.as_text_list(), h.as_text()) {
+        (Some(list), _) => list.iter().map(|s| format!("<{s}>")).collect(),
+        (None, Some(t)) => vec![format!("<{t}>")],
+        _ => Vec::new(),
+    }
+}
+
+fn own_id(m: &support::mail::Received) -> String {
+    format!("<{}>", m.parsed().message_id().unwrap())
+}
+
+/// Issue 20, item 10: a case is one conversation in the applicant's mail program, also across
+/// a restart. On `pstbot serve` with real mail servers: a complaint filed by mail, then the
+/// receipt, an officer's reply, her reply in the thread and its confirmation, a stage change,
+/// the answer with the rating, and after a restart one more reply: every mail has the case's
+/// subject, names in `References` every earlier mail of the thread in order (ours and hers),
+/// and answers the latest in `In-Reply-To`. A mail outside the case is answered
+/// `Re: <her subject>` under her mail and its `References`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_is_one_thread_with_the_full_references_chain_and_answers_say_re() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::config_file(dir.path(), "127.0.0.1:0");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&servers.email_section());
+    text.push_str(OFFICERS_BY_MAIL);
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let serve = |cfg: Config| {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(pstbot::app::serve(cfg, async {
+            let _ = rx.await;
+        }));
+        (tx, task)
+    };
+    let siti = "siti@example.org";
+    let n = "ADU-2026-000001";
+    let mut officer_n = 0;
+    let mut officer = async |servers: &MailServers, command: String, what: &str| {
+        officer_n += 1;
+        let before = servers.sent_to(siti).len();
+        servers
+            .deliver(&officer_mail(
+                officer_n,
+                "dodi@bps.example",
+                "",
+                "[kunci-dodi-0123456789] perintah",
+                &command,
+            ))
+            .await;
+        servers
+            .wait_for(what, async |s| {
+                s.sent_to(siti)[before..]
+                    .iter()
+                    .any(|m| m.text().contains(what))
+            })
+            .await;
+    };
+    let (stop, served) = serve(cfg.clone());
+    servers.deliver(&complaint_mail("thr-1")).await;
+    servers
+        .wait_for("the receipt", async |s| !s.sent_to(siti).is_empty())
+        .await;
+    officer(
+        &servers,
+        format!("balas {n} Tabelnya sedang kami periksa."),
+        "Tabelnya sedang kami periksa",
+    )
+    .await;
+    // Her answer to the officer's reply, as her mail program writes it.
+    let replied = servers.sent_to(siti).pop().unwrap();
+    let mut refs = thread_ids(&replied, "References");
+    refs.push(own_id(&replied));
+    servers
+        .deliver(&format!(
+            "From: {siti}\nTo: {USER}\nSubject: Re: {}\nMessage-ID: <thr-2@example.org>\nIn-Reply-To: {}\nReferences: {}\n\nTerima kasih, saya tunggu.\n",
+            replied.parsed().subject().unwrap(),
+            own_id(&replied),
+            refs.join("\n "),
+        ))
+        .await;
+    servers
+        .wait_for("the confirmation", async |s| {
+            s.sent_to(siti)
+                .iter()
+                .any(|m| m.text().contains(&format!("kami tambahkan ke {n}")))
+        })
+        .await;
+    officer(&servers, format!("pindah {n} terima"), "ditelaah").await;
+    officer(
+        &servers,
+        format!("pindah {n} jawab Tabel sudah dapat diunduh kembali."),
+        "Tabel sudah dapat diunduh kembali",
+    )
+    .await;
+    // A restart: the chain is read back from the store.
+    stop.send(()).unwrap();
+    served.await.unwrap().unwrap();
+    let (stop, served) = serve(cfg.clone());
+    officer(
+        &servers,
+        format!("balas {n} Terima kasih atas kesabaran Ibu."),
+        "kesabaran Ibu",
+    )
+    .await;
+
+    // A mail about something else, in a thread of her own: answered under it.
+    let before = servers.sent_to(siti).len();
+    servers
+        .deliver(&format!(
+            "From: {siti}\nTo: {USER}\nSubject: RE: Re: Jadwal\r\n konsultasi\nMessage-ID: <thr-c2@example.org>\nIn-Reply-To: <thr-c1@example.org>\nReferences: <thr-c0@example.org> <thr-c1@example.org>\n\nhalo\n"
+        ))
+        .await;
+    servers
+        .wait_for("the answer outside the case", async |s| {
+            s.sent_to(siti).len() > before
+        })
+        .await;
+    stop.send(()).unwrap();
+    served.await.unwrap().unwrap();
+
+    let mails = servers.sent_to(siti);
+    let (case_mails, others): (Vec<_>, Vec<_>) = mails.iter().partition(|m| {
+        thread_ids(m, "References").first() == Some(&format!("<pstbot.{n}@{DOMAIN}>"))
+    });
+    assert!(case_mails.len() >= 6, "{}", case_mails.len());
+    let subject = format!("[{n}] Pengaduan — PST BPS Provinsi Bengkulu");
+    let mut chain = vec![
+        format!("<pstbot.{n}@{DOMAIN}>"),
+        "<thr-1@example.org>".to_string(),
+    ];
+    for (i, m) in case_mails.iter().enumerate() {
+        assert_eq!(m.parsed().subject(), Some(subject.as_str()), "mail {i}");
+        if thread_ids(m, "In-Reply-To") == ["<thr-2@example.org>"] {
+            // The confirmation answers her mail in the thread.
+            chain.push("<thr-2@example.org>".into());
+        }
+        assert_eq!(thread_ids(m, "References"), chain, "mail {i}: {}", m.text());
+        assert_eq!(
+            thread_ids(m, "In-Reply-To"),
+            [chain.last().unwrap().clone()],
+            "mail {i}"
+        );
+        assert!(!chain.contains(&own_id(m)), "mail {i} names itself");
+        chain.push(own_id(m));
+    }
+    assert!(chain.contains(&"<thr-2@example.org>".to_string()));
+    assert!(
+        case_mails.last().unwrap().text().contains("kesabaran Ibu"),
+        "the mail after the restart continues the chain"
+    );
+    assert_eq!(others.len(), 1, "only the answer outside the case");
+    let answer = others[0];
+    assert_eq!(
+        answer.parsed().subject(),
+        Some("Re: Jadwal konsultasi"),
+        "one Re:, on one line"
+    );
+    assert_eq!(thread_ids(answer, "In-Reply-To"), ["<thr-c2@example.org>"]);
+    assert_eq!(
+        thread_ids(answer, "References"),
+        [
+            "<thr-c0@example.org>",
+            "<thr-c1@example.org>",
+            "<thr-c2@example.org>"
+        ]
+    );
+}
+
+/// A row tried again (its mail left, but the delivery was not recorded: a crash, a lost
+/// answer) is the same mail: the same `Message-ID` and the same chain, never naming itself;
+/// once recorded, the next mail of the thread names it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_tried_again_keeps_its_id_and_joins_the_chain_once() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), &servers);
+    let store = pstbot::store::memory::MemoryStore::new();
+    let ch = pstbot::channels::email::send::EmailChannel::new(
+        pstbot::channels::email::EmailSettings::of(&cfg)
+            .unwrap()
+            .unwrap(),
+        pstbot::dialogs::Bot::load(&cfg).unwrap().texts,
+    )
+    .unwrap();
+    let to = "siti@example.org";
+    // Rows as a commit queues them, so that a delivery can be recorded.
+    let siti = Identity::new(ChannelKind::Email, to);
+    let mut c = pstbot::store::Commit::new(
+        pstbot::store::DedupeKey::new(&siti, "m1"),
+        chrono::Utc::now(),
+        siti.clone(),
+        Default::default(),
+    );
+    c.session = None;
+    struct Three(Identity);
+    impl pstbot::store::Followups for Three {
+        fn messages(&self, _: &pstbot::store::Applied) -> Vec<OutboundMessage> {
+            (0..3)
+                .map(|i| {
+                    OutboundMessage::text(self.0.clone(), format!("Kabar {i}")).about(Topic::case(
+                        "case_update",
+                        "ADU-2026-000007",
+                        &[],
+                    ))
+                })
+                .collect()
+        }
+        fn case_timers(&self, _: &pstbot::cases::Case) -> Vec<pstbot::store::Timer> {
+            Vec::new()
+        }
+    }
+    let pstbot::store::Committed::Applied(a) = store.commit_with(c, &Three(siti)).unwrap() else {
+        panic!("applied")
+    };
+    let record = |row: &OutboxRow, d: pstbot::outbox::Delivered| {
+        let mut rec = pstbot::store::SentRecord::delivered(row, chrono::Utc::now(), d.provider_ref);
+        rec.thread = d.thread;
+        store.outbox_sent(rec).unwrap();
+    };
+    let first = ch.send(&a.rows[0], &store).await.unwrap();
+    record(&a.rows[0], first);
+    let tried = ch.send(&a.rows[1], &store).await.unwrap();
+    let again = ch.send(&a.rows[1], &store).await.unwrap();
+    assert_eq!(tried, again, "the same mail, the same chain");
+    record(&a.rows[1], again);
+    ch.send(&a.rows[2], &store).await.unwrap();
+
+    let mails = servers.sent_to(to);
+    assert_eq!(mails.len(), 4);
+    let root = format!("<pstbot.ADU-2026-000007@{DOMAIN}>");
+    let (one, two, two_again, three) = (&mails[0], &mails[1], &mails[2], &mails[3]);
+    assert_eq!(own_id(two), own_id(two_again));
+    assert_eq!(thread_ids(two, "References"), [root.clone(), own_id(one)]);
+    assert_eq!(
+        thread_ids(two_again, "References"),
+        thread_ids(two, "References")
+    );
+    assert_eq!(
+        thread_ids(three, "References"),
+        [root, own_id(one), own_id(two)],
+        "the retried mail once"
+    );
+    assert_eq!(thread_ids(three, "In-Reply-To"), [own_id(two)]);
 }

@@ -908,7 +908,11 @@ fn no_header_injection_through_an_e_mail_subject() {
                 &pstbot::channels::email::auth::TokenKey::new([5; 32]),
                 None,
                 Vec::new(),
-                None,
+                // The same text as the subject they wrote, answered `Re: …`.
+                render::Threading {
+                    subject: pstbot::channels::email::thread::reply_subject(text),
+                    references: Vec::new(),
+                },
             )
             .unwrap();
             let raw = String::from_utf8_lossy(&mail.formatted()).into_owned();

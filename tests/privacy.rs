@@ -145,6 +145,7 @@ async fn mydata_shows_every_kind_of_record_on_every_channel() {
             t.send(InboundBody::Mail {
                 text: "datasaya\n".into(),
                 files: Vec::new(),
+                thread: Default::default(),
             })
             .await
         } else {

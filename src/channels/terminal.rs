@@ -117,6 +117,7 @@ fn delivered(rt: &Runtime, id: u64, to: &Identity) -> crate::Result<()> {
         msg: None,
         status: None,
         status_at: None,
+        thread: Vec::new(),
     })?;
     Ok(())
 }

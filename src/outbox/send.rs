@@ -4,8 +4,8 @@
 //! language, whether their mail bounced, a stored secret, the web chat's log — and nothing more
 //! of the store.
 
-use crate::message::{AttachmentRef, Identity};
-use crate::store::{OutboxRow, Store, WebLogEntry};
+use crate::message::{AttachmentRef, ChannelKind, Identity};
+use crate::store::{OutboxRow, SentRecord, Store, WebLogEntry};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::pin::Pin;
@@ -53,8 +53,27 @@ impl SendError {
 /// A delivered message's id at the provider, when it gives one.
 pub type ProviderRef = Option<String>;
 
+/// What a sender reports of a delivered row, kept in its [`crate::store::SentRecord`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// The provider's ids of the message.
+    pub provider_ref: ProviderRef,
+    /// E-mail: the ids the mail named in `References`, oldest first (the next mail of its
+    /// thread names them and this mail's own id).
+    pub thread: Vec<String>,
+}
+
+impl From<ProviderRef> for Delivered {
+    fn from(provider_ref: ProviderRef) -> Self {
+        Delivered {
+            provider_ref,
+            thread: Vec::new(),
+        }
+    }
+}
+
 /// What [`Sender::send`] returns.
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<ProviderRef, SendError>> + Send + 'a>>;
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>>;
 
 /// One channel's sending side. Adapters only translate a row into the provider's request.
 pub trait Sender: Send + Sync + 'static {
@@ -86,6 +105,13 @@ pub trait DeliveryContext: Send + Sync {
     fn address_failing(&self, who: &Identity) -> crate::store::Result<bool>;
     /// A 32-byte secret kept by the store, made on first use (the e-mail reply-token key).
     fn secret(&self, name: &str) -> crate::store::Result<[u8; 32]>;
+    /// A delivered message by one of its provider ids on `channel` (e-mail: the latest mail
+    /// of a thread, by the thread's mark).
+    fn sent_by_ref(
+        &self,
+        channel: ChannelKind,
+        provider_ref: &str,
+    ) -> crate::store::Result<Option<SentRecord>>;
     /// Appends an entry to a web session's log once per key (the web chat's delivery):
     /// its sequence number, and whether it is new.
     fn web_log_append(
@@ -134,6 +160,14 @@ impl<S: Store + ?Sized> DeliveryContext for S {
         crate::store::StoreMaintenance::secret(self, name)
     }
 
+    fn sent_by_ref(
+        &self,
+        channel: ChannelKind,
+        provider_ref: &str,
+    ) -> crate::store::Result<Option<SentRecord>> {
+        crate::store::OutboxStore::sent_by_ref(self, channel, provider_ref)
+    }
+
     fn web_log_append(
         &self,
         session: &str,
@@ -163,6 +197,13 @@ impl<S: Store + ?Sized> DeliveryContext for Arc<S> {
     }
     fn secret(&self, name: &str) -> crate::store::Result<[u8; 32]> {
         DeliveryContext::secret(&**self, name)
+    }
+    fn sent_by_ref(
+        &self,
+        channel: ChannelKind,
+        provider_ref: &str,
+    ) -> crate::store::Result<Option<SentRecord>> {
+        DeliveryContext::sent_by_ref(&**self, channel, provider_ref)
     }
     fn web_log_append(
         &self,

@@ -14,7 +14,7 @@ pub use context::PlanContext;
 pub use files::{attachment_ref, sanitize_filename};
 
 use crate::cases::{Case, CaseNumber};
-use crate::message::OutboundMessage;
+use crate::message::{MailParent, OutboundMessage};
 use crate::store::{Applied, Commit, Store, StoreError};
 use std::collections::BTreeMap;
 
@@ -28,6 +28,22 @@ pub struct Plan {
 /// Words the messages of a plan once its commit is applied. Called inside the store
 /// transaction (perhaps more than once, if the transaction is retried), so it must be pure.
 pub type Render = Box<dyn Fn(&Applied) -> Vec<OutboundMessage> + Send + Sync>;
+
+impl Plan {
+    /// The plan with its messages to `to` marked as answers to the mail `parent` (what `to`
+    /// wrote): the e-mail channel threads them under it.
+    pub fn answering(mut self, to: &crate::message::Identity, parent: MailParent) -> Plan {
+        let (render, to) = (self.render, to.clone());
+        self.render = Box::new(move |applied| {
+            let mut out = render(applied);
+            for m in out.iter_mut().filter(|m| m.to == to) {
+                m.answers = Some(parent.clone());
+            }
+            out
+        });
+        self
+    }
+}
 
 /// Cases a plan changes: read once, edited, written back with the version bumped once.
 pub struct CaseEdits {

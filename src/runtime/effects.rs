@@ -83,6 +83,7 @@ impl EffectsDraft<'_, '_> {
                 files: Vec::new(),
                 ask_contact: r.ask_contact,
                 topic: None,
+                answers: None,
             }),
             Effect::SaveGuest {
                 profile,

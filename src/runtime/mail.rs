@@ -7,7 +7,9 @@ use crate::cases::{CaseNumber, CaseSummary};
 use crate::dialogs::spec::StepKind;
 use crate::dialogs::{self, Ctx, Effect, Input};
 use crate::guestbook::Guest;
-use crate::message::{Attachment, AttachmentRef, ChannelKind, Identity, OutboundMessage, Topic};
+use crate::message::{
+    Attachment, AttachmentRef, ChannelKind, Identity, MailParent, OutboundMessage, Topic,
+};
 use crate::plan::{Plan, PlanContext, attachment_ref};
 use crate::store::{Commit, DedupeKey, GuestUpdate, StoreError};
 use crate::understand::{self, IntentReading};
@@ -57,7 +59,13 @@ impl Runtime {
             text,
             files,
         };
-        self.commit_planned(|ctx| mail.plan(ctx)).await?;
+        // Its confirmation answers it: the e-mail channel adds its id to the case's thread.
+        let parent = MailParent {
+            id: id.to_string(),
+            thread: Default::default(),
+        };
+        self.commit_planned(|ctx| Ok(mail.plan(ctx)?.answering(from, parent.clone())))
+            .await?;
         Ok(true)
     }
 

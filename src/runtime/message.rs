@@ -8,7 +8,7 @@ use super::mail::mail_steps;
 use super::{Runtime, RuntimeError};
 use crate::cases::CaseSummary;
 use crate::dialogs::{self, Ctx, Input};
-use crate::message::{Identity, InboundBody, InboundMessage, OutboundMessage, Trust};
+use crate::message::{Identity, InboundBody, InboundMessage, MailParent, OutboundMessage, Trust};
 use crate::plan::{Plan, PlanContext, attachment_ref};
 use crate::store::{Commit, DedupeKey, StoreError};
 
@@ -147,7 +147,7 @@ fn applicant_plan(
         r
     };
     let (new_conv, effects) = match &msg.body {
-        InboundBody::Mail { text, files } => {
+        InboundBody::Mail { text, files, .. } => {
             let files: Vec<_> = files.iter().map(&mut keep).collect();
             // A proven mail with `datasaya` on a line of its own reads the rest too.
             let asks_data = msg.trust != Trust::Claimed
@@ -208,7 +208,17 @@ fn applicant_plan(
     } else {
         effects
     };
-    effects_plan(ctx, key, from, guest, new_conv, effects, file_bytes)
+    let plan = effects_plan(ctx, key, from, guest, new_conv, effects, file_bytes)?;
+    Ok(match &msg.body {
+        InboundBody::Mail { thread, .. } => plan.answering(
+            from,
+            MailParent {
+                id: msg.id.clone(),
+                thread: thread.clone(),
+            },
+        ),
+        _ => plan,
+    })
 }
 
 /// Everything stored about `g` beyond the guest book (for `datasaya`), each kind newest first.

@@ -95,6 +95,11 @@ pub struct SentRecord {
     pub status: Option<DeliveryStatus>,
     #[serde(default)]
     pub status_at: Option<DateTime<Utc>>,
+    /// E-mail: the ids the mail named in `References` (its thread before it), oldest first.
+    /// Kept when housekeeping drops the text, gone with the record when its recipient's data
+    /// is erased; the next mail of the thread names these and this mail's own id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread: Vec<String>,
 }
 
 impl SentRecord {
@@ -110,6 +115,7 @@ impl SentRecord {
             msg: (!row.forget_recipient).then(|| row.msg.clone()),
             status: None,
             status_at: None,
+            thread: Vec::new(),
         }
     }
 

@@ -208,7 +208,11 @@ pub fn erasure_reaches_every_record_contract(store: &dyn Store) {
     let to_siti = row("halo");
     let post = row("Aduan baru");
     store
-        .outbox_sent(SentRecord::delivered(&to_siti, at, Some("ref-siti".into())))
+        .outbox_sent(SentRecord {
+            // A mail of a case thread: its chain and the thread's mark go with it.
+            thread: vec!["<pstbot.ADU-2026-000001@x>".into()],
+            ..SentRecord::delivered(&to_siti, at, Some("ref-siti thread:ADU-1.tok".into()))
+        })
         .unwrap();
     store
         .outbox_sent(SentRecord::delivered(&post, at, Some("ref-post".into())))
@@ -291,6 +295,13 @@ pub fn erasure_reaches_every_record_contract(store: &dyn Store) {
             .sent_by_ref(siti.channel, "ref-siti")
             .unwrap()
             .is_none()
+    );
+    assert!(
+        store
+            .sent_by_ref(siti.channel, "thread:ADU-1.tok")
+            .unwrap()
+            .is_none(),
+        "the thread's mark is erased with the mail"
     );
     let kept = store.sent(post.id).unwrap().unwrap();
     assert!(kept.msg.is_none());

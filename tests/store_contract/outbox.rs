@@ -7,7 +7,12 @@ use pstbot::store::{
     Applied, Committed, FailedRecord, Followups, OutboxRow, SentRecord, Store, Timer,
 };
 
-against_every_engine!(delivery_contract, queue_contract, failing_address_contract);
+against_every_engine!(
+    delivery_contract,
+    queue_contract,
+    failing_address_contract,
+    mail_thread_contract
+);
 
 /// Queues the texts it holds, to one person.
 struct Says(Identity, Vec<&'static str>);
@@ -225,5 +230,63 @@ pub fn delivery_contract(store: &dyn Store) {
         !store
             .outbox_status(row.id + 1000, DeliveryStatus::Read, later)
             .unwrap()
+    );
+}
+
+/// E-mail threads: each delivered mail of a case thread keeps the ids its `References` named,
+/// and the thread's mark (one of its provider ids) finds the latest mail of the thread; the
+/// chain stays when housekeeping drops the text. (Erased with the recipient: see the erasure
+/// contract.)
+pub fn mail_thread_contract(store: &dyn Store) {
+    let siti = Identity::new(ChannelKind::Email, "siti@example.org");
+    let mark = "thread:ADU-2026-000001.tok";
+    let Committed::Applied(a) = store
+        .commit_with(
+            commit("t1", &siti, 0),
+            &Says(siti.clone(), vec!["satu", "dua", "tiga"]),
+        )
+        .unwrap()
+    else {
+        panic!("applied")
+    };
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+    let root = "<pstbot.ADU-2026-000001@bps.example>".to_string();
+    let mut chain = vec![root.clone()];
+    for (i, row) in a.rows.iter().enumerate() {
+        let own = format!("<own-{i}@bps.example>");
+        let mut rec = SentRecord::delivered(row, at, Some(format!("{own} {mark}")));
+        rec.thread = chain.clone();
+        store.outbox_sent(rec).unwrap();
+        let head = store
+            .sent_by_ref(ChannelKind::Email, mark)
+            .unwrap()
+            .expect("the mark finds the thread's latest mail");
+        assert_eq!(head.id, row.id, "the latest mail, not an earlier one");
+        assert_eq!(head.thread, chain);
+        assert_eq!(head.refs().next(), Some(own.as_str()));
+        chain.push(own);
+    }
+    // The mails stay findable by their own ids.
+    let first = store
+        .sent_by_ref(ChannelKind::Email, "<own-0@bps.example>")
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.id, first.thread.clone()), (a.rows[0].id, vec![root]));
+    let pruned = store
+        .prune_sent(None, at + Duration::minutes(1), 10)
+        .unwrap();
+    assert_eq!(pruned.pruned, 3);
+    let head = store
+        .sent_by_ref(ChannelKind::Email, mark)
+        .unwrap()
+        .unwrap();
+    assert!(head.msg.is_none(), "the text is dropped");
+    assert_eq!(head.thread, chain[..3], "the chain is kept");
+    // A record of another channel knows no thread.
+    assert!(
+        store
+            .sent_by_ref(ChannelKind::Telegram, mark)
+            .unwrap()
+            .is_none()
     );
 }

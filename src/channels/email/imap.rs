@@ -10,7 +10,7 @@ use super::auth::TokenKey;
 use super::parse::{self, MailCheck, MailKind};
 use super::{EmailSettings, HANDLED_KEYWORD, Handled, ImapSettings, Security};
 use crate::message::{
-    ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage, Trust, mask,
+    ChannelKind, Identity, InboundBody, InboundMessage, MailThread, OutboundMessage, Trust, mask,
 };
 use crate::runtime::Runtime;
 use async_imap::{Client, Session};
@@ -295,6 +295,10 @@ pub async fn handle_mail(
                 body: InboundBody::Mail {
                     text: m.text,
                     files: m.files,
+                    thread: MailThread {
+                        subject: crate::message::clip(&m.subject, 300),
+                        references: m.references,
+                    },
                 },
                 reply_to: None,
                 trust,

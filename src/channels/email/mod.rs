@@ -7,12 +7,14 @@
 //!   an automatic answer; quoted history and signatures removed.
 //! - [`imap`]: the mailbox loop: fetch, hand to the runtime, then mark handled.
 //! - [`auth`]: who really wrote a mail: the receiving server's verdict, our reply tokens.
+//! - [`thread`]: `References`, `In-Reply-To` and `Re:` subjects, as mail programs thread them.
 //!
-//! Threads need no state: every mail about case `ADU-2026-000012` refers to the root id
-//! `<pstbot.ADU-2026-000012@DOMAIN>`, and each mail's own id is derived from its outbox row's
-//! key and carries the reply token of its recipient
+//! Every mail about case `ADU-2026-000012` refers to the root id
+//! `<pstbot.ADU-2026-000012@DOMAIN>` first, and each mail's own id is derived from its outbox
+//! row's key and carries the reply token of its recipient
 //! (`<pstbot.ADU-2026-000012.HASH.TOKEN@DOMAIN>`), so a resend after a crash is the same mail
-//! and a reply proves which mailbox it answers.
+//! and a reply proves which mailbox it answers. The rest of a case thread's chain is kept with
+//! the delivery records of its mails (see [`thread`]).
 
 pub mod auth;
 pub mod config;
@@ -20,6 +22,7 @@ pub mod imap;
 pub mod parse;
 pub mod render;
 pub mod send;
+pub mod thread;
 
 pub use config::EmailConfig;
 

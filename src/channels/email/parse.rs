@@ -2,6 +2,7 @@
 //! its new text (quoted history and signature removed), its files and the case it belongs to.
 
 use super::auth::{self, Answers, TokenKey};
+use super::thread;
 use crate::cases::CaseNumber;
 use crate::message::Attachment;
 use mail_parser::{Message, MessageParser, MimeHeaders};
@@ -26,6 +27,9 @@ pub struct PersonMail {
     /// What our reply tokens in its thread headers prove: it answers a mail we sent to its
     /// sender (about that case).
     pub answers: Answers,
+    /// Its thread before it, as an answer names it: its `References` (else its
+    /// `In-Reply-To`), checked and bounded ([`super::thread::bounded`]).
+    pub references: Vec<String>,
 }
 
 /// What a mail is.
@@ -195,6 +199,17 @@ fn person(m: &Message<'_>, raw: &[u8], from: String, check: &MailCheck) -> Perso
         })
         .collect();
     let answers = auth::answers(&thread_ids, &from, check.domain, check.key);
+    let header_ids = |h: &mail_parser::HeaderValue<'_>| -> Vec<String> {
+        match (h.as_text_list(), h.as_text()) {
+            (Some(list), _) => list.iter().filter_map(|s| thread::clean_id(s)).collect(),
+            (None, Some(t)) => thread::clean_id(t).into_iter().collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut references = header_ids(m.references());
+    if references.is_empty() {
+        references = header_ids(m.in_reply_to());
+    }
     let verdicts: Vec<&str> = m
         .headers()
         .iter()
@@ -225,6 +240,7 @@ fn person(m: &Message<'_>, raw: &[u8], from: String, check: &MailCheck) -> Perso
         case,
         authenticated,
         answers,
+        references: thread::bounded(references),
     }
 }
 

@@ -3,7 +3,7 @@
 //! case's mails one thread and a resent row the same mail.
 
 use super::auth::TokenKey;
-use super::{MailIdentity, answered_mail_id, message_id_for_row, thread_root_id};
+use super::{MailIdentity, message_id_for_row};
 use crate::message::{OutboundMessage, clip, escape_html};
 use crate::store::OutboxRow;
 use lettre::Message;
@@ -156,9 +156,15 @@ pub fn with_local_date(
     out
 }
 
-/// Builds the mail for `row` to `to`, with `files` attached.
-/// `case_subject`: the one subject every mail of a case carries (issue 20, item 10), worded by
-/// the sender from the system texts; without it, [`subject`].
+/// Where a mail goes in its recipient's mail program: its subject (`None`: [`subject`]) and
+/// its `References`, oldest first; `In-Reply-To` is the last of them (see [`super::thread`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Threading {
+    pub subject: Option<String>,
+    pub references: Vec<String>,
+}
+
+/// Builds the mail for `row` to `to`, with `files` attached, placed by `threading`.
 pub fn build(
     row: &OutboxRow,
     to: &str,
@@ -166,7 +172,7 @@ pub fn build(
     tokens: &TokenKey,
     footer: Option<&str>,
     files: Vec<File>,
-    case_subject: Option<String>,
+    threading: Threading,
 ) -> Result<Message, RenderError> {
     let msg = &row.msg;
     let bad = |what: &str, e: &dyn std::fmt::Display| RenderError(format!("{what}: {e}"));
@@ -184,17 +190,11 @@ pub fn build(
         .map_err(|e| bad("recipient address", &e))?;
     let case = msg.topic.as_ref().and_then(|t| t.case.as_deref());
     let domain = me.domain();
-    let mut refs: Vec<String> = Vec::new();
-    if let Some(c) = case {
-        refs.push(thread_root_id(c, domain));
-    }
-    if let Some(answered) = answered_mail_id(&row.key) {
-        refs.push(answered);
-    }
+    let refs = threading.references;
     let mut b = Message::builder()
         .from(from)
         .to(to)
-        .subject(case_subject.unwrap_or_else(|| subject(msg, me)))
+        .subject(threading.subject.unwrap_or_else(|| subject(msg, me)))
         .message_id(Some(message_id_for_row(
             &row.key, case, &recipient, tokens, domain,
         )))
@@ -260,6 +260,52 @@ mod tests {
         let h = html(&m, None, &me());
         assert!(h.contains("Nomor <b>ADU-1</b> &lt;script&gt;&amp;"), "{h}");
         assert!(!h.contains("<script>"));
+    }
+
+    #[test]
+    fn a_long_chain_is_folded_and_read_back_whole() {
+        let row = OutboxRow::new(
+            1,
+            "k#0".into(),
+            chrono::Utc::now(),
+            OutboundMessage::text(
+                Identity::new(crate::message::ChannelKind::Email, "a@b.c"),
+                "Halo",
+            ),
+        );
+        let refs: Vec<String> = (0..super::super::thread::MAX_REFERENCES)
+            .map(|i| format!("<pstbot.ADU-2026-000012.{i:024}.{i:020}@bps.example>"))
+            .collect();
+        let threading = Threading {
+            subject: Some("Re: x".into()),
+            references: refs.clone(),
+        };
+        let mail = build(
+            &row,
+            "a@b.c",
+            &me(),
+            &TokenKey::new([1; 32]),
+            None,
+            Vec::new(),
+            threading,
+        )
+        .unwrap();
+        let raw = with_local_date(&mail, row.created_at, me().tz);
+        let head = String::from_utf8_lossy(&raw);
+        assert!(head.lines().all(|l| l.len() <= 998), "{head}");
+        let p = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let read: Vec<String> = p
+            .references()
+            .as_text_list()
+            .unwrap()
+            .iter()
+            .map(|s| format!("<{s}>"))
+            .collect();
+        assert_eq!(read, refs);
+        assert_eq!(
+            p.in_reply_to().as_text(),
+            refs.last().map(|r| &r[1..r.len() - 1])
+        );
     }
 
     #[test]

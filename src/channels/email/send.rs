@@ -1,10 +1,12 @@
 //! The outbox's e-mail sender: one SMTP transaction per row through lettre.
 
 use super::auth::TokenKey;
-use super::render::{self, File};
-use super::{EmailSettings, Security, message_id_for_row};
+use super::render::{self, File, Threading};
+use super::{
+    EmailSettings, Security, answered_mail_id, message_id_for_row, thread, thread_root_id,
+};
 use crate::message::ChannelKind;
-use crate::outbox::{DeliveryContext, SendError, SendFuture, Sender};
+use crate::outbox::{Delivered, DeliveryContext, SendError, SendFuture, Sender};
 use crate::store::OutboxRow;
 use crate::text::Texts;
 use lettre::transport::smtp::authentication::Credentials;
@@ -66,7 +68,7 @@ impl EmailChannel {
         &self,
         row: &OutboxRow,
         cx: &dyn DeliveryContext,
-    ) -> Result<Option<String>, SendError> {
+    ) -> Result<Delivered, SendError> {
         let to = &row.msg.to;
         if to.channel != ChannelKind::Email {
             return Err(SendError::Permanent {
@@ -141,6 +143,7 @@ impl EmailChannel {
                 bytes,
             });
         }
+        let (threading, mark) = self.threading(row, tokens, cx, case_subject)?;
         let mail = render::build(
             row,
             &to.address,
@@ -148,7 +151,7 @@ impl EmailChannel {
             tokens,
             footer.as_deref(),
             files,
-            case_subject,
+            threading.clone(),
         )
         .map_err(|e| SendError::Permanent {
             reason: e.to_string(),
@@ -158,14 +161,86 @@ impl EmailChannel {
             .send_raw(mail.envelope(), &raw)
             .await
             .map_err(|e| classify(&e))?;
+        let id = self.own_id(row, tokens);
+        // A case's mail is found again by its thread's mark, with the chain it carried.
+        Ok(match mark {
+            Some(mark) => Delivered {
+                provider_ref: Some(format!("{id} {mark}")),
+                thread: threading.references,
+            },
+            None => Some(id).into(),
+        })
+    }
+
+    /// The id of the mail `row` becomes.
+    fn own_id(&self, row: &OutboxRow, tokens: &TokenKey) -> String {
         let case = row.msg.topic.as_ref().and_then(|t| t.case.as_deref());
-        Ok(Some(message_id_for_row(
+        message_id_for_row(
             &row.key,
             case,
-            &to.address,
+            &row.msg.to.address,
             tokens,
             self.settings.me.domain(),
-        )))
+        )
+    }
+
+    /// Where `row`'s mail goes in its recipient's mail program, and the mark of its case
+    /// thread: a case's mail has the case's subject and the thread's chain so far (the last
+    /// mail of the thread to this recipient, found by the mark, and the mail it answers); an
+    /// answer in a conversation is `Re: <their subject>` under their mail; anything else
+    /// answers the mail that caused it, if one did.
+    fn threading(
+        &self,
+        row: &OutboxRow,
+        tokens: &TokenKey,
+        cx: &dyn DeliveryContext,
+        case_subject: Option<String>,
+    ) -> Result<(Threading, Option<String>), SendError> {
+        let msg = &row.msg;
+        let case = msg.topic.as_ref().and_then(|t| t.case.as_deref());
+        let answered = msg.answers.as_ref();
+        Ok(match (case, answered) {
+            (Some(case), _) => {
+                let mark = thread::mark(case, &tokens.token(case, &msg.to.address));
+                let head = cx.sent_by_ref(ChannelKind::Email, &mark).map_err(|e| {
+                    SendError::Transient {
+                        reason: format!("store: {e}"),
+                        retry_after: None,
+                    }
+                })?;
+                let previous = head.as_ref().and_then(|h| {
+                    h.refs()
+                        .find(|r| r.starts_with('<'))
+                        .map(|id| (h.thread.as_slice(), id))
+                });
+                let root = thread_root_id(case, self.settings.me.domain());
+                let references = thread::case_chain(
+                    &root,
+                    previous,
+                    answered.map(|a| a.id.as_str()),
+                    &self.own_id(row, tokens),
+                );
+                let threading = Threading {
+                    subject: case_subject,
+                    references,
+                };
+                (threading, Some(mark))
+            }
+            (None, Some(a)) => {
+                let threading = Threading {
+                    subject: thread::reply_subject(&a.thread.subject),
+                    references: thread::answer_chain(&a.thread.references, &a.id),
+                };
+                (threading, None)
+            }
+            (None, None) => {
+                let threading = Threading {
+                    subject: None,
+                    references: answered_mail_id(&row.key).into_iter().collect(),
+                };
+                (threading, None)
+            }
+        })
     }
 }
 

@@ -237,7 +237,7 @@ impl Sender for SmsChannel {
                     .await?;
                 first = first.or(id);
             }
-            Ok(first)
+            Ok(first.into())
         })
     }
 }

@@ -249,7 +249,12 @@ impl TelegramChannel {
 
 impl Sender for TelegramChannel {
     fn send<'a>(&'a self, row: &'a OutboxRow, cx: &'a dyn DeliveryContext) -> SendFuture<'a> {
-        Box::pin(self.tg.deliver(row, cx, &self.contact_label))
+        Box::pin(async move {
+            self.tg
+                .deliver(row, cx, &self.contact_label)
+                .await
+                .map(Into::into)
+        })
     }
 
     /// The officers' group: its posts, and answers to an officer writing there (`CHAT/USER`),

@@ -221,7 +221,7 @@ impl Sender for WebChannel {
             let session = &row.msg.to.address;
             let entry = entry_of(&row.msg, row.created_at);
             match log_and_publish(cx, &self.hub, session, &row_key(row.id), entry) {
-                Ok(seq) => Ok(Some(seq.to_string())),
+                Ok(seq) => Ok(Some(seq.to_string()).into()),
                 Err(e) => Err(SendError::Transient {
                     reason: format!("web log: {e}"),
                     retry_after: None,
@@ -272,6 +272,7 @@ pub(crate) fn mark_sent(rt: &Runtime, id: u64, to: &Identity, seq: u64) -> Resul
         msg: None,
         status: None,
         status_at: None,
+        thread: Vec::new(),
     })
 }
 

@@ -254,7 +254,7 @@ pub struct WhatsappChannel(pub Arc<Whatsapp>);
 
 impl Sender for WhatsappChannel {
     fn send<'a>(&'a self, row: &'a OutboxRow, cx: &'a dyn DeliveryContext) -> SendFuture<'a> {
-        Box::pin(self.0.deliver(row, cx))
+        Box::pin(async move { self.0.deliver(row, cx).await.map(Into::into) })
     }
 }
 
