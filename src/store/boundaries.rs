@@ -286,6 +286,32 @@ pub trait Coordination {
     fn outbox_unclaim(&self, _chats: &[Identity]) -> Result<()> {
         Ok(())
     }
+    /// Starts listening for entries appended to web chat logs by any process on this store
+    /// (this one included), until `stop`: each as a [`WebLogNotice`] on the returned
+    /// receiver. `None`: no other process writes to this store, the web chat's own pushes
+    /// are all there is.
+    fn watch_web_logs(
+        &self,
+        _stop: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<WebLogNotice>>> {
+        Ok(None)
+    }
+    /// Counts a message of `who` at `now` in their one-minute flood window, shared by every
+    /// process on this store, and returns its number in that window. `None`: one process, the
+    /// runtime counts in memory.
+    fn flood_count(&self, _who: &Identity, _now: DateTime<Utc>) -> Result<Option<u32>> {
+        Ok(None)
+    }
+}
+
+/// What [`Coordination::watch_web_logs`] tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebLogNotice {
+    /// Entry `seq` was appended to the log of web session `session` (and committed).
+    Appended { session: String, seq: u64 },
+    /// Notices may have been lost (the listening connection was re-made, or its receiver fell
+    /// behind): whoever shows logs live reads them again from where they stand.
+    Missed,
 }
 
 /// What [`Coordination::outbox_claim`] granted.

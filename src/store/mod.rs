@@ -30,6 +30,7 @@ pub(crate) use apply::merged_guest;
 pub use boundaries::{
     AuditStore, BlobStore, CaseStore, Claimed, CommitStore, ConversationStore, Coordination,
     GuestStore, OutboxStore, SharedTurn, Store, StoreMaintenance, TimerStore, WebChatStore,
+    WebLogNotice,
 };
 pub use commit::{
     Applied, AuditEntry, Commit, Committed, DedupeKey, Erasure, Followups, GuestUpdate, NewCase,

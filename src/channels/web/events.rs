@@ -3,7 +3,7 @@
 
 use super::api::{Shared, entry_json};
 use super::guard::{self, Refusal};
-use super::{HISTORY, WebChat};
+use super::{HISTORY, Pushed, WebChat};
 use crate::store::WebLogEntry;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -65,7 +65,7 @@ struct Live {
     chat: Arc<WebChat>,
     session: String,
     last: u64,
-    rx: tokio::sync::broadcast::Receiver<(u64, WebLogEntry)>,
+    rx: tokio::sync::broadcast::Receiver<Pushed>,
     backlog: VecDeque<(u64, WebLogEntry)>,
     /// The last read from the log filled its page: there may be more stored after it.
     more: bool,
@@ -93,7 +93,7 @@ fn live(
     chat: Arc<WebChat>,
     session: String,
     after: u64,
-    rx: tokio::sync::broadcast::Receiver<(u64, WebLogEntry)>,
+    rx: tokio::sync::broadcast::Receiver<Pushed>,
     backlog: VecDeque<(u64, WebLogEntry)>,
     more: bool,
     slot: guard::StreamSlot,
@@ -133,8 +133,10 @@ fn live(
             tokio::select! {
                 _ = stop.cancelled() => return None,
                 got = s.rx.recv() => match got {
-                    Ok(item) => s.backlog.push_back(item),
-                    Err(RecvError::Lagged(_)) => {
+                    Ok(Pushed::Entry(seq, e)) if seq <= s.last + 1 => s.backlog.push_back((seq, e)),
+                    // A gap (an entry another process wrote, not pushed here yet), or notices
+                    // lost: the log has them all, in order.
+                    Ok(Pushed::Entry(..) | Pushed::ReadAgain) | Err(RecvError::Lagged(_)) => {
                         // Missed some: read them from the log (all of them, page by page).
                         if let Err(e) = s.read_on() {
                             tracing::error!(error = %e, "web chat: cannot read the log for an event stream");

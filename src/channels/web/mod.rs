@@ -54,33 +54,112 @@ pub fn cookie_name(https: bool) -> &'static str {
 /// How many log entries the page gets when it opens.
 pub const HISTORY: usize = 300;
 
+/// What an open page's event stream is told.
+#[derive(Debug, Clone)]
+pub enum Pushed {
+    /// A new entry of the session's log.
+    Entry(u64, WebLogEntry),
+    /// Entries may have been missed (another process wrote them while this one was not
+    /// listening): read the log again from the last one shown.
+    ReadAgain,
+}
+
 /// The live listeners of each session: an entry appended to a session's log is sent to them.
 #[derive(Default)]
 pub struct Hub {
-    by_session: Mutex<HashMap<String, broadcast::Sender<(u64, WebLogEntry)>>>,
+    by_session: Mutex<HashMap<String, Topic>>,
+}
+
+/// One session's listeners, and the last entry pushed to them.
+struct Topic {
+    tx: broadcast::Sender<Pushed>,
+    last: u64,
 }
 
 impl Hub {
     /// Listens to the entries appended to `session`'s log from now on.
-    pub fn subscribe(&self, session: &str) -> broadcast::Receiver<(u64, WebLogEntry)> {
+    pub fn subscribe(&self, session: &str) -> broadcast::Receiver<Pushed> {
         let mut m = self.by_session.lock().expect("hub lock");
         if m.len() > 1024 {
             // Forget sessions whose pages have all gone away.
-            m.retain(|_, tx| tx.receiver_count() > 0);
+            m.retain(|_, t| t.tx.receiver_count() > 0);
         }
         m.entry(session.to_string())
-            .or_insert_with(|| broadcast::channel(64).0)
+            .or_insert_with(|| Topic {
+                tx: broadcast::channel(64).0,
+                last: 0,
+            })
+            .tx
             .subscribe()
     }
 
     /// Tells the listeners of `session` about a new entry (nobody listening: nothing to do).
     pub fn publish(&self, session: &str, seq: u64, entry: &WebLogEntry) {
         let mut m = self.by_session.lock().expect("hub lock");
-        if let Some(tx) = m.get(session)
-            && tx.send((seq, entry.clone())).is_err()
-        {
-            // Every listener has gone away.
-            m.remove(session);
+        if let Some(t) = m.get_mut(session) {
+            t.last = t.last.max(seq);
+            if t.tx.send(Pushed::Entry(seq, entry.clone())).is_err() {
+                // Every listener has gone away.
+                m.remove(session);
+            }
+        }
+    }
+
+    /// Where to read `session`'s log from to push entry `seq`, which some process appended:
+    /// `None` when no page here listens to it, or it was pushed already.
+    pub fn wants(&self, session: &str, seq: u64) -> Option<u64> {
+        let m = self.by_session.lock().expect("hub lock");
+        let t = m.get(session)?;
+        if t.tx.receiver_count() == 0 || seq <= t.last {
+            return None;
+        }
+        // From the last entry pushed: any notice missed in between is read too.
+        Some(if t.last == 0 { seq - 1 } else { t.last })
+    }
+
+    /// Tells every open page to read its log again (notices may have been lost).
+    pub fn read_again(&self, session: Option<&str>) {
+        let m = self.by_session.lock().expect("hub lock");
+        for (s, t) in m.iter() {
+            if session.is_none_or(|x| x == s) {
+                let _ = t.tx.send(Pushed::ReadAgain);
+            }
+        }
+    }
+}
+
+/// Pushes to this process's open pages the entries other processes append (the store's
+/// notices, [`crate::store::Coordination::watch_web_logs`]), until the notices end.
+async fn relay(
+    store: Arc<dyn crate::store::Store>,
+    hub: Arc<Hub>,
+    mut notices: tokio::sync::mpsc::Receiver<crate::store::WebLogNotice>,
+) {
+    use crate::store::WebLogNotice;
+    const PAGE: usize = 64;
+    while let Some(n) = notices.recv().await {
+        match n {
+            WebLogNotice::Missed => hub.read_again(None),
+            WebLogNotice::Appended { session, seq } => {
+                let Some(after) = hub.wants(&session, seq) else {
+                    continue;
+                };
+                match store.web_log(&session, after, PAGE) {
+                    Ok(page) => {
+                        let full = page.len() == PAGE;
+                        for (seq, entry) in page {
+                            hub.publish(&session, seq, &entry);
+                        }
+                        if full {
+                            hub.read_again(Some(&session));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "web chat: cannot read a log entry another process wrote");
+                        hub.read_again(Some(&session));
+                    }
+                }
+            }
         }
     }
 }
@@ -252,10 +331,16 @@ impl crate::channels::Channel for Plugin {
         let hub = Arc::new(Hub::default());
         let chat = WebChat::new(cx.rt.clone(), web, hub.clone(), cx.stop.clone());
         tracing::info!("web chat on / and /chat, widget on /widget.js");
+        let mut tasks: Vec<crate::channels::Task> = Vec::new();
+        // Other processes on a shared store append to the logs too: their entries are pushed
+        // to the pages open here as they commit.
+        if let Some(notices) = cx.rt.store.watch_web_logs(cx.stop.clone())? {
+            tasks.push(Box::pin(relay(cx.rt.store.clone(), hub.clone(), notices)));
+        }
         Ok(Some(Started {
             senders: vec![(ChannelKind::Web, Arc::new(WebChannel { hub }))],
             routes: Some(routes(Arc::new(chat))),
-            tasks: Vec::new(),
+            tasks,
         }))
     }
 }

@@ -15,7 +15,8 @@
 use super::rows::{clean, record};
 use super::{Conn, PgStore};
 use crate::message::Identity;
-use crate::store::{Claimed, Coordination, OutboxRow, Result, SharedTurn};
+use crate::store::{Claimed, Coordination, OutboxRow, Result, SharedTurn, WebLogNotice};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 /// The advisory lock key of a person: 8 bytes of the SHA-256 of their identity, with the
@@ -152,6 +153,41 @@ impl Coordination for PgStore {
             &[&names, &self.holder],
         )?;
         Ok(())
+    }
+
+    fn watch_web_logs(
+        &self,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<WebLogNotice>>> {
+        self.listen_web_logs(stop).map(Some)
+    }
+
+    fn flood_count(&self, who: &Identity, now: DateTime<Utc>) -> Result<Option<u32>> {
+        // Keyed by a hash: the table never holds an address. A window is one minute from
+        // its sender's first message in it.
+        let key = hex::encode(Sha256::digest(who.to_string().as_bytes()));
+        let c = self.conn()?;
+        let n: i32 = c
+            .query_one(
+                "INSERT INTO flood_windows (identity, window_start, count, told)
+                 VALUES ($1, $2, 1, false)
+                 ON CONFLICT (identity) DO UPDATE SET
+                   window_start = CASE WHEN $2 >= flood_windows.window_start + interval '1 minute'
+                                       THEN $2 ELSE flood_windows.window_start END,
+                   count = CASE WHEN $2 >= flood_windows.window_start + interval '1 minute'
+                                THEN 1 ELSE flood_windows.count + 1 END
+                 RETURNING count",
+                &[&key, &now],
+            )?
+            .get(0);
+        if fastrand::u8(..) == 0 {
+            // Now and then: forget the windows that ended minutes ago.
+            c.execute(
+                "DELETE FROM flood_windows WHERE window_start < $1 - interval '5 minutes'",
+                &[&now],
+            )?;
+        }
+        Ok(Some(n.max(0) as u32))
     }
 
     fn release(&self, name: &str) -> Result<()> {

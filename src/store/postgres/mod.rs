@@ -19,6 +19,7 @@
 mod commit;
 mod coord;
 mod maintenance;
+mod notify;
 mod outbox;
 mod reads;
 mod rows;
@@ -51,6 +52,8 @@ pub struct PgStore {
     shown: String,
     /// This process among the others on the database (leases name their holder).
     holder: String,
+    /// How to connect: the web chat's listening connection is made outside the pool.
+    config: tokio_postgres::Config,
 }
 
 /// The thread that runs the store's runtime; stopped (and the runtime dropped there) when
@@ -162,6 +165,7 @@ impl PgStore {
             _io_thread: io_thread,
             shown,
             holder,
+            config,
         };
         // Reach the database now: a wrong URL or password is said at start.
         store.conn()?;

@@ -1,7 +1,8 @@
 //! The PostgreSQL store's web chat sessions and conversation logs. A log's sequence numbers
 //! come from its own counter row, locked while an entry is added: entries of one log are
 //! numbered in the order they commit, so a page that read up to a number never misses an
-//! earlier one written later by another process.
+//! earlier one written later by another process. Each entry is announced to the processes
+//! showing logs live (`notify.rs`) in the transaction that writes it.
 
 use super::PgStore;
 use super::rows::{clean, record};
@@ -50,6 +51,11 @@ impl WebChatStore for PgStore {
             c.execute(
                 "INSERT INTO web_log (session, seq, key, at, visitor, record) VALUES ($1, $2, $3, $4, $5, $6)",
                 &[&session, &seq, &key, &entry.at, &entry.visitor, &Json(entry)],
+            )?;
+            // Delivered to the listening processes when (and only if) this commits.
+            c.execute(
+                "SELECT pg_notify($1, $2)",
+                &[&super::notify::CHANNEL, &super::notify::payload(&session, seq)],
             )?;
             Ok(Some(seq))
         })?;
