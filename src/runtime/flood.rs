@@ -1,9 +1,12 @@
 //! The flood limit (`conversation.messages_per_minute`): a sender over it is told once per
-//! window, and their messages are recorded as handled but not processed.
+//! window, and their messages are recorded as handled but not processed. On a store that
+//! several processes share (PostgreSQL) the windows are counted in the store
+//! ([`Coordination::flood_count`]), so that a person is limited the same whichever processes
+//! take their messages; otherwise here, in memory.
 
 use super::{Runtime, RuntimeError};
 use crate::message::{ChannelKind, Identity, OutboundMessage};
-use crate::store::DedupeKey;
+use crate::store::{Coordination, DedupeKey};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -38,12 +41,33 @@ impl FloodGate {
         }
     }
 
-    /// Counts a message against its sender's limit at `now`.
-    pub(crate) fn check(&self, who: &Identity, now: DateTime<Utc>) -> Flood {
+    /// Counts a message against its sender's limit at `now`: in the store when several
+    /// processes share it (a person spreading messages over them is limited as on one), here
+    /// otherwise.
+    pub(crate) fn check(&self, store: &dyn Coordination, who: &Identity, now: DateTime<Utc>) -> Flood {
         // The terminal (`pstbot chat`) is local and used for scripting: never limited.
         if self.per_minute == 0 || who.channel == ChannelKind::Terminal {
             return Flood::Allowed;
         }
+        match store.flood_count(who, now) {
+            Ok(Some(n)) if n <= self.per_minute => return Flood::Allowed,
+            // Exactly one message is the first over the limit in a window: it tells.
+            Ok(Some(n)) => {
+                return Flood::Throttled {
+                    tell: n == self.per_minute + 1,
+                };
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // A limit against abuse is no reason to turn a person away: counted here.
+                tracing::warn!(error = %e, "flood limit: cannot count in the store; counting in this process");
+            }
+        }
+        self.check_here(who, now)
+    }
+
+    /// Counts a message in this process's own windows.
+    fn check_here(&self, who: &Identity, now: DateTime<Utc>) -> Flood {
         let window = chrono::Duration::minutes(1);
         let mut flood = self.windows.lock().expect("flood lock");
         // Bounded memory under many senders: forget finished windows now and then.

@@ -53,7 +53,7 @@ impl Runtime {
         }
         let officer = self.officer_of(&msg);
         if officer.is_none() {
-            match self.flood.check(&msg.from, self.clock.now()) {
+            match self.flood.check(&*self.store, &msg.from, self.clock.now()) {
                 Flood::Allowed => {}
                 Flood::Throttled { tell } => return self.throttled(key, &msg.from, tell).await,
             }
