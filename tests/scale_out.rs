@@ -3,7 +3,9 @@
 //! order; a process SIGKILLed mid-send leaves its chats to the other within the stated bound
 //! (8 s, `src/outbox/claims.rs`), repeating at most the one in-flight message per chat; and
 //! Telegram long polling runs in one process at a time, taken over within 8 s when its holder
-//! is killed (`src/runtime/lease.rs`).
+//! is killed (`src/runtime/lease.rs`). A web chat page open on one process sees what another
+//! process logs for its session at once (`LISTEN/NOTIFY`, also after the listening connection
+//! was killed), and the flood limit counts a person's messages over every process.
 
 mod support;
 
@@ -52,15 +54,27 @@ impl Serving {
 
 /// Starts `pstbot serve` on the database `url` with `extra` config, and waits for `/healthz`.
 async fn serve(dir: &std::path::Path, url: &str, extra: &str) -> Serving {
+    serve_limited(dir, url, extra, 0).await
+}
+
+/// [`serve`] with the flood limit (`conversation.messages_per_minute`) at `per_minute`.
+async fn serve_limited(dir: &std::path::Path, url: &str, extra: &str, per_minute: u32) -> Serving {
     let port = support::free_port();
     let sub = dir.join(format!("p{port}"));
     std::fs::create_dir_all(&sub).unwrap();
     let path = support::config_file(&sub, &format!("127.0.0.1:{port}"));
-    let text = std::fs::read_to_string(&path).unwrap().replacen(
-        "[store]\n",
-        "[store]\nbackend = \"postgres\"\n",
-        1,
-    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replacen(
+            "[store]\n",
+            "[store]\nbackend = \"postgres\"\n",
+            1,
+        )
+        .replacen(
+            "messages_per_minute = 0",
+            &format!("messages_per_minute = {per_minute}"),
+            1,
+        );
     std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_pstbot"))
         .arg("--config")
@@ -429,4 +443,279 @@ async fn telegram_polling_runs_in_one_process_and_moves_when_it_is_killed() {
     let took = killed.elapsed();
     eprintln!("telegram polling taken over and answered after {took:?}");
     assert_eq!(holder().await, Some(survivor.pid()), "after {took:?}");
+}
+
+/// A web chat visitor talking to the processes over HTTP, with the token in the header (as the
+/// widget's frame sends it), so that any process takes it.
+struct WebVisitor {
+    client: reqwest::Client,
+    token: String,
+}
+
+impl WebVisitor {
+    /// Starts a session on `on`.
+    async fn start(on: &Serving) -> WebVisitor {
+        let client = reqwest::Client::new();
+        let r: serde_json::Value = client
+            .post(format!("http://127.0.0.1:{}/api/web/session", on.port))
+            .header("x-pstbot-chat", "1")
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = r["token"].as_str().expect("a token").to_string();
+        WebVisitor { client, token }
+    }
+
+    /// Says `text` to `on`; returns the bot's reply texts.
+    async fn say(&self, on: &Serving, id: &str, text: &str) -> String {
+        let r = self
+            .client
+            .post(format!("http://127.0.0.1:{}/api/web/messages", on.port))
+            .header("x-pstbot-chat", "1")
+            .header("x-pstbot-session", &self.token)
+            .json(&serde_json::json!({"id": id, "text": text}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "the message is taken");
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["messages"].to_string()
+    }
+
+    /// The last sequence number of the session's log, read from `on`.
+    async fn last_seq(&self, on: &Serving) -> u64 {
+        let v: serde_json::Value = self
+            .client
+            .get(format!("http://127.0.0.1:{}/api/web/history", on.port))
+            .header("x-pstbot-session", &self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .map_or(0, |m| m["seq"].as_u64().unwrap())
+    }
+
+    /// Opens the event stream on `on` after `after`.
+    async fn events(&self, on: &Serving, after: u64) -> EventStream {
+        let resp = self
+            .client
+            .get(format!(
+                "http://127.0.0.1:{}/api/web/events?after={after}",
+                on.port
+            ))
+            .header("x-pstbot-session", &self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        EventStream {
+            resp,
+            seen: String::new(),
+        }
+    }
+}
+
+/// An open event stream and what it sent so far.
+struct EventStream {
+    resp: reqwest::Response,
+    seen: String,
+}
+
+impl EventStream {
+    /// Waits up to `limit` until the stream sent `text`; how long that took.
+    async fn until(&mut self, text: &str, limit: Duration) -> Duration {
+        let started = Instant::now();
+        while !self.seen.contains(text) {
+            let left = limit
+                .checked_sub(started.elapsed())
+                .unwrap_or_else(|| panic!("{text:?} not on the stream within {limit:?}: {}", self.seen));
+            let chunk = tokio::time::timeout(left, self.resp.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("{text:?} not on the stream within {limit:?}: {}", self.seen))
+                .unwrap()
+                .expect("the stream stays open");
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        started.elapsed()
+    }
+
+    /// The `id:` lines (the entries' sequence numbers) the stream sent, in order.
+    fn ids(&self) -> Vec<u64> {
+        self.seen
+            .lines()
+            .filter_map(|l| l.strip_prefix("id:"))
+            .map(|v| v.trim().parse().unwrap())
+            .collect()
+    }
+}
+
+/// What the bot answers a newcomer's first message with.
+const GREETING: &str = "Selamat datang";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_page_open_on_one_process_sees_what_another_logs_at_once() {
+    let url = shared().fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    let a = serve(dir.path(), &url, "").await;
+    let b = serve(dir.path(), &url, "").await;
+    // The session starts on B; the page's stream is held by A.
+    let v = WebVisitor::start(&b).await;
+    let after = v.last_seq(&a).await;
+    let mut stream = v.events(&a, after).await;
+    // The visitor's messages go to B (the load balancer's choice): B logs them and its
+    // replies; the page on A shows them as they commit.
+    let sent = Instant::now();
+    let replied = v.say(&b, "w1", "halo").await;
+    let answered = sent.elapsed();
+    assert!(replied.contains(GREETING), "{replied}");
+    let took = stream.until(GREETING, Duration::from_secs(5)).await;
+    eprintln!(
+        "web chat: B answered the post after {answered:?}; the stream on A had the reply {took:?} after that"
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // The visitor's own words and the reply, each once, in order.
+    assert!(stream.seen.contains("\"visitor\":true"), "{}", stream.seen);
+    let ids = stream.ids();
+    assert!(ids.len() >= 2 && ids.is_sorted(), "{ids:?}");
+    let once: BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(once.len(), ids.len(), "each entry once: {ids:?}");
+    assert_eq!(ids[0], after + 1, "nothing skipped: {ids:?}");
+    // A message to A itself still shows, after B's, with no gap.
+    v.say(&a, "w2", "1").await;
+    let last = v.last_seq(&b).await;
+    stream
+        .until(&format!("id: {last}\n"), Duration::from_secs(5))
+        .await;
+    assert_eq!(stream.ids(), (after + 1..=last).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listening_connection_is_made_again_when_it_is_killed() {
+    let url = shared().fresh_database();
+    let db = connect(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = serve(dir.path(), &url, "").await;
+    let b = serve(dir.path(), &url, "").await;
+    let listeners = || async {
+        db.query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pstbot-listen'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+    };
+    assert_eq!(listeners().await, 2, "one listening connection per process");
+    let v = WebVisitor::start(&b).await;
+    let mut stream = v.events(&a, 0).await;
+    // Every listening backend killed, as a database failover or an admin would.
+    let killed: i64 = db
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE application_name = 'pstbot-listen') AS t",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(killed, 2);
+    let killed_at = Instant::now();
+    // Logged on B while A's listener may be away: A reads the log again once it listens.
+    v.say(&b, "r1", "halo").await;
+    let took = stream.until(GREETING, Duration::from_secs(10)).await;
+    eprintln!(
+        "web chat: after the listener was killed, an entry logged on B reached A after {:?}",
+        killed_at.elapsed()
+    );
+    let _ = took;
+    // Listening again, and later entries arrive live.
+    let started = Instant::now();
+    while listeners().await < 2 {
+        assert!(started.elapsed() < Duration::from_secs(10), "listening again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    v.say(&b, "r2", "1").await;
+    let last = v.last_seq(&b).await;
+    let took = stream
+        .until(&format!("id: {last}\n"), Duration::from_secs(5))
+        .await;
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(stream.ids(), (1..=last).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flood_limit_counts_a_persons_messages_over_every_process() {
+    const LIMIT: u32 = 3;
+    const SENT: usize = 9;
+    let url = shared().fresh_database();
+    let db = connect(&url).await;
+    let gateway = FakeGateway::start(Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = serve_limited(dir.path(), &url, &sms_config(&gateway, "k"), LIMIT).await;
+    let b = serve_limited(dir.path(), &url, &sms_config(&gateway, "k"), LIMIT).await;
+    let client = reqwest::Client::new();
+    let phone = "+6281377700011";
+    for j in 0..SENT {
+        let to = if j % 2 == 0 { &a } else { &b };
+        assert!(
+            sms_in(&client, to, &format!("flood-{j}"), phone, "menu").await,
+            "message {j} acknowledged"
+        );
+    }
+    // Someone else is not limited by them.
+    assert!(sms_in(&client, &b, "other-0", "+6281377700022", "menu").await);
+    let started = Instant::now();
+    while outbox_left(&db).await > 0 {
+        assert!(started.elapsed() < Duration::from_secs(20), "rows left");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Every message recorded as handled (a provider's retry stays a duplicate) …
+    let marks: i64 = db
+        .query_one(
+            "SELECT count(*) FROM dedupe_marks WHERE key LIKE 'sms:flood-%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(marks, SENT as i64);
+    // … LIMIT answered (one reply each: the menu), and one notice for the rest, whichever
+    // process took them.
+    let mut replies: BTreeMap<u64, String> = BTreeMap::new();
+    for r in gateway.delivered().into_iter().filter(|r| r.to == phone) {
+        replies.entry(r.outbox_id).or_default().push_str(&r.text);
+    }
+    let notices = replies
+        .values()
+        .filter(|t| t.contains("terlalu banyak pesan"))
+        .count();
+    assert_eq!(notices, 1, "{replies:#?}");
+    assert_eq!(replies.len(), LIMIT as usize + 1, "{replies:#?}");
+    assert!(
+        gateway
+            .delivered()
+            .iter()
+            .any(|r| r.to == "+6281377700022"),
+        "another person is answered"
+    );
+    // The table holds no address.
+    let rows: Vec<String> = db
+        .query("SELECT identity FROM flood_windows", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| !r.contains("62813")), "{rows:?}");
 }
