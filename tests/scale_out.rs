@@ -65,11 +65,7 @@ async fn serve_limited(dir: &std::path::Path, url: &str, extra: &str, per_minute
     let path = support::config_file(&sub, &format!("127.0.0.1:{port}"));
     let text = std::fs::read_to_string(&path)
         .unwrap()
-        .replacen(
-            "[store]\n",
-            "[store]\nbackend = \"postgres\"\n",
-            1,
-        )
+        .replacen("[store]\n", "[store]\nbackend = \"postgres\"\n", 1)
         .replacen(
             "messages_per_minute = 0",
             &format!("messages_per_minute = {per_minute}"),
@@ -536,12 +532,14 @@ impl EventStream {
     async fn until(&mut self, text: &str, limit: Duration) -> Duration {
         let started = Instant::now();
         while !self.seen.contains(text) {
-            let left = limit
-                .checked_sub(started.elapsed())
-                .unwrap_or_else(|| panic!("{text:?} not on the stream within {limit:?}: {}", self.seen));
+            let left = limit.checked_sub(started.elapsed()).unwrap_or_else(|| {
+                panic!("{text:?} not on the stream within {limit:?}: {}", self.seen)
+            });
             let chunk = tokio::time::timeout(left, self.resp.chunk())
                 .await
-                .unwrap_or_else(|_| panic!("{text:?} not on the stream within {limit:?}: {}", self.seen))
+                .unwrap_or_else(|_| {
+                    panic!("{text:?} not on the stream within {limit:?}: {}", self.seen)
+                })
                 .unwrap()
                 .expect("the stream stays open");
             self.seen.push_str(&String::from_utf8_lossy(&chunk));
@@ -641,7 +639,10 @@ async fn the_listening_connection_is_made_again_when_it_is_killed() {
     // Listening again, and later entries arrive live.
     let started = Instant::now();
     while listeners().await < 2 {
-        assert!(started.elapsed() < Duration::from_secs(10), "listening again");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "listening again"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     v.say(&b, "r2", "1").await;
@@ -702,10 +703,7 @@ async fn the_flood_limit_counts_a_persons_messages_over_every_process() {
     assert_eq!(notices, 1, "{replies:#?}");
     assert_eq!(replies.len(), LIMIT as usize + 1, "{replies:#?}");
     assert!(
-        gateway
-            .delivered()
-            .iter()
-            .any(|r| r.to == "+6281377700022"),
+        gateway.delivered().iter().any(|r| r.to == "+6281377700022"),
         "another person is answered"
     );
     // The table holds no address.

@@ -44,7 +44,12 @@ impl FloodGate {
     /// Counts a message against its sender's limit at `now`: in the store when several
     /// processes share it (a person spreading messages over them is limited as on one), here
     /// otherwise.
-    pub(crate) fn check(&self, store: &dyn Coordination, who: &Identity, now: DateTime<Utc>) -> Flood {
+    pub(crate) fn check(
+        &self,
+        store: &dyn Coordination,
+        who: &Identity,
+        now: DateTime<Utc>,
+    ) -> Flood {
         // The terminal (`pstbot chat`) is local and used for scripting: never limited.
         if self.per_minute == 0 || who.channel == ChannelKind::Terminal {
             return Flood::Allowed;

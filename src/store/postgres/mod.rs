@@ -3,7 +3,8 @@
 //! numbered migrations), `tx.rs` (the one commit's [`crate::store::apply::Tx`] over one
 //! transaction), `scan.rs` (what an erasure finds), `commit.rs` (commits and their retry rule),
 //! one file per boundary for the reads and the writes outside commits, `coord.rs` (what
-//! several processes share: turns, leases, the flood limit, web chat events), `transfer.rs`
+//! several processes share: turns, leases, outbox claims, the flood limit), `notify.rs` (web
+//! chat live events across processes: `NOTIFY` and the `LISTEN` connection), `transfer.rs`
 //! (every record out and in, for `pstbot migrate` and backups).
 //!
 //! **Connections.** tokio-postgres, pooled by deadpool-postgres: the pool recycles broken
