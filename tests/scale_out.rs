@@ -606,7 +606,8 @@ async fn the_listening_connection_is_made_again_when_it_is_killed() {
     let b = serve(dir.path(), &url, "").await;
     let listeners = || async {
         db.query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pstbot-listen'",
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE application_name = 'pstbot-listen' AND datname = current_database()",
             &[],
         )
         .await
@@ -620,7 +621,7 @@ async fn the_listening_connection_is_made_again_when_it_is_killed() {
     let killed: i64 = db
         .query_one(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE application_name = 'pstbot-listen') AS t",
+              WHERE application_name = 'pstbot-listen' AND datname = current_database()) AS t",
             &[],
         )
         .await
