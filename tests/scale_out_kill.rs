@@ -329,7 +329,9 @@ async fn diagnose(db: &tokio_postgres::Client, dir: &std::path::Path) {
         let (chat, n, id, attempts): (String, i64, i64, i32) =
             (r.get(0), r.get(1), r.get(2), r.get(3));
         let (nb, err): (Option<String>, Option<String>) = (r.get(4), r.get(5));
-        eprintln!("left: {chat} {n} rows from {id}, attempts {attempts}, not before {nb:?}, {err:?}");
+        eprintln!(
+            "left: {chat} {n} rows from {id}, attempts {attempts}, not before {nb:?}, {err:?}"
+        );
     }
     for r in db
         .query(
@@ -462,11 +464,7 @@ async fn three_processes_survive_kills_and_a_database_restart() {
     assert!(!acked.is_empty(), "no message was acknowledged at all");
     let sent = store.sent_records().unwrap();
     let failed = store.failed().unwrap();
-    assert_eq!(
-        count(&db, QUEUED).await,
-        0,
-        "messages left undelivered"
-    );
+    assert_eq!(count(&db, QUEUED).await, 0, "messages left undelivered");
     let still_open: Vec<String> = who
         .iter()
         .map(|w| match w {
@@ -560,7 +558,10 @@ async fn three_processes_survive_kills_and_a_database_restart() {
         failed.len(),
         still_open.len(),
     );
-    assert!(db_restarted.is_some() || kills == 0, "the database restarted");
+    assert!(
+        db_restarted.is_some() || kills == 0,
+        "the database restarted"
+    );
     assert!(missing.is_empty(), "lost: {missing:?}");
     assert!(twice.is_empty(), "handled twice: {twice:?}");
     assert!(failed.is_empty(), "given up: {failed:?}");
@@ -577,4 +578,66 @@ async fn three_processes_survive_kills_and_a_database_restart() {
              (at most one in flight per chat per interruption)"
         );
     }
+}
+
+/// More people writing at once than a process has pooled connections: each person's turn
+/// keeps a connection for its lock and needs another for the plan and the commit, so if every
+/// connection held a turn nobody could go on (until the pool's 30 s timeout: 503 to everyone).
+/// Found by `pstbot-load --scale-out` with 200 people on the default 16 connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_people_at_once_than_pooled_connections() {
+    const PEOPLE: usize = 24;
+    let cluster = PgCluster::start();
+    let url = cluster.fresh_database();
+    let gw = FakeGateway::start(vec![]).await;
+    let api = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let config = write_config(dir.path(), port, &gw.url(), &api.url());
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "backend = \"postgres\"\n",
+        "backend = \"postgres\"\npool_size = 4\n",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let _serving = spawn(&config, &url);
+    assert!(healthy(&client, port).await);
+    let started = Instant::now();
+    let sends = (0..PEOPLE).map(|i| {
+        let client = client.clone();
+        async move {
+            let body = serde_json::json!({ "id": format!("c{i}"), "from": phone(100 + i), "text": "halo" });
+            client
+                .post(format!("http://127.0.0.1:{port}/webhook/sms"))
+                .header("x-sms-secret", SECRET)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    });
+    let statuses = futures_util::future::join_all(sends).await;
+    let took = started.elapsed();
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "{PEOPLE} people at once on 4 connections: {statuses:?} after {took:?}"
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(
+        gw.wait_for(Duration::from_secs(15), |r| {
+            r.iter()
+                .filter(|r| r.status == 200)
+                .map(|r| r.to.clone())
+                .collect::<BTreeSet<_>>()
+                .len()
+                == PEOPLE
+        })
+        .await,
+        "everyone answered"
+    );
 }

@@ -19,10 +19,10 @@ mod example_config;
 #[path = "../shared/mod.rs"]
 mod shared;
 use shared::du;
-#[path = "../../tests/support/postgres.rs"]
-mod pg_cluster;
 mod floors;
 mod people;
+#[path = "../../tests/support/postgres.rs"]
+mod pg_cluster;
 mod provider;
 mod scale;
 

@@ -35,7 +35,12 @@ fn cpu_seconds(pid: u32, children: bool) -> f64 {
 /// The parent pid of `pid`.
 fn ppid(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// CPU seconds of the whole database server: the postmaster with the backends it reaped,
@@ -111,9 +116,18 @@ async fn measure(
         ..template.clone()
     };
     let load_before = loadavg();
-    let bot_before: Vec<f64> = bots.iter().map(|b| cpu_seconds(b.child.id(), false)).collect();
+    let bot_before: Vec<f64> = bots
+        .iter()
+        .map(|b| cpu_seconds(b.child.id(), false))
+        .collect();
     let db_before = store.map(|s| server_cpu(s.1));
+    eprintln!("{name}: {processes} process(es) serving; load average {load_before}");
     let stats = run(name, &drive, everyone).await;
+    eprintln!(
+        "{name}: {} messages in {:.1} s",
+        stats.messages,
+        stats.elapsed.as_secs_f64()
+    );
     // The last replies' delivery marks: a moment, as the single run gives them.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let bot_cpu: f64 = bots
@@ -128,7 +142,15 @@ async fn measure(
         if errors > 0 {
             eprintln!("{name}: {errors} ERROR lines in a bot's log");
         }
-        b.stop().await?;
+        let stopping = std::time::Instant::now();
+        if let Err(e) = b.stop().await {
+            eprintln!("{name}: {e}; its log ends:");
+            for l in b.log().lines().rev().take(10) {
+                eprintln!("  {l}");
+            }
+        } else {
+            eprintln!("{name}: stopped in {:?}", stopping.elapsed());
+        }
     }
     Ok(Measured {
         stats,

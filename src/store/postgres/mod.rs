@@ -34,6 +34,7 @@ use super::{Result, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
@@ -51,6 +52,9 @@ pub struct PgStore {
     shown: String,
     /// This process among the others on the database (leases name their holder).
     holder: String,
+    /// Turns held at once (`coord.rs`): half the pool, so a turn's holder always finds a
+    /// connection for its reads and commit (each turn keeps one connection for its lock).
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 /// The thread that runs the store's runtime; stopped (and the runtime dropped there) when
@@ -162,6 +166,7 @@ impl PgStore {
             _io_thread: io_thread,
             shown,
             holder,
+            turns: Arc::new(tokio::sync::Semaphore::new((pool_size.max(2) / 2).max(1))),
         };
         // Reach the database now: a wrong URL or password is said at start.
         store.conn()?;
@@ -186,6 +191,17 @@ impl PgStore {
         got.map(Conn).map_err(|e| {
             StoreError::Engine(format!("cannot reach the database {}: {e}", self.shown))
         })
+    }
+
+    /// A place among the turns held at once; waits as long as the pool would (30 s).
+    pub(super) fn turn_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        let turns = self.turns.clone();
+        wait(self.io.spawn(async move {
+            tokio::time::timeout(Duration::from_secs(30), turns.acquire_owned()).await
+        }))
+        .map_err(|e| StoreError::Engine(format!("store turns: {e}")))?
+        .map_err(|_| StoreError::Engine("store turns: none free for 30 s".into()))?
+        .map_err(|e| StoreError::Engine(format!("store turns: {e}")))
     }
 
     /// Applies the migrations the database lacks, each in its own transaction, while holding
