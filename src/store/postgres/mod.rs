@@ -184,10 +184,21 @@ impl PgStore {
     }
 
     /// A pooled connection.
+    ///
+    /// Waiting for one depends on other tasks giving theirs back, so on an async worker of a
+    /// multi-thread runtime the wait is `block_in_place`: the worker's queued tasks (one of
+    /// them may hold a connection) move to another thread meanwhile, instead of waiting behind
+    /// a blocked worker until the pool's timeout.
     pub(super) fn conn(&self) -> Result<Conn> {
         let pool = self.pool.clone();
-        let got = wait(self.io.spawn(async move { pool.get().await }))
-            .map_err(|e| StoreError::Engine(format!("store pool: {e}")))?;
+        let get = || wait(self.io.spawn(async move { pool.get().await }));
+        let got = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(get)
+            }
+            _ => get(),
+        }
+        .map_err(|e| StoreError::Engine(format!("store pool: {e}")))?;
         got.map(Conn).map_err(|e| {
             StoreError::Engine(format!("cannot reach the database {}: {e}", self.shown))
         })
