@@ -146,7 +146,7 @@ pub async fn storage_floor(
     ))?);
     let sizes = Arc::new(sizes.clone());
     let drive = super::Drive {
-        base: String::new(),
+        bases: Vec::new(),
         mode: if open { Mode::Open } else { Mode::Closed },
         rate,
         inboxes: None,

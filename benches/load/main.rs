@@ -21,7 +21,10 @@ mod shared;
 use shared::du;
 mod floors;
 mod people;
+#[path = "../../tests/support/postgres.rs"]
+mod pg_cluster;
 mod provider;
+mod scale;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hdrhistogram::Histogram;
@@ -85,6 +88,11 @@ struct Args {
     /// Print the first two people's conversations.
     #[arg(long)]
     verbose: bool,
+    /// Scale out (BENCHMARKS.md): the same load against one process on sled, then 1, 2 and 3
+    /// processes on one PostgreSQL database (a cluster started here, fsync on), each message
+    /// to the next process in turn; CPU per message of the bots and the database server.
+    #[arg(long)]
+    scale_out: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -175,7 +183,8 @@ fn ms(h: &Histogram<u64>, q: f64) -> String {
 /// How the people play.
 #[derive(Clone)]
 struct Drive {
-    base: String,
+    /// The processes: a person's messages go to each in turn (a round-robin balancer).
+    bases: Vec<String>,
     mode: Mode,
     rate: f64,
     /// Where replies arrive; `None` for the HTTP floor (nobody answers).
@@ -268,7 +277,6 @@ async fn person(
     if let Some(ib) = &drive.inboxes {
         ib.register(p.inbox(), tx);
     }
-    let url = format!("{}{}", drive.base, p.path());
     let show = drive.verbose && p.index < 2;
     for (seq, line) in SCRIPT.iter().enumerate() {
         let slot = match tokens {
@@ -280,6 +288,8 @@ async fn person(
         };
         while rx.try_recv().is_ok() {}
         let (body, (header, value)) = p.payload(seq, line.say);
+        let base = &drive.bases[(p.index + seq) % drive.bases.len().max(1)];
+        let url = format!("{base}{}", p.path());
         let start = Instant::now();
         if let Some(at) = slot {
             s.lag
@@ -368,7 +378,12 @@ impl Managed {
         self.dir.path().join("data")
     }
 
-    async fn start(provider: std::net::SocketAddr, cache_mb: u64) -> anyhow::Result<Managed> {
+    /// A process on a sled store of its own, or on the PostgreSQL database `store`.
+    async fn start(
+        provider: std::net::SocketAddr,
+        cache_mb: u64,
+        store: Option<&str>,
+    ) -> anyhow::Result<Managed> {
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let dir = tempfile::tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -377,6 +392,13 @@ impl Managed {
         let listen = format!("127.0.0.1:{port}");
         let mut text = example_config::example_config(&repo, &dir.path().join("data"), &listen)
             .replace("cache_mb = 64", &format!("cache_mb = {cache_mb}"));
+        if let Some(url) = store {
+            text = text.replacen(
+                "[store]\n",
+                &format!("[store]\nbackend = \"postgres\"\nurl = \"{url}\"\n"),
+                1,
+            );
+        }
         text.push_str(&format!(
             r#"
 [whatsapp]
@@ -535,12 +557,13 @@ async fn load(args: Args) -> anyhow::Result<()> {
     let provider = provider::start(&args.provider_listen, inboxes.clone()).await?;
     let mut managed = match &args.target {
         Some(_) => None,
-        None => Some(Managed::start(provider, args.cache_mb).await?),
+        None if args.scale_out => None,
+        None => Some(Managed::start(provider, args.cache_mb, None).await?),
     };
     let base = match (&args.target, &managed) {
         (Some(t), _) => t.trim_end_matches('/').to_string(),
         (None, Some(m)) => m.url.clone(),
-        (None, None) => unreachable!(),
+        (None, None) => "(scale out)".to_string(),
     };
     let mode = match args.mode {
         Mode::Closed => "closed".to_string(),
@@ -553,13 +576,16 @@ async fn load(args: Args) -> anyhow::Result<()> {
         SCRIPT.len()
     );
     let drive = Drive {
-        base,
+        bases: vec![base],
         mode: args.mode,
         rate: args.rate,
         inboxes: Some(inboxes.clone()),
         verbose: args.verbose,
         reply_timeout: Duration::from_secs(args.reply_timeout),
     };
+    if args.scale_out {
+        return scale::scale_out(&args, provider, &drive, &everyone).await;
+    }
     let bot = run("pstbot", &drive, &everyone).await;
     // Give the last replies a moment, then read the bot's own numbers.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -614,7 +640,7 @@ async fn load(args: Args) -> anyhow::Result<()> {
         // The HTTP floor: the same people and bodies, a handler that answers 200 at once.
         let (mut floor_child, floor_url) = floors::start_http_floor().await?;
         let floor_drive = Drive {
-            base: floor_url,
+            bases: vec![floor_url],
             inboxes: None,
             verbose: false,
             ..drive.clone()

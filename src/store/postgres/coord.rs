@@ -29,10 +29,11 @@ fn turn_key(who: &Identity) -> i64 {
     i64::from_be_bytes(b)
 }
 
-/// A turn held: the connection with the lock, released when dropped.
+/// A turn held: the connection with the lock, released when dropped (and then the permit).
 struct Held {
     conn: Option<Conn>,
     key: i64,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Drop for Held {
@@ -48,13 +49,19 @@ impl Drop for Held {
 }
 
 impl Coordination for PgStore {
+    /// Each turn keeps a pooled connection for its lock and needs another for its reads and
+    /// commit: so at most half the pool holds turns (`PgStore::turns`), or with as many
+    /// people at once as connections every turn would wait for a connection no one gives
+    /// back (`scale_out_kill::more_people_at_once_than_pooled_connections`).
     fn turn(&self, who: &Identity) -> Result<Option<SharedTurn>> {
+        let permit = self.turn_permit()?;
         let conn = self.conn()?;
         let key = turn_key(who);
         conn.execute("SELECT pg_advisory_lock($1)", &[&key])?;
         Ok(Some(Box::new(Held {
             conn: Some(conn),
             key,
+            _permit: permit,
         })))
     }
 

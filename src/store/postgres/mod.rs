@@ -36,6 +36,7 @@ use super::{Result, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
@@ -55,6 +56,9 @@ pub struct PgStore {
     holder: String,
     /// How to connect: the web chat's listening connection is made outside the pool.
     config: tokio_postgres::Config,
+    /// Turns held at once (`coord.rs`): half the pool, so a turn's holder always finds a
+    /// connection for its reads and commit (each turn keeps one connection for its lock).
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 /// The thread that runs the store's runtime; stopped (and the runtime dropped there) when
@@ -167,6 +171,7 @@ impl PgStore {
             shown,
             holder,
             config,
+            turns: Arc::new(tokio::sync::Semaphore::new((pool_size.max(2) / 2).max(1))),
         };
         // Reach the database now: a wrong URL or password is said at start.
         store.conn()?;
@@ -184,13 +189,35 @@ impl PgStore {
     }
 
     /// A pooled connection.
+    ///
+    /// Waiting for one depends on other tasks giving theirs back, so on an async worker of a
+    /// multi-thread runtime the wait is `block_in_place`: the worker's queued tasks (one of
+    /// them may hold a connection) move to another thread meanwhile, instead of waiting behind
+    /// a blocked worker until the pool's timeout.
     pub(super) fn conn(&self) -> Result<Conn> {
         let pool = self.pool.clone();
-        let got = wait(self.io.spawn(async move { pool.get().await }))
-            .map_err(|e| StoreError::Engine(format!("store pool: {e}")))?;
+        let get = || wait(self.io.spawn(async move { pool.get().await }));
+        let got = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(get)
+            }
+            _ => get(),
+        }
+        .map_err(|e| StoreError::Engine(format!("store pool: {e}")))?;
         got.map(Conn).map_err(|e| {
             StoreError::Engine(format!("cannot reach the database {}: {e}", self.shown))
         })
+    }
+
+    /// A place among the turns held at once; waits as long as the pool would (30 s).
+    pub(super) fn turn_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        let turns = self.turns.clone();
+        wait(self.io.spawn(async move {
+            tokio::time::timeout(Duration::from_secs(30), turns.acquire_owned()).await
+        }))
+        .map_err(|e| StoreError::Engine(format!("store turns: {e}")))?
+        .map_err(|_| StoreError::Engine("store turns: none free for 30 s".into()))?
+        .map_err(|e| StoreError::Engine(format!("store turns: {e}")))
     }
 
     /// Applies the migrations the database lacks, each in its own transaction, while holding
