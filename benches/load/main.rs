@@ -450,7 +450,11 @@ per_second = 100000
             .create(true)
             .append(true)
             .open(dir.join("serve.log"))?;
-        Ok(std::process::Command::new(env!("CARGO_BIN_EXE_pstbot"))
+        // PSTBOT_LOAD_BIN runs another build of pstbot (before/after comparisons).
+        let bin = std::env::var_os("PSTBOT_LOAD_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pstbot")));
+        Ok(std::process::Command::new(bin)
             .arg("--config")
             .arg(dir.join("config.toml"))
             .arg("serve")
@@ -586,12 +590,24 @@ async fn load(args: Args) -> anyhow::Result<()> {
     if args.scale_out {
         return scale::scale_out(&args, provider, &drive, &everyone).await;
     }
+    let load_before = scale::loadavg();
+    let cpu_before = managed.as_ref().map(|m| scale::cpu_seconds(m.child.id(), false));
     let bot = run("pstbot", &drive, &everyone).await;
     // Give the last replies a moment, then read the bot's own numbers.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut notes = Vec::new();
+    let mut notes = vec![format!(
+        "load average before / after: {load_before} / {}",
+        scale::loadavg()
+    )];
     let mut storage = None;
     if let Some(m) = managed.as_mut() {
+        if let Some(before) = cpu_before {
+            let cpu = scale::cpu_seconds(m.child.id(), false) - before;
+            notes.push(format!(
+                "bot CPU (user + system): {cpu:.2} s, {:.0} µs per message",
+                1e6 * cpu / bot.messages.max(1) as f64
+            ));
+        }
         let rss = m.peak_rss_kib();
         m.stop().await?;
         let data = m.data();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// CPU seconds (user + system) of process `pid`; with `children`, also of its children it
 /// waited for (how the postmaster accounts for its backends once they exit).
-fn cpu_seconds(pid: u32, children: bool) -> f64 {
+pub fn cpu_seconds(pid: u32, children: bool) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
     };
@@ -57,7 +57,7 @@ fn server_cpu(postmaster: u32) -> f64 {
     total
 }
 
-fn loadavg() -> String {
+pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
         .split_whitespace()
