@@ -39,22 +39,37 @@ impl Serving {
 }
 
 /// Writes a config for a process on PostgreSQL in a folder of its own under `dir`, listening
-/// on `port`, with `extra` appended; returns its path.
-pub fn postgres_config(dir: &Path, port: u16, extra: &str) -> PathBuf {
+/// on `port`, changed by `edit`, with `extra` appended; returns its path.
+pub fn postgres_config(
+    dir: &Path,
+    port: u16,
+    extra: &str,
+    edit: impl Fn(String) -> String,
+) -> PathBuf {
     let sub = dir.join(format!("p{port}"));
     std::fs::create_dir_all(&sub).unwrap();
     let path = super::config_file(&sub, &format!("127.0.0.1:{port}"));
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replacen("[store]\n", "[store]\nbackend = \"postgres\"\n", 1);
-    std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
+    std::fs::write(&path, format!("{}\n{extra}", edit(text))).unwrap();
     path
 }
 
 /// Starts `pstbot serve` on the database `url` with `extra` config, and waits for `/healthz`.
 pub async fn serve(dir: &Path, url: &str, extra: &str) -> Serving {
+    serve_edited(dir, url, extra, |t| t).await
+}
+
+/// [`serve`] with the example config changed by `edit` first.
+pub async fn serve_edited(
+    dir: &Path,
+    url: &str,
+    extra: &str,
+    edit: impl Fn(String) -> String,
+) -> Serving {
     let port = super::free_port();
-    let config = postgres_config(dir, port, extra);
+    let config = postgres_config(dir, port, extra, edit);
     let child = Command::new(env!("CARGO_BIN_EXE_pstbot"))
         .arg("--config")
         .arg(&config)

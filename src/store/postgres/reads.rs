@@ -2,7 +2,7 @@
 //! files.
 
 use super::PgStore;
-use super::rows::{case_key, clean, record};
+use super::rows::{bound, case_key, clean, record};
 use super::writes::guest_from;
 use crate::cases::{Case, CaseNumber, Service};
 use crate::dialogs::Conversation;
@@ -152,7 +152,7 @@ impl CaseStore for PgStore {
         self.records(
             "SELECT record FROM cases WHERE created_at >= $1 AND created_at < $2
              ORDER BY created_at, number",
-            &[&from, &to],
+            &[&bound(from), &bound(to)],
         )
     }
 
