@@ -101,7 +101,7 @@ impl GuestStore for PgStore {
 
     fn guests_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Guest>> {
         let sql = format!("{GUEST} WHERE $1::text IS NULL OR g.id > $1 ORDER BY g.id LIMIT $2");
-        self.guests_of(&sql, &[&after.map(clean), &(limit as i64)])
+        self.guests_of(&sql, &[&after.map(clean), &super::rows::limit(limit)])
     }
 
     fn visits(&self) -> Result<Vec<Visit>> {

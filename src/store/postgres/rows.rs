@@ -27,6 +27,12 @@ pub(super) fn bound(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono
     t.max(chrono::Utc.with_ymd_and_hms(-4000, 1, 1, 0, 0, 0).unwrap())
 }
 
+/// A `usize` limit as a `LIMIT` parameter: callers say "no limit" with `usize::MAX`, which as
+/// `i64` would be −1, refused by PostgreSQL (`2201W`).
+pub(super) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// [`clean`] of an optional text.
 pub(super) fn clean_opt(s: Option<&str>) -> Option<String> {
     s.map(clean)
