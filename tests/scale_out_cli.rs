@@ -3,7 +3,8 @@
 //! (webhook mode) in turn, and the real binary's `report`, `export guestbook` and `backup`
 //! (restored into an empty database) run beside them and see the data; an applicant's
 //! `datasaya` and `hapusdata` go to one process and the erasure shows on the other (and in
-//! the export); an officer's `antrian` and `lihat` on one process see a case made on the other.
+//! the export); an officer's `antrian` and `lihat` on one process (and in `pstbot chat`) see a
+//! case made on the other.
 
 mod support;
 
@@ -13,7 +14,7 @@ use pstbot::store::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use support::postgres::shared;
-use support::serving::{Serving, postgres_config, serve_edited, succeeds};
+use support::serving::{Serving, chat, postgres_config, serve_edited, succeeds};
 use support::telegram_api::{FakeBotApi, TOKEN};
 
 /// Rina's Telegram user id (an officer: `petugas`, `resepsionis`).
@@ -193,6 +194,11 @@ async fn report_export_backup_privacy_and_officers_commands_work_while_two_proce
     // The administrator's commands, on a machine of their own (no service's control socket:
     // each opens the database itself), while both processes run.
     let admin = postgres_config(dir.path(), support::free_port(), "", |t| t);
+    // An officer at the terminal (`pstbot chat`, a third process on the database) too.
+    let said = chat(&admin, &url, "rina", &format!("antrian\nlihat {n}\n"));
+    for f in [n.as_str(), "Ani Lestari", "Tabel kemiskinan"] {
+        assert!(said.contains(f), "{f:?} not in {said}");
+    }
     let month = day(0, "%Y-%m");
     let out = dir.path().join("laporan");
     let said = succeeds(

@@ -181,3 +181,34 @@ pub fn connections_to(pid: u32, port: u16) -> usize {
         })
         .unwrap_or(0)
 }
+
+/// `pstbot chat --as USER` on the database `url` with `script` piped in (one message a line);
+/// what it printed. It must succeed.
+pub fn chat(config: &Path, url: &str, user: &str, script: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pstbot"))
+        .arg("--config")
+        .arg(config)
+        .args(["chat", "--as", user])
+        .env_remove("PSTBOT_CONFIG")
+        .env("PSTBOT_STORE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pstbot chat starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "chat failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
