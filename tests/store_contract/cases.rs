@@ -42,6 +42,15 @@ pub fn case_contract(store: &dyn Store) {
         .cases_created_between(start + Duration::minutes(10), start + Duration::minutes(30))
         .unwrap();
     assert_eq!(numbers(between), ["ADU-2026-000001", "REK-2026-000002"]);
+    // "Since ever" and "for ever" as bounds (the monthly report asks from `MIN_UTC`): beyond
+    // what PostgreSQL's timestamps hold, still an answer.
+    let ever = store
+        .cases_created_between(
+            chrono::DateTime::<Utc>::MIN_UTC,
+            chrono::DateTime::<Utc>::MAX_UTC,
+        )
+        .unwrap();
+    assert_eq!(ever.len(), created.len());
 
     // Issued recommendations: REK cases in one of the stages asked for.
     for (n, stage) in [

@@ -47,6 +47,7 @@ pub fn queue_contract(store: &dyn Store) {
     assert_eq!(a.rows.iter().map(|r| r.id).collect::<Vec<_>>(), a.queued);
     let rows = store.outbox_pending(None, 10).unwrap();
     assert_eq!(rows, a.rows);
+    assert_eq!(store.outbox_pending(None, usize::MAX).unwrap(), rows);
     assert_eq!(
         rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>(),
         [0, 1, 2].map(|i| OutboxRow::key_for(&key, i))

@@ -63,4 +63,7 @@ pub fn web_contract(store: &dyn Store) {
     assert_eq!(other.len(), 1);
     assert_eq!(other[0].0, sb);
     assert!(store.web_log(&"c".repeat(64), 0, 10).unwrap().is_empty());
+    // "No limit" (`datasaya` counts a whole transcript so): every entry.
+    assert_eq!(store.web_log(&a, 0, usize::MAX).unwrap(), all);
+    assert_eq!(store.web_log_tail(&a, usize::MAX).unwrap(), all);
 }

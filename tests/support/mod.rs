@@ -7,6 +7,7 @@ pub mod gateway;
 pub mod graph_api;
 pub mod mail;
 pub mod postgres;
+pub mod serving;
 pub mod telegram_api;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};

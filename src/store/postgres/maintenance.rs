@@ -28,7 +28,7 @@ impl StoreMaintenance for PgStore {
             &[
                 &after.map(clean),
                 &before,
-                &(limit as i64),
+                &super::rows::limit(limit),
                 &(TIMER_MARK.len() as i32),
                 &TIMER_MARK,
             ],
@@ -62,7 +62,7 @@ impl StoreMaintenance for PgStore {
         let after = after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
         let page = c.query(
             "SELECT id, at, has_text FROM outbox_sent WHERE id > $1 ORDER BY id LIMIT $2",
-            &[&after, &(limit as i64)],
+            &[&after, &super::rows::limit(limit)],
         )?;
         let mut thin: Vec<i64> = Vec::new();
         let mut last = None;

@@ -15,7 +15,7 @@ impl OutboxStore for PgStore {
         let after = after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
         self.records(
             "SELECT record FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
-            &[&after, &(limit as i64)],
+            &[&after, &super::rows::limit(limit)],
         )
     }
 

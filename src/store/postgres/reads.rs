@@ -2,7 +2,7 @@
 //! files.
 
 use super::PgStore;
-use super::rows::{case_key, clean, record};
+use super::rows::{bound, case_key, clean, record};
 use super::writes::guest_from;
 use crate::cases::{Case, CaseNumber, Service};
 use crate::dialogs::Conversation;
@@ -101,7 +101,7 @@ impl GuestStore for PgStore {
 
     fn guests_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Guest>> {
         let sql = format!("{GUEST} WHERE $1::text IS NULL OR g.id > $1 ORDER BY g.id LIMIT $2");
-        self.guests_of(&sql, &[&after.map(clean), &(limit as i64)])
+        self.guests_of(&sql, &[&after.map(clean), &super::rows::limit(limit)])
     }
 
     fn visits(&self) -> Result<Vec<Visit>> {
@@ -152,7 +152,7 @@ impl CaseStore for PgStore {
         self.records(
             "SELECT record FROM cases WHERE created_at >= $1 AND created_at < $2
              ORDER BY created_at, number",
-            &[&from, &to],
+            &[&bound(from), &bound(to)],
         )
     }
 

@@ -18,6 +18,21 @@ pub(super) fn clean(s: &str) -> String {
     }
 }
 
+/// A time as a bound of a range query: PostgreSQL's `timestamptz` starts at 4713 BC, chrono's
+/// times earlier (`DateTime::MIN_UTC`, "since ever", is year −262143; its last time is within
+/// PostgreSQL's range), and a parameter outside the column's range is an error (`22008`), not
+/// an empty answer. Nothing stored lies before, so raising the bound changes no answer.
+pub(super) fn bound(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    t.max(chrono::Utc.with_ymd_and_hms(-4000, 1, 1, 0, 0, 0).unwrap())
+}
+
+/// A `usize` limit as a `LIMIT` parameter: callers say "no limit" with `usize::MAX`, which as
+/// `i64` would be −1, refused by PostgreSQL (`2201W`).
+pub(super) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// [`clean`] of an optional text.
 pub(super) fn clean_opt(s: Option<&str>) -> Option<String> {
     s.map(clean)

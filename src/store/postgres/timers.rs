@@ -11,7 +11,7 @@ impl TimerStore for PgStore {
     fn timers_due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>> {
         self.records(
             "SELECT record FROM timers WHERE due <= $1 ORDER BY due, id LIMIT $2",
-            &[&until, &(limit as i64)],
+            &[&until, &super::rows::limit(limit)],
         )
     }
 

@@ -97,7 +97,7 @@ impl PgStore {
     ) -> Result<Vec<(u64, WebLogEntry)>> {
         let after = after.min(i64::MAX as u64) as i64;
         self.conn()?
-            .query(sql, &[&clean(session), &after, &(limit as i64)])?
+            .query(sql, &[&clean(session), &after, &super::rows::limit(limit)])?
             .iter()
             .map(|r| {
                 let seq: i64 = r.get(0);
