@@ -90,9 +90,14 @@ async fn complain_with_file(t: &mut Chat, name: &str) -> String {
         &["Kapan"],
     )
     .await;
-    t.expect("20/11/2026", &["bukti"]).await;
-    t.file("bukti-layar.pdf", b"%PDF-1.4 tangkapan layar".to_vec())
-        .await;
+    // An SMS carries no file: the dialog does not ask for one there.
+    if t.who.channel == ChannelKind::Sms {
+        t.expect("20/11/2026", &["dirahasiakan"]).await;
+    } else {
+        t.expect("20/11/2026", &["bukti"]).await;
+        t.file("bukti-layar.pdf", b"%PDF-1.4 tangkapan layar".to_vec())
+            .await;
+    }
     t.expect("tidak", &["LAPOR"]).await;
     t.expect("-", &["Mohon periksa"]).await;
     let out = t.expect("kirim", &["ADU-2026-"]).await;
@@ -107,6 +112,8 @@ async fn mydata_shows_every_kind_of_record_on_every_channel() {
     for (channel, address) in [
         (ChannelKind::Terminal, "budi"),
         (ChannelKind::Whatsapp, "+6281234567890"),
+        (ChannelKind::Sms, "+6281234567891"),
+        (ChannelKind::Telegram, "4242"),
         (ChannelKind::Email, "budi.santoso@example.go.id"),
     ] {
         let mut t = Chat::memory();
@@ -140,23 +147,17 @@ async fn mydata_shows_every_kind_of_record_on_every_channel() {
         t.as_terminal("rina");
         t.expect(&format!("lihat {n}"), &[&n]).await;
         t.as_person(channel, address);
-        // By e-mail, `datasaya` arrives as a mail (a proven sender's).
-        let out = if channel == ChannelKind::Email {
-            t.send(InboundBody::Mail {
-                text: "datasaya\n".into(),
-                files: Vec::new(),
-                thread: Default::default(),
-            })
-            .await
-        } else {
-            t.say("datasaya").await
-        };
+        let out = say_as_the_channel_does(&mut t, "datasaya").await;
         for f in [
             "Budi Santoso",
             n.as_str(),
             "Tabel kemiskinan kabupaten di situs web tidak bisa diunduh sejak awal",
             "…",
-            "bukti-layar.pdf",
+            if channel == ChannelKind::Sms {
+                "Identitas dirahasiakan"
+            } else {
+                "bukti-layar.pdf"
+            },
             "Penilaian",
             "4/5",
             "Petugas ramah dan cepat",
@@ -316,6 +317,20 @@ async fn erasure_is_asked_once_more_and_can_be_cancelled() {
     assert!(t.rt.store.guest_of(&budi()).unwrap().is_some());
 }
 
+/// Says `text` as the person's channel brings it: by e-mail, as a mail (a proven sender's).
+async fn say_as_the_channel_does(t: &mut Chat, text: &str) -> String {
+    if t.who.channel == ChannelKind::Email {
+        t.send(InboundBody::Mail {
+            text: format!("{text}\n"),
+            files: Vec::new(),
+            thread: Default::default(),
+        })
+        .await
+    } else {
+        t.say(text).await
+    }
+}
+
 /// Issue 17 item 7: the erasure is confirmed in every way the question offers it, on every
 /// channel: its number (SMS and e-mail list the buttons as "1. Ya, hapus data saya"), its label
 /// typed, an everyday yes; and "2" or "tidak" keeps the data.
@@ -326,6 +341,8 @@ async fn erasure_is_confirmed_by_its_number_its_label_or_a_plain_yes_on_every_ch
         (ChannelKind::Web, "web-session-7"),
         (ChannelKind::Whatsapp, "+6285712345678"),
         (ChannelKind::Telegram, "777"),
+        (ChannelKind::Terminal, "ani"),
+        (ChannelKind::Email, "ani.lestari@example.go.id"),
     ] {
         for (confirm, erased) in [
             ("1", true),
@@ -342,9 +359,10 @@ async fn erasure_is_confirmed_by_its_number_its_label_or_a_plain_yes_on_every_ch
             t.fill_guest_book("Ani Lestari").await;
             t.expect("kirim", &["tersimpan"]).await;
             assert!(t.rt.store.guest_of(&who).unwrap().is_some());
-            let asked = t.expect("hapusdata", &["Lanjutkan?"]).await;
+            let asked = say_as_the_channel_does(&mut t, "hapusdata").await;
+            assert!(asked.contains("Lanjutkan?"), "[{channel:?}] {asked}");
             assert!(asked.contains("Ya, hapus data saya"), "{asked}");
-            let out = t.say(confirm).await;
+            let out = say_as_the_channel_does(&mut t, confirm).await;
             assert_eq!(
                 t.rt.store.guest_of(&who).unwrap().is_none(),
                 erased,

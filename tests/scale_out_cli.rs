@@ -111,7 +111,10 @@ async fn officer_says(api: &FakeBotApi, on: &Serving, text: &str, fragment: &str
     let r = reqwest::Client::new()
         .post(on.url("/webhook/telegram"))
         .header("content-type", "application/json")
-        .header(pstbot::channels::telegram::webhook::SECRET_HEADER, HOOK_SECRET)
+        .header(
+            pstbot::channels::telegram::webhook::SECRET_HEADER,
+            HOOK_SECRET,
+        )
         .body(update)
         .send()
         .await
@@ -128,7 +131,10 @@ async fn officer_says(api: &FakeBotApi, on: &Serving, text: &str, fragment: &str
         .iter()
         .map(|s| s.text.clone())
         .collect();
-    assert!(found, "after {text:?} Rina expected {fragment:?} in {got:#?}");
+    assert!(
+        found,
+        "after {text:?} Rina expected {fragment:?} in {got:#?}"
+    );
     got.join("\n")
 }
 
@@ -206,7 +212,11 @@ async fn report_export_backup_privacy_and_officers_commands_work_while_two_proce
         &url,
         &["report", "--month", &month, "--out", out.to_str().unwrap()],
     );
-    for f in ["received: 1 (REK 0, PRD 0, ADU 1)", "visits: 1", "Files / berkas"] {
+    for f in [
+        "received: 1 (REK 0, PRD 0, ADU 1)",
+        "visits: 1",
+        "Files / berkas",
+    ] {
         assert!(said.contains(f), "{f:?} not in {said}");
     }
     assert!(out.join(format!("laporan-{month}.xlsx")).exists());

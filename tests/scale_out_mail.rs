@@ -18,9 +18,7 @@ const BOUND: Duration = Duration::from_secs(8);
 const SLACK: Duration = Duration::from_secs(3);
 
 fn hello(from: &str, id: &str) -> String {
-    format!(
-        "From: {from}\nTo: {USER}\nSubject: Halo\nMessage-ID: <{id}@example.org>\n\nhalo\n"
-    )
+    format!("From: {from}\nTo: {USER}\nSubject: Halo\nMessage-ID: <{id}@example.org>\n\nhalo\n")
 }
 
 /// The mails the sink accepted for each of `people`.

@@ -591,7 +591,9 @@ async fn load(args: Args) -> anyhow::Result<()> {
         return scale::scale_out(&args, provider, &drive, &everyone).await;
     }
     let load_before = scale::loadavg();
-    let cpu_before = managed.as_ref().map(|m| scale::cpu_seconds(m.child.id(), false));
+    let cpu_before = managed
+        .as_ref()
+        .map(|m| scale::cpu_seconds(m.child.id(), false));
     let bot = run("pstbot", &drive, &everyone).await;
     // Give the last replies a moment, then read the bot's own numbers.
     tokio::time::sleep(Duration::from_millis(200)).await;

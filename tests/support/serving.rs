@@ -49,9 +49,11 @@ pub fn postgres_config(
     let sub = dir.join(format!("p{port}"));
     std::fs::create_dir_all(&sub).unwrap();
     let path = super::config_file(&sub, &format!("127.0.0.1:{port}"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replacen("[store]\n", "[store]\nbackend = \"postgres\"\n", 1);
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "[store]\n",
+        "[store]\nbackend = \"postgres\"\n",
+        1,
+    );
     std::fs::write(&path, format!("{}\n{extra}", edit(text))).unwrap();
     path
 }
