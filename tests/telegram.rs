@@ -392,6 +392,18 @@ async fn guest_book_complaint_and_an_officer_answering_in_the_group() {
         .find_map(|s| s.document)
         .unwrap();
     assert_eq!(doc.1, letter, "the document arrives byte for byte");
+    // Her reply by quoting and her letter each got one answer in the group, nothing more
+    // (issue 20, item 4): give a second post the time it would take, then count.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let group: Vec<String> = api.sent_to(ADMIN).into_iter().map(|s| s.text).collect();
+    for fragment in [
+        format!("Balasan untuk {case}"),
+        "kirim berkasnya sekarang".to_string(),
+        "terkirim ke pemohon".to_string(),
+    ] {
+        let seen = group.iter().filter(|t| t.contains(&fragment)).count();
+        assert_eq!(seen, 1, "{fragment:?} posted {seen} times: {group:#?}");
+    }
     // The evidence Budi sent was downloaded whole and kept with the case.
     assert_eq!(
         support::case_file(svc.rt.store.as_ref(), &case, "bukti-layar.pdf"),
