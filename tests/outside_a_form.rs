@@ -116,8 +116,21 @@ async fn a_returning_person_with_an_open_case_starts_a_new_request_on_every_chan
 
 #[tokio::test]
 async fn one_word_is_asked_about_and_several_open_cases_ask_which_once() {
+    for (channel, address) in [
+        (ChannelKind::Whatsapp, "+6281234567890"),
+        (ChannelKind::Telegram, "4242"),
+        (ChannelKind::Web, "web-session-9"),
+        (ChannelKind::Sms, "+6281234567890"),
+        (ChannelKind::Email, "budi.santoso@example.go.id"),
+        (ChannelKind::Terminal, "budi"),
+    ] {
+        asked_about_and_which_case(channel, address).await;
+    }
+}
+
+async fn asked_about_and_which_case(channel: ChannelKind, address: &str) {
     let mut t = Chat::memory();
-    t.as_person(ChannelKind::Whatsapp, "+6281234567890");
+    t.as_person(channel, address);
     let first = file_complaint(&mut t, false).await;
     // One word: is it for the officer or the menu?
     let (asked, posted) = say(&mut t, "revisi").await;
@@ -147,11 +160,18 @@ async fn one_word_is_asked_about_and_several_open_cases_ask_which_once() {
         which.contains(&first) && which.contains(&second) && posted.is_empty(),
         "{which}"
     );
-    let picked = t
-        .send(pstbot::message::InboundBody::Choice(format!(
+    // A button where the channel has them; elsewhere the number typed.
+    let picked = if matches!(
+        channel,
+        ChannelKind::Sms | ChannelKind::Email | ChannelKind::Terminal
+    ) {
+        t.say(&second.to_lowercase()).await
+    } else {
+        t.send(pstbot::message::InboundBody::Choice(format!(
             "kasus:{second}"
         )))
-        .await;
+        .await
+    };
     let posted = officers_posts(&t);
     assert!(picked.contains(&second), "{picked}");
     assert!(
@@ -168,5 +188,102 @@ async fn one_word_is_asked_about_and_several_open_cases_ask_which_once() {
     assert!(
         next.contains(&second) && posted.iter().any(|p| p.contains(&second)),
         "remembered: {next} {posted:?}"
+    );
+}
+
+/// The same rules in English: a person who switched to English greets, thanks, asks for the
+/// status and names a service in English; a thank-you after an officer's reply is answered and
+/// not forwarded; a greeting while the status is on screen opens the menu.
+#[tokio::test]
+async fn in_english_and_after_an_officers_reply() {
+    let mut t = Chat::memory();
+    t.as_person(ChannelKind::Whatsapp, "+6281234567890");
+    let case = file_complaint(&mut t, false).await;
+    let (out, posted) = say(&mut t, "english please").await;
+    assert!(posted.is_empty(), "{out}");
+    // The officer answers; the person thanks her.
+    t.as_terminal("rina");
+    t.say(&format!(
+        "balas {case} Tabelnya sudah kami perbaiki, silakan dicoba lagi."
+    ))
+    .await;
+    t.as_person(ChannelKind::Whatsapp, "+6281234567890");
+    for thanks in ["thank you", "thanks a lot", "terima kasih banyak bu"] {
+        let (out, posted) = say(&mut t, thanks).await;
+        assert!(
+            out.contains("welcome") || out.contains("Sama-sama"),
+            "{thanks:?}: {out}"
+        );
+        assert!(posted.is_empty(), "{thanks:?} was forwarded: {posted:?}");
+    }
+    let (status, posted) = say(&mut t, "check my status").await;
+    assert!(status.contains(&case) && posted.is_empty(), "{status}");
+    // A greeting while the status is still on screen: the menu, in English, with the case.
+    let (menu, posted) = say(&mut t, "hello").await;
+    assert!(menu.contains(&case) && menu.contains("Welcome"), "{menu}");
+    assert!(posted.is_empty(), "a greeting is not forwarded: {posted:?}");
+    // A message for the officer, in English, goes to the officer.
+    let (out, posted) = say(
+        &mut t,
+        "The new table opens now, but the 2023 column is still empty",
+    )
+    .await;
+    assert!(out.contains(&case), "{out}");
+    assert!(
+        posted.iter().any(|p| p.contains("2023 column")),
+        "{posted:?}"
+    );
+    let (started, posted) = say(&mut t, "i want to buy susenas data").await;
+    assert!(
+        started.contains("Welcome back") && posted.is_empty(),
+        "{started}"
+    );
+}
+
+/// The menu a greeting opens tells a person with an open case to just type the message: a
+/// message typed while it waits goes to the officer, and small talk is answered, not
+/// re-prompted as a wrong pick.
+#[tokio::test]
+async fn a_message_typed_at_the_menu_reaches_the_officer() {
+    let mut t = Chat::memory();
+    t.as_person(ChannelKind::Sms, "+6281234567890");
+    let case = file_complaint(&mut t, false).await;
+    let (menu, _) = say(&mut t, "halo").await;
+    assert!(menu.contains("ketik saja pesan"), "{menu}");
+    let (out, posted) = say(
+        &mut t,
+        "Pak, file tabel yang kemarin dikirim tidak bisa dibuka, mohon dikirim ulang",
+    )
+    .await;
+    assert!(out.contains(&case), "{out}");
+    assert!(
+        posted.iter().any(|p| p.contains("tidak bisa dibuka")),
+        "{posted:?}"
+    );
+    say(&mut t, "menu").await;
+    let (out, posted) = say(&mut t, "sudah saya perbaiki pak").await;
+    assert!(
+        posted.iter().any(|p| p.contains("sudah saya perbaiki")),
+        "a message that picks nothing goes too: {out}"
+    );
+    say(&mut t, "menu").await;
+    let (out, posted) = say(&mut t, "makasih").await;
+    assert!(out.contains("Sama-sama") && posted.is_empty(), "{out}");
+    // A pick is still a pick.
+    say(&mut t, "menu").await;
+    let (status, posted) = say(&mut t, "4").await;
+    assert!(status.contains(&case) && posted.is_empty(), "{status}");
+    // With the status list on screen, a question for the officer goes to the officer; a
+    // request number is still read as one.
+    let (_, posted) = say(&mut t, "berkasnya sudah saya kirim lewat email pak").await;
+    assert!(
+        posted.iter().any(|p| p.contains("lewat email")),
+        "{posted:?}"
+    );
+    say(&mut t, "status").await;
+    let (details, posted) = say(&mut t, &case).await;
+    assert!(
+        details.contains(&case) && details.contains("Tahap") && posted.is_empty(),
+        "{details}"
     );
 }

@@ -197,6 +197,13 @@ fn step_once(
         (Input::Text(_), Some(t)) => Input::Text(t),
         (other, _) => other.clone(),
     };
+    if let Input::Text(t) = &clean
+        && outside::view_passes_on(&out, ctx, &clean, t)
+    {
+        out.conv.active = None;
+        outside::outside_dialog(&mut out, ctx, &clean, Some(t), false);
+        return (out.conv, out.effects);
+    }
     answer(&mut out, ctx, &clean);
     (out.conv, out.effects)
 }

@@ -99,6 +99,37 @@ pub(super) fn outside_dialog(
     start_dialog(out, ctx, "menu", None);
 }
 
+/// Dialogs that show something to pick from rather than ask a question: the main menu, and the
+/// status list ("type a request number for its details").
+const VIEWS: [&str; 2] = ["menu", "status"];
+
+/// Whether a text typed while a view (the menu, the status list) waits is read as outside a
+/// form instead: a view is not a question. Small talk ("makasih", "ok", "halo") is; and for a
+/// person with an open case (whom the menu tells "just type your message"), a long message, or
+/// one without a digit that picks nothing (not a mistyped number), goes to the officer as it
+/// would with nothing on screen.
+pub(super) fn view_passes_on(out: &Out, ctx: &Ctx, input: &Input, text: &str) -> bool {
+    let Some(turn) = out.turn(ctx) else {
+        return false;
+    };
+    if !VIEWS.contains(&turn.dialog.id.as_str()) || !turn.answers.is_empty() {
+        return false;
+    }
+    let lex = &out.bot.understanding.lexicon;
+    if understand::small_talk(lex, text).is_some() {
+        return true;
+    }
+    if !ctx.cases.iter().any(|c| c.open) {
+        return false;
+    }
+    words(text) > LONG_MESSAGE_WORDS
+        || (!text.chars().any(|c| c.is_ascii_digit())
+            && matches!(
+                crate::dialogs::steps::read(&turn, input),
+                crate::dialogs::steps::Reading::Miss(_)
+            ))
+}
+
 /// The case a message goes to: the only open case, the one the person picked before, or (for
 /// several) none yet.
 fn remembered<'a>(out: &Out, open: &[&'a CaseSummary]) -> Option<&'a CaseSummary> {
