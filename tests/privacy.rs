@@ -458,3 +458,38 @@ async fn officers_reading_personal_data_are_logged_and_only_the_head_reads_the_l
     assert_eq!(entries[0].officer, "rina");
     assert_eq!(entries[0].subject, n);
 }
+
+/// The consent states the office's actual retention period (`privacy.retention`), in words a
+/// person reads, in its long form and in the SMS one (issue 19, item 10).
+#[tokio::test]
+async fn the_consent_states_the_configured_retention_period() {
+    for (days, words_id, words_en) in [(730, "2 tahun", "2 years"), (180, "6 bulan", "6 months")] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = support::config(dir.path());
+        cfg.privacy.retention = std::time::Duration::from_secs(days * 86_400);
+        for (channel, address) in [
+            (ChannelKind::Whatsapp, "+6285712345678"),
+            (ChannelKind::Sms, "+6285712345678"),
+        ] {
+            let mut t = Chat::from_config(
+                &cfg,
+                Arc::new(pstbot::store::memory::MemoryStore::new()),
+                Arc::new(FixedClock::new(monday_morning())),
+            );
+            t.as_person(channel, address);
+            t.say("menu").await;
+            let consent = t.say("8").await;
+            assert!(
+                consent.contains(words_id),
+                "[{channel:?}] {days} d: {consent}"
+            );
+            t.say("english").await;
+            t.say("menu").await;
+            let consent = t.say("8").await;
+            assert!(
+                consent.contains(words_en),
+                "[{channel:?}] {days} d: {consent}"
+            );
+        }
+    }
+}

@@ -65,14 +65,18 @@ pub struct Chat {
 impl Chat {
     pub fn with_store(store: Arc<dyn Store>, clock: Arc<FixedClock>) -> Chat {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = config(dir.path());
-        let bot = Arc::new(Bot::load(&cfg).expect("shipped dialogs load"));
+        Self::from_config(&config(dir.path()), store, clock)
+    }
+
+    /// A runtime for `cfg` on `store`.
+    pub fn from_config(cfg: &Config, store: Arc<dyn Store>, clock: Arc<FixedClock>) -> Chat {
+        let bot = Arc::new(Bot::load(cfg).expect("shipped dialogs load"));
         let rt = Runtime::new(RuntimeParts::new(
             bot,
             store,
             clock.clone(),
             cfg.officers.clone(),
-            pstbot::channels::officers(&cfg),
+            pstbot::channels::officers(cfg),
         ))
         .unwrap();
         Chat {
@@ -101,22 +105,11 @@ impl Chat {
             "lubuklinggau" => pstbot::config::OfficeProfile::Lubuklinggau,
             _ => pstbot::config::OfficeProfile::Bengkulu,
         };
-        let clock = Arc::new(FixedClock::new(now));
-        let bot = Arc::new(Bot::load(&cfg).expect("shipped dialogs load"));
-        let rt = Runtime::new(RuntimeParts::new(
-            bot,
+        Self::from_config(
+            &cfg,
             Arc::new(MemoryStore::new()),
-            clock.clone(),
-            cfg.officers.clone(),
-            pstbot::channels::officers(&cfg),
-        ))
-        .unwrap();
-        Chat {
-            rt: Arc::new(rt),
-            clock,
-            who: Identity::new(ChannelKind::Terminal, "budi"),
-            last: Vec::new(),
-        }
+            Arc::new(FixedClock::new(now)),
+        )
     }
 
     /// The messages of the last answer addressed to `who`, as text.
