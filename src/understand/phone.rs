@@ -1,8 +1,12 @@
-//! Indonesian phone numbers: THE one place that reads them (the older parser in
-//! `dialogs::input` is to be replaced by this). A number is found inside a sentence ("no hp sy
-//! 081377712345", "0812 3456 7890 (WA)"), in any of the forms people use: `+62`, `62` or `0`
-//! first; spaces, dashes, dots and brackets between digits; `+6208…` (the 0 after 62 dropped);
-//! a letter o typed for the leading zero. The result is E.164 (`+6281234567890`).
+//! Indonesian phone numbers: THE one place that reads them. The phone step calls it on what a
+//! person types; `message::normalize_phone` (re-exported as `dialogs::input::normalize_phone`;
+//! the SMS channel reads a sender's number with it) only checks that the whole text is a number
+//! and then calls this, so there is no second parser.
+//!
+//! A number is found inside a sentence ("no hp sy 081377712345", "0812 3456 7890 (WA)"), in any
+//! of the forms people use: `+62`, `62` or `0` first; spaces, dashes, dots and brackets between
+//! digits; `+6208…` (the 0 after 62 dropped); a letter o typed for the leading zero. The result
+//! is E.164 (`+6281234567890`).
 //!
 //! Mobile numbers start with 8 after the country code and have 9–12 digits there; land lines
 //! have an area code starting with 2–7 or 9 and 7–11 digits in all.
