@@ -407,6 +407,56 @@ const HOSTILE: &[Hostile] = &[
         "email::a_forged_from_acts_as_nobody_officers_cases_erasure_and_bounces",
         "only the topmost trusted verdict counts",
     ),
+    h(
+        "`GET /api/web/events?after=0` on a 700-entry web log",
+        "webchat::the_event_stream_of_a_long_log_sends_every_entry_in_order",
+        "entries 1–700 in order (pages of 300), then new ones live",
+    ),
+    h(
+        "The first web post on a disk that fills up (sled)",
+        "disk::the_first_web_post_on_a_full_disk_is_503",
+        "503 \"try again shortly\" from the first refused post (12 runs: 0–1 taken, then 503)",
+    ),
+    h(
+        "The first web post while the PostgreSQL server is gone",
+        "webchat::the_first_post_the_store_cannot_take_is_503_on_postgres_too",
+        "503 with `Retry-After` (was 500: PostgreSQL never flags trouble)",
+    ),
+    h(
+        "A valid `pstbot_session` token planted as a cookie by a sibling subdomain (https)",
+        "webchat::over_https_the_cookie_has_the_host_prefix_and_a_planted_one_is_not_adopted",
+        "not adopted (`resumed: false`, 401 on it); the cookie is `__Host-pstbot_session`",
+    ),
+    h(
+        "100 file downloads on a 20,000-entry web log; 31 downloads in a minute",
+        "webchat::a_file_lookup_does_not_read_the_whole_log_and_downloads_are_limited",
+        "index: 100 lookups ≈ 2 whole-log reads (≈ 72 before); the 31st → 429",
+    ),
+    h(
+        "7 event streams from one web session; 9 from one address",
+        "webchat::open_event_streams_are_capped_per_session_and_per_address",
+        "429 with `Retry-After`; a closed stream frees its place; other addresses served",
+    ),
+    h(
+        "An office page hostile to the widget: long, right-to-left, fixed header and cookie banner at z-index 2147483647, `button`/`iframe` styles of its own, a transformed `<body>`",
+        "webchat_browser::the_widget_stays_reachable_on_a_long_right_to_left_page_with_its_own_fixed_layers",
+        "the bubble and the chat on screen and on top, the chat within 360 × 740",
+    ),
+    h(
+        "An office page wider than the phone (a 900 px table, right to left) scrolled to its far end",
+        "webchat_browser::on_a_page_wider_than_the_phone_the_bubble_follows_the_screen",
+        "the bubble and the chat follow the part on screen (was: the bubble 1,050 px below the screen)",
+    ),
+    h(
+        "1,100 half-sent requests (`GET /healthz` with headers never finished) from one address, the service under `ulimit -n 1024`",
+        "abuse::a_thousand_half_sent_requests_from_one_client_leave_the_service_answerable",
+        "(asserted) every connect accepted; at least 844 refused at once, at most 256 left open (the per-address cap); another address (127.0.0.2) answered 200 five times during the flood, and the SMS webhook (from 127.0.0.3) took five messages (200); the flooding address answered 200 once it lets go; a clean stop on SIGTERM; no \"Too many open files\" in the log",
+    ),
+    h(
+        "Headers trickled a byte every 0.5 s and never finished; a `Content-Length: 100` body that never comes; a kept-alive connection left idle after a 200 (timeouts set to 2 s)",
+        "abuse::trickling_stalled_and_idle_connections_are_closed",
+        "(asserted) each closed by the service within 8 s (the trickle and the stalled webhook body not before 1 s: by the timeouts); another address answered 200 after; a clean stop on SIGTERM",
+    ),
 ];
 
 #[test]
