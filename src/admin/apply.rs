@@ -161,24 +161,30 @@ pub fn plan(
     })
 }
 
-/// Whether `cmd` is a listing (`antrian`, `hariini`, `bantuan`) already answered in the
-/// officers' chat the officer writes in, less than a minute ago and to anyone: its answer is
-/// still on screen there, and the group's 20 messages a minute are shared by everyone (issue
-/// 20, item 5). Remembered by destination chat in [`crate::plan::listings`].
+/// Whether `cmd` was already answered in the officers' chat the officer writes in, less than a
+/// minute ago and to anyone, the same command with the same arguments: its answer is still on
+/// screen there, and the group's 20 messages a minute are shared by everyone (issue 20, item 5).
+/// A command sent twice (two officers, or a double press) is answered, and done, once.
+/// Remembered by destination chat in [`crate::plan::recent`].
 fn repeated(d: &Draft, cmd: &AdminCommand) -> bool {
-    let listing = matches!(
-        cmd,
-        AdminCommand::Queue | AdminCommand::Today | AdminCommand::Help
-    );
-    if !listing || !d.ctx.officer_ids.in_officers_chat(&d.me) {
+    if !answered_once_a_minute(cmd) || !d.ctx.officer_ids.in_officers_chat(&d.me) {
         return false;
     }
     // An officer in a group chat is `CHAT/USER`: the chat is the part before the slash.
     let chat = d.me.address.split('/').next().unwrap_or_default();
     let chat = format!("{}:{chat}", d.me.channel.as_str());
     !d.ctx
-        .listings
+        .recent_commands
         .answer(&chat, &format!("{cmd:?}"), &d.commit.dedupe, d.ctx.now)
+}
+
+/// Every command but those whose repeat means something new: `kirim` (a file follows it),
+/// `tamu` (another walk-in visitor may have the same name) and `panggil` (the next in line).
+fn answered_once_a_minute(cmd: &AdminCommand) -> bool {
+    !matches!(
+        cmd,
+        AdminCommand::Send { .. } | AdminCommand::Visitor { .. } | AdminCommand::Call { .. }
+    )
 }
 
 /// The case number a quoted bot message is about (posts to officers start with `[NUMBER]`).

@@ -34,8 +34,8 @@ pub struct PlanContext<'a> {
     /// Average desk minutes per walk-in visitor, for the queue's wait estimate
     /// (`office.minutes_per_visitor`).
     pub minutes_per_visitor: u32,
-    /// The listings lately answered in each officers' chat (answered once a minute there).
-    pub listings: &'a super::listings::RecentListings,
+    /// The commands lately answered in each officers' chat (answered once a minute there).
+    pub recent_commands: &'a super::recent::RecentCommands,
 }
 
 impl PlanContext<'_> {

@@ -7,8 +7,8 @@
 
 pub mod context;
 pub mod files;
-pub mod listings;
 pub mod notify;
+pub mod recent;
 
 pub use context::PlanContext;
 pub use files::{attachment_ref, sanitize_filename};

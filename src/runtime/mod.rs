@@ -156,8 +156,8 @@ pub struct Runtime {
     issued: Vec<Activity>,
     flood: flood::FloodGate,
     turns: turns::Turns,
-    /// The listings lately answered in each officers' chat (issue 20, item 5).
-    listings: crate::plan::listings::RecentListings,
+    /// The commands lately answered in each officers' chat (issue 20, item 5).
+    recent_commands: crate::plan::recent::RecentCommands,
     /// Woken after a commit queued messages that were not handed off (the delivery worker
     /// then reads the store for them).
     pub outbox_wake: Arc<Notify>,
@@ -189,7 +189,7 @@ impl Runtime {
             issued,
             flood: flood::FloodGate::new(settings.messages_per_minute),
             turns: turns::Turns::new(),
-            listings: Default::default(),
+            recent_commands: Default::default(),
             outbox_wake: Arc::new(Notify::new()),
             handoff: Arc::new(Handoff::default()),
             timers_wake: Arc::new(Notify::new()),
@@ -211,7 +211,7 @@ impl Runtime {
             officer_ids: &*self.officer_ids,
             issued: &self.issued,
             minutes_per_visitor: self.settings.minutes_per_visitor,
-            listings: &self.listings,
+            recent_commands: &self.recent_commands,
         }
     }
 

@@ -1,7 +1,8 @@
-//! The listings lately answered in each officers' chat (issue 20, item 5): when two or three
-//! officers ask the same `antrian`, `hariini` or `bantuan` in the group within a minute, the
-//! group gets one answer — it is still on screen for everyone, and the group's 20 messages a
-//! minute are shared by all.
+//! The commands lately answered in each officers' chat (issue 20, item 5): when two or three
+//! officers send the same command in the group within a minute (`antrian`, `lihat ADU-…`, or a
+//! double press of `pindah …`), the group gets one answer and the command is done once — the
+//! answer is still on screen for everyone, and the group's 20 messages a minute are shared by
+//! all.
 //!
 //! Kept in memory, by destination chat, not in the store: officers write concurrently (each
 //! in their own turn), so a stored record would be read by two plans at once and both would
@@ -16,17 +17,17 @@ use std::sync::Mutex;
 /// How long a listing's answer counts as still on screen.
 const ON_SCREEN: i64 = 60;
 
-/// A chat and a listing in it.
+/// A chat and a command (with its arguments) sent there.
 type ChatListing = (String, String);
 
-/// The last answer of each listing in each officers' chat: when, and to which message.
+/// The last answer of each command in each officers' chat: when, and to which message.
 #[derive(Default)]
-pub struct RecentListings {
+pub struct RecentCommands {
     answered: Mutex<HashMap<ChatListing, (DateTime<Utc>, DedupeKey)>>,
 }
 
-impl RecentListings {
-    /// Whether `listing` asked in `chat` by message `by` at `now` is to be answered: not when
+impl RecentCommands {
+    /// Whether `listing` (a command with its arguments) asked in `chat` by message `by` at `now` is to be answered: not when
     /// another message had it answered there less than a minute ago. Remembers it when it is.
     /// The same message asks again when its plan is made again after a conflict: answered.
     pub fn answer(&self, chat: &str, listing: &str, by: &DedupeKey, now: DateTime<Utc>) -> bool {
@@ -52,7 +53,7 @@ mod tests {
 
     #[test]
     fn a_listing_is_answered_once_a_minute_per_chat() {
-        let l = RecentListings::default();
+        let l = RecentCommands::default();
         let t = Utc.with_ymd_and_hms(2026, 3, 16, 3, 0, 0).unwrap();
         assert!(l.answer("g", "Queue", &key("1"), t));
         // Another officer, 30 s later: not again; the same message planned again: yes.
