@@ -274,7 +274,7 @@ async fn recommendation(channel: ChannelKind, address: &str) -> Person {
     p.say("laporan IKM di web dinas", "kuesioner").await;
     p.file("kuesioner.pdf", "surat pengantar").await;
     p.file("surat-pengantar.pdf", "Mohon periksa").await;
-    let summary = support::transcript(&p.t.last);
+    let summary = support::transcript(&p.t.last, &p.t.rt.bot.texts);
     summary_has(
         &summary,
         &[

@@ -10,6 +10,7 @@ use crate::message::{
     Attachment, ChannelKind, Identity, InboundBody, InboundMessage, OutboundMessage,
 };
 use crate::runtime::Runtime;
+use crate::text::Texts;
 use std::io::Write;
 use std::path::Path;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
@@ -71,15 +72,12 @@ pub fn mime_for(path: &Path) -> &'static str {
 }
 
 /// Prints one bot message: its text, its files, then its choices numbered.
-pub fn render(out: &mut impl Write, m: &OutboundMessage) -> std::io::Result<()> {
+pub fn render(out: &mut impl Write, m: &OutboundMessage, words: &Texts) -> std::io::Result<()> {
     writeln!(out, "{}", m.text.replace('*', ""))?;
     for f in &m.files {
-        writeln!(
-            out,
-            "  [berkas / file: {} ({} KB)]",
-            f.filename,
-            f.size.div_ceil(1024)
-        )?;
+        let kb = f.size.div_ceil(1024).to_string();
+        let line = words.officer("terminal_file", &[("name", f.filename.clone()), ("kb", kb)]);
+        writeln!(out, "{line}")?;
     }
     for (i, c) in m.choices.iter().enumerate() {
         writeln!(out, "  {}. {}", i + 1, c.label)?;
@@ -89,15 +87,20 @@ pub fn render(out: &mut impl Write, m: &OutboundMessage) -> std::io::Result<()> 
 
 /// Prints a message for someone else (a notification to an applicant, a post to the officers'
 /// chat) under a header, so one terminal can play both sides of a case.
-pub fn render_for(out: &mut impl Write, m: &OutboundMessage, me: &Identity) -> std::io::Result<()> {
+pub fn render_for(
+    out: &mut impl Write,
+    m: &OutboundMessage,
+    me: &Identity,
+    words: &Texts,
+) -> std::io::Result<()> {
     if m.to != *me {
         let to = match m.to.channel {
-            ChannelKind::Officers => "chat petugas / officers' chat".to_string(),
+            ChannelKind::Officers => words.officer("terminal_officers_chat", &[]),
             _ => m.to.to_string(),
         };
-        writeln!(out, "── untuk / to {to} ──")?;
+        writeln!(out, "{}", words.officer("terminal_to", &[("to", to)]))?;
     }
-    render(out, m)
+    render(out, m, words)
 }
 
 /// Whether the terminal shows (and so delivers) a queued message to `to` for the user `who`:
@@ -133,13 +136,15 @@ fn show_queued<W: Write>(rt: &Runtime, out: &mut W, who: &Identity) -> crate::Re
     if mine.is_empty() {
         return Ok(());
     }
+    let words = &rt.bot.texts;
+    let count = mine.len().to_string();
     writeln!(
         out,
-        "(pesan yang menunggu / waiting messages: {})\n",
-        mine.len()
+        "{}\n",
+        words.officer("terminal_waiting", &[("count", count)])
     )?;
     for r in mine {
-        render_for(out, &r.msg, who)?;
+        render_for(out, &r.msg, who, words)?;
         delivered(rt, r.id, &r.msg.to)?;
     }
     Ok(())
@@ -164,11 +169,13 @@ where
     let mut who = Identity::new(ChannelKind::Terminal, user);
     let mut lines = input.lines();
     let mut seq = 0u64;
+    let words = &rt.bot.texts;
     if interactive {
+        let office = rt.bot.office_name.clone();
         writeln!(
             out,
-            "pstbot — {} (ketik /quit untuk keluar, /quit to exit)\n",
-            rt.bot.office_name
+            "{}\n",
+            words.officer("terminal_banner", &[("office", office)])
         )?;
     }
     show_queued(rt, out, &who)?;
@@ -187,15 +194,22 @@ where
         let body = if let Some(rest) = trimmed.strip_prefix("/as ") {
             let name = rest.trim();
             if name.is_empty() {
-                writeln!(out, "(usage: /as NAME)\n")?;
+                writeln!(out, "{}\n", words.officer("terminal_usage_as", &[]))?;
                 continue;
             }
             who = Identity::new(ChannelKind::Terminal, name);
             let role = match rt.officer(&who) {
-                Some(o) => format!("officer {} ({:?})", o.name, o.roles),
-                None => "applicant".to_string(),
+                Some(o) => words.officer(
+                    "terminal_role_officer",
+                    &[
+                        ("name", o.name.clone()),
+                        ("roles", format!("{:?}", o.roles)),
+                    ],
+                ),
+                None => words.officer("terminal_role_applicant", &[]),
             };
-            writeln!(out, "(now talking as {name}: {role})\n")?;
+            let vars = [("name", name.to_string()), ("role", role)];
+            writeln!(out, "{}\n", words.officer("terminal_now_as", &vars))?;
             show_queued(rt, out, &who)?;
             continue;
         } else if trimmed == "/whoami" {
@@ -215,7 +229,11 @@ where
                     bytes,
                 }),
                 Err(e) => {
-                    writeln!(out, "(cannot read {}: {e})\n", path.display())?;
+                    let vars = [
+                        ("path", path.display().to_string()),
+                        ("error", e.to_string()),
+                    ];
+                    writeln!(out, "{}\n", words.officer("terminal_cannot_read", &vars))?;
                     continue;
                 }
             }
@@ -236,7 +254,7 @@ where
             trust: crate::message::Trust::Proven,
         };
         for (id, reply) in rt.handle_queued(msg).await? {
-            render_for(out, &reply, &who)?;
+            render_for(out, &reply, &who, words)?;
             // The terminal is where terminal users and (in `pstbot chat`) the officers' chat
             // read their messages: once shown, they are delivered. Messages for other channels
             // stay queued for `pstbot serve` to send.

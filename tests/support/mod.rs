@@ -116,7 +116,7 @@ impl Chat {
     pub fn sent_to(&self, who: &Identity) -> String {
         let msgs: Vec<OutboundMessage> =
             self.last.iter().filter(|m| m.to == *who).cloned().collect();
-        transcript(&msgs)
+        transcript(&msgs, &self.rt.bot.texts)
     }
 
     /// Switches to the terminal identity `name` (an officer's terminal name plays that officer).
@@ -149,7 +149,7 @@ impl Chat {
             trust: pstbot::message::Trust::Proven,
         };
         self.last = self.rt.handle(msg).await.expect("handled");
-        transcript(&self.last)
+        transcript(&self.last, &self.rt.bot.texts)
     }
 
     /// The person replies to (quotes) a message with `text`.
@@ -163,7 +163,7 @@ impl Chat {
             trust: pstbot::message::Trust::Proven,
         };
         self.last = self.rt.handle(msg).await.expect("handled");
-        transcript(&self.last)
+        transcript(&self.last, &self.rt.bot.texts)
     }
 
     /// The person types `text`; returns everything the bot answered (choices numbered).
@@ -224,10 +224,10 @@ impl Chat {
 }
 
 /// The bot's messages as the terminal prints them (messages for others under a header).
-pub fn transcript(msgs: &[OutboundMessage]) -> String {
+pub fn transcript(msgs: &[OutboundMessage], words: &pstbot::text::Texts) -> String {
     let mut out = Vec::new();
     for m in msgs {
-        pstbot::channels::terminal::render_for(&mut out, m, &m.to).unwrap();
+        pstbot::channels::terminal::render_for(&mut out, m, &m.to, words).unwrap();
         if m.to.channel == ChannelKind::Officers {
             out.extend_from_slice(b"(officers)\n");
         }

@@ -214,6 +214,17 @@ pub const OFFICER_KEYS: &[&str] = &[
     "report_guest_purpose",
     "report_guest_channel",
     "report_guest_service",
+    // The terminal (`pstbot chat`).
+    "terminal_banner",
+    "terminal_to",
+    "terminal_officers_chat",
+    "terminal_file",
+    "terminal_waiting",
+    "terminal_usage_as",
+    "terminal_now_as",
+    "terminal_role_officer",
+    "terminal_role_applicant",
+    "terminal_cannot_read",
 ];
 
 /// The system texts every dialog relies on (re-prompts, command answers). An office may reword
