@@ -413,7 +413,7 @@ async fn bad_input_gets_a_clear_reprompt_and_changes_nothing() {
 }
 
 fn super_contains(t: &Chat, fragment: &str) -> bool {
-    let out = support::transcript(&t.last);
+    let out = support::transcript(&t.last, &t.rt.bot.texts);
     assert!(out.contains(fragment), "expected {fragment:?} in:\n{out}");
     true
 }

@@ -88,16 +88,10 @@ fn how_it_goes(d: &Draft, c: &Case) -> Result<String, StoreError> {
     Ok(lines.join("\n"))
 }
 
-/// A channel's name as officers know it (the desk's in their words).
+/// A channel's name as officers know it (`admin_channel_*` in dialogs/officers.toml).
 fn channel_name(d: &Draft, kind: ChannelKind) -> String {
     match kind {
-        ChannelKind::Officers | ChannelKind::Desk => return d.word("admin_channel_desk", &[]),
-        ChannelKind::Telegram => "Telegram",
-        ChannelKind::Whatsapp => "WhatsApp",
-        ChannelKind::Sms => "SMS",
-        ChannelKind::Email => "e-mail",
-        ChannelKind::Web => "web chat",
-        ChannelKind::Terminal => "terminal",
+        ChannelKind::Officers | ChannelKind::Desk => d.word("admin_channel_desk", &[]),
+        other => d.word(&format!("admin_channel_{}", other.as_str()), &[]),
     }
-    .to_string()
 }
