@@ -8,6 +8,7 @@ pub mod graph_api;
 pub mod mail;
 pub mod postgres;
 pub mod telegram_api;
+pub mod web_visitor;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use pstbot::config::Config;
