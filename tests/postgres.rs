@@ -583,6 +583,47 @@ fn a_persons_turn_is_held_across_processes_and_freed_when_done() {
     });
 }
 
+/// The scheduler fires a round of timers for many people at once under all their turns: held
+/// together they take one of the pool's places for turns, not one each. (One each, a round for
+/// more people than a process has places waited for itself — 30 s, then again on every tick —
+/// and their timers never fired: `scale_out_kill` with its web visitors, 9 people, 8 places.)
+#[test]
+fn many_peoples_turns_are_held_together_in_one_place_of_the_pool() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let url = shared().fresh_database();
+    // A pool of 4: two places for turns.
+    let a = PgStore::open(&url, 4).unwrap();
+    let b = PgStore::open(&url, 4).unwrap();
+    let people: Vec<Identity> = (0..5).map(|i| who(&format!("round-{i}"))).collect();
+    let refs: Vec<&Identity> = people.iter().collect();
+    let started = std::time::Instant::now();
+    let held = a.turns(&refs).unwrap().expect("shared turns");
+    // Another place is left for someone else's turn.
+    drop(a.turn(&who("round-other")).unwrap());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "five turns and one more waited {:?} on a pool of 4",
+        started.elapsed()
+    );
+    let released = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let t = b.turn(&people[3]).unwrap();
+            assert!(
+                released.load(Ordering::SeqCst),
+                "process b acted for one of them while process a held their turns"
+            );
+            drop(t);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        released.store(true, Ordering::SeqCst);
+        drop(held);
+        waiter.join().unwrap();
+    });
+    // All of them were let go.
+    drop(b.turns(&refs).unwrap());
+}
+
 #[test]
 fn one_process_holds_a_lease_and_another_takes_over_when_it_lapses_or_is_let_go() {
     let url = shared().fresh_database();

@@ -6,30 +6,45 @@
 //! `pg_ctl restart -m fast` does). Four SMS senders go through the whole complaint dialog again
 //! and again (guest book once, then a complaint per pass), so case numbers are taken by all
 //! three processes; two Telegram senders pause now and then past the idle timeout, so idle
-//! timers fall due throughout and across kills.
+//! timers fall due throughout and across kills. Three web chat visitors (`support::web_visitor`,
+//! as the chat page) each start a session on one process and post to any, the SMS script with
+//! the web dialog's attachment step; the first one's page keeps its event stream open
+//! throughout, connecting again (to a process picked again, with `Last-Event-ID`) when a kill or
+//! the restart breaks it.
 //!
 //! Afterwards it checks, against the fakes' logs and the database: every acknowledged message
-//! (webhook answered 200) has a delivered reply; no reply key comes from two outbox rows (no
+//! (webhook or web post answered 200) has a delivered reply; no reply key comes from two outbox rows (no
 //! step applied twice, no timer fired twice); repeated provider deliveries are at most one per
 //! chat per interruption (kills + the database restart); case numbers are gap-free per service
 //! and year and agree with their counters; no timer is overdue and every conversation was
-//! closed by its idle timer; nothing is left queued or given up.
+//! closed by its idle timer; nothing is left queued or given up. For the web visitors, each
+//! session's log read back through the API (from a process picked at random) is numbered
+//! `1..n` without a gap or a repeat; the visitor's own messages are in it once each, in order;
+//! every entry an answer showed is in it as shown; each reply in it has exactly one delivery
+//! record (written by the request or by the outbox worker, with the row's key) and every
+//! acknowledged message has one; the page with its stream open got the whole log, each entry
+//! once, in order; and the web chat filed cases too.
 //!
-//! `PSTBOT_PG_KILLS` sets the number of kills (default 4, for `cargo test`); the long form is
+//! `PSTBOT_PG_KILLS` sets the number of kills (default 4, for `cargo test`: 25–40 s on 2 shared
+//! cores, 540–830 messages acknowledged, 170–280 of them web chat); the long form is
 //! `PSTBOT_PG_KILLS=40 cargo test --test scale_out_kill -- --nocapture` (RELIABILITY.md).
 
 mod support;
 
+use pstbot::channels::web::session_id;
+use pstbot::message::{ChannelKind, Identity};
+use pstbot::store::SentRecord;
 use pstbot::store::postgres::PgStore;
 use pstbot::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::gateway::{FakeGateway, Received};
 use support::postgres::PgCluster;
 use support::telegram_api::{FakeBotApi, TOKEN};
+use support::web_visitor;
 
 const SECRET: &str = "kill-secret";
 const TG_SECRET: &str = "kill-tg-secret";
@@ -38,6 +53,8 @@ const PROCESSES: usize = 3;
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const SMS_PEOPLE: usize = 4;
 const TG_PEOPLE: [u64; 2] = [6101, 6102];
+/// Web chat visitors: a session each, started on one process, posts to any.
+const WEB_PEOPLE: usize = 3;
 /// A Telegram sender's script (as the sled crash campaign's): it starts the guest book and
 /// leaves it idle now and then, so its idle timer fires.
 const TG_SCRIPT: [&str; 6] = [
@@ -96,6 +113,22 @@ fn sms_text(seq: u64) -> &'static str {
     }
 }
 
+/// The text a web visitor posts as its message `seq`: the SMS script, with the attachment
+/// step the web dialog asks after the date (SMS has none) skipped with "-".
+fn web_text(seq: u64) -> &'static str {
+    let with_skip = |pass: &[&'static str], date: usize, i: usize| match i {
+        i if i <= date => pass[i],
+        i if i == date + 1 => "-",
+        i => pass[i - 1],
+    };
+    let (seq, first) = (seq as usize, FIRST_PASS.len() + 1);
+    if seq < first {
+        with_skip(&FIRST_PASS, 16, seq)
+    } else {
+        with_skip(&NEXT_PASS, 5, (seq - first) % (NEXT_PASS.len() + 1))
+    }
+}
+
 fn phone(i: usize) -> String {
     format!("+62812{:08}", 7000 + i)
 }
@@ -131,7 +164,13 @@ fn write_config(
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replacen("[store]\n", "[store]\nbackend = \"postgres\"\n", 1)
-        .replace("idle_timeout = \"24h\"", "idle_timeout = \"2s\"");
+        .replace("idle_timeout = \"24h\"", "idle_timeout = \"2s\"")
+        // All visitors come from 127.0.0.1.
+        .replace(
+            "_per_minute_per_session = 30",
+            "_per_minute_per_session = 100000",
+        )
+        .replace("_per_minute_per_ip = 120", "_per_minute_per_ip = 100000");
     let text = format!(
         "{text}\n[sms]\ngateway_url = \"{gateway}\"\napi_key = \"k\"\nwebhook_secret = \"{SECRET}\"\n\n\
          [telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{bot_api}\"\nmode = \"webhook\"\nwebhook_url = \"https://pst.example.go.id/webhook/telegram\"\nwebhook_secret = \"{TG_SECRET}\"\n\n\
@@ -183,10 +222,27 @@ async fn healthy(client: &reqwest::Client, port: u16) -> bool {
     false
 }
 
+fn identity(who: &Sender) -> Identity {
+    match who {
+        Sender::Sms(i) => Identity::new(ChannelKind::Sms, phone(*i)),
+        Sender::Telegram(u) => Identity::new(ChannelKind::Telegram, u.to_string()),
+        Sender::Web(_, token) => pstbot::channels::web::identity(&session_id(token)),
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Sender {
     Sms(usize),
     Telegram(u64),
+    /// A web visitor and its session token.
+    Web(usize, &'static str),
+}
+
+/// A web message acknowledged (2xx): whose, which, and the entries its answer showed.
+struct WebAck {
+    visitor: usize,
+    seq: u64,
+    shown: Vec<web_visitor::Entry>,
 }
 
 static SENT_AT: AtomicU64 = AtomicU64::new(1_763_888_400);
@@ -235,6 +291,15 @@ fn request(
                 format!("telegram:{update_id}#"),
             )
         }
+        Sender::Web(_, token) => {
+            let id = format!("w{seq}");
+            let session = session_id(token);
+            (
+                web_visitor::post(client, port, "/api/web/messages", Some(token))
+                    .json(&serde_json::json!({ "id": id, "text": web_text(seq) })),
+                format!("web:{session}/{id}#"),
+            )
+        }
     }
 }
 
@@ -246,14 +311,29 @@ async fn sender(
     ports: Arc<Vec<u16>>,
     who: Sender,
     acked: Arc<Mutex<Vec<String>>>,
+    web_acks: Arc<Mutex<Vec<WebAck>>>,
     running: Arc<AtomicBool>,
 ) {
     let mut seq = 0u64;
     while running.load(Ordering::Relaxed) {
         let port = ports[fastrand::usize(..ports.len())];
         let (req, key) = request(&client, port, who, seq);
-        match req.send().await {
-            Ok(r) if r.status() == 200 => {
+        let answer = match req.send().await {
+            Ok(r) if r.status() == 200 => match who {
+                // The page reads the answer; one cut off is not taken (and sent again).
+                Sender::Web(visitor, _) => r.json::<serde_json::Value>().await.ok().map(|v| {
+                    web_acks.lock().unwrap().push(WebAck {
+                        visitor,
+                        seq,
+                        shown: web_visitor::entries(&v),
+                    })
+                }),
+                _ => Some(()),
+            },
+            _ => None,
+        };
+        match answer {
+            Some(()) => {
                 acked.lock().unwrap().push(key);
                 seq += 1;
                 // Telegram senders now and then pause past the idle timeout (2 s).
@@ -263,7 +343,7 @@ async fn sender(
                 };
                 tokio::time::sleep(Duration::from_millis(pause)).await;
             }
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
 }
@@ -271,7 +351,7 @@ async fn sender(
 /// Rows queued for the channels the processes deliver on. (A filed case also queues an
 /// e-mail receipt and a notice to the officers' chat, which this test does not configure:
 /// those rows wait, as they would on one process.)
-const QUEUED: &str = "SELECT count(*) FROM outbox WHERE channel IN ('sms', 'telegram')";
+const QUEUED: &str = "SELECT count(*) FROM outbox WHERE channel IN ('sms', 'telegram', 'web')";
 
 async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
     db.query_one(sql, &[]).await.unwrap().get(0)
@@ -322,7 +402,7 @@ async fn diagnose(db: &tokio_postgres::Client, dir: &std::path::Path) {
     for r in db
         .query(
             "SELECT chat, count(*), min(id), max(attempts), min(not_before)::text, \
-             min(last_error) FROM outbox WHERE channel IN ('sms', 'telegram') GROUP BY chat",
+             min(last_error) FROM outbox WHERE channel IN ('sms', 'telegram', 'web') GROUP BY chat",
             &[],
         )
         .await
@@ -354,6 +434,75 @@ async fn diagnose(db: &tokio_postgres::Client, dir: &std::path::Path) {
             eprintln!("  {l}");
         }
     }
+}
+
+/// What the web visitors' logs (read back through the API) show, against what the answers to
+/// their posts showed and the delivery records; the problems found.
+/// - each log is numbered 1..=n, without a gap or a repeat;
+/// - the visitor's own messages are in it once each, in the order sent: the acknowledged ones,
+///   and at most one more (posted when the load stopped, its answer not read);
+/// - every entry an answer showed is in the log as shown;
+/// - every entry delivered to the visitor comes from exactly one delivery record, and every
+///   web delivery record is such an entry: a reply is in the log once;
+/// - every acknowledged message has a delivery record (a reply) in the log.
+fn check_web(
+    tokens: &[&str],
+    logs: &[Vec<web_visitor::Entry>],
+    acks: &[WebAck],
+    sent: &[SentRecord],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, (token, log)) in tokens.iter().zip(logs).enumerate() {
+        let session = session_id(token);
+        let seqs: Vec<u64> = log.iter().map(|e| e.seq).collect();
+        if seqs != (1..=log.len() as u64).collect::<Vec<_>>() {
+            problems.push(format!("web {i}: log numbered {seqs:?}"));
+        }
+        let mine: Vec<&WebAck> = acks.iter().filter(|a| a.visitor == i).collect();
+        let acked = mine.len() as u64;
+        let said: Vec<&str> = log
+            .iter()
+            .filter(|e| e.visitor)
+            .map(|e| e.text.as_str())
+            .collect();
+        let sent_texts: Vec<&str> = (0..=acked).map(web_text).collect();
+        if said != sent_texts[..acked as usize] && said != sent_texts {
+            problems.push(format!(
+                "web {i}: {acked} messages acknowledged, the log has {said:?}"
+            ));
+        }
+        for a in &mine {
+            for e in &a.shown {
+                if log.get(e.seq as usize - 1) != Some(e) {
+                    problems.push(format!("web {i}: answered {e:?}, not so in the log"));
+                }
+            }
+        }
+        // The log's entries to the visitor, each from one delivery record.
+        let me = pstbot::channels::web::identity(&session);
+        let mut records: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+        for r in sent.iter().filter(|r| r.to == me) {
+            let seq = r.provider_ref.as_deref().and_then(|s| s.parse().ok());
+            records.entry(seq.unwrap_or(0)).or_default().push(&r.key);
+        }
+        let replies: Vec<u64> = log.iter().filter(|e| !e.visitor).map(|e| e.seq).collect();
+        let from_records: Vec<u64> = records.keys().copied().collect();
+        if replies != from_records || records.values().any(|k| k.len() > 1) {
+            problems.push(format!(
+                "web {i}: replies at {replies:?}, delivery records at {records:?}"
+            ));
+        }
+        for a in &mine {
+            let key = format!("web:{session}/w{}#", a.seq);
+            if !records.values().flatten().any(|k| k.starts_with(&key)) {
+                problems.push(format!(
+                    "web {i}: message {} has no reply in the log",
+                    a.seq
+                ));
+            }
+        }
+    }
+    problems
 }
 
 fn by_reference(rs: &[Received]) -> BTreeMap<String, Vec<&Received>> {
@@ -393,7 +542,25 @@ async fn three_processes_survive_kills_and_a_database_restart() {
     }
     let mut who: Vec<Sender> = (0..SMS_PEOPLE).map(Sender::Sms).collect();
     who.extend(TG_PEOPLE.iter().map(|u| Sender::Telegram(*u)));
+    // Each web visitor's session starts on one process; its posts go to any.
+    let mut tokens: Vec<&'static str> = Vec::new();
+    for i in 0..WEB_PEOPLE {
+        let on = ports[i % PROCESSES];
+        let token = web_visitor::start_session(&client, on).await;
+        tokens.push(token.expect("a web session").leak());
+        who.push(Sender::Web(i, tokens[i]));
+    }
+    // The first visitor's page keeps its event stream open throughout.
+    let followed = Arc::new(Mutex::new(Vec::new()));
+    let reconnects = Arc::new(AtomicUsize::new(0));
+    let follower = tokio::spawn(web_visitor::follow(
+        ports.clone(),
+        tokens[0].to_string(),
+        followed.clone(),
+        reconnects.clone(),
+    ));
     let acked = Arc::new(Mutex::new(Vec::new()));
+    let web_acks = Arc::new(Mutex::new(Vec::new()));
     let running = Arc::new(AtomicBool::new(true));
     let tasks: Vec<_> = who
         .iter()
@@ -403,6 +570,7 @@ async fn three_processes_survive_kills_and_a_database_restart() {
                 ports.clone(),
                 *w,
                 acked.clone(),
+                web_acks.clone(),
                 running.clone(),
             ))
         })
@@ -458,6 +626,21 @@ async fn three_processes_survive_kills_and_a_database_restart() {
             "never settled: {queued} rows queued, {overdue} timers overdue"
         );
     }
+    // Each web visitor's log, read back from a process picked at random.
+    let mut logs = Vec::new();
+    for t in &tokens {
+        let port = ports[fastrand::usize(..PROCESSES)];
+        logs.push(web_visitor::read_log(&client, port, t).await);
+    }
+    // The page with the stream open has seen the whole log by now (or soon).
+    let last = logs[0].last().map_or(0, |e| e.seq);
+    for _ in 0..200 {
+        if followed.lock().unwrap().last().map_or(0, |e| e.seq) >= last {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    follower.abort();
     for p in &mut procs {
         p.kill();
     }
@@ -470,15 +653,7 @@ async fn three_processes_survive_kills_and_a_database_restart() {
     assert_eq!(count(&db, QUEUED).await, 0, "messages left undelivered");
     let still_open: Vec<String> = who
         .iter()
-        .map(|w| match w {
-            Sender::Sms(i) => {
-                pstbot::message::Identity::new(pstbot::message::ChannelKind::Sms, phone(*i))
-            }
-            Sender::Telegram(u) => pstbot::message::Identity::new(
-                pstbot::message::ChannelKind::Telegram,
-                u.to_string(),
-            ),
-        })
+        .map(identity)
         .filter(|w| {
             store
                 .session(w)
@@ -534,10 +709,32 @@ async fn three_processes_survive_kills_and_a_database_restart() {
     let cases = case_numbers(&db).await;
     let case_count: usize = cases.values().map(|v| v.len()).sum();
     let timers_fired = sent.iter().filter(|r| r.key.starts_with("timer:")).count();
+    let web_problems = check_web(&tokens, &logs, &web_acks.lock().unwrap(), &sent);
+    let followed = followed.lock().unwrap().clone();
+    let by_channel: Vec<String> = db
+        .query(
+            "SELECT channel, count(*) FROM cases GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.get::<_, i64>(1), r.get::<_, String>(0)))
+        .collect();
+    println!(
+        "pg kill campaign, web chat: {WEB_PEOPLE} visitors, {} log entries read back through \
+         the API, numbered without a gap; the page with its event stream open got {} entries \
+         over {} reconnections (Last-Event-ID); cases by channel: {}; {} problems",
+        logs.iter().map(Vec::len).sum::<usize>(),
+        followed.len(),
+        reconnects.load(Ordering::Relaxed),
+        by_channel.join(", "),
+        web_problems.len(),
+    );
     println!(
         "pg kill campaign: {PROCESSES} processes, {kills} SIGKILLs, database restarted once \
          (down {:?}); load {:?}, settled in {:?}; {} messages acknowledged and checked ({} SMS, \
-         {} Telegram); {} reply rows checked ({} provider deliveries); {case_count} cases \
+         {} Telegram, {} web chat); {} reply rows checked ({} provider deliveries); {case_count} cases \
          ({}), numbers gap-free; {timers_fired} idle-timer messages checked; {} repeated \
          in-flight deliveries (max {} in one chat); {} lost, {} applied twice, {} failed rows, \
          {} conversations left open",
@@ -547,6 +744,7 @@ async fn three_processes_survive_kills_and_a_database_restart() {
         acked.len(),
         acked.iter().filter(|k| k.starts_with("sms:")).count(),
         acked.iter().filter(|k| k.starts_with("telegram:")).count(),
+        acked.iter().filter(|k| k.starts_with("web:")).count(),
         sent.len(),
         gw.delivered().len() + api.sent().len(),
         cases
@@ -573,6 +771,15 @@ async fn three_processes_survive_kills_and_a_database_restart() {
         "conversations not closed by their idle timer: {still_open:?}"
     );
     assert!(case_count > 0, "no case was filed");
+    assert!(web_problems.is_empty(), "web chat: {web_problems:#?}");
+    assert_eq!(
+        followed, logs[0],
+        "the page with its stream open got each entry once, in order"
+    );
+    assert!(
+        by_channel.iter().any(|c| c.ends_with(" web")),
+        "no case was filed from the web chat: {by_channel:?}"
+    );
     assert!(timers_fired > 0, "no idle timer fired");
     for (chat, n) in &repeats {
         assert!(

@@ -79,10 +79,7 @@ impl Runtime {
             timers.iter().filter_map(|t| person_of(&t.what)).collect();
         people.sort();
         people.dedup();
-        let mut shared = Vec::with_capacity(people.len());
-        for who in people {
-            shared.push(self.shared_turn(who)?);
-        }
+        let shared = off_worker(|| self.store.turns(&people))?;
         let n = timers.len();
         let (mut fired, failed) = off_worker(|| self.commit_timers(timers));
         // Whatever applied is flushed before anyone is told (a failure of one timer does

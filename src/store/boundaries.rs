@@ -249,7 +249,14 @@ pub type SharedTurn = Box<dyn Send>;
 pub trait Coordination {
     /// Holds `who`'s turn across processes until the returned value is dropped, waiting for
     /// another process that holds it. `None`: no other process can act for them.
-    fn turn(&self, _who: &Identity) -> Result<Option<SharedTurn>> {
+    fn turn(&self, who: &Identity) -> Result<Option<SharedTurn>> {
+        self.turns(&[who])
+    }
+    /// Holds the turns of all of `people` (in their order: callers sort them, so two callers
+    /// never wait for each other in a cycle) as one held value, taking no more of the store's
+    /// resources than one turn does, so a caller that needs many people's turns at once (the
+    /// scheduler firing a round of timers) cannot wait for itself.
+    fn turns(&self, _people: &[&Identity]) -> Result<Option<SharedTurn>> {
         Ok(None)
     }
     /// Takes or renews the lease `name` for `ttl`: `true` while this process holds it (it

@@ -9,6 +9,7 @@ pub mod mail;
 pub mod postgres;
 pub mod serving;
 pub mod telegram_api;
+pub mod web_visitor;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use pstbot::config::Config;

@@ -309,6 +309,11 @@ async fn converse(
         reply_to: None,
         trust: crate::message::Trust::Proven,
     };
+    // The rows' idempotency keys, as the commit gave them (`web:SESSION/ID#N`): the store
+    // numbers every row a commit queues, in order (`OutboxRow::key_for`), and `handle_queued`
+    // returns them all in that order (throttled too; none for a duplicate). The delivery
+    // record keeps the key, as the outbox worker's does.
+    let dedupe = crate::store::DedupeKey::new(&who, &msg.id);
     let queued = chat.rt.handle_queued(msg).await.map_err(|e| {
         chat.rt.log_unhandled("web chat", &who, &e);
         let engine = matches!(
@@ -321,13 +326,14 @@ async fn converse(
             Refusal::server()
         }
     })?;
-    for (row, m) in queued {
+    for (n, (row, m)) in queued.into_iter().enumerate() {
         if m.to != who {
             continue;
         }
         let entry = entry_of(&m, chat.rt.clock.now());
         let seq = chat.log(session, &row_key(row), entry.clone())?;
-        mark_sent(&chat.rt, row, &who, seq)?;
+        let key = crate::store::OutboxRow::key_for(&dedupe.0, n);
+        mark_sent(&chat.rt, row, key, &who, seq)?;
         out.push(entry_json(seq, &entry));
     }
     Ok(out)

@@ -345,11 +345,18 @@ impl crate::channels::Channel for Plugin {
     }
 }
 
-/// Marks a row the request delivered itself as sent, so the outbox does not keep it.
-pub(crate) fn mark_sent(rt: &Runtime, id: u64, to: &Identity, seq: u64) -> Result<(), StoreError> {
+/// Marks a row the request delivered itself as sent, so the outbox does not keep it; `key` is
+/// the row's idempotency key, kept in the delivery record as the outbox worker keeps it.
+pub(crate) fn mark_sent(
+    rt: &Runtime,
+    id: u64,
+    key: String,
+    to: &Identity,
+    seq: u64,
+) -> Result<(), StoreError> {
     rt.store.outbox_sent(SentRecord {
         id,
-        key: String::new(),
+        key,
         to: to.clone(),
         at: rt.clock.now(),
         provider_ref: Some(seq.to_string()),

@@ -29,20 +29,22 @@ fn turn_key(who: &Identity) -> i64 {
     i64::from_be_bytes(b)
 }
 
-/// A turn held: the connection with the lock, released when dropped (and then the permit).
+/// Turns held: the connection with the locks, released when dropped (and then the permit).
 struct Held {
     conn: Option<Conn>,
-    key: i64,
+    keys: Vec<i64>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take()
-            && c.execute("SELECT pg_advisory_unlock($1)", &[&self.key])
-                .is_err()
+            && self
+                .keys
+                .iter()
+                .any(|k| c.execute("SELECT pg_advisory_unlock($1)", &[k]).is_err())
         {
-            // The lock went with the connection; it must not go back to the pool.
+            // A lock may have stayed with the connection; it must not go back to the pool.
             drop(deadpool_postgres::Object::take(c.0));
         }
     }
@@ -52,17 +54,27 @@ impl Coordination for PgStore {
     /// Each turn keeps a pooled connection for its lock and needs another for its reads and
     /// commit: so at most half the pool holds turns (`PgStore::turns`), or with as many
     /// people at once as connections every turn would wait for a connection no one gives
-    /// back (`scale_out_kill::more_people_at_once_than_pooled_connections`).
-    fn turn(&self, who: &Identity) -> Result<Option<SharedTurn>> {
+    /// back (`scale_out_kill::more_people_at_once_than_pooled_connections`). Several people's
+    /// turns taken together are locks on one connection under one permit: one per person
+    /// would let a round of timers for more people than there are permits wait for itself
+    /// (30 s, then again on every tick; `scale_out_kill`, with its web visitors).
+    fn turns(&self, people: &[&Identity]) -> Result<Option<SharedTurn>> {
         let permit = self.turn_permit()?;
-        let conn = self.conn()?;
-        let key = turn_key(who);
-        conn.execute("SELECT pg_advisory_lock($1)", &[&key])?;
-        Ok(Some(Box::new(Held {
-            conn: Some(conn),
-            key,
+        let mut held = Held {
+            conn: Some(self.conn()?),
+            keys: Vec::with_capacity(people.len()),
             _permit: permit,
-        })))
+        };
+        for who in people {
+            let key = turn_key(who);
+            if held.keys.contains(&key) {
+                continue;
+            }
+            let conn = held.conn.as_ref().expect("held");
+            conn.execute("SELECT pg_advisory_lock($1)", &[&key])?;
+            held.keys.push(key);
+        }
+        Ok(Some(Box::new(held)))
     }
 
     fn lease(&self, name: &str, ttl: std::time::Duration) -> Result<bool> {
