@@ -217,15 +217,24 @@ async fn two_processes_deliver_every_row_once_in_each_chats_order() {
     let a = serve(dir.path(), &url, &sms_config(&gateway, "key-a")).await;
     let b = serve(dir.path(), &url, &sms_config(&gateway, "key-b")).await;
     // People writing through a load balancer: each one's messages go to one process, then
-    // the other, so their replies are queued (and handed off) by both in turn.
+    // the other, so their replies are queued (and handed off) by both in turn. Each waits for
+    // a reply and a moment more, so the holder has let go of the chat and the process that
+    // queued the next reply takes it (otherwise the holder, woken by the commit, keeps it).
     let client = reqwest::Client::new();
     let people: Vec<String> = (0..6).map(|p| format!("+6285{p:08}")).collect();
     let talk = people.iter().enumerate().map(|(p, phone)| {
-        let (client, a, b) = (&client, &a, &b);
+        let (client, a, b, gateway) = (&client, &a, &b, &gateway);
         async move {
+            let replies = || gateway.received().iter().filter(|r| &r.to == phone).count();
             for (j, text) in ["halo", "menu", "1", "menu"].into_iter().enumerate() {
                 let to = if (p + j) % 2 == 0 { a } else { b };
+                let before = replies();
                 assert!(sms_in(client, to, &format!("{phone}-{j}"), phone, text).await);
+                let started = Instant::now();
+                while replies() == before && started.elapsed() < Duration::from_secs(10) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
             }
         }
     });
