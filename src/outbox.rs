@@ -269,6 +269,40 @@ impl Outbox {
         Ok(taken.chats)
     }
 
+    /// Rows another process queued (`first` and the notices waiting behind it, taken
+    /// together): the chats among them held here, or let go of lately, are read at once (their
+    /// claims taken or renewed, which reads their rows). Returns `false` when the whole queue
+    /// must be read again (notices were missed, or the read failed).
+    fn noticed(
+        &self,
+        q: &mut Queues,
+        claims: &mut Claims,
+        first: crate::store::OutboxNotice,
+        rx: &mut tokio::sync::mpsc::Receiver<crate::store::OutboxNotice>,
+    ) -> bool {
+        use crate::store::OutboxNotice;
+        let mut tags = HashSet::new();
+        let mut next = Some(first);
+        while let Some(n) = next {
+            match n {
+                OutboxNotice::Queued(t) => tags.extend(t),
+                OutboxNotice::Missed => return false,
+            }
+            next = rx.try_recv().ok();
+        }
+        let chats = claims.tagged(&tags);
+        if chats.is_empty() {
+            return true;
+        }
+        match self.take_claims(q, claims, chats.iter(), true) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: cannot read the rows queued elsewhere; reading the store again");
+                false
+            }
+        }
+    }
+
     /// Every [`CLAIM_RENEW`]: renews the claims held, forgets the rows of chats whose claim
     /// was lost (a scan reads them again if it comes back), lets go of chats with nothing
     /// left to send. Returns whether to read the store again: on a shared store, always.
@@ -311,6 +345,14 @@ impl Outbox {
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reload = true;
         let mut troubled = false;
+        // Rows other processes queue for chats held here (a shared store).
+        let mut notices = match self.feed.store.watch_outbox(shutdown.clone()) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: cannot listen for rows queued elsewhere; reading the queue every {CLAIM_RENEW:?}");
+                None
+            }
+        };
         loop {
             // While the store cannot write, nothing is sent (a delivery could not be marked);
             // once it was reopened, the queues are read again from what is on disk.
@@ -384,6 +426,16 @@ impl Outbox {
                     reload |= !staged_flushed(&mut q, r, rows);
                 }
                 _ = self.feed.wake.notified(), if !shutdown.is_cancelled() => reload = true,
+                got = async { notices.as_mut().expect("listening").recv().await }, if notices.is_some() && !shutdown.is_cancelled() => {
+                    match got {
+                        Some(first) => {
+                            let rx = notices.as_mut().expect("listening");
+                            reload |= !self.noticed(&mut q, &mut claims, first, rx);
+                        }
+                        // Nobody announces any more: the read every CLAIM_RENEW remains.
+                        None => notices = None,
+                    }
+                }
                 // Taken at the top of the loop.
                 _ = self.feed.handoff.handed(), if !shutdown.is_cancelled() => {}
                 _ = tokio::time::sleep(sleep), if !shutdown.is_cancelled() => {}

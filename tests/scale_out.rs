@@ -5,7 +5,9 @@
 //! Telegram long polling runs in one process at a time, taken over within 8 s when its holder
 //! is killed (`src/runtime/lease.rs`). A web chat page open on one process sees what another
 //! process logs for its session at once (`LISTEN/NOTIFY`, also after the listening connection
-//! was killed), and the flood limit counts a person's messages over every process.
+//! was killed); a reply queued by one process for a chat the other holds is sent at once (the
+//! holder is woken, `LISTEN/NOTIFY` too); and the flood limit counts a person's messages over
+//! every process.
 
 mod support;
 
@@ -215,15 +217,24 @@ async fn two_processes_deliver_every_row_once_in_each_chats_order() {
     let a = serve(dir.path(), &url, &sms_config(&gateway, "key-a")).await;
     let b = serve(dir.path(), &url, &sms_config(&gateway, "key-b")).await;
     // People writing through a load balancer: each one's messages go to one process, then
-    // the other, so their replies are queued (and handed off) by both in turn.
+    // the other, so their replies are queued (and handed off) by both in turn. Each waits for
+    // a reply and a moment more, so the holder has let go of the chat and the process that
+    // queued the next reply takes it (otherwise the holder, woken by the commit, keeps it).
     let client = reqwest::Client::new();
     let people: Vec<String> = (0..6).map(|p| format!("+6285{p:08}")).collect();
     let talk = people.iter().enumerate().map(|(p, phone)| {
-        let (client, a, b) = (&client, &a, &b);
+        let (client, a, b, gateway) = (&client, &a, &b, &gateway);
         async move {
+            let replies = || gateway.received().iter().filter(|r| &r.to == phone).count();
             for (j, text) in ["halo", "menu", "1", "menu"].into_iter().enumerate() {
                 let to = if (p + j) % 2 == 0 { a } else { b };
+                let before = replies();
                 assert!(sms_in(client, to, &format!("{phone}-{j}"), phone, text).await);
+                let started = Instant::now();
+                while replies() == before && started.elapsed() < Duration::from_secs(10) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
             }
         }
     });
@@ -283,6 +294,65 @@ async fn two_processes_deliver_every_row_once_in_each_chats_order() {
             .iter()
             .any(|p| from_a.contains(p) && from_b.contains(p)),
         "a chat was sent to by both processes in turn"
+    );
+}
+
+/// Each reply to a person whose messages alternate between two processes must arrive within
+/// this, measured from when their message is posted. A reply queued by one process while the
+/// other still holds the chat's outbox claim (its send of the previous reply in flight, the
+/// gateway answering after 200 ms) is sent by the holder once it hears of the row: with the
+/// `LISTEN/NOTIFY` wake-up that is the 200 ms send plus a few commits. Without it the row
+/// waits for one of the two processes' next read of the queue (every 1.5 s,
+/// `src/outbox/claims.rs`): the earlier of two random phases, under 500 ms about half the
+/// time, so ten replies all within 700 ms would be about one chance in a thousand.
+const REPLY_BOUND: Duration = Duration::from_millis(700);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_queued_while_the_other_process_holds_the_chat_is_sent_at_once() {
+    let url = shared().fresh_database();
+    let gateway = FakeGateway::start(Vec::new()).await;
+    // Each send stays in flight 200 ms after the gateway took it: the person's next message
+    // reaches the other process while the chat's claim is still held.
+    *gateway.state.delay.lock().unwrap() = Duration::from_millis(200);
+    let dir = tempfile::tempdir().unwrap();
+    let a = serve(dir.path(), &url, &sms_config(&gateway, "key-a")).await;
+    let b = serve(dir.path(), &url, &sms_config(&gateway, "key-b")).await;
+    let client = reqwest::Client::new();
+    let phone = "+6285900000001";
+    // The newest outbox id the person was sent.
+    let newest = || {
+        gateway
+            .received()
+            .iter()
+            .filter(|r| r.to == phone)
+            .map(|r| r.outbox_id)
+            .max()
+    };
+    let mut took = Vec::new();
+    for j in 0..11 {
+        // Message 0 (untimed) opens the chat; then a closed loop, as the load tool runs one:
+        // the next message goes, to the other process, as soon as a reply arrived.
+        let to = if j % 2 == 0 { &a } else { &b };
+        let text = if j == 0 { "halo" } else { "menu" };
+        let before = newest();
+        let started = Instant::now();
+        assert!(sms_in(&client, to, &format!("{phone}-{j}"), phone, text).await);
+        while newest() == before {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no reply to message {j}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if j > 0 {
+            took.push(started.elapsed());
+        }
+    }
+    eprintln!("replies across two processes took {took:?}");
+    let slow: Vec<_> = took.iter().filter(|t| **t > REPLY_BOUND).collect();
+    assert!(
+        slow.is_empty(),
+        "replies slower than {REPLY_BOUND:?}: {slow:?} of {took:?}"
     );
 }
 

@@ -10,6 +10,13 @@
 //! [`CLAIM_TTL`] after its last renewal; the others look at the queue every [`CLAIM_RENEW`],
 //! so they take over within `CLAIM_TTL + CLAIM_RENEW` (8 s).
 //!
+//! A row another process queues for a chat held here is announced
+//! ([`Coordination::watch_outbox`]): the holder reads that chat's rows at once (renewing its
+//! claim, [`Claims::tagged`]) rather than at its next read of the queue; the read every
+//! [`CLAIM_RENEW`] stays, for notices lost with a listening connection.
+//!
+//! [`Coordination::watch_outbox`]: crate::store::Coordination::watch_outbox
+//!
 //! [`Coordination::outbox_claim`]: crate::store::Coordination::outbox_claim
 
 use crate::message::Identity;
@@ -22,6 +29,9 @@ use std::time::{Duration, Instant};
 pub(super) const CLAIM_TTL: Duration = Duration::from_millis(6000);
 /// How often claims are renewed (and, on a shared store, the queue read again).
 pub(super) const CLAIM_RENEW: Duration = Duration::from_millis(1500);
+/// How long a chat let go of is still matched against the notices of rows queued elsewhere:
+/// such a notice comes within milliseconds of the commit it announces.
+const RELEASED_KEPT: Duration = Duration::from_millis(1000);
 /// A send starts only while its chat's claim has at least this long left.
 const START_MARGIN: Duration = Duration::from_millis(2000);
 
@@ -29,6 +39,9 @@ const START_MARGIN: Duration = Duration::from_millis(2000);
 #[derive(Default)]
 pub(super) struct Claims {
     held: HashMap<Identity, Instant>,
+    /// Chats let go of lately, and when: another process may have queued a row for one while
+    /// this one still held it (and so could not take it), and announced it only now.
+    released: HashMap<Identity, Instant>,
 }
 
 /// Chats taken now, and their rows read after taking them (`None`: the store serves one
@@ -56,6 +69,22 @@ impl Claims {
         self.held.keys().cloned().collect()
     }
 
+    /// The chats held or let go of lately whose [`chat_tag`] is among `tags` (another process
+    /// queued rows for them: see [`crate::store::Coordination::watch_outbox`]).
+    ///
+    /// [`chat_tag`]: crate::store::chat_tag
+    pub(super) fn tagged(&mut self, tags: &HashSet<u32>) -> Vec<Identity> {
+        let now = Instant::now();
+        self.released
+            .retain(|_, at| now.duration_since(*at) < RELEASED_KEPT);
+        self.held
+            .keys()
+            .chain(self.released.keys())
+            .filter(|w| tags.contains(&crate::store::chat_tag(w)))
+            .cloned()
+            .collect()
+    }
+
     /// Takes the claims of `chats` (renews those held already).
     pub(super) fn take(
         &mut self,
@@ -66,6 +95,7 @@ impl Claims {
         let got = store.outbox_claim(&[], &chats, CLAIM_TTL)?;
         for who in &got.held {
             self.held.insert(who.clone(), asked + CLAIM_TTL);
+            self.released.remove(who);
         }
         Ok(Taken {
             chats: got.held.into_iter().collect(),
@@ -115,8 +145,10 @@ impl Claims {
         if chats.is_empty() {
             return;
         }
+        let now = Instant::now();
         for who in &chats {
             self.held.remove(who);
+            self.released.insert(who.clone(), now);
         }
         if let Err(e) = store.outbox_unclaim(&chats) {
             // They lapse on their own.

@@ -303,6 +303,16 @@ pub trait Coordination {
     ) -> Result<Option<tokio::sync::mpsc::Receiver<WebLogNotice>>> {
         Ok(None)
     }
+    /// Starts listening for outbox rows that other processes on this store queue, until
+    /// `stop`: each commit that queued some as an [`OutboxNotice`] on the returned receiver,
+    /// so that the process holding a chat's claim sends at once rather than at its next read
+    /// of the queue. `None`: no other process writes to this store.
+    fn watch_outbox(
+        &self,
+        _stop: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<OutboxNotice>>> {
+        Ok(None)
+    }
     /// Counts a message of `who` at `now` in their one-minute flood window, shared by every
     /// process on this store, and returns its number in that window. `None`: one process, the
     /// runtime counts in memory.
@@ -319,6 +329,26 @@ pub enum WebLogNotice {
     /// Notices may have been lost (the listening connection was re-made, or its receiver fell
     /// behind): whoever shows logs live reads them again from where they stand.
     Missed,
+}
+
+/// What [`Coordination::watch_outbox`] tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxNotice {
+    /// Another process committed rows for the chats with these [`chat_tag`]s.
+    Queued(Vec<u32>),
+    /// Rows may have been queued unannounced (the listening connection was re-made, its
+    /// receiver fell behind, or a commit queued for too many chats to name): whoever sends
+    /// reads the queue again.
+    Missed,
+}
+
+/// A chat's tag in [`OutboxNotice::Queued`]: 32 bits of the SHA-256 of its identity. Many
+/// addresses share a tag, so it names nobody; a process that holds a chat with a tag it is
+/// told about reads that chat's rows (another chat with the same tag costs one read).
+pub fn chat_tag(who: &Identity) -> u32 {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(who.to_string().as_bytes());
+    u32::from_be_bytes([h[0], h[1], h[2], h[3]])
 }
 
 /// What [`Coordination::outbox_claim`] granted.

@@ -29,8 +29,8 @@ pub mod verify;
 pub(crate) use apply::merged_guest;
 pub use boundaries::{
     AuditStore, BlobStore, CaseStore, Claimed, CommitStore, ConversationStore, Coordination,
-    GuestStore, OutboxStore, SharedTurn, Store, StoreMaintenance, TimerStore, WebChatStore,
-    WebLogNotice,
+    GuestStore, OutboxNotice, OutboxStore, SharedTurn, Store, StoreMaintenance, TimerStore,
+    WebChatStore, WebLogNotice, chat_tag,
 };
 pub use commit::{
     Applied, AuditEntry, Commit, Committed, DedupeKey, Erasure, Followups, GuestUpdate, NewCase,

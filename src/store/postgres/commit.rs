@@ -114,8 +114,12 @@ impl PgStore {
     /// Applies commits (no erasures) in one transaction: all or none, except that a commit
     /// whose dedupe mark exists is a duplicate and changes nothing.
     fn apply_together(&self, items: &[(&Commit, &dyn Followups)]) -> Result<Vec<Committed>> {
-        let done =
-            self.in_transaction(|c| apply::apply_together(&mut PgTx::new(c), items).map(Some))?;
+        let done = self.in_transaction(|c| {
+            let mut tx = PgTx::new(c);
+            let done = apply::apply_together(&mut tx, items)?;
+            tx.announce(&self.holder)?;
+            Ok(Some(done))
+        })?;
         // A mark another process wrote meanwhile refuses the lot: each is then applied alone.
         done.ok_or_else(|| StoreError::Engine("a commit of the batch was applied meanwhile".into()))
     }
@@ -132,8 +136,14 @@ impl CommitStore for PgStore {
             }
             None => None,
         };
-        let applied =
-            self.in_transaction(|conn| apply::apply(&mut PgTx::new(conn), &c, f, found.as_ref()))?;
+        let applied = self.in_transaction(|conn| {
+            let mut tx = PgTx::new(conn);
+            let applied = apply::apply(&mut tx, &c, f, found.as_ref())?;
+            if applied.is_some() {
+                tx.announce(&self.holder)?;
+            }
+            Ok(applied)
+        })?;
         Ok(match applied {
             Some(a) => Committed::Applied(a),
             None => Committed::Duplicate,

@@ -181,6 +181,13 @@ impl Coordination for PgStore {
         self.listen_web_logs(stop).map(Some)
     }
 
+    fn watch_outbox(
+        &self,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<crate::store::OutboxNotice>>> {
+        self.listen_outbox(stop).map(Some)
+    }
+
     fn flood_count(&self, who: &Identity, now: DateTime<Utc>) -> Result<Option<u32>> {
         // Keyed by a hash: the table never holds an address. A window is one minute from
         // its sender's first message in it.

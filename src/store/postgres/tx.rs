@@ -24,7 +24,7 @@ use crate::store::apply::{Counter, Tx};
 use crate::store::records::{OutboxRow, SentRecord, Timer};
 use crate::store::{AuditEntry, DedupeKey, StoreError};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use tokio_postgres::types::Json;
 
 /// Why a transaction stopped: a duplicate (its mark is there: nothing to write), a refusal of
@@ -56,6 +56,8 @@ pub(super) struct PgTx<'c> {
     /// The cases read in this transaction as stored, so a rewrite changes only the history
     /// rows that changed.
     read: HashMap<String, Case>,
+    /// The tags of the chats this transaction queued outbox rows for ([`PgTx::announce`]).
+    queued: BTreeSet<u32>,
 }
 
 impl<'c> PgTx<'c> {
@@ -63,7 +65,24 @@ impl<'c> PgTx<'c> {
         PgTx {
             c,
             read: HashMap::new(),
+            queued: BTreeSet::new(),
         }
+    }
+
+    /// Announces the outbox rows this transaction queued, once for the whole transaction
+    /// (`notify.rs`): delivered to the other processes if, and when, it commits. `holder`:
+    /// this process, whose own listener skips the notice (its worker has the rows already).
+    pub(super) fn announce(&self, holder: &str) -> R<()> {
+        if !self.queued.is_empty() {
+            self.c.execute(
+                "SELECT pg_notify($1, $2)",
+                &[
+                    &super::notify::OUTBOX_CHANNEL,
+                    &super::notify::outbox_payload(holder, &self.queued),
+                ],
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -308,6 +327,7 @@ impl Tx for PgTx<'_> {
         Ok(id as u64)
     }
     fn put_row(&mut self, row: &OutboxRow) -> R<()> {
+        self.queued.insert(crate::store::chat_tag(&row.msg.to));
         Ok(write_row(self.c, row)?)
     }
     fn remove_row(&mut self, id: u64) -> R<()> {
