@@ -632,9 +632,9 @@ async fn three_processes_survive_kills_and_a_database_restart() {
         let port = ports[fastrand::usize(..PROCESSES)];
         logs.push(web_visitor::read_log(&client, port, t).await);
     }
-    // The page with the stream open has seen the whole log by now (or soon).
+    // The page with the stream open has seen the whole log by now (or soon; 2 busy cores).
     let last = logs[0].last().map_or(0, |e| e.seq);
-    for _ in 0..200 {
+    for _ in 0..600 {
         if followed.lock().unwrap().last().map_or(0, |e| e.seq) >= last {
             break;
         }
@@ -780,9 +780,17 @@ async fn three_processes_survive_kills_and_a_database_restart() {
     );
     assert!(case_count > 0, "no case was filed");
     assert!(web_problems.is_empty(), "web chat: {web_problems:#?}");
-    assert_eq!(
-        followed, logs[0],
-        "the page with its stream open got each entry once, in order"
+    // What the page got is the log as read back, each entry once and in order; it may have
+    // got more, written after the read (an idle timer falling due meanwhile).
+    let seqs: Vec<u64> = followed.iter().map(|e| e.seq).collect();
+    assert!(
+        followed.len() >= logs[0].len()
+            && followed[..logs[0].len()] == logs[0][..]
+            && seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "the page with its stream open got each entry once, in order: {} entries \
+         ({seqs:?}) against {} read back",
+        followed.len(),
+        logs[0].len()
     );
     assert!(
         by_channel.iter().any(|c| c.ends_with(" web")),
