@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use support::gateway::{FakeGateway, Received};
 use support::postgres::shared;
 use support::telegram_api::{FakeBotApi, TOKEN};
+use support::web_visitor;
 
 /// The takeover bound the docs state (claims and leases: TTL 6 s + one renewal period), and
 /// what a slow shared machine may add to it.
@@ -522,31 +523,24 @@ impl WebVisitor {
     /// Starts a session on `on`.
     async fn start(on: &Serving) -> WebVisitor {
         let client = reqwest::Client::new();
-        let r: serde_json::Value = client
-            .post(format!("http://127.0.0.1:{}/api/web/session", on.port))
-            .header("x-pstbot-chat", "1")
-            .json(&serde_json::json!({}))
-            .send()
+        let token = web_visitor::start_session(&client, on.port)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = r["token"].as_str().expect("a token").to_string();
+            .expect("a session");
         WebVisitor { client, token }
     }
 
     /// Says `text` to `on`; returns the bot's reply texts.
     async fn say(&self, on: &Serving, id: &str, text: &str) -> String {
-        let r = self
-            .client
-            .post(format!("http://127.0.0.1:{}/api/web/messages", on.port))
-            .header("x-pstbot-chat", "1")
-            .header("x-pstbot-session", &self.token)
-            .json(&serde_json::json!({"id": id, "text": text}))
-            .send()
-            .await
-            .unwrap();
+        let r = web_visitor::post(
+            &self.client,
+            on.port,
+            "/api/web/messages",
+            Some(&self.token),
+        )
+        .json(&serde_json::json!({"id": id, "text": text}))
+        .send()
+        .await
+        .unwrap();
         assert_eq!(r.status(), 200, "the message is taken");
         let v: serde_json::Value = r.json().await.unwrap();
         v["messages"].to_string()
@@ -564,11 +558,7 @@ impl WebVisitor {
             .json()
             .await
             .unwrap();
-        v["messages"]
-            .as_array()
-            .unwrap()
-            .last()
-            .map_or(0, |m| m["seq"].as_u64().unwrap())
+        web_visitor::entries(&v).last().map_or(0, |e| e.seq)
     }
 
     /// Opens the event stream on `on` after `after`.

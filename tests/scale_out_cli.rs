@@ -16,6 +16,7 @@ use std::time::Duration;
 use support::postgres::shared;
 use support::serving::{Serving, chat, postgres_config, serve_edited, succeeds};
 use support::telegram_api::{FakeBotApi, TOKEN};
+use support::web_visitor;
 
 /// Rina's Telegram user id (an officer: `petugas`, `resepsionis`).
 const RINA: u64 = 7100;
@@ -50,32 +51,25 @@ struct Visitor {
 impl Visitor {
     async fn start(on: &Serving) -> Visitor {
         let client = reqwest::Client::new();
-        let r: serde_json::Value = client
-            .post(on.url("/api/web/session"))
-            .header("x-pstbot-chat", "1")
-            .json(&serde_json::json!({}))
-            .send()
+        let token = web_visitor::start_session(&client, on.port)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = r["token"].as_str().expect("a token").to_string();
+            .expect("a session");
         Visitor { client, token }
     }
 
     /// Says `text` to `on`; the replies' texts, one after the other (choices in brackets).
     async fn say(&self, on: &Serving, text: &str) -> String {
         let id = format!("w{}", IDS.fetch_add(1, Ordering::Relaxed));
-        let r = self
-            .client
-            .post(on.url("/api/web/messages"))
-            .header("x-pstbot-chat", "1")
-            .header("x-pstbot-session", &self.token)
-            .json(&serde_json::json!({"id": id, "text": text}))
-            .send()
-            .await
-            .unwrap();
+        let r = web_visitor::post(
+            &self.client,
+            on.port,
+            "/api/web/messages",
+            Some(&self.token),
+        )
+        .json(&serde_json::json!({"id": id, "text": text}))
+        .send()
+        .await
+        .unwrap();
         assert_eq!(r.status(), 200, "{text:?} is taken");
         let v: serde_json::Value = r.json().await.unwrap();
         v["messages"]
