@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 pub(super) const CHANNEL: &str = "pstbot_web_log";
 
 /// The channel every commit that queues outbox rows is announced on.
-pub(super) const OUTBOX_CHANNEL: &str = "pstbot_outbox";
+const OUTBOX_CHANNEL: &str = "pstbot_outbox";
 
 /// The `application_name` of the web chat's listening connection (`pg_stat_activity` shows
 /// it).
@@ -61,8 +61,22 @@ fn notice(payload: &str) -> Option<WebLogNotice> {
     })
 }
 
+/// Announces, in the transaction on `c`, rows queued by process `holder` for the chats tagged
+/// `tags`: delivered to the other processes if, and when, that transaction commits.
+pub(super) fn announce_outbox(
+    c: &super::Conn,
+    holder: &str,
+    tags: &std::collections::BTreeSet<u32>,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    c.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&OUTBOX_CHANNEL, &outbox_payload(holder, tags)],
+    )?;
+    Ok(())
+}
+
 /// The payload of a commit that queued rows for the chats tagged `tags`, by process `holder`.
-pub(super) fn outbox_payload(holder: &str, tags: &std::collections::BTreeSet<u32>) -> String {
+fn outbox_payload(holder: &str, tags: &std::collections::BTreeSet<u32>) -> String {
     let mut p = holder.to_string();
     if tags.len() <= TAGS_AT_MOST {
         for t in tags {

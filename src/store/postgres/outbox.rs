@@ -60,13 +60,7 @@ impl OutboxStore for PgStore {
                 write_row(c, &row)?;
                 // The officers' chat may be held by another process (`notify.rs`).
                 let tags = [crate::store::chat_tag(&msg.to)].into_iter().collect();
-                c.execute(
-                    "SELECT pg_notify($1, $2)",
-                    &[
-                        &super::notify::OUTBOX_CHANNEL,
-                        &super::notify::outbox_payload(&self.holder, &tags),
-                    ],
-                )?;
+                super::notify::announce_outbox(c, &self.holder, &tags)?;
             }
             Ok(Some(()))
         })?;

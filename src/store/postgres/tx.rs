@@ -74,13 +74,7 @@ impl<'c> PgTx<'c> {
     /// this process, whose own listener skips the notice (its worker has the rows already).
     pub(super) fn announce(&self, holder: &str) -> R<()> {
         if !self.queued.is_empty() {
-            self.c.execute(
-                "SELECT pg_notify($1, $2)",
-                &[
-                    &super::notify::OUTBOX_CHANNEL,
-                    &super::notify::outbox_payload(holder, &self.queued),
-                ],
-            )?;
+            super::notify::announce_outbox(self.c, holder, &self.queued)?;
         }
         Ok(())
     }
