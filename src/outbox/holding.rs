@@ -75,9 +75,9 @@ impl Outbox {
         }
     }
 
-    /// Every [`CLAIM_RENEW`](super::claims::CLAIM_RENEW): renews the claims held, forgets the rows of chats whose claim
-    /// was lost (a scan reads them again if it comes back), lets go of chats with nothing
-    /// left to send. Returns whether to read the store again: on a shared store, always.
+    /// Every [`CLAIM_RENEW`](super::claims::CLAIM_RENEW): renews the claims held, forgets the
+    /// rows of chats whose claim was lost (a scan reads them again if it comes back), lets go
+    /// of chats with nothing left to send. Returns whether to read the store again: on a shared store, always.
     pub(super) fn claims_tick(&self, q: &mut Queues, claims: &mut Claims) -> bool {
         claims.renew(&self.feed.store);
         let unheld: Vec<Identity> = q

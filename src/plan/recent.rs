@@ -14,26 +14,27 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// How long a listing's answer counts as still on screen.
+/// How long a command's answer counts as still on screen.
 const ON_SCREEN: i64 = 60;
 
 /// A chat and a command (with its arguments) sent there.
-type ChatListing = (String, String);
+type ChatCommand = (String, String);
 
 /// The last answer of each command in each officers' chat: when, and to which message.
 #[derive(Default)]
 pub struct RecentCommands {
-    answered: Mutex<HashMap<ChatListing, (DateTime<Utc>, DedupeKey)>>,
+    answered: Mutex<HashMap<ChatCommand, (DateTime<Utc>, DedupeKey)>>,
 }
 
 impl RecentCommands {
-    /// Whether `listing` (a command with its arguments) asked in `chat` by message `by` at `now` is to be answered: not when
-    /// another message had it answered there less than a minute ago. Remembers it when it is.
+    /// Whether `command` (with its arguments) sent in `chat` by message `by` at `now` is to be
+    /// answered: not when another message had it answered there less than a minute ago.
+    /// Remembers it when it is.
     /// The same message asks again when its plan is made again after a conflict: answered.
-    pub fn answer(&self, chat: &str, listing: &str, by: &DedupeKey, now: DateTime<Utc>) -> bool {
+    pub fn answer(&self, chat: &str, command: &str, by: &DedupeKey, now: DateTime<Utc>) -> bool {
         let mut answered = self.answered.lock().unwrap_or_else(|p| p.into_inner());
         answered.retain(|_, (at, _)| now - *at < Duration::seconds(ON_SCREEN));
-        let key = (chat.to_string(), listing.to_string());
+        let key = (chat.to_string(), command.to_string());
         if answered.get(&key).is_some_and(|(_, k)| k != by) {
             return false;
         }
@@ -52,14 +53,14 @@ mod tests {
     }
 
     #[test]
-    fn a_listing_is_answered_once_a_minute_per_chat() {
+    fn a_command_is_answered_once_a_minute_per_chat() {
         let l = RecentCommands::default();
         let t = Utc.with_ymd_and_hms(2026, 3, 16, 3, 0, 0).unwrap();
         assert!(l.answer("g", "Queue", &key("1"), t));
         // Another officer, 30 s later: not again; the same message planned again: yes.
         assert!(!l.answer("g", "Queue", &key("2"), t + Duration::seconds(30)));
         assert!(l.answer("g", "Queue", &key("1"), t + Duration::seconds(1)));
-        // Another listing, another chat: answered.
+        // Another command, another chat: answered.
         assert!(l.answer("g", "Today", &key("3"), t + Duration::seconds(30)));
         assert!(l.answer("h", "Queue", &key("4"), t + Duration::seconds(30)));
         // A minute after the last answer: answered again.
