@@ -25,6 +25,7 @@ mod people;
 mod pg_cluster;
 mod provider;
 mod scale;
+mod switches;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hdrhistogram::Histogram;
@@ -594,6 +595,9 @@ async fn load(args: Args) -> anyhow::Result<()> {
     let cpu_before = managed
         .as_ref()
         .map(|m| scale::cpu_seconds(m.child.id(), false));
+    let switches = managed
+        .as_ref()
+        .and_then(|m| switches::Switches::start(m.child.id(), m.dir.path()));
     let bot = run("pstbot", &drive, &everyone).await;
     // Give the last replies a moment, then read the bot's own numbers.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -608,6 +612,12 @@ async fn load(args: Args) -> anyhow::Result<()> {
             notes.push(format!(
                 "bot CPU (user + system): {cpu:.2} s, {:.0} µs per message",
                 1e6 * cpu / bot.messages.max(1) as f64
+            ));
+        }
+        if let Some((switches, migrations)) = switches.and_then(|s| s.stop()) {
+            notes.push(format!(
+                "bot context switches: {switches} ({:.1} per message), {migrations} moves between cores",
+                switches as f64 / bot.messages.max(1) as f64
             ));
         }
         let rss = m.peak_rss_kib();

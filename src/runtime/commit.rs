@@ -51,9 +51,16 @@ impl Runtime {
         if let Some(trouble) = self.store.trouble() {
             return Err(StoreError::Engine(trouble).into());
         }
-        // Planning reads the store and the commit writes it: blocking work, kept off the
-        // async workers so a slow commit does not hold up other people's requests.
-        let done = off_worker(|| self.commit_now(&mut plan))?;
+        // Planning reads the store and the commit writes it. Where that may wait (a database
+        // server's round trips and locks, a backup holding writes) it runs off the async
+        // workers, so a slow commit does not hold up other people's requests. Otherwise it
+        // runs in place: handing the worker to another thread and back costs more than a
+        // sled commit (BENCHMARKS.md, "Thread hand-offs").
+        let done = if self.store.may_wait() {
+            off_worker(|| self.commit_now(&mut plan))
+        } else {
+            self.commit_now(&mut plan)
+        }?;
         let Some((mut applied, msgs)) = done else {
             return Ok(None);
         };

@@ -53,6 +53,10 @@ impl super::Runtime {
         &self,
         who: &Identity,
     ) -> Result<Option<crate::store::SharedTurn>, super::RuntimeError> {
+        // A store of one process has no such turn: nothing to wait for.
+        if !self.store.shared() {
+            return Ok(None);
+        }
         Ok(super::commit::off_worker(|| self.store.turn(who))?)
     }
 }

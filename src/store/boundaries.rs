@@ -192,6 +192,11 @@ pub trait StoreMaintenance {
     fn trouble(&self) -> Option<String> {
         None
     }
+    /// Whether a call may wait now on something outside this process or for long: a
+    /// database server's round trips and locks, or a backup that holds writes back. The
+    /// runtime then calls the store off the async workers; otherwise in place, which saves
+    /// two thread hand-offs per message.
+    fn may_wait(&self) -> bool;
     /// Walks the stored records looking for damage: all of them, or (`budget`) a bounded
     /// walk. `None`: this engine has no such check (a database checks its own pages).
     fn check_damage(

@@ -324,6 +324,10 @@ impl StoreMaintenance for MemoryStore {
         Ok(())
     }
 
+    fn may_wait(&self) -> bool {
+        false
+    }
+
     fn prune_dedupe(
         &self,
         after: Option<&str>,

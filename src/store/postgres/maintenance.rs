@@ -15,6 +15,11 @@ impl StoreMaintenance for PgStore {
         Ok(())
     }
 
+    /// Every call is a round trip to the server, and may wait for another process's lock.
+    fn may_wait(&self) -> bool {
+        true
+    }
+
     fn prune_dedupe(
         &self,
         after: Option<&str>,

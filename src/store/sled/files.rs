@@ -100,7 +100,7 @@ impl SledStore {
     /// Writes every tree to `out` as one consistent snapshot: writes wait while it runs
     /// (reads do not). The service keeps running; see `pstbot backup`.
     pub fn backup_to(&self, out: impl std::io::Write) -> Result<crate::store::backup::BackupStats> {
-        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.gate.alone();
         let mut w = crate::store::backup::BackupWriter::new(out)?;
         for name in self.e()?.db.tree_names() {
             let tree = self.e()?.db.open_tree(&name)?;

@@ -31,6 +31,12 @@ impl StoreMaintenance for SledStore {
         })
     }
 
+    /// Only while something holds writes back (a backup, a rewrite, a reopen): a sled
+    /// commit otherwise works in memory and leaves the disk to the flusher.
+    fn may_wait(&self) -> bool {
+        self.gate.held()
+    }
+
     fn check_damage(
         &self,
         budget: Option<crate::store::verify::Budget>,
@@ -53,7 +59,7 @@ impl StoreMaintenance for SledStore {
     /// everything logged since at the next open: so the store is closed and opened again here.
     /// Writes (and reads) wait meanwhile; everything applied is flushed first.
     fn checkpoint(&self) -> Result<()> {
-        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.gate.alone();
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let Some(engine) = live.take() else {
             return Err(StoreError::Engine(

@@ -44,7 +44,48 @@ pub struct SledStore {
     /// Why the store cannot write now (a disk error), until [`SledStore::heal`] succeeds.
     trouble: std::sync::Mutex<Option<String>>,
     /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent.
-    gate: std::sync::RwLock<()>,
+    gate: Gate,
+}
+
+/// Writers hold it shared; a backup, a rewrite or a reopen holds it alone. It counts those that
+/// hold it alone or wait to, so a writer can tell beforehand that it may wait
+/// ([`StoreMaintenance::may_wait`](crate::store::StoreMaintenance::may_wait)).
+#[derive(Default)]
+struct Gate {
+    lock: std::sync::RwLock<()>,
+    alone: std::sync::atomic::AtomicUsize,
+}
+
+impl Gate {
+    fn shared(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.lock.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn alone(&self) -> Alone<'_> {
+        // Counted before the wait, so writers arriving meanwhile already see it.
+        self.alone.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Alone {
+            _held: self.lock.write().unwrap_or_else(|e| e.into_inner()),
+            count: &self.alone,
+        }
+    }
+
+    /// Whether someone holds the gate alone or waits to.
+    fn held(&self) -> bool {
+        self.alone.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+/// The gate held alone, until dropped.
+struct Alone<'g> {
+    _held: std::sync::RwLockWriteGuard<'g, ()>,
+    count: &'g std::sync::atomic::AtomicUsize,
+}
+
+impl Drop for Alone<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// One open sled database and its trees.
@@ -86,7 +127,7 @@ impl SledStore {
             compression,
             live: std::sync::RwLock::new(Some(Arc::new(engine))),
             trouble: std::sync::Mutex::new(None),
-            gate: std::sync::RwLock::new(()),
+            gate: Gate::default(),
         })
     }
 
@@ -129,7 +170,7 @@ impl SledStore {
             tracing::debug!(error = %e, "store: the disk does not take writes yet");
             return false;
         }
-        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.gate.alone();
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         // Close the poisoned database (sled keeps refusing writes once one failed).
         live.take();
@@ -221,7 +262,7 @@ impl SledStore {
 
     /// Shared access for a write (see `gate`).
     fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate.read().unwrap_or_else(|e| e.into_inner())
+        self.gate.shared()
     }
 
     /// How many flushes ran since the store was (re)opened (each covers every commit that

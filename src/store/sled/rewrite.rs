@@ -74,7 +74,7 @@ impl SledStore {
         if !self.rewrite_due()? {
             return Ok(false);
         }
-        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.gate.alone();
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let Some(engine) = live.take() else {
             return Err(StoreError::Engine(

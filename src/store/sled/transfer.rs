@@ -42,7 +42,7 @@ fn event_key(at: DateTime<Utc>, reference: &str) -> Result<Vec<u8>> {
 
 impl Transfer for SledStore {
     fn export(&self, sink: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
-        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.gate.alone();
         let e = self.e()?;
         export_people(self, &e, sink)?;
         export_cases(&e, sink)?;
@@ -51,7 +51,7 @@ impl Transfer for SledStore {
     }
 
     fn import(&self, records: &mut dyn Iterator<Item = Record>) -> Result<u64> {
-        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.gate.alone();
         let e = self.e()?;
         let t = &e.trees;
         let meta = e.db.open_tree("meta")?;

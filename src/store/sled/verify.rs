@@ -318,7 +318,7 @@ impl SledStore {
     /// [`SledStore::salvage_dir`] of the open store (the service's, through its control
     /// socket). Writes wait meanwhile.
     pub fn salvage_to(&self, out: impl std::io::Write) -> Result<(BackupStats, VerifyReport)> {
-        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.gate.alone();
         salvage(&self.e()?.db, &self.path, out)
     }
 }
