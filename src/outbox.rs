@@ -426,6 +426,8 @@ impl Outbox {
         let now = self.feed.clock.now();
         let mut sent_any = false;
         let mut chats = Vec::new();
+        // Marked together after the loop: one transaction for all the sends that finished.
+        let mut delivered_recs = Vec::new();
         for done in finished {
             let Ok(Attempt { mut row, result }) = done else {
                 tracing::error!("outbox: a send task panicked; its row stays queued");
@@ -438,7 +440,8 @@ impl Outbox {
                     sent_any = true;
                     let mut rec = SentRecord::delivered(&row, now, delivered.provider_ref);
                     rec.thread = delivered.thread;
-                    self.feed.store.outbox_sent(rec).map(|_| None)
+                    delivered_recs.push(rec);
+                    Ok(None)
                 }
                 Err(SendError::Withheld {
                     reason,
@@ -449,7 +452,8 @@ impl Outbox {
                     let mut rec = SentRecord::delivered(&row, now, None);
                     rec.status = Some(DeliveryStatus::Withheld);
                     rec.status_at = Some(now);
-                    self.feed.store.outbox_sent(rec).map(|_| None)
+                    delivered_recs.push(rec);
+                    Ok(None)
                 }
                 Err(SendError::Transient {
                     reason,
@@ -490,6 +494,11 @@ impl Outbox {
                 }
             }
             chats.push(who);
+        }
+        if !delivered_recs.is_empty()
+            && let Err(e) = self.feed.store.outbox_sent_all(&delivered_recs)
+        {
+            tracing::error!(error = %e, messages = delivered_recs.len(), "outbox: cannot record deliveries; the messages may be sent again");
         }
         if !sent_any {
             for who in chats.drain(..) {

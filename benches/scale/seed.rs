@@ -433,7 +433,7 @@ pub fn seed(t: &Template, store: &SledStore, plan: &Plan) -> anyhow::Result<Seed
                     ));
                 }
             }
-            store.outbox_sent_batch(&sent)?;
+            store.outbox_sent_all(&sent)?;
             out.commits += done.len() + sent.len();
             batch.clear();
             expect.clear();

@@ -117,6 +117,12 @@ pub trait OutboxStore {
     fn outbox_retry(&self, row: &OutboxRow) -> Result<()>;
     /// Marks a row delivered: it leaves the queue and is remembered as sent.
     fn outbox_sent(&self, rec: SentRecord) -> Result<()>;
+    /// Marks several rows delivered, in one transaction where the engine can (the delivery
+    /// worker marks all the sends that finished together at once).
+    fn outbox_sent_all(&self, recs: &[SentRecord]) -> Result<()> {
+        recs.iter()
+            .try_for_each(|rec| self.outbox_sent(rec.clone()))
+    }
     /// Gives up on a row; `notice` (for the officers) is queued in the same transaction.
     fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()>;
     /// A delivered message by outbox id.

@@ -10,6 +10,7 @@ use pstbot::store::{
 against_every_engine!(
     delivery_contract,
     queue_contract,
+    sent_together_contract,
     failing_address_contract,
     mail_thread_contract
 );
@@ -27,6 +28,36 @@ impl Followups for Says {
     fn case_timers(&self, _: &pstbot::cases::Case) -> Vec<Timer> {
         Vec::new()
     }
+}
+
+/// Sends that finished together are marked in one call: each leaves the queue and is found
+/// as sent, by its id and by its provider id; the row not in the call stays queued.
+pub fn sent_together_contract(store: &dyn Store) {
+    let sari = who("together-1");
+    let c = commit("t1", &sari, 0);
+    let Committed::Applied(a) = store
+        .commit_with(c, &Says(sari.clone(), vec!["satu", "dua", "tiga"]))
+        .unwrap()
+    else {
+        panic!("applied")
+    };
+    let at = Utc.with_ymd_and_hms(2026, 12, 3, 3, 0, 0).unwrap();
+    let marks = [&a.rows[0], &a.rows[2]]
+        .map(|r| SentRecord::delivered(r, at, Some(format!("wamid-{}", r.id))));
+    store.outbox_sent_all(&marks).unwrap();
+    assert_eq!(store.outbox_pending(None, 10).unwrap(), [a.rows[1].clone()]);
+    for m in &marks {
+        let found = store.sent(m.id).unwrap().expect("remembered as sent");
+        assert_eq!(found.key, m.key);
+        let by_ref = store
+            .sent_by_ref(ChannelKind::Telegram, &format!("wamid-{}", m.id))
+            .unwrap()
+            .expect("found by its provider id");
+        assert_eq!(by_ref.id, m.id);
+    }
+    // Nothing to mark is no change.
+    store.outbox_sent_all(&[]).unwrap();
+    assert_eq!(store.outbox_pending(None, 10).unwrap(), [a.rows[1].clone()]);
 }
 
 /// A commit's messages wait in the queue in order, keyed by its dedupe key and position; a

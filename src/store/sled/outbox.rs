@@ -62,19 +62,26 @@ impl OutboxStore for SledStore {
     }
 
     fn outbox_sent(&self, rec: SentRecord) -> Result<()> {
+        self.outbox_sent_all(std::slice::from_ref(&rec))
+    }
+
+    fn outbox_sent_all(&self, recs: &[SentRecord]) -> Result<()> {
         let r = (move || -> Result<()> {
             let _writing = self.writing();
-            let key = rec.id.to_be_bytes();
+            let engine = self.e()?;
             let trees = [
-                &self.e()?.trees[T_OUTBOX],
-                &self.e()?.trees[T_SENT],
-                &self.e()?.trees[T_SENT_REFS],
+                &engine.trees[T_OUTBOX],
+                &engine.trees[T_SENT],
+                &engine.trees[T_SENT_REFS],
             ];
             tx_done(trees.transaction(|t| {
-                t[0].remove(&key)?;
-                t[1].insert(&key, enc(&rec))?;
-                for r in rec.refs() {
-                    t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
+                for rec in recs {
+                    let key = rec.id.to_be_bytes();
+                    t[0].remove(&key)?;
+                    t[1].insert(&key, enc(rec))?;
+                    for r in rec.refs() {
+                        t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
+                    }
                 }
                 Ok(())
             }))
@@ -149,28 +156,6 @@ impl OutboxStore for SledStore {
 }
 
 impl SledStore {
-    /// [`OutboxStore::outbox_sent`] for many rows in one transaction (bulk loads).
-    pub fn outbox_sent_batch(&self, recs: &[SentRecord]) -> Result<()> {
-        let _writing = self.writing();
-        let engine = self.e()?;
-        let trees = [
-            &engine.trees[T_OUTBOX],
-            &engine.trees[T_SENT],
-            &engine.trees[T_SENT_REFS],
-        ];
-        tx_done(trees.transaction(|t| {
-            for rec in recs {
-                let key = rec.id.to_be_bytes();
-                t[0].remove(&key)?;
-                t[1].insert(&key, enc(rec))?;
-                for r in rec.refs() {
-                    t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
-                }
-            }
-            Ok(())
-        }))
-    }
-
     /// Every delivered row's record, in row order (for checks after a crash campaign, and by
     /// hand when something goes wrong: row ids are not contiguous after a restart).
     pub fn sent_records(&self) -> Result<Vec<SentRecord>> {
