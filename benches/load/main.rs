@@ -392,7 +392,11 @@ impl Managed {
             .port();
         let listen = format!("127.0.0.1:{port}");
         let mut text = example_config::example_config(&repo, &dir.path().join("data"), &listen)
-            .replace("cache_mb = 64", &format!("cache_mb = {cache_mb}"));
+            .replace("cache_mb = 64", &format!("cache_mb = {cache_mb}"))
+            // Every simulated person connects from 127.0.0.1: the per-address cap (256 open
+            // connections) would refuse the load generator at 1,000/s, which is one client of
+            // many addresses in reality (Meta's and Telegram's servers).
+            .replacen("[http]\n", "[http]\nmax_connections_per_ip = 0\n", 1);
         if let Some(url) = store {
             text = text.replacen(
                 "[store]\n",
