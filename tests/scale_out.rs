@@ -531,34 +531,13 @@ impl WebVisitor {
 
     /// Says `text` to `on`; returns the bot's reply texts.
     async fn say(&self, on: &Serving, id: &str, text: &str) -> String {
-        let r = web_visitor::post(
-            &self.client,
-            on.port,
-            "/api/web/messages",
-            Some(&self.token),
-        )
-        .json(&serde_json::json!({"id": id, "text": text}))
-        .send()
-        .await
-        .unwrap();
-        assert_eq!(r.status(), 200, "the message is taken");
-        let v: serde_json::Value = r.json().await.unwrap();
+        let v = web_visitor::say(&self.client, on.port, &self.token, id, text).await;
         v["messages"].to_string()
     }
 
     /// The last sequence number of the session's log, read from `on`.
     async fn last_seq(&self, on: &Serving) -> u64 {
-        let v: serde_json::Value = self
-            .client
-            .get(format!("http://127.0.0.1:{}/api/web/history", on.port))
-            .header("x-pstbot-session", &self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        web_visitor::entries(&v).last().map_or(0, |e| e.seq)
+        web_visitor::last_seq(&self.client, on.port, &self.token).await
     }
 
     /// Opens the event stream on `on` after `after`.

@@ -60,18 +60,7 @@ impl Visitor {
     /// Says `text` to `on`; the replies' texts, one after the other (choices in brackets).
     async fn say(&self, on: &Serving, text: &str) -> String {
         let id = format!("w{}", IDS.fetch_add(1, Ordering::Relaxed));
-        let r = web_visitor::post(
-            &self.client,
-            on.port,
-            "/api/web/messages",
-            Some(&self.token),
-        )
-        .json(&serde_json::json!({"id": id, "text": text}))
-        .send()
-        .await
-        .unwrap();
-        assert_eq!(r.status(), 200, "{text:?} is taken");
-        let v: serde_json::Value = r.json().await.unwrap();
+        let v = web_visitor::say(&self.client, on.port, &self.token, &id, text).await;
         v["messages"]
             .as_array()
             .unwrap()

@@ -42,6 +42,32 @@ pub async fn start_session(client: &reqwest::Client, port: u16) -> Option<String
     Some(v["token"].as_str()?.to_string())
 }
 
+/// Says `text` as message `id` in the session `token` on `port`; the bot's answer as the API
+/// gives it (its `messages`).
+pub async fn say(client: &reqwest::Client, port: u16, token: &str, id: &str, text: &str) -> Value {
+    let r = post(client, port, "/api/web/messages", Some(token))
+        .json(&serde_json::json!({"id": id, "text": text}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{text:?} is taken");
+    r.json().await.unwrap()
+}
+
+/// The last sequence number of the session's log, read from the process on `port`.
+pub async fn last_seq(client: &reqwest::Client, port: u16, token: &str) -> u64 {
+    let history: Value = client
+        .get(format!("http://127.0.0.1:{port}/api/web/history"))
+        .header("x-pstbot-session", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    entries(&history).last().map_or(0, |e| e.seq)
+}
+
 /// One entry of a session's log, as the API shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -121,16 +147,7 @@ async fn open(
 /// The session's whole log read back from `port`: the last sequence from the history, then
 /// every entry up to it from the event stream (which sends a long log whole).
 pub async fn read_log(client: &reqwest::Client, port: u16, token: &str) -> Vec<Entry> {
-    let history: Value = client
-        .get(format!("http://127.0.0.1:{port}/api/web/history"))
-        .header("x-pstbot-session", token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let last = entries(&history).last().map_or(0, |e| e.seq);
+    let last = last_seq(client, port, token).await;
     let mut resp = open(client, port, token, 0).await.unwrap();
     let mut sse = SseParser::default();
     let mut log = Vec::new();
