@@ -424,9 +424,9 @@ impl Outbox {
         finished: Vec<Result<Attempt, tokio::task::JoinError>>,
     ) -> Option<Vec<Identity>> {
         let now = self.feed.clock.now();
-        let mut sent_any = false;
         let mut chats = Vec::new();
-        // Marked together after the loop: one transaction for all the sends that finished.
+        // Marked together after the loop: one transaction for all the sends that finished
+        // (delivered, or finished without sending); none means nothing was sent.
         let mut delivered_recs = Vec::new();
         for done in finished {
             let Ok(Attempt { mut row, result }) = done else {
@@ -437,7 +437,6 @@ impl Outbox {
             q.in_flight.remove(&row.id);
             let outcome = match result {
                 Ok(delivered) => {
-                    sent_any = true;
                     let mut rec = SentRecord::delivered(&row, now, delivered.provider_ref);
                     rec.thread = delivered.thread;
                     delivered_recs.push(rec);
@@ -447,7 +446,6 @@ impl Outbox {
                     reason,
                     covered: true,
                 }) => {
-                    sent_any = true;
                     tracing::info!(to = %who.masked(), %reason, "outbox: message finished without sending");
                     let mut rec = SentRecord::delivered(&row, now, None);
                     rec.status = Some(DeliveryStatus::Withheld);
@@ -495,15 +493,13 @@ impl Outbox {
             }
             chats.push(who);
         }
-        if !delivered_recs.is_empty()
-            && let Err(e) = self.feed.store.outbox_sent_all(&delivered_recs)
-        {
-            tracing::error!(error = %e, messages = delivered_recs.len(), "outbox: cannot record deliveries; the messages may be sent again");
-        }
-        if !sent_any {
+        if delivered_recs.is_empty() {
+            // Nothing sent: no mark to flush before these chats may send again.
             for who in chats.drain(..) {
                 q.busy.remove(&who);
             }
+        } else if let Err(e) = self.feed.store.outbox_sent_all(&delivered_recs) {
+            tracing::error!(error = %e, messages = delivered_recs.len(), "outbox: cannot record deliveries; the messages may be sent again");
         }
         // Forget ids that left the store (sent or failed); keep those still queued.
         let queued: HashSet<u64> = q
