@@ -32,7 +32,7 @@ pub use send::{Delivered, DeliveryContext, ProviderRef, SendError, SendFuture, S
 use crate::config::DeliveryConfig;
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::runtime::OutboxFeed;
-use crate::store::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Store};
+use crate::store::{DeliveryStatus, Durable, FailedRecord, OutboxRow, SentRecord, Store};
 use crate::text::Texts;
 use claims::{CLAIM_RENEW, Claims};
 use limits::Limits;
@@ -415,18 +415,18 @@ impl Outbox {
         next
     }
 
-    /// Records finished attempts: delivered rows are marked, failed ones rescheduled or given
-    /// up on. Returns the chats of the batch when a mark must be flushed before they may send
-    /// again (the caller flushes, without stopping the worker, then frees them).
+    /// Records finished attempts: failed ones are rescheduled or given up on; delivered ones
+    /// are returned with the chats of the batch, to be marked (the caller marks them, without
+    /// stopping the worker, then frees the chats: [`Marking`]).
     fn finish(
         &self,
         q: &mut Queues,
         finished: Vec<Result<Attempt, tokio::task::JoinError>>,
-    ) -> Option<Vec<Identity>> {
+    ) -> Option<ToMark> {
         let now = self.feed.clock.now();
         let mut chats = Vec::new();
-        // Marked together after the loop: one transaction for all the sends that finished
-        // (delivered, or finished without sending); none means nothing was sent.
+        // Marked together by the caller: one write for all the sends that finished (delivered,
+        // or finished without sending); none means nothing was sent.
         let mut delivered_recs = Vec::new();
         for done in finished {
             let Ok(Attempt { mut row, result }) = done else {
@@ -494,12 +494,13 @@ impl Outbox {
             chats.push(who);
         }
         if delivered_recs.is_empty() {
-            // Nothing sent: no mark to flush before these chats may send again.
+            // Nothing sent: no mark to wait for before these chats may send again.
             for who in chats.drain(..) {
                 q.busy.remove(&who);
             }
-        } else if let Err(e) = self.feed.store.outbox_sent_all(&delivered_recs) {
-            tracing::error!(error = %e, messages = delivered_recs.len(), "outbox: cannot record deliveries; the messages may be sent again");
+        } else {
+            // Until their marks are written, a store scan must not take these rows for unsent.
+            q.marking.extend(delivered_recs.iter().map(|r| r.id));
         }
         // Forget ids that left the store (sent or failed); keep those still queued.
         let queued: HashSet<u64> = q
@@ -507,35 +508,62 @@ impl Outbox {
             .values()
             .flat_map(|rows| rows.iter().map(|r| r.id))
             .collect();
-        q.known
-            .retain(|id| queued.contains(id) || q.in_flight.contains(id) || q.staged.contains(id));
+        q.known.retain(|id| {
+            queued.contains(id)
+                || q.in_flight.contains(id)
+                || q.staged.contains(id)
+                || q.marking.contains(id)
+        });
         q.chats
             .retain(|who, rows| !rows.is_empty() || q.busy.contains(who));
-        (!chats.is_empty()).then_some(chats)
+        (!chats.is_empty()).then_some(ToMark {
+            chats,
+            recs: delivered_recs,
+        })
     }
 }
 
-/// Chats whose delivery marks are being flushed; they send again once it finished.
+/// Sends that finished together: their delivery records, and their chats, which send again
+/// once the records are durable.
+struct ToMark {
+    chats: Vec<Identity>,
+    recs: Vec<SentRecord>,
+}
+
+/// Delivery marks being written; their chats send again once they are durable.
 #[derive(Default)]
 struct Marking {
     flushes: JoinSet<crate::store::Result<()>>,
-    chats: HashMap<tokio::task::Id, Vec<Identity>>,
+    /// Per write: its chats, and the ids of its rows.
+    chats: HashMap<tokio::task::Id, (Vec<Identity>, Vec<u64>)>,
 }
 
 impl Marking {
-    /// Flushes the marks of a batch of finished sends, when it has `chats` waiting on them.
-    fn flush(&mut self, store: &Arc<dyn Store>, chats: Option<Vec<Identity>>) {
-        if let Some(chats) = chats {
-            let store = store.clone();
-            let id = self
-                .flushes
-                .spawn(async move { store.flushed().await })
-                .id();
-            self.chats.insert(id, chats);
-        }
+    /// Writes the marks of a batch of finished sends and waits for their flush, without
+    /// stopping the worker. The store writes them together with other writers' commits where
+    /// it can ([`crate::store::OutboxStore::outbox_sent_durable`]).
+    fn flush(&mut self, store: &Arc<dyn Store>, marks: Option<ToMark>) {
+        let Some(ToMark { chats, recs }) = marks else {
+            return;
+        };
+        let ids = recs.iter().map(|r| r.id).collect();
+        let store = store.clone();
+        let id = self
+            .flushes
+            .spawn(async move {
+                match store.outbox_sent_durable(recs).await {
+                    Durable::Done(r) => r,
+                    Durable::NotQueued(recs) => {
+                        store.outbox_sent_all(&recs)?;
+                        store.flushed().await
+                    }
+                }
+            })
+            .id();
+        self.chats.insert(id, (chats, ids));
     }
 
-    /// Frees the chats of every flush that finished (`first` and any others done by now);
+    /// Frees the chats of every write that finished (`first` and any others done by now);
     /// returns them.
     fn flushed(
         &mut self,
@@ -551,15 +579,19 @@ impl Marking {
             let id = match done {
                 Ok((id, Ok(()))) => id,
                 Ok((id, Err(e))) => {
-                    tracing::error!(error = %e, "outbox: flush of delivery marks failed");
+                    tracing::error!(error = %e, "outbox: cannot record deliveries; the messages may be sent again");
                     id
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "outbox: flush task of delivery marks failed");
+                    tracing::error!(error = %e, "outbox: the task recording deliveries failed; the messages may be sent again");
                     e.id()
                 }
             };
-            for who in self.chats.remove(&id).unwrap_or_default() {
+            let (chats, ids) = self.chats.remove(&id).unwrap_or_default();
+            for row in ids {
+                q.marking.remove(&row);
+            }
+            for who in chats {
                 q.busy.remove(&who);
                 freed.push(who);
             }

@@ -295,15 +295,19 @@ async fn concurrent_messages_share_a_flush_and_all_are_there_after_a_restart() {
                 tokio::spawn(async move { rt.handle(halo(&format!("m{i}"), &phone(i))).await })
             })
             .collect();
-        // Every commit is applied while no flush can finish: nobody is acknowledged yet.
-        until("all commits applied", || {
-            (0..PEOPLE).all(|i| {
-                store
-                    .is_handled(&DedupeKey::new(&sms_from(&phone(i)), &format!("m{i}")))
-                    .unwrap()
-            })
+        // The first commits are applied and their flush is held; the others are handed to
+        // the store meanwhile (each asks for the flush that will cover it). Nobody is
+        // acknowledged yet.
+        until("every message handed to the store", || {
+            store.flush_requests() >= PEOPLE as u64
         })
         .await;
+        assert!(
+            (0..PEOPLE).any(|i| store
+                .is_handled(&DedupeKey::new(&sms_from(&phone(i)), &format!("m{i}")))
+                .unwrap()),
+            "the held flush is the one after the first commits"
+        );
         assert!(
             tasks.iter().all(|t| !t.is_finished()),
             "a message was acknowledged before any flush finished"
@@ -312,7 +316,8 @@ async fn concurrent_messages_share_a_flush_and_all_are_there_after_a_restart() {
         for t in tasks {
             assert_eq!(t.await.unwrap().expect("handled").len(), 1);
         }
-        // One flush per message would be 64; the held one plus one or two for the rest.
+        // One flush per message would be 64; the held one plus one or two for the rest (all
+        // applied together, in one transaction).
         assert!(
             store.flushes() < 10,
             "{} flushes for {PEOPLE} concurrent messages",
@@ -418,6 +423,8 @@ async fn a_row_handed_off_and_also_read_from_the_store_is_sent_once() {
         store.flush_requests() == 1
     })
     .await;
+    // Applied (on sled, by the flusher, right before the flush it then holds at the gate).
+    until("flush 1 reached the gate", || gate.reached() == 1).await;
     // The worker also reads the reply row from the store, and waits for flush 2 for it.
     rt.outbox_wake.notify_one();
     until("the worker waits for flush 2", || {

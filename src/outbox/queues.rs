@@ -23,6 +23,8 @@ pub(super) struct Queues {
     /// Chats with a row in flight, and the ids in flight.
     pub(super) busy: HashSet<Identity>,
     pub(super) in_flight: HashSet<u64>,
+    /// Ids sent whose delivery marks are being written (they are still in the store's queue).
+    pub(super) marking: HashSet<u64>,
     pub(super) highest: Option<u64>,
     /// The chat whose row was started last: the next dispatch starts after it (round-robin),
     /// so a chat with many rows cannot keep the others waiting.
@@ -136,11 +138,12 @@ impl Queues {
             && !self.staged_chats.contains_key(who)
     }
 
-    /// Forgets everything not in flight, for the store to be read again (after it was
+    /// Forgets everything not in flight or being marked, for the store to be read again (after it was
     /// reopened: what it holds is the truth).
     pub(super) fn forget_unsent(&mut self) {
         self.chats.clear();
-        self.known.retain(|id| self.in_flight.contains(id));
+        self.known
+            .retain(|id| self.in_flight.contains(id) || self.marking.contains(id));
         self.staged.clear();
         self.staged_chats.clear();
         self.highest = None;

@@ -5,7 +5,8 @@ use super::followups::PlanFollowups;
 use super::{Runtime, RuntimeError};
 use crate::message::OutboundMessage;
 use crate::plan::{Plan, PlanContext};
-use crate::store::{Applied, Committed, OutboxRow, StoreError};
+use crate::store::{Applied, Commit, Committed, Durable, OutboxRow, StoreError};
+use std::sync::Arc;
 
 /// How often a message is re-planned when a case it changes was changed meanwhile.
 const CONFLICT_RETRIES: usize = 5;
@@ -35,7 +36,7 @@ impl Runtime {
     /// scheduler. `None`: a duplicate.
     pub(crate) async fn commit_planned(
         &self,
-        plan: impl FnMut(&PlanContext) -> Result<Plan, StoreError>,
+        plan: impl FnMut(&PlanContext) -> Result<Plan, StoreError> + Send,
     ) -> Result<Option<Done>, RuntimeError> {
         self.commit_planned_with(true, plan).await
     }
@@ -45,28 +46,15 @@ impl Runtime {
     pub(super) async fn commit_planned_with(
         &self,
         handoff: bool,
-        mut plan: impl FnMut(&PlanContext) -> Result<Plan, StoreError>,
+        mut plan: impl FnMut(&PlanContext) -> Result<Plan, StoreError> + Send,
     ) -> Result<Option<Done>, RuntimeError> {
         // While the disk refuses writes, new work is refused before anything is planned.
         if let Some(trouble) = self.store.trouble() {
             return Err(StoreError::Engine(trouble).into());
         }
-        // Planning reads the store and the commit writes it. Where that may wait (a database
-        // server's round trips and locks, a backup holding writes) it runs off the async
-        // workers, so a slow commit does not hold up other people's requests. Otherwise it
-        // runs in place: handing the worker to another thread and back costs more than a
-        // sled commit (BENCHMARKS.md, "Thread hand-offs").
-        let done = if self.store.may_wait() {
-            off_worker(|| self.commit_now(&mut plan))
-        } else {
-            self.commit_now(&mut plan)
-        }?;
-        let Some((mut applied, msgs)) = done else {
+        let Some((mut applied, msgs)) = self.commit_flushed(&mut plan).await? else {
             return Ok(None);
         };
-        // Group commit: wait (holding no thread) for a flush that started after this commit;
-        // concurrent messages share it.
-        self.store.flushed().await?;
         self.flushed_commits(
             std::mem::take(&mut applied.rows),
             applied.timers_changed,
@@ -75,6 +63,76 @@ impl Runtime {
         Ok(Some((applied, msgs)))
     }
 
+    /// Plans and commits, planning again when a case it changes was changed meanwhile, and
+    /// returns once the commit is durable. `None`: a duplicate.
+    ///
+    /// The store gathers the commits of concurrent messages into one transaction and one
+    /// flush where it can ([`crate::store::CommitStore::commit_durable`]); where it does not,
+    /// the commit is applied here and waits (holding no thread) for a flush that started after
+    /// it, which concurrent messages share.
+    async fn commit_flushed(
+        &self,
+        plan: &mut (impl FnMut(&PlanContext) -> Result<Plan, StoreError> + Send),
+    ) -> Result<Option<Done>, RuntimeError> {
+        if self.store.may_wait() {
+            // Planning reads the store and the commit writes it; where that may wait (a
+            // database server's round trips and locks, a backup holding writes back) both run
+            // off the async workers, so they do not hold up other people's requests.
+            let done = off_worker(|| self.commit_now(plan))?;
+            if done.is_some() {
+                self.store.flushed().await?;
+            }
+            return Ok(done);
+        }
+        let mut attempt = 0;
+        loop {
+            let (commit, f) = self.plan_once(plan)?;
+            let result = match self.store.commit_durable(commit, f.clone()).await {
+                Durable::Done(r) => r,
+                Durable::NotQueued(commit) => self.commit_here(commit, &f).await,
+            };
+            match result {
+                Ok(Committed::Duplicate) => return Ok(None),
+                Ok(Committed::Applied(applied)) => return Ok(Some((applied, f.take()))),
+                Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
+                    tracing::debug!(%case, "case changed meanwhile; planning again");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// A plan made now, with its follow-ups.
+    fn plan_once(
+        &self,
+        plan: &mut Planner<'_>,
+    ) -> Result<(Commit, Arc<PlanFollowups>), StoreError> {
+        let ctx = self.plan_context(self.clock.now());
+        let Plan { commit, render } = plan(&ctx)?;
+        let f = PlanFollowups::new(&ctx, &commit, render)?;
+        Ok((commit, Arc::new(f)))
+    }
+
+    /// Applies a commit the store did not take ([`Durable::NotQueued`]) and waits for its
+    /// flush. In place, as handing the worker to another thread and back costs more than a
+    /// sled commit (BENCHMARKS.md, "Thread hand-offs"); off the workers if the store came to
+    /// hold writes back meanwhile (a backup started).
+    async fn commit_here(
+        &self,
+        commit: Commit,
+        f: &PlanFollowups,
+    ) -> Result<Committed, StoreError> {
+        let committed = if self.store.may_wait() {
+            off_worker(|| self.store.commit_with(commit, f))
+        } else {
+            self.store.commit_with(commit, f)
+        }?;
+        if matches!(committed, Committed::Applied(_)) {
+            self.store.flushed().await?;
+        }
+        Ok(committed)
+    }
     /// Tells the workers about commits whose flush finished: the outbox rows they queued go
     /// to the delivery worker at once (`handoff`), with no store read and no flush of its own
     /// — without a worker to take them, it is woken and finds them by its scan — and the
@@ -99,10 +157,8 @@ impl Runtime {
     pub(super) fn commit_now(&self, plan: &mut Planner<'_>) -> Result<Option<Done>, RuntimeError> {
         let mut attempt = 0;
         loop {
-            let ctx = self.plan_context(self.clock.now());
-            let Plan { commit, render } = plan(&ctx)?;
-            let f = PlanFollowups::new(&ctx, &commit, &render)?;
-            match self.store.commit_with(commit, &f) {
+            let (commit, f) = self.plan_once(plan)?;
+            match self.store.commit_with(commit, &*f) {
                 Ok(Committed::Duplicate) => return Ok(None),
                 Ok(Committed::Applied(applied)) => return Ok(Some((applied, f.take()))),
                 Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {

@@ -8,12 +8,12 @@ use crate::plan::{PlanContext, Render};
 use crate::store::{Applied, Commit, Followups, Store, StoreError, Timer};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The follow-ups of one plan: its rendered messages, and the reminders of each case it writes.
-pub(crate) struct PlanFollowups<'a> {
-    bot: &'a Bot,
-    render: &'a Render,
+pub(crate) struct PlanFollowups {
+    bot: Arc<Bot>,
+    render: Render,
     now: DateTime<Utc>,
     /// The e-mail address of each recipient who gave one (and whose mail does not bounce):
     /// every notification to them also goes there.
@@ -22,30 +22,31 @@ pub(crate) struct PlanFollowups<'a> {
     queued: Mutex<Vec<OutboundMessage>>,
 }
 
-impl<'a> PlanFollowups<'a> {
+impl PlanFollowups {
     /// The follow-ups of a plan made in `ctx`: its messages (with e-mail copies) and the
     /// reminders of the cases it writes.
     pub(crate) fn new(
-        ctx: &PlanContext<'a>,
+        ctx: &PlanContext<'_>,
         commit: &Commit,
-        render: &'a Render,
+        render: Render,
     ) -> Result<Self, StoreError> {
+        let emails = recipient_emails(ctx.store, commit, &render)?;
         Ok(PlanFollowups {
-            bot: ctx.bot,
+            bot: ctx.bot.clone(),
             render,
             now: ctx.now,
-            emails: recipient_emails(ctx.store, commit, render)?,
+            emails,
             queued: Mutex::new(Vec::new()),
         })
     }
 
     /// The messages the applied commit queued.
-    pub(crate) fn take(self) -> Vec<OutboundMessage> {
-        self.queued.into_inner().expect("followups lock")
+    pub(crate) fn take(&self) -> Vec<OutboundMessage> {
+        std::mem::take(&mut *self.queued.lock().expect("followups lock"))
     }
 }
 
-impl Followups for PlanFollowups<'_> {
+impl Followups for PlanFollowups {
     fn messages(&self, applied: &Applied) -> Vec<OutboundMessage> {
         let msgs = with_email_copies((self.render)(applied), &self.emails);
         *self.queued.lock().expect("followups lock") = msgs.clone();
@@ -53,7 +54,7 @@ impl Followups for PlanFollowups<'_> {
     }
 
     fn case_timers(&self, case: &Case) -> Vec<Timer> {
-        crate::reminders::case_timers(self.bot, case, self.now)
+        crate::reminders::case_timers(&self.bot, case, self.now)
     }
 }
 

@@ -132,13 +132,13 @@ impl Runtime {
         }
         let mut follow = Vec::with_capacity(todo.len());
         let mut items = Vec::with_capacity(todo.len());
-        for (t, commit, render) in &mut todo {
-            let Some(commit) = commit.take() else {
+        for (t, commit, render) in todo {
+            let Some(commit) = commit else {
                 continue;
             };
             match PlanFollowups::new(&ctx, &commit, render) {
                 Ok(f) => {
-                    follow.push((&*t, f));
+                    follow.push((t, f));
                     items.push(commit);
                 }
                 Err(e) => fail(RuntimeError::Store(e), &mut failed),
@@ -151,7 +151,6 @@ impl Runtime {
             .collect();
         let results = self.store.commit_many(items);
         for ((t, f), result) in follow.into_iter().zip(results) {
-            let t = t.clone();
             let done: Result<Option<Done>, RuntimeError> = match result {
                 Ok(Committed::Applied(applied)) => Ok(Some((applied, f.take()))),
                 Ok(Committed::Duplicate) => Ok(None),

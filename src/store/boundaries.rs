@@ -6,7 +6,10 @@
 //! Each boundary has its own contract suite (`tests/store_contract/`), run against every
 //! engine.
 
-use super::commit::{AuditEntry, Commit, Committed, DedupeKey, Followups, NoFollowups, QueueKey};
+use super::commit::{
+    AuditEntry, Commit, Committed, DedupeKey, Durable, DurableFuture, Followups, NoFollowups,
+    QueueKey,
+};
 use super::records::{
     DeliveryStatus, FailedRecord, OutboxRow, SentRecord, Timer, WebLogEntry, WebSession,
 };
@@ -16,6 +19,7 @@ use crate::dialogs::Conversation;
 use crate::guestbook::{Appointment, Guest, Rating, Visit};
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// Everything a message changes, applied at once: the write side of every other boundary.
 pub trait CommitStore {
@@ -31,6 +35,15 @@ pub trait CommitStore {
             .into_iter()
             .map(|(c, f)| self.commit_with(c, f))
             .collect()
+    }
+    /// Applies a commit together with the commits other writers hand over meanwhile, and
+    /// answers once the flush covering it has finished (sled: many messages share one
+    /// transaction, which costs two log writes whatever its size). A store that does not
+    /// gather commits (the default), or not this one now (an erasure, writes held back by a
+    /// backup), answers [`Durable::NotQueued`] at once. Called from async code: it never
+    /// blocks the caller's thread.
+    fn commit_durable(&self, c: Commit, _f: Arc<dyn Followups + Send>) -> DurableFuture<'_> {
+        Box::pin(std::future::ready(Durable::NotQueued(c)))
     }
     /// Applies a commit with no follow-ups.
     fn commit(&self, c: Commit) -> Result<Committed> {
@@ -122,6 +135,13 @@ pub trait OutboxStore {
     fn outbox_sent_all(&self, recs: &[SentRecord]) -> Result<()> {
         recs.iter()
             .try_for_each(|rec| self.outbox_sent(rec.clone()))
+    }
+    /// Marks rows delivered together with other writers' writes and answers once the marks
+    /// are durable (see [`CommitStore::commit_durable`]). A store that does not gather writes
+    /// (the default) answers [`Durable::NotQueued`] at once: the caller marks them
+    /// ([`OutboxStore::outbox_sent_all`]) and flushes. Never blocks the caller's thread.
+    fn outbox_sent_durable(&self, recs: Vec<SentRecord>) -> DurableFuture<'_, Vec<SentRecord>, ()> {
+        Box::pin(std::future::ready(Durable::NotQueued(recs)))
     }
     /// Gives up on a row; `notice` (for the officers) is queued in the same transaction.
     fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()>;

@@ -260,6 +260,23 @@ pub enum Committed {
     Duplicate,
 }
 
+/// What a store did with a write handed to it to apply together with other writers' (a
+/// commit, [`CommitStore::commit_durable`](super::CommitStore::commit_durable); delivery
+/// marks, [`OutboxStore::outbox_sent_durable`](super::OutboxStore::outbox_sent_durable)).
+#[derive(Debug)]
+pub enum Durable<T = Commit, R = Committed> {
+    /// Applied (or refused) together with other writers' writes; when applied, the flush
+    /// that covers it has finished.
+    Done(super::Result<R>),
+    /// Not taken: the caller writes it itself, then waits for a flush.
+    NotQueued(T),
+}
+
+/// What [`CommitStore::commit_durable`](super::CommitStore::commit_durable) and
+/// [`OutboxStore::outbox_sent_durable`](super::OutboxStore::outbox_sent_durable) return.
+pub type DurableFuture<'a, T = Commit, R = Committed> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Durable<T, R>> + Send + 'a>>;
+
 impl Committed {
     /// The case number a commit created, if any.
     pub fn case(&self) -> Option<&CaseNumber> {

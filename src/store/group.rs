@@ -8,6 +8,10 @@
 //! The ordering argument: a request is numbered after the writer's transaction was applied;
 //! the flusher reads the highest request number before it starts a flush; a flush that
 //! started with `requested >= n` therefore began after request `n`'s write and covers it.
+//!
+//! A store may also hand the flusher **jobs** ([`GroupFlush::submit`]): writes it applies on
+//! the flusher thread right before a flush, all queued jobs together (sled: in one transaction;
+//! a transaction of its own costs each message two log writes), and answers after that flush.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -16,15 +20,20 @@ use std::thread::JoinHandle;
 /// the flush was meant to cover.
 pub type FlushFn = Box<dyn Fn() -> Result<(), String> + Send + 'static>;
 
-/// Runs before every flush, on the flusher thread (tests hold flushes back with it).
+/// One round of the flusher with jobs: applies the jobs queued since the last round, calls its
+/// second argument (the [`FlushHook`], if any) right before it flushes, flushes, answers the
+/// jobs, and returns the flush's outcome (for the plain waiters).
+pub type RoundFn<J> = Box<dyn FnMut(Vec<J>, &dyn Fn()) -> Result<(), String> + Send + 'static>;
+
+/// Runs before every flush (after a round's jobs were applied), on the flusher thread (tests
+/// hold flushes back with it).
 pub type FlushHook = Arc<dyn Fn() + Send + Sync + 'static>;
 
 /// A request for a flush, to wait on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(u64);
 
-#[derive(Default)]
-struct State {
+struct State<J> {
     /// The highest request number handed out.
     requested: u64,
     /// Every request up to this number is covered by a finished flush.
@@ -36,10 +45,26 @@ struct State {
     flushes: u64,
     stop: bool,
     hook: Option<FlushHook>,
+    /// Jobs for the next round.
+    jobs: Vec<J>,
 }
 
-struct Inner {
-    state: Mutex<State>,
+impl<J> Default for State<J> {
+    fn default() -> Self {
+        State {
+            requested: 0,
+            done: 0,
+            failed: None,
+            flushes: 0,
+            stop: false,
+            hook: None,
+            jobs: Vec::new(),
+        }
+    }
+}
+
+struct Inner<J> {
+    state: Mutex<State<J>>,
     /// Wakes the flusher: a request came, or stop.
     work: Condvar,
     /// Wakes blocking waiters: a flush finished.
@@ -48,8 +73,8 @@ struct Inner {
     done_tx: tokio::sync::watch::Sender<u64>,
 }
 
-impl Inner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+impl<J> Inner<J> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<J>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -62,16 +87,28 @@ impl Inner {
     }
 }
 
-/// One flusher thread and its waiters. Dropping it flushes what was requested and stops the
-/// thread (so the engine's handle it holds is released).
-pub struct GroupFlush {
-    inner: Arc<Inner>,
+/// One flusher thread and its waiters (and jobs, of type `J`; none by default). Dropping it
+/// flushes what was requested, runs the jobs queued, and stops the thread (so the engine's
+/// handle it holds is released).
+pub struct GroupFlush<J: Send + 'static = std::convert::Infallible> {
+    inner: Arc<Inner<J>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl GroupFlush {
     /// Starts the flusher thread, which calls `flush` whenever someone waits.
     pub fn new(flush: FlushFn) -> std::io::Result<GroupFlush> {
+        GroupFlush::with_jobs(Box::new(move |_jobs, before_flush| {
+            before_flush();
+            flush()
+        }))
+    }
+}
+
+impl<J: Send + 'static> GroupFlush<J> {
+    /// Starts the flusher thread, which runs `round` whenever someone waits or a job is
+    /// queued.
+    pub fn with_jobs(round: RoundFn<J>) -> std::io::Result<GroupFlush<J>> {
         let inner = Arc::new(Inner {
             state: Mutex::new(State::default()),
             work: Condvar::new(),
@@ -81,11 +118,21 @@ impl GroupFlush {
         let shared = inner.clone();
         let thread = std::thread::Builder::new()
             .name("pstbot-flush".into())
-            .spawn(move || flusher(&shared, flush))?;
+            .spawn(move || flusher(&shared, round))?;
         Ok(GroupFlush {
             inner,
             thread: Some(thread),
         })
+    }
+
+    /// Queues a job for the next round (see [`RoundFn`]); the round answers it. It counts as
+    /// a request for a flush.
+    pub fn submit(&self, job: J) {
+        let mut s = self.inner.lock();
+        s.jobs.push(job);
+        s.requested += 1;
+        drop(s);
+        self.inner.work.notify_one();
     }
 
     /// Asks for a flush covering everything applied before this call.
@@ -149,7 +196,7 @@ impl GroupFlush {
     }
 }
 
-impl Drop for GroupFlush {
+impl<J: Send + 'static> Drop for GroupFlush<J> {
     fn drop(&mut self) {
         self.inner.lock().stop = true;
         self.inner.work.notify_one();
@@ -159,9 +206,9 @@ impl Drop for GroupFlush {
     }
 }
 
-fn flusher(inner: &Inner, flush: FlushFn) {
+fn flusher<J>(inner: &Inner<J>, mut round: RoundFn<J>) {
     loop {
-        let (target, hook) = {
+        let (target, hook, jobs) = {
             let mut s = inner.lock();
             while s.requested == s.done && !s.stop {
                 s = inner.work.wait(s).unwrap_or_else(|e| e.into_inner());
@@ -169,12 +216,14 @@ fn flusher(inner: &Inner, flush: FlushFn) {
             if s.requested == s.done {
                 return; // stopped, nobody waiting
             }
-            (s.requested, s.hook.clone())
+            (s.requested, s.hook.clone(), std::mem::take(&mut s.jobs))
         };
-        if let Some(hook) = hook {
-            hook();
-        }
-        let result = flush();
+        let before_flush = || {
+            if let Some(hook) = &hook {
+                hook();
+            }
+        };
+        let result = round(jobs, &before_flush);
         if let Err(e) = &result {
             tracing::error!(error = %e, "store: flush failed");
         }
@@ -243,6 +292,58 @@ mod tests {
             g.wait(t).await.unwrap();
         }
         assert!(g.flushes() >= 1 && g.flushes() <= 5);
+    }
+
+    #[test]
+    fn jobs_queued_meanwhile_are_applied_together_before_the_next_flush() {
+        // Each round records the jobs it got, then the flush; a job's answer is its round.
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let l = log.clone();
+        let g = GroupFlush::<(u32, std::sync::mpsc::Sender<usize>)>::with_jobs(Box::new(
+            move |jobs, before_flush| {
+                let mut log = l.lock().unwrap();
+                let ids: Vec<String> = jobs.iter().map(|(id, _)| id.to_string()).collect();
+                log.push(format!("apply {}", ids.join(",")));
+                before_flush();
+                log.push("flush".into());
+                let round = log.len();
+                for (_, answer) in jobs {
+                    answer.send(round).unwrap();
+                }
+                Ok(())
+            },
+        ))
+        .unwrap();
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let (entered_tx, release_rx) = (Mutex::new(entered_tx), Mutex::new(release_rx));
+        g.set_hook(Some(Arc::new(move || {
+            entered_tx.lock().unwrap().send(()).ok();
+            release_rx.lock().unwrap().recv().ok();
+        })));
+        let (tx1, rx1) = std::sync::mpsc::channel();
+        g.submit((1, tx1));
+        entered_rx.recv().unwrap(); // job 1 applied, its flush held
+        let later: Vec<_> = (2..=4)
+            .map(|id| {
+                let (tx, rx) = std::sync::mpsc::channel();
+                g.submit((id, tx));
+                rx
+            })
+            .collect();
+        assert!(rx1.try_recv().is_err(), "answered before its flush");
+        release_tx.send(()).unwrap();
+        assert_eq!(rx1.recv().unwrap(), 2);
+        entered_rx.recv().unwrap();
+        release_tx.send(()).unwrap();
+        for rx in later {
+            assert_eq!(rx.recv().unwrap(), 4, "answered after the second flush");
+        }
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["apply 1", "flush", "apply 2,3,4", "flush"]
+        );
+        assert_eq!(g.requests(), 4, "each job asked for a flush");
     }
 
     #[test]

@@ -33,8 +33,8 @@ pub use boundaries::{
     WebChatStore, WebLogNotice, chat_tag,
 };
 pub use commit::{
-    Applied, AuditEntry, Commit, Committed, DedupeKey, Erasure, Followups, GuestUpdate, NewCase,
-    NoFollowups, QueueKey, Ticket,
+    Applied, AuditEntry, Commit, Committed, DedupeKey, Durable, DurableFuture, Erasure, Followups,
+    GuestUpdate, NewCase, NoFollowups, QueueKey, Ticket,
 };
 
 /// Every store trait at once, to call any boundary on a concrete store (`SledStore`,

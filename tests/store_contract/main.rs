@@ -9,6 +9,7 @@ mod blobs;
 mod cases;
 mod commits;
 mod conversations;
+mod durable;
 mod erasure;
 mod fixtures;
 mod guests;

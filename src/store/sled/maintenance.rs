@@ -1,8 +1,8 @@
 //! The sled store's durability and housekeeping: group flushes, checkpoints (closing and
 //! reopening sled), pruning passes, and the store's secrets in `meta`.
 
+use super::SledStore;
 use super::keys::{T_DEDUPE, T_SENT, dec, enc, time_key};
-use super::{Engine, SledStore};
 use crate::store::records::SentRecord;
 use crate::store::{FlushFuture, PrunePage, Result, StoreError, StoreMaintenance, TIMER_MARK};
 use chrono::{DateTime, Utc};
@@ -79,7 +79,7 @@ impl StoreMaintenance for SledStore {
         drop(engine);
         let r = flushed
             .map_err(StoreError::from)
-            .and_then(|_| Engine::open_checked(&self.path, self.cache_mb, self.compression));
+            .and_then(|_| self.open_engine());
         match r {
             Ok(engine) => {
                 *live = Some(Arc::new(engine));

@@ -43,8 +43,9 @@ pub struct SledStore {
     live: std::sync::RwLock<Option<Arc<Engine>>>,
     /// Why the store cannot write now (a disk error), until [`SledStore::heal`] succeeds.
     trouble: std::sync::Mutex<Option<String>>,
-    /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent.
-    gate: Gate,
+    /// Writers hold it shared; a backup holds it alone, so its snapshot is consistent. The
+    /// flusher thread, which applies the commits handed to it, holds it too.
+    gate: Arc<Gate>,
 }
 
 /// Writers hold it shared; a backup, a rewrite or a reopen holds it alone. It counts those that
@@ -74,6 +75,19 @@ impl Gate {
     fn held(&self) -> bool {
         self.alone.load(std::sync::atomic::Ordering::SeqCst) > 0
     }
+
+    /// Shared access now, or `None` when someone holds the gate alone or waits to (the
+    /// flusher never waits for it: a reopen holds it alone while it stops the flusher).
+    fn try_shared(&self) -> Option<std::sync::RwLockReadGuard<'_, ()>> {
+        if self.held() {
+            return None;
+        }
+        match self.lock.try_read() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
 /// The gate held alone, until dropped.
@@ -95,9 +109,10 @@ struct Engine {
     /// `web_sessions`, `web_log`, `web_log_keys`.
     web: [Tree; 3],
     /// The flusher thread: commits are applied without a flush, then wait for one that
-    /// started after them (see [`super::group`]). One per open database, so a reopen after a
+    /// started after them (see [`super::group`]); commits handed to it are applied there, many
+    /// in one transaction ([`commit::Queued`]). One per open database, so a reopen after a
     /// disk error gets its own.
-    group: super::group::GroupFlush,
+    group: super::group::GroupFlush<commit::Queued>,
 }
 
 impl SledStore {
@@ -120,14 +135,15 @@ impl SledStore {
         }
         // A rewrite after an erasure that a crash interrupted is finished first.
         rewrite::finish_swap(path)?;
-        let engine = Engine::open_checked(path, cache_mb, compression)?;
+        let gate = Arc::new(Gate::default());
+        let engine = Engine::open_checked(path, cache_mb, compression, &gate)?;
         Ok(SledStore {
             path: path.to_path_buf(),
             cache_mb,
             compression,
             live: std::sync::RwLock::new(Some(Arc::new(engine))),
             trouble: std::sync::Mutex::new(None),
-            gate: Gate::default(),
+            gate,
         })
     }
 
@@ -143,6 +159,12 @@ impl SledStore {
                         .unwrap_or_else(|| "the store is closed".into()),
                 )
             })
+    }
+
+    /// Opens the database in the store's folder again (after a rewrite, a checkpoint, a disk
+    /// error).
+    fn open_engine(&self) -> Result<Engine> {
+        Engine::open_checked(&self.path, self.cache_mb, self.compression, &self.gate)
     }
 
     /// Passes `r` on; a storage error is remembered as the store's trouble (logged once, when
@@ -174,13 +196,12 @@ impl SledStore {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         // Close the poisoned database (sled keeps refusing writes once one failed).
         live.take();
-        let reopened =
-            Engine::open_checked(&self.path, self.cache_mb, self.compression).and_then(|e| {
-                let meta = e.db.open_tree("meta")?;
-                meta.insert("healthy_at", &Utc::now().timestamp_millis().to_be_bytes())?;
-                e.db.flush()?;
-                Ok(e)
-            });
+        let reopened = self.open_engine().and_then(|e| {
+            let meta = e.db.open_tree("meta")?;
+            meta.insert("healthy_at", &Utc::now().timestamp_millis().to_be_bytes())?;
+            e.db.flush()?;
+            Ok(e)
+        });
         match reopened {
             Ok(engine) => {
                 *live = Some(Arc::new(engine));
@@ -197,7 +218,7 @@ impl SledStore {
 }
 
 impl Engine {
-    fn open(path: &Path, cache_mb: u64, compression: u8) -> Result<Engine> {
+    fn open(path: &Path, cache_mb: u64, compression: u8, gate: &Arc<Gate>) -> Result<Engine> {
         let config =
             sled_config(path, compression).cache_capacity(cache_mb.saturating_mul(1024 * 1024));
         let db = open_waiting(&config, path)?;
@@ -228,10 +249,11 @@ impl Engine {
             db.open_tree(WEB_TREE_NAMES[1])?,
             db.open_tree(WEB_TREE_NAMES[2])?,
         ];
-        let flusher = db.clone();
-        let group = super::group::GroupFlush::new(Box::new(move || {
-            flusher.flush().map(|_| ()).map_err(|e| e.to_string())
-        }))
+        let group = super::group::GroupFlush::with_jobs(commit::round(
+            db.clone(),
+            trees.clone(),
+            gate.clone(),
+        ))
         .map_err(|e| StoreError::Engine(format!("cannot start the flusher thread: {e}")))?;
         Ok(Engine {
             db,

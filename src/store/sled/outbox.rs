@@ -5,12 +5,28 @@ use super::SledStore;
 use super::keys::{
     T_FAILED, T_FAILING, T_OUTBOX, T_SENT, T_SENT_REFS, dec, enc, failing_key, sent_ref_key,
 };
-use super::tx::tx_done;
+use super::tx::{TxResult, tx_done};
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::store::records::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord};
-use crate::store::{OutboxStore, Result};
+use crate::store::{DurableFuture, OutboxStore, Result};
 use ::sled::Transactional;
+use ::sled::transaction::TransactionalTree;
 use chrono::{DateTime, Utc};
+
+/// Inside a transaction over the `outbox`, `sent` and `sent_refs` trees: moves delivered rows
+/// from the queue to the delivery records, findable by their provider ids.
+pub(super) fn mark_sent(t: [&TransactionalTree; 3], recs: &[SentRecord]) -> TxResult<()> {
+    let [outbox, sent, refs] = t;
+    for rec in recs {
+        let key = rec.id.to_be_bytes();
+        outbox.remove(&key)?;
+        sent.insert(&key, enc(rec))?;
+        for r in rec.refs() {
+            refs.insert(sent_ref_key(rec.to.channel, r), &key)?;
+        }
+    }
+    Ok(())
+}
 
 impl OutboxStore for SledStore {
     fn outbox_pending(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxRow>> {
@@ -74,19 +90,13 @@ impl OutboxStore for SledStore {
                 &engine.trees[T_SENT],
                 &engine.trees[T_SENT_REFS],
             ];
-            tx_done(trees.transaction(|t| {
-                for rec in recs {
-                    let key = rec.id.to_be_bytes();
-                    t[0].remove(&key)?;
-                    t[1].insert(&key, enc(rec))?;
-                    for r in rec.refs() {
-                        t[2].insert(sent_ref_key(rec.to.channel, r), &key)?;
-                    }
-                }
-                Ok(())
-            }))
+            tx_done(trees.transaction(|t| mark_sent([&t[0], &t[1], &t[2]], recs)))
         })();
         self.noted(r)
+    }
+
+    fn outbox_sent_durable(&self, recs: Vec<SentRecord>) -> DurableFuture<'_, Vec<SentRecord>, ()> {
+        self.hand_over(|answer| super::commit::Queued::Sent { recs, answer })
     }
 
     fn outbox_failed(&self, rec: FailedRecord, notice: Option<OutboundMessage>) -> Result<()> {

@@ -93,7 +93,7 @@ impl SledStore {
         drop(engine);
         let r = copied
             .and_then(|_| finish_swap(&self.path))
-            .and_then(|_| Engine::open_checked(&self.path, self.cache_mb, self.compression));
+            .and_then(|_| self.open_engine());
         match r {
             Ok(engine) => {
                 *live = Some(Arc::new(engine));

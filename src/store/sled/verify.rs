@@ -19,6 +19,7 @@ use crate::store::verify::{Budget, Problem, VerifyReport};
 use crate::store::{Result, StoreError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A panic's message.
@@ -346,7 +347,12 @@ fn salvage(
 impl Engine {
     /// Opens the database in `path`, turning a panic inside sled into an error that names the
     /// folder and says to restore.
-    pub(super) fn open_checked(path: &Path, cache_mb: u64, compression: u8) -> Result<Engine> {
-        unpanicked(path, || Engine::open(path, cache_mb, compression))
+    pub(super) fn open_checked(
+        path: &Path,
+        cache_mb: u64,
+        compression: u8,
+        gate: &Arc<super::Gate>,
+    ) -> Result<Engine> {
+        unpanicked(path, || Engine::open(path, cache_mb, compression, gate))
     }
 }
