@@ -327,7 +327,10 @@ impl Outbox {
                     let freed = marks.flushed(&mut q, done);
                     self.release_idle(&q, &mut claims, freed);
                 }
-                _ = renew.tick() => reload |= self.claims_tick(&mut q, &mut claims),
+                _ = renew.tick() => {
+                    q.sweep();
+                    reload |= self.claims_tick(&mut q, &mut claims);
+                }
                 r = async { (&mut staged.front_mut().expect("not empty").0).await }, if !staged.is_empty() => {
                     let (_, rows) = staged.pop_front().expect("not empty");
                     reload |= !staged_flushed(&mut q, r, rows);
@@ -361,43 +364,9 @@ impl Outbox {
         claims: &Claims,
         tasks: &mut JoinSet<Attempt>,
     ) -> Option<Duration> {
-        let now = self.feed.clock.now();
         let mut next: Option<Duration> = None;
         let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
-        for who in q.ready() {
-            if tasks.len() >= IN_FLIGHT {
-                soonest(Duration::from_millis(50));
-                break;
-            }
-            // Only while this process surely holds the chat (the next renewal decides).
-            if !claims.may_send(&who) {
-                continue;
-            }
-            let Some(row) = q.chats.get(&who).and_then(|r| r.front()) else {
-                continue;
-            };
-            if let Some(at) = row.not_before
-                && at > now
-            {
-                soonest((at - now).to_std().unwrap_or_default());
-                continue;
-            }
-            let Some(ch) = self.channel_for(&who).cloned() else {
-                continue;
-            };
-            // A message landing in a channel's officers' group counts against that group's
-            // limit, whoever it is addressed to; any other against its own chat's.
-            let slot = match ch.group_of(&who).and_then(|k| self.limits.get(&k)) {
-                Some(l) => l.take_group(),
-                None => self
-                    .limits
-                    .get(&who.channel)
-                    .map_or(Ok(()), |l| l.take(&who)),
-            };
-            if let Err(wait) = slot {
-                soonest(wait);
-                continue;
-            }
+        for (who, ch) in self.sendable(q, claims, tasks.len(), &mut soonest) {
             let row = q.start(who);
             let store = self.feed.store.clone();
             let timeout = self.cfg.send_timeout;
@@ -413,6 +382,58 @@ impl Outbox {
             });
         }
         next
+    }
+
+    /// The chats whose next row may be sent now, in round-robin order, as many as there are
+    /// free send slots (`in_flight` are taken), each with its channel and its rate-limit slot
+    /// taken. Tells `soonest` when one that waits may go. Only the chats chosen are copied:
+    /// with hundreds of chats waiting, most are passed over every time.
+    fn sendable(
+        &self,
+        q: &Queues,
+        claims: &Claims,
+        in_flight: usize,
+        soonest: &mut impl FnMut(Duration),
+    ) -> Vec<(Identity, Arc<dyn Sender>)> {
+        let now = self.feed.clock.now();
+        let mut chosen = Vec::new();
+        for who in q.ready() {
+            if in_flight + chosen.len() >= IN_FLIGHT {
+                soonest(Duration::from_millis(50));
+                break;
+            }
+            // Only while this process surely holds the chat (the next renewal decides).
+            if !claims.may_send(who) {
+                continue;
+            }
+            let Some(row) = q.chats.get(who).and_then(|r| r.front()) else {
+                continue;
+            };
+            if let Some(at) = row.not_before
+                && at > now
+            {
+                soonest((at - now).to_std().unwrap_or_default());
+                continue;
+            }
+            let Some(ch) = self.channel_for(who).cloned() else {
+                continue;
+            };
+            // A message landing in a channel's officers' group counts against that group's
+            // limit, whoever it is addressed to; any other against its own chat's.
+            let slot = match ch.group_of(who).and_then(|k| self.limits.get(&k)) {
+                Some(l) => l.take_group(),
+                None => self
+                    .limits
+                    .get(&who.channel)
+                    .map_or(Ok(()), |l| l.take(who)),
+            };
+            if let Err(wait) = slot {
+                soonest(wait);
+                continue;
+            }
+            chosen.push((who.clone(), ch));
+        }
+        chosen
     }
 
     /// Records finished attempts: failed ones are rescheduled or given up on; delivered ones
@@ -434,7 +455,8 @@ impl Outbox {
                 continue;
             };
             let who = row.msg.to.clone();
-            q.in_flight.remove(&row.id);
+            let id = row.id;
+            q.in_flight.remove(&id);
             let outcome = match result {
                 Ok(delivered) => {
                     let mut rec = SentRecord::delivered(&row, now, delivered.provider_ref);
@@ -486,9 +508,16 @@ impl Outbox {
                     // Back to the head of its chat: nothing after it may overtake it.
                     q.chats.entry(who.clone()).or_default().push_front(retry);
                 }
-                Ok(None) => {}
+                // Delivered: known until its mark is written (see `Marking::flushed`).
+                Ok(None) if delivered_recs.last().is_some_and(|r| r.id == id) => {}
+                // Given up on: it left the store.
+                Ok(None) => {
+                    q.known.remove(&id);
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "outbox: cannot record a delivery; the message may be sent again");
+                    // Still in the store: a scan reads it again.
+                    q.known.remove(&id);
                 }
             }
             chats.push(who);
@@ -496,26 +525,12 @@ impl Outbox {
         if delivered_recs.is_empty() {
             // Nothing sent: no mark to wait for before these chats may send again.
             for who in chats.drain(..) {
-                q.busy.remove(&who);
+                q.free(&who);
             }
         } else {
             // Until their marks are written, a store scan must not take these rows for unsent.
             q.marking.extend(delivered_recs.iter().map(|r| r.id));
         }
-        // Forget ids that left the store (sent or failed); keep those still queued.
-        let queued: HashSet<u64> = q
-            .chats
-            .values()
-            .flat_map(|rows| rows.iter().map(|r| r.id))
-            .collect();
-        q.known.retain(|id| {
-            queued.contains(id)
-                || q.in_flight.contains(id)
-                || q.staged.contains(id)
-                || q.marking.contains(id)
-        });
-        q.chats
-            .retain(|who, rows| !rows.is_empty() || q.busy.contains(who));
         (!chats.is_empty()).then_some(ToMark {
             chats,
             recs: delivered_recs,
@@ -588,11 +603,13 @@ impl Marking {
                 }
             };
             let (chats, ids) = self.chats.remove(&id).unwrap_or_default();
+            // Out of the store's queue now (or, if the mark failed, read again by a scan).
             for row in ids {
                 q.marking.remove(&row);
+                q.known.remove(&row);
             }
             for who in chats {
-                q.busy.remove(&who);
+                q.free(&who);
                 freed.push(who);
             }
         }

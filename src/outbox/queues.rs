@@ -34,26 +34,26 @@ pub(super) struct Queues {
 impl Queues {
     /// Chats with a row waiting and none in flight, in round-robin order: those after the
     /// last chat served first, then from the start.
-    pub(super) fn ready(&self) -> Vec<Identity> {
+    pub(super) fn ready(&self) -> impl Iterator<Item = &Identity> + '_ {
         use std::ops::Bound::{Excluded, Unbounded};
-        let ready = |(who, rows): (&Identity, &VecDeque<OutboxRow>)| {
-            let front = rows.front()?;
-            let older_staged = self
-                .staged_chats
-                .get(who)
-                .and_then(|ids| ids.first())
-                .is_some_and(|&id| id < front.id);
-            (!self.busy.contains(who) && !older_staged).then(|| who.clone())
+        let (after, before) = match &self.cursor {
+            None => (self.chats.range::<Identity, _>(..), None),
+            Some(c) => (
+                self.chats.range::<Identity, _>((Excluded(c), Unbounded)),
+                Some(self.chats.range::<Identity, _>(..=c)),
+            ),
         };
-        match &self.cursor {
-            None => self.chats.iter().filter_map(ready).collect(),
-            Some(c) => self
-                .chats
-                .range::<Identity, _>((Excluded(c), Unbounded))
-                .chain(self.chats.range::<Identity, _>(..=c))
-                .filter_map(ready)
-                .collect(),
-        }
+        after
+            .chain(before.into_iter().flatten())
+            .filter_map(|(who, rows)| {
+                let front = rows.front()?;
+                let older_staged = self
+                    .staged_chats
+                    .get(who)
+                    .and_then(|ids| ids.first())
+                    .is_some_and(|&id| id < front.id);
+                (!self.busy.contains(who) && !older_staged).then_some(who)
+            })
     }
 
     /// Notes a row read from the store, waiting for its flush.
@@ -131,6 +131,34 @@ impl Queues {
         }
     }
 
+    /// `who`'s send finished: it may send again; with nothing left waiting, it is dropped.
+    pub(super) fn free(&mut self, who: &Identity) {
+        self.busy.remove(who);
+        if self.chats.get(who).is_some_and(|rows| rows.is_empty()) {
+            self.chats.remove(who);
+        }
+    }
+
+    /// Forgets ids that are in none of the queues any more and chats with nothing waiting and
+    /// nothing in flight. Every finished send forgets its own as it goes ([`Queues::free`]);
+    /// this sweep (each claim renewal) catches whatever else left, in one pass over all.
+    pub(super) fn sweep(&mut self) {
+        let queued: HashSet<u64> = self
+            .chats
+            .values()
+            .flat_map(|rows| rows.iter().map(|r| r.id))
+            .collect();
+        self.known.retain(|id| {
+            queued.contains(id)
+                || self.in_flight.contains(id)
+                || self.staged.contains(id)
+                || self.marking.contains(id)
+        });
+        let busy = &self.busy;
+        self.chats
+            .retain(|who, rows| !rows.is_empty() || busy.contains(who));
+    }
+
     /// Whether `who` has nothing waiting, staged or in flight here.
     pub(super) fn idle(&self, who: &Identity) -> bool {
         !self.busy.contains(who)
@@ -176,7 +204,7 @@ mod tests {
             .insert(b.clone(), [row(101, &b)].into_iter().collect());
         let mut order = Vec::new();
         for _ in 0..4 {
-            let who = q.ready().into_iter().next().expect("a chat is ready");
+            let who = q.ready().next().expect("a chat is ready").clone();
             let sent = q.start(who.clone());
             order.push(sent.id);
             // Delivered: the chat may send again.
@@ -203,13 +231,36 @@ mod tests {
         let first = q.start(a.clone());
         assert_eq!(first.id, 1);
         // A is in flight: at most one row per chat, so only B and C are ready, B first.
-        assert_eq!(q.ready(), vec![b.clone(), c.clone()]);
+        assert_eq!(q.ready().collect::<Vec<_>>(), [&b, &c]);
         let second = q.start(b.clone());
         assert_eq!(second.id, 2);
         q.busy.remove(&a);
         // After B: C, then A (wrapping round); A's next row is its second, in order.
-        assert_eq!(q.ready(), vec![c.clone(), a.clone()]);
+        assert_eq!(q.ready().collect::<Vec<_>>(), [&c, &a]);
         assert_eq!(q.start(c).id, 3);
         assert_eq!(q.start(a).id, 4);
+    }
+
+    #[test]
+    fn a_freed_chat_with_nothing_waiting_is_dropped_and_a_sweep_forgets_what_left() {
+        let a = Identity::new(ChannelKind::Sms, "+6281100000001");
+        let b = Identity::new(ChannelKind::Sms, "+6281100000002");
+        let mut q = Queues::default();
+        q.enqueue(row(1, &a));
+        q.enqueue(row(2, &b));
+        q.enqueue(row(3, &b));
+        q.known.extend([1, 2, 3, 99]);
+        let sent = q.start(a.clone());
+        q.in_flight.remove(&sent.id);
+        q.free(&a);
+        assert!(!q.chats.contains_key(&a), "nothing left for A");
+        assert!(q.idle(&a));
+        let sent = q.start(b.clone());
+        q.in_flight.remove(&sent.id);
+        q.free(&b);
+        assert_eq!(q.ready().collect::<Vec<_>>(), [&b], "B's second row waits");
+        // 1 and 2 were sent, 99 is in no queue: a sweep forgets them; 3 is still queued.
+        q.sweep();
+        assert_eq!(q.known, HashSet::from([3]));
     }
 }
