@@ -91,14 +91,8 @@ impl Runtime {
                 Durable::Done(r) => r,
                 Durable::NotQueued(commit) => self.commit_here(commit, &f).await,
             };
-            match result {
-                Ok(Committed::Duplicate) => return Ok(None),
-                Ok(Committed::Applied(applied)) => return Ok(Some((applied, f.take()))),
-                Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
-                    tracing::debug!(%case, "case changed meanwhile; planning again");
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.into()),
+            if let Some(done) = settled(result, &f, &mut attempt) {
+                return done;
             }
         }
     }
@@ -133,6 +127,7 @@ impl Runtime {
         }
         Ok(committed)
     }
+
     /// Tells the workers about commits whose flush finished: the outbox rows they queued go
     /// to the delivery worker at once (`handoff`), with no store read and no flush of its own
     /// — without a worker to take them, it is woken and finds them by its scan — and the
@@ -158,15 +153,28 @@ impl Runtime {
         let mut attempt = 0;
         loop {
             let (commit, f) = self.plan_once(plan)?;
-            match self.store.commit_with(commit, &*f) {
-                Ok(Committed::Duplicate) => return Ok(None),
-                Ok(Committed::Applied(applied)) => return Ok(Some((applied, f.take()))),
-                Err(StoreError::Conflict(case)) if attempt + 1 < CONFLICT_RETRIES => {
-                    tracing::debug!(%case, "case changed meanwhile; planning again");
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.into()),
+            if let Some(done) = settled(self.store.commit_with(commit, &*f), &f, &mut attempt) {
+                return done;
             }
         }
+    }
+}
+
+/// What an attempt's outcome means: done (`Some`: what it did, a duplicate, or an error), or
+/// `None` to plan again when a case it changes was changed meanwhile and attempts remain.
+fn settled(
+    result: Result<Committed, StoreError>,
+    f: &PlanFollowups,
+    attempt: &mut usize,
+) -> Option<Result<Option<Done>, RuntimeError>> {
+    match result {
+        Ok(Committed::Duplicate) => Some(Ok(None)),
+        Ok(Committed::Applied(applied)) => Some(Ok(Some((applied, f.take())))),
+        Err(StoreError::Conflict(case)) if *attempt + 1 < CONFLICT_RETRIES => {
+            tracing::debug!(%case, "case changed meanwhile; planning again");
+            *attempt += 1;
+            None
+        }
+        Err(e) => Some(Err(e.into())),
     }
 }
