@@ -55,7 +55,7 @@ pub use records::{
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Why a store operation failed; a refused commit (`NoSuchCase`, `Conflict`) changed nothing.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("storage engine: {0}")]
     Engine(String),

@@ -9,9 +9,9 @@
 //! for many messages").
 
 use super::keys::{T_OUTBOX, T_SENT, T_SENT_REFS};
-use super::outbox::mark_sent;
+use super::outbox::{mark_sent, mark_sent_alone};
 use super::scan::SledScan;
-use super::tx::{Abort, SledTx, tx_done, tx_error};
+use super::tx::{Abort, SledTx, tx_error};
 use super::{Gate, SledStore};
 use crate::cases::CaseNumber;
 use crate::store::apply;
@@ -130,7 +130,7 @@ fn apply_queued(trees: &[Tree], jobs: Vec<Queued>) -> Vec<Answer> {
         .map(|(c, f, _)| (c, &**f as &dyn Followups))
         .collect();
     let (done, marks_done): (Vec<Result<Committed>>, Result<()>) = if items.is_empty() {
-        (Vec::new(), mark_alone(trees, &marks))
+        (Vec::new(), mark_sent_alone(trees, &marks))
     } else {
         let together = trees.transaction(|t| {
             let done = apply::apply_together(&mut SledTx { t }, &items)?;
@@ -146,7 +146,7 @@ fn apply_queued(trees: &[Tree], jobs: Vec<Queued>) -> Vec<Answer> {
                         transact(trees, std::slice::from_ref(item)).map(|mut d| d.remove(0))
                     })
                     .collect(),
-                mark_alone(trees, &marks),
+                mark_sent_alone(trees, &marks),
             ),
         }
     };
@@ -155,23 +155,12 @@ fn apply_queued(trees: &[Tree], jobs: Vec<Queued>) -> Vec<Answer> {
         .zip(done)
         .map(|((_, _, answer), r)| Answer::Commit(answer, Durable::Done(r)))
         .collect();
-    answers.extend(marked.into_iter().map(|answer| {
-        let r = marks_done
-            .as_ref()
-            .map(|_| ())
-            .map_err(|e| StoreError::Engine(e.to_string()));
-        Answer::Sent(answer, Durable::Done(r))
-    }));
+    answers.extend(
+        marked
+            .into_iter()
+            .map(|answer| Answer::Sent(answer, Durable::Done(marks_done.clone()))),
+    );
     answers
-}
-
-/// Marks rows delivered in a transaction of their own.
-fn mark_alone(trees: &[Tree], marks: &[SentRecord]) -> Result<()> {
-    if marks.is_empty() {
-        return Ok(());
-    }
-    let t = [&trees[T_OUTBOX], &trees[T_SENT], &trees[T_SENT_REFS]];
-    tx_done(t.transaction(|t| mark_sent([&t[0], &t[1], &t[2]], marks)))
 }
 
 /// Applies commits (no erasures) in one transaction over `trees`: all or none, except that a
@@ -243,18 +232,17 @@ impl CommitStore for SledStore {
 
 impl SledStore {
     /// Hands a write to the flusher thread and waits (holding no thread) for its answer. A
-    /// closed store hands it back: its writer then gets the store's error.
+    /// closed store answers at once with its error (as its own writes would).
     pub(super) fn hand_over<T: Send + 'static, R: Send + 'static>(
         &self,
         queued: impl FnOnce(oneshot::Sender<Durable<T, R>>) -> Queued,
     ) -> DurableFuture<'_, T, R> {
+        let engine = match self.e() {
+            Ok(engine) => engine,
+            Err(e) => return Box::pin(std::future::ready(Durable::Done(self.noted(Err(e))))),
+        };
         let (answer, answered) = oneshot::channel();
-        let job = queued(answer);
-        match self.e() {
-            Ok(engine) => engine.group.submit(job),
-            // Dropping the job drops its sender: answered below as closed.
-            Err(_) => drop(job),
-        }
+        engine.group.submit(queued(answer));
         Box::pin(async move {
             match answered.await {
                 Ok(Durable::Done(r)) => Durable::Done(self.noted(r)),

@@ -9,8 +9,8 @@ use super::tx::{TxResult, tx_done};
 use crate::message::{ChannelKind, Identity, OutboundMessage};
 use crate::store::records::{DeliveryStatus, FailedRecord, OutboxRow, SentRecord};
 use crate::store::{DurableFuture, OutboxStore, Result};
-use ::sled::Transactional;
 use ::sled::transaction::TransactionalTree;
+use ::sled::{Transactional, Tree};
 use chrono::{DateTime, Utc};
 
 /// Inside a transaction over the `outbox`, `sent` and `sent_refs` trees: moves delivered rows
@@ -26,6 +26,16 @@ pub(super) fn mark_sent(t: [&TransactionalTree; 3], recs: &[SentRecord]) -> TxRe
         }
     }
     Ok(())
+}
+
+/// Marks rows delivered in a transaction of their own over the three trees of [`mark_sent`]
+/// (`trees`: every tree of the store, in `TREE_NAMES` order).
+pub(super) fn mark_sent_alone(trees: &[Tree], recs: &[SentRecord]) -> Result<()> {
+    if recs.is_empty() {
+        return Ok(());
+    }
+    let t = [&trees[T_OUTBOX], &trees[T_SENT], &trees[T_SENT_REFS]];
+    tx_done(t.transaction(|t| mark_sent([&t[0], &t[1], &t[2]], recs)))
 }
 
 impl OutboxStore for SledStore {
@@ -84,13 +94,7 @@ impl OutboxStore for SledStore {
     fn outbox_sent_all(&self, recs: &[SentRecord]) -> Result<()> {
         let r = (move || -> Result<()> {
             let _writing = self.writing();
-            let engine = self.e()?;
-            let trees = [
-                &engine.trees[T_OUTBOX],
-                &engine.trees[T_SENT],
-                &engine.trees[T_SENT_REFS],
-            ];
-            tx_done(trees.transaction(|t| mark_sent([&t[0], &t[1], &t[2]], recs)))
+            mark_sent_alone(&self.e()?.trees, recs)
         })();
         self.noted(r)
     }
