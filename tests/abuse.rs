@@ -3,7 +3,7 @@
 //! idle kept-alive connections — under a low open-files limit too. Other clients (another
 //! loopback address, 127.0.0.2) keep being served throughout.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -129,7 +129,7 @@ fn a_thousand_half_sent_requests_from_one_client_leave_the_service_answerable() 
             "the SMS webhook during the flood"
         );
     }
-    // (RELIABILITY.md quotes this line: `cargo test --test abuse -- --nocapture`)
+    // (RELIABILITY.md quotes this line: `cargo test --test integration abuse:: -- --nocapture`)
     eprintln!(
         "during the flood: 5 health checks and 5 SMS webhook calls answered in {:?}",
         during.elapsed()

@@ -1,8 +1,6 @@
 //! Backup and restore of the sled store (SPEC §6): a snapshot taken while commits go on is
 //! consistent and restores completely; damaged files and non-empty targets are refused.
 
-mod support;
-
 use chrono::{Duration, Utc};
 use pstbot::guestbook::Visit;
 use pstbot::message::{ChannelKind, Identity};

@@ -1,6 +1,6 @@
 //! The `pstbot` binary as a user runs it: `check`, piped `chat`, and `serve` with `/healthz`.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};

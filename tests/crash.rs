@@ -8,10 +8,10 @@
 //! cut off; every due timer fired; and the store opened every time without repair.
 //!
 //! `PSTBOT_CRASH_ROUNDS` sets the number of kills (default 12, for CI; the full run is
-//! `PSTBOT_CRASH_ROUNDS=200 cargo test --release --test crash -- --nocapture`). Conversations
+//! `PSTBOT_CRASH_ROUNDS=200 cargo test --release --test integration crash:: -- --nocapture`). Conversations
 //! close after 1 s idle, and senders pause now and then, so timers fall due throughout.
 
-mod support;
+use crate::support;
 
 use hmac::{Hmac, Mac};
 use pstbot::store::prelude::*;

@@ -3,7 +3,7 @@
 //! where, `pstbot verify` exits non-zero, a salvage backup keeps every readable record and
 //! restores, and a store sled cannot open is a clear error naming the folder (not a panic).
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, Utc};
 use pstbot::guestbook::Visit;

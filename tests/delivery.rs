@@ -3,7 +3,7 @@
 //! per-chat order, rate limits, and a restart that resends only what was not confirmed. Also
 //! the SMS webhook: secret, malformed and oversized bodies, repeated ids.
 
-mod support;
+use crate::support;
 
 use pstbot::cases::Case;
 use pstbot::config::{DeliveryConfig, RateLimit};

@@ -6,7 +6,7 @@
 //!
 //! Needs root (it mounts a tmpfs); prints why and passes without checking otherwise.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! The e-mail channel against real mail servers on 127.0.0.1: Dovecot (IMAP) and an aiosmtpd
 //! SMTP server, both started by the test (see `support/mail.rs`).
 
-mod support;
+use crate::support;
 
 use pstbot::cases::CaseNumber;
 use pstbot::config::Config;

@@ -2,7 +2,7 @@
 //! garbage, huge or odd text, files and contacts — never panics, always answers, and always
 //! leaves the conversation on a step that exists.
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use pstbot::dialogs::{Bot, Conversation, Ctx, Effect, Input, step};

@@ -3,7 +3,7 @@
 //! log keeps old versions); after the rewrite housekeeping runs within the hour, no file under
 //! the folder holds them, and the store serves on.
 
-mod support;
+use crate::support;
 
 use pstbot::store::prelude::*;
 use pstbot::store::sled::SledStore;

@@ -9,9 +9,8 @@
 //! refusals (Bot API 403, Graph API 400, gateway 400) reach the officers' chat.
 //! `tests/email.rs` style mail servers behind the same proxy check SMTP and IMAP.
 
-#[path = "support/faults.rs"]
-mod fault_proxy;
-mod support;
+use crate::support;
+use crate::support::faults as fault_proxy;
 
 use fault_proxy::{FaultProxy, Mode};
 use hmac::{Hmac, Mac};

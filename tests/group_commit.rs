@@ -3,7 +3,7 @@
 //! is not yet flushed. The flusher is held back with the sled store's flush hook, so what
 //! happens while a flush is pending is observed directly (no timing assertion).
 
-mod support;
+use crate::support;
 
 use pstbot::cases::Case;
 use pstbot::dialogs::{Bot, Conversation};

@@ -4,7 +4,7 @@
 //! where it already lived — and `hostile_inputs_are_counted` checks that each named test exists
 //! and prints the count (RELIABILITY.md, "Hostile input").
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -475,7 +475,7 @@ fn hostile_inputs_are_counted() {
     }
     let files: std::collections::BTreeSet<_> =
         HOSTILE.iter().map(|x| x.test.split("::").next()).collect();
-    // The table of RELIABILITY.md ("Hostile input"): `cargo test --test hostile -- --nocapture`.
+    // The table of RELIABILITY.md ("Hostile input"): `cargo test --test integration hostile:: -- --nocapture`.
     println!("| # | input | where tested | expected |\n|---|---|---|---|");
     for (i, x) in HOSTILE.iter().enumerate() {
         println!(

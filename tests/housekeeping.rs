@@ -1,7 +1,7 @@
 //! Housekeeping on a virtual clock: old dedupe marks and old sent texts go, what keeps a message
 //! or a reminder from being handled twice stays.
 
-mod support;
+use crate::support;
 
 use chrono::Duration;
 use pstbot::housekeeping::{Housekept, run_once};

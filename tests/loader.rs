@@ -1,7 +1,7 @@
 //! The dialog loader refuses every kind of broken dialog with the file, the step and the
 //! problem; the shipped dialogs load clean.
 
-mod support;
+use crate::support;
 
 use pstbot::dialogs::load::load_dir;
 use pstbot::text::LoadError;

@@ -4,7 +4,7 @@
 //! is meant for the officers reaches them. With several open cases the person picks one, once.
 //! The same on every channel.
 
-mod support;
+use crate::support;
 
 use pstbot::message::ChannelKind;
 use support::{Chat, case_number};

@@ -3,7 +3,7 @@
 //! as several `pstbot serve` processes have), the schema's version, and `pstbot migrate`'s
 //! copy between engines, record by record. On a throwaway cluster the test starts.
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, TimeZone, Utc};
 use pstbot::cases::{Answer, CaseNumber, Service};

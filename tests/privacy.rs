@@ -1,7 +1,7 @@
 //! Personal-data rights (UU PDP, SPEC §6): `datasaya`, `hapusdata` with its confirmation, the
 //! retention purge, and backup/restore of the store.
 
-mod support;
+use crate::support;
 
 use chrono::Duration;
 use pstbot::cases::CaseNumber;

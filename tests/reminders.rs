@@ -3,7 +3,7 @@
 //! hours — disappears when its case moves on, and is sent once, also across a clock jump and a
 //! restart. The clock is moved by hand and the scheduler is ticked as `pstbot serve` does.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Duration, Utc};
 use pstbot::cases::CaseNumber;

@@ -3,7 +3,7 @@
 //! CSV/XLSX/PNG read back as a user's software reads them, the officers' `laporan` command,
 //! the guest-book export, and formula injection.
 
-mod support;
+use crate::support;
 
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use chrono::{DateTime, Utc};

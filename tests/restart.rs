@@ -1,7 +1,7 @@
 //! Stop mid-dialog, start again on the same sled directory: the conversation continues where it
 //! stopped and case numbers continue.
 
-mod support;
+use crate::support;
 
 use support::{Chat, monday_morning};
 

@@ -9,7 +9,7 @@
 //! holder is woken, `LISTEN/NOTIFY` too); and the flood limit counts a person's messages over
 //! every process.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeZone, Utc};
 use pstbot::dialogs::Conversation;

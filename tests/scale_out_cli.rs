@@ -6,7 +6,7 @@
 //! the export); an officer's `antrian` and `lihat` on one process (and in `pstbot chat`) see a
 //! case made on the other.
 
-mod support;
+use crate::support;
 
 use pstbot::cases::CaseNumber;
 use pstbot::store::postgres::PgStore;

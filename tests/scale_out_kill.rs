@@ -27,9 +27,9 @@
 //!
 //! `PSTBOT_PG_KILLS` sets the number of kills (default 30, the floor, in `cargo test`:
 //! about 60 s on 2 cores, ~3,000 messages acknowledged, ~1,000 of them web chat); the long form
-//! is `PSTBOT_PG_KILLS=40 cargo test --test scale_out_kill -- --nocapture` (RELIABILITY.md).
+//! is `PSTBOT_PG_KILLS=40 cargo test --test integration scale_out_kill:: -- --nocapture` (RELIABILITY.md).
 
-mod support;
+use crate::support;
 
 use pstbot::channels::web::session_id;
 use pstbot::message::{ChannelKind, Identity};

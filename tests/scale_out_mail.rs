@@ -5,7 +5,7 @@
 //! takes the lease over within the stated bound (8 s, `src/runtime/lease.rs`) and answers the
 //! mails that arrive after the kill, each once.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 use support::mail::{MailServers, USER};

@@ -2,7 +2,7 @@
 //! the bot must answer. Every dialog of SPEC §2 is played to its end here, with wrong answers,
 //! `kembali`, `batal`, the language switch and a returning guest.
 
-mod support;
+use crate::support;
 
 use pstbot::cases::Answer;
 use pstbot::cases::CaseNumber;

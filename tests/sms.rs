@@ -3,7 +3,7 @@
 //! 127.0.0.1, and the person reads them there — numbered menus, long texts split with part
 //! markers, and no more exchanges than the SOP needs.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

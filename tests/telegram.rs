@@ -3,7 +3,7 @@
 //! share-contact button, documents both ways, the officers' group, a restart mid-stream,
 //! the webhook's secret, HTML escaping, and a 429 with `retry_after`.
 
-mod support;
+use crate::support;
 
 use pstbot::channels::telegram::config::TelegramConfig;
 use pstbot::channels::telegram::webhook::{SECRET_HEADER, TelegramWebhook};

@@ -5,7 +5,7 @@
 //! `pstbot::understand` the way the engine calls it. Prints the accuracy per situation and
 //! fails on any miss.
 
-mod support;
+use crate::support;
 
 use chrono::NaiveDate;
 use pstbot::dialogs::load::{Loaded, load_dir};
@@ -343,7 +343,7 @@ fn every_corpus_message_is_understood() {
     let mut misses = run(&w, "understanding.toml");
     misses.extend(run(&w, "understanding_extra.toml"));
     // An office (or a reviewer) can try its own messages in the same format:
-    // PSTBOT_CORPUS=/path/to/more.toml cargo test --test understanding_corpus -- --nocapture
+    // PSTBOT_CORPUS=/path/to/more.toml cargo test --test integration understanding_corpus:: -- --nocapture
     if let Ok(more) = std::env::var("PSTBOT_CORPUS") {
         misses.extend(run(&w, &more));
     }

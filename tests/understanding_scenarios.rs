@@ -4,7 +4,7 @@
 //! did not move and no question was answered) and checking every answer in the summary the bot
 //! shows before sending: nothing is stored wrongly.
 
-mod support;
+use crate::support;
 
 use chrono::Duration;
 use pstbot::dialogs::SubState;
@@ -91,7 +91,7 @@ impl Person {
 
     /// At most 5 % of the messages were answered by a re-prompt.
     fn check_reprompts(&self) {
-        // (the figures docs/choices.md quotes: `cargo test --test understanding_scenarios --
+        // (the figures docs/choices.md quotes: `cargo test --test integration understanding_scenarios:: --
         // --nocapture`)
         eprintln!(
             "{:?}: {} messages, {} re-prompted",

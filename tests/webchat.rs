@@ -3,7 +3,7 @@
 //! sessions, the limits, cross-site posts, and an officer's answer reaching the visitor's log and
 //! event stream.
 
-mod support;
+use crate::support;
 
 use axum::Router;
 use axum::body::Body;

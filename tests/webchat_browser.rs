@@ -12,7 +12,7 @@
 //!
 //! Needs `chromium` and `chromium-driver` (`.ci/run` installs them).
 
-mod support;
+use crate::support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use pstbot::message::{ChannelKind, Identity, InboundBody, InboundMessage};

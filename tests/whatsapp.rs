@@ -3,7 +3,7 @@
 //! `pstbot serve`'s router; the outbox sending through the Graph API; the 24-hour window on
 //! a fixed clock moved by hand.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

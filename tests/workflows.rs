@@ -3,7 +3,7 @@
 //! SPEC §3 — approve, return and resubmit, incomplete documents, payment, escalation, rating —
 //! with the applicant's notifications and the due dates on the office calendar.
 
-mod support;
+use crate::support;
 
 use pstbot::cases::CaseNumber;
 use pstbot::message::{ChannelKind, Identity, InboundBody};

@@ -1,6 +1,6 @@
 //! The audit boundary: officers' accesses to personal data, kept oldest first.
 
-use crate::fixtures::{commit, who};
+use crate::store_contract::fixtures::{commit, who};
 use chrono::{Duration, TimeZone, Utc};
 use pstbot::store::{AuditEntry, Store};
 

@@ -1,6 +1,6 @@
 //! The file boundary: accepted files by content hash, kept with the commit that accepted them.
 
-use crate::fixtures::{commit, who};
+use crate::store_contract::fixtures::{commit, who};
 use pstbot::cases::{CaseEvent, CaseNumber};
 use pstbot::store::{Store, StoreError};
 

@@ -1,7 +1,7 @@
 //! The case boundary: cases by number, by guest, open ones, by creation time, issued
 //! recommendations, and the walk-in queues.
 
-use crate::fixtures::{commit, new_case, who};
+use crate::store_contract::fixtures::{commit, new_case, who};
 use chrono::{Duration, TimeZone, Utc};
 use pstbot::cases::{Case, CaseEvent, Service};
 use pstbot::store::{Store, StoreError};

@@ -1,7 +1,7 @@
 //! The commit boundary: one message's changes applied whole or not at all, once.
 
-use crate::erasure::erasure_contract;
-use crate::fixtures::{commit, guest, new_case, who};
+use crate::store_contract::erasure::erasure_contract;
+use crate::store_contract::fixtures::{commit, guest, new_case, who};
 use chrono::{TimeZone, Utc};
 use pstbot::cases::Answer;
 use pstbot::cases::{CaseEvent, CaseNumber, Service};

@@ -1,7 +1,7 @@
 //! The conversation boundary: each person's conversation, and the dedupe marks that make a
 //! message re-delivered by its provider change nothing.
 
-use crate::fixtures::{commit, who};
+use crate::store_contract::fixtures::{commit, who};
 use chrono::{Duration, TimeZone, Utc};
 use pstbot::message::Identity;
 use pstbot::store::{Commit, DedupeKey, Reminder, Store, Timer};

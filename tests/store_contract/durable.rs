@@ -2,7 +2,7 @@
 //! `outbox_sent_durable`): each is either done exactly as if written alone, or handed back
 //! unchanged for the caller to write itself. Either way the caller ends with the same store.
 
-use crate::fixtures::{commit, new_case, who};
+use crate::store_contract::fixtures::{commit, new_case, who};
 use chrono::{TimeZone, Utc};
 use futures_util::future::join_all;
 use pstbot::cases::Service;

@@ -23,7 +23,7 @@ impl Engine {
 
     /// A fresh database on the test binary's PostgreSQL cluster (started on first use).
     pub fn postgres() -> Engine {
-        let url = crate::pg_cluster::shared().fresh_database();
+        let url = crate::store_contract::pg_cluster::shared().fresh_database();
         Engine {
             store: Box::new(PgStore::open(&url, 4).unwrap()),
             _dir: None,
@@ -60,7 +60,7 @@ macro_rules! against_every_engine {
             $(
                 #[test]
                 fn $contract() {
-                    super::$contract(&*crate::engines::Engine::$engine());
+                    super::$contract(&*crate::store_contract::engines::Engine::$engine());
                 }
             )*
         }

@@ -1,7 +1,7 @@
 //! Erasure (UU PDP) through a commit: the person's records go or are anonymised, everyone
 //! else's stay.
 
-use crate::fixtures::{commit, guest, new_case, who};
+use crate::store_contract::fixtures::{commit, guest, new_case, who};
 use chrono::{TimeZone, Utc};
 use pstbot::cases::Service;
 use pstbot::message::{ChannelKind, Identity};

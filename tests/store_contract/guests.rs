@@ -1,6 +1,6 @@
 //! The guest book boundary: guests with their consent texts, walked whole or in pages.
 
-use crate::fixtures::{commit, guest, who};
+use crate::store_contract::fixtures::{commit, guest, who};
 use chrono::{Duration, TimeZone, Utc};
 use pstbot::cases::Answer;
 use pstbot::guestbook::{Appointment, Guest, Rating, Visit};

@@ -1,6 +1,6 @@
 //! The maintenance boundary: secrets, flushes, housekeeping passes.
 
-use crate::fixtures::{commit, who};
+use crate::store_contract::fixtures::{commit, who};
 use chrono::{Duration, TimeZone, Utc};
 use pstbot::message::OutboundMessage;
 use pstbot::store::{Applied, Committed, Followups, SentRecord, Store, Timer};

@@ -1,6 +1,6 @@
 //! The outbox boundary: rows waiting, delivered, given up on, and what providers reported.
 
-use crate::fixtures::{commit, who};
+use crate::store_contract::fixtures::{commit, who};
 use chrono::{Duration, TimeZone, Utc};
 use pstbot::message::{ChannelKind, Identity, OutboundMessage};
 use pstbot::store::{

@@ -1,11 +1,11 @@
 //! What only the sled engine promises on top of the contracts: everything survives a reopen
 //! and a backup, another schema and a store in use are refused clearly.
 
-use crate::commits::commit_many_contract;
-use crate::fixtures::{commit, new_case, who};
-use crate::guests::consent_contract;
-use crate::maintenance::secret_contract;
-use crate::web_chat::web_contract;
+use crate::store_contract::commits::commit_many_contract;
+use crate::store_contract::fixtures::{commit, new_case, who};
+use crate::store_contract::guests::consent_contract;
+use crate::store_contract::maintenance::secret_contract;
+use crate::store_contract::web_chat::web_contract;
 use chrono::Utc;
 use pstbot::cases::{CaseNumber, Service};
 use pstbot::store::memory::MemoryStore;

@@ -1,7 +1,7 @@
 //! The timer boundary: reminders waiting for their time, replaced per owner by commits, found
 //! by due time and by owner, removed when they fire.
 
-use crate::fixtures::{commit, new_case, who};
+use crate::store_contract::fixtures::{commit, new_case, who};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use pstbot::cases::{Case, Service};
 use pstbot::message::OutboundMessage;

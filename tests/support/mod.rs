@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod example_config;
+pub mod faults;
 pub mod gateway;
 pub mod graph_api;
 pub mod mail;

@@ -5,7 +5,8 @@
 //! PostgreSQL refuses to run as root, and tests run as root here and in CI: then `initdb` and
 //! the server run as the `postgres` user the package creates (through `runuser`), in folders
 //! handed to it. A small watchdog shell stops the server when the test process is gone, so a
-//! cluster shared by a whole test binary (a `static`, never dropped) does not outlive it.
+//! cluster shared by a whole test binary (a `static`, never dropped) does not outlive it, and
+//! removes the cluster's files then (a few hundred MB each, which filled CI's disk).
 //!
 //! `fsync` is off: the tests kill processes, never the machine, and what a killed server had
 //! written is in the page cache. Benchmarks start their own cluster with `fsync` on.
@@ -99,9 +100,10 @@ impl PgCluster {
             .unwrap();
         for d in ["data", "sock"] {
             std::fs::create_dir_all(root.join(d)).unwrap();
-            if as_root {
-                chown_to_postgres(&root.join(d));
-            }
+        }
+        if as_root {
+            // The whole temp dir, so that the watchdog (the `postgres` user) can remove it.
+            chown_to_postgres(root);
         }
         let out = program(as_root, &bin, "initdb")
             .args(["-D"])
@@ -144,9 +146,11 @@ impl PgCluster {
         let script = format!(
             "{postgres} -D {data} -p {port} -k {sock} -c listen_addresses=127.0.0.1 \
              -c fsync={fsync} -c max_connections=200 -c shared_buffers=64MB \
+             -c max_wal_size=64MB -c min_wal_size=32MB \
              -c log_min_messages=fatal >{log} 2>&1 & pg=$!; \
              while [ -d /proc/{me} ] && kill -0 $pg 2>/dev/null; do sleep 0.5; done; \
-             kill -INT $pg 2>/dev/null; wait $pg",
+             kill -INT $pg 2>/dev/null; wait $pg; \
+             [ -d /proc/{me} ] || rm -rf {root}",
             postgres = postgres.display(),
             data = root.join("data").display(),
             sock = root.join("sock").display(),
@@ -154,6 +158,7 @@ impl PgCluster {
             fsync = if self.fsync { "on" } else { "off" },
             log = root.join("sock").join("server.log").display(),
             me = std::process::id(),
+            root = root.display(),
         );
         let mut cmd = if self.as_root {
             let mut c = Command::new("runuser");

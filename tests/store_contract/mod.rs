@@ -15,8 +15,7 @@ mod fixtures;
 mod guests;
 mod maintenance;
 mod outbox;
-#[path = "../support/postgres.rs"]
-mod pg_cluster;
+use crate::support::postgres as pg_cluster;
 mod sled_engine;
 mod timers;
 mod web_chat;
