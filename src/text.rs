@@ -29,12 +29,32 @@ pub fn pick_for(t: &I18n, lang: &str, fallback: &str, variant: Option<&str>) -> 
     pick(t, lang, fallback)
 }
 
-/// Fills `{name}` placeholders; unknown placeholders are left as they are.
+/// Fills `{name}` placeholders; unknown placeholders are left as they are. One pass over the
+/// template: a value is put in as it is, never read for placeholders again (a name typed as
+/// `{office}` stays that text).
 pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in vars {
-        out = out.replace(&format!("{{{k}}}"), v);
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            let (_, v) = vars.iter().find(|(k, _)| *k == name)?;
+            Some((v, close))
+        });
+        match value {
+            Some((v, close)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -131,5 +151,20 @@ mod tests {
         assert_eq!(texts.get("nope", "id"), "nope");
         assert_eq!(texts.lang_or_default(Some("fr")), "id");
         assert_eq!(texts.lang_or_default(Some("en")), "en");
+    }
+
+    #[test]
+    fn fill_leaves_unknown_placeholders_and_never_fills_a_value_again() {
+        let vars = [
+            ("name", "{office}".to_string()),
+            ("office", "BPS".to_string()),
+        ];
+        assert_eq!(
+            fill("{name} di {office}, {tanggal} {", &vars),
+            "{office} di BPS, {tanggal} {"
+        );
+        assert_eq!(fill("{{name}}", &vars), "{{office}}");
+        assert_eq!(fill("Selesai.", &vars), "Selesai.");
+        assert_eq!(fill("Ibu {name", &vars), "Ibu {name");
     }
 }

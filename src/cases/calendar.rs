@@ -2,10 +2,13 @@
 //! (national holidays and *cuti bersama*). Times are stored in UTC; this converts.
 
 use crate::config::{DayHours, OfficeConfig};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// The calendar could not be built (bad holiday file).
 #[derive(Debug, thiserror::Error)]
@@ -158,8 +161,9 @@ impl OfficeCalendar {
         } else {
             ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         };
-        let fmt = |h: DayHours| format!("{}–{}", h.open.format("%H.%M"), h.close.format("%H.%M"));
-        let mut parts = Vec::new();
+        // Written into one string: it is in every prompt's placeholders (render::common_vars).
+        let hm = |t: NaiveTime| (t.hour(), t.minute());
+        let mut out = String::with_capacity(64);
         let mut i = 0;
         while i < 7 {
             let Some(h) = self.hours[i] else {
@@ -170,15 +174,21 @@ impl OfficeCalendar {
             while j + 1 < 7 && self.hours[j + 1] == Some(h) {
                 j += 1;
             }
-            let days = if i == j {
-                names[i].to_string()
-            } else {
-                format!("{}–{}", names[i], names[j])
-            };
-            parts.push(format!("{days} {}", fmt(h)));
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(names[i]);
+            if i != j {
+                out.push('–');
+                out.push_str(names[j]);
+            }
+            let ((oh, om), (ch, cm)) = (hm(h.open), hm(h.close));
+            let _ = write!(out, " {oh:02}.{om:02}–{ch:02}.{cm:02}");
             i = j + 1;
         }
-        format!("{} {}", parts.join(", "), self.zone_abbreviation())
+        out.push(' ');
+        out.push_str(&self.zone_abbreviation());
+        out
     }
 
     /// A local date and time as a person reads it, e.g. `Senin, 23 November 2026 08.00 WIB`.

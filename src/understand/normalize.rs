@@ -4,6 +4,7 @@
 //! reduplication (`laki2`), digits glued to words (`2rb`), slang, `-nya`, number words.
 
 use super::lexicon::{Lexicon, is_modifier};
+use std::borrow::Cow;
 
 /// A message read for matching: the original (to store as typed) and its normalised words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +27,7 @@ impl Normalized {
 pub fn normalize(lex: &Lexicon, text: &str) -> Normalized {
     let mut tokens = Vec::new();
     for raw in tokenize_raw(lex, text) {
-        for piece in pieces(&raw) {
-            standardize(lex, &piece, &mut tokens);
-        }
+        each_piece(&raw, |piece| standardize(lex, piece, &mut tokens));
     }
     Normalized {
         original: text.to_string(),
@@ -91,11 +90,30 @@ pub(super) fn tokenize_raw(lex: &Lexicon, text: &str) -> Vec<String> {
 /// The pieces one raw word becomes before the lexicon is applied (letters typed three times
 /// squeezed, "laki2" doubled, "2rb" split).
 pub(super) fn pieces(raw: &str) -> Vec<String> {
-    split_piece(&squeeze(raw))
+    let mut out = Vec::new();
+    each_piece(raw, |piece| out.push(piece.to_string()));
+    out
+}
+
+/// [`pieces`], handed to `f` one by one. Every message is normalised several times (commands,
+/// questions, the step's answer), so a word that needs no change is not copied.
+fn each_piece(raw: &str, mut f: impl FnMut(&str)) {
+    let squeezed = squeeze(raw);
+    split_digits(&squeezed, |piece| match piece.strip_suffix('2') {
+        // "laki2" -> "laki laki"; "s2" stays.
+        Some(stem) if stem.chars().count() >= 3 && stem.chars().all(char::is_alphabetic) => {
+            f(stem);
+            f(stem);
+        }
+        _ => f(piece),
+    });
 }
 
 /// A letter typed three or more times in a row counts once ("iyaaa" -> "iya").
-fn squeeze(word: &str) -> String {
+fn squeeze(word: &str) -> Cow<'_, str> {
+    if !has_long_run(word) {
+        return Cow::Borrowed(word);
+    }
     let chars: Vec<char> = word.chars().collect();
     let mut out = String::with_capacity(word.len());
     let mut i = 0;
@@ -114,40 +132,37 @@ fn squeeze(word: &str) -> String {
         out.extend(std::iter::repeat_n(c, keep));
         i = j;
     }
-    out
+    Cow::Owned(out)
 }
 
-/// "laki2" -> ["laki", "laki"]; "2rb" -> ["2", "rb"]; "s1" stays.
-fn split_piece(word: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for piece in split_digits(word) {
-        match piece.strip_suffix('2') {
-            Some(stem) if stem.chars().count() >= 3 && stem.chars().all(char::is_alphabetic) => {
-                out.push(stem.to_string());
-                out.push(stem.to_string());
-            }
-            _ => out.push(piece),
+/// Whether a letter is typed three or more times in a row (what [`squeeze`] changes).
+fn has_long_run(word: &str) -> bool {
+    let mut prev = None;
+    let mut run = 0;
+    for c in word.chars() {
+        run = if prev == Some(c) { run + 1 } else { 1 };
+        prev = Some(c);
+        if run >= 3 && c.is_alphabetic() {
+            return true;
         }
     }
-    out
+    false
 }
 
-/// Digits followed by letters are two words: "2rb" -> ["2", "rb"].
-fn split_digits(word: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
+/// Digits followed by letters are two words: "2rb" -> "2", "rb".
+fn split_digits(word: &str, mut f: impl FnMut(&str)) {
+    let mut start = 0;
     let mut prev: Option<char> = None;
-    for c in word.chars() {
-        if prev.is_some_and(|p| p.is_ascii_digit()) && c.is_alphabetic() && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
+    for (i, c) in word.char_indices() {
+        if prev.is_some_and(|p| p.is_ascii_digit()) && c.is_alphabetic() {
+            f(&word[start..i]);
+            start = i;
         }
-        cur.push(c);
         prev = Some(c);
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if start < word.len() {
+        f(&word[start..]);
     }
-    out
 }
 
 /// Slang to its standard word(s), "-nya" cut, number words to digits; pushes the result.
@@ -158,22 +173,22 @@ fn standardize(lex: &Lexicon, word: &str, out: &mut Vec<String>) {
         }
         return;
     }
-    let mut w = word.to_string();
-    while !lex.is_known(&w)
-        && !lex.number_words.contains_key(&w)
+    let mut w = word;
+    while !lex.is_known(w)
+        && !lex.number_words.contains_key(w)
         && w.chars().all(char::is_alphabetic)
         && w.ends_with("nya")
         && w.chars().count() >= 6
     {
-        w.truncate(w.len() - "nya".len());
-        if let Some(std) = lex.slang.get(&w) {
+        w = &w[..w.len() - "nya".len()];
+        if let Some(std) = lex.slang.get(w) {
             for t in std {
                 out.push(numberize(lex, t));
             }
             return;
         }
     }
-    out.push(numberize(lex, &w));
+    out.push(numberize(lex, w));
 }
 
 fn numberize(lex: &Lexicon, w: &str) -> String {
