@@ -91,7 +91,7 @@ impl Runtime {
                 Durable::Done(r) => r,
                 Durable::NotQueued(commit) => self.commit_here(commit, &f).await,
             };
-            if let Some(done) = settled(result, &f, &mut attempt) {
+            if let Some(done) = settled(result, &mut attempt) {
                 return done;
             }
         }
@@ -153,23 +153,30 @@ impl Runtime {
         let mut attempt = 0;
         loop {
             let (commit, f) = self.plan_once(plan)?;
-            if let Some(done) = settled(self.store.commit_with(commit, &*f), &f, &mut attempt) {
+            if let Some(done) = settled(self.store.commit_with(commit, &*f), &mut attempt) {
                 return done;
             }
         }
     }
 }
 
+/// What an applied commit did, and the messages it queued: its outbox rows hold them in
+/// order. Copied here, after the store's transaction, not inside it (on sled one thread
+/// applies everyone's commits).
+pub(super) fn done(applied: Applied) -> Done {
+    let msgs = applied.rows.iter().map(|r| r.msg.clone()).collect();
+    (applied, msgs)
+}
+
 /// What an attempt's outcome means: done (`Some`: what it did, a duplicate, or an error), or
 /// `None` to plan again when a case it changes was changed meanwhile and attempts remain.
 fn settled(
     result: Result<Committed, StoreError>,
-    f: &PlanFollowups,
     attempt: &mut usize,
 ) -> Option<Result<Option<Done>, RuntimeError>> {
     match result {
         Ok(Committed::Duplicate) => Some(Ok(None)),
-        Ok(Committed::Applied(applied)) => Some(Ok(Some((applied, f.take())))),
+        Ok(Committed::Applied(applied)) => Some(Ok(Some(done(applied)))),
         Err(StoreError::Conflict(case)) if *attempt + 1 < CONFLICT_RETRIES => {
             tracing::debug!(%case, "case changed meanwhile; planning again");
             *attempt += 1;

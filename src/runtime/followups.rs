@@ -8,7 +8,7 @@ use crate::plan::{PlanContext, Render};
 use crate::store::{Applied, Commit, Followups, Store, StoreError, Timer};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The follow-ups of one plan: its rendered messages, and the reminders of each case it writes.
 pub(crate) struct PlanFollowups {
@@ -18,8 +18,6 @@ pub(crate) struct PlanFollowups {
     /// The e-mail address of each recipient who gave one (and whose mail does not bounce):
     /// every notification to them also goes there.
     emails: BTreeMap<Identity, String>,
-    /// What the last call of `messages` produced: returned to the caller after the commit.
-    queued: Mutex<Vec<OutboundMessage>>,
 }
 
 impl PlanFollowups {
@@ -36,21 +34,13 @@ impl PlanFollowups {
             render,
             now: ctx.now,
             emails,
-            queued: Mutex::new(Vec::new()),
         })
-    }
-
-    /// The messages the applied commit queued.
-    pub(crate) fn take(&self) -> Vec<OutboundMessage> {
-        std::mem::take(&mut *self.queued.lock().expect("followups lock"))
     }
 }
 
 impl Followups for PlanFollowups {
     fn messages(&self, applied: &Applied) -> Vec<OutboundMessage> {
-        let msgs = with_email_copies((self.render)(applied), &self.emails);
-        *self.queued.lock().expect("followups lock") = msgs.clone();
-        msgs
+        with_email_copies((self.render)(applied), &self.emails)
     }
 
     fn case_timers(&self, case: &Case) -> Vec<Timer> {

@@ -3,7 +3,7 @@
 //! reminder messages in the outbox. So it fires exactly once, even across a crash. What a
 //! timer says and changes is planned by `reminders::fire`.
 
-use super::commit::{Done, off_worker};
+use super::commit::{Done, done, off_worker};
 use super::followups::PlanFollowups;
 use super::{Runtime, RuntimeError};
 use crate::message::OutboundMessage;
@@ -150,9 +150,9 @@ impl Runtime {
             .map(|(c, (_, f))| (c, f as &dyn Followups))
             .collect();
         let results = self.store.commit_many(items);
-        for ((t, f), result) in follow.into_iter().zip(results) {
+        for ((t, _), result) in follow.into_iter().zip(results) {
             let done: Result<Option<Done>, RuntimeError> = match result {
-                Ok(Committed::Applied(applied)) => Ok(Some((applied, f.take()))),
+                Ok(Committed::Applied(applied)) => Ok(Some(done(applied))),
                 Ok(Committed::Duplicate) => Ok(None),
                 Err(StoreError::Conflict(_)) => self.commit_now(&mut |ctx| timer_plan(ctx, &t)),
                 Err(e) => Err(e.into()),

@@ -260,22 +260,30 @@ impl Tx for SledTx<'_> {
     }
 
     /// The owner's list in `timer_owners` says which `timers` keys to remove: sled cannot scan
-    /// inside a transaction.
+    /// inside a transaction. Most commits recompute the same reminders: a timer already stored
+    /// as it is, and an unchanged list, are not written again (each write costs sled an
+    /// insert at commit, on the one thread that applies everyone's commits).
     fn replace_timers(&mut self, owner: &str, timers: &[&Timer]) -> TxResult<()> {
         let owner = owner.as_bytes();
         let old: Vec<Vec<u8>> = tx_get(&self.t[T_TIMER_OWNERS], owner)?.unwrap_or_default();
-        for k in &old {
-            self.t[T_TIMERS].remove(k.as_slice())?;
-        }
         let mut keys = Vec::with_capacity(timers.len());
         for timer in timers {
             let k = timer_key(timer);
-            self.t[T_TIMERS].insert(k.as_slice(), enc(timer))?;
+            let v = enc(timer);
+            let stored = old.contains(&k) && self.t[T_TIMERS].get(&k)?.is_some_and(|cur| cur == v);
+            if !stored {
+                self.t[T_TIMERS].insert(k.as_slice(), v)?;
+            }
             keys.push(k);
         }
+        for k in old.iter().filter(|k| !keys.contains(k)) {
+            self.t[T_TIMERS].remove(k.as_slice())?;
+        }
         if keys.is_empty() {
-            self.t[T_TIMER_OWNERS].remove(owner)?;
-        } else {
+            if !old.is_empty() {
+                self.t[T_TIMER_OWNERS].remove(owner)?;
+            }
+        } else if keys != old {
             self.t[T_TIMER_OWNERS].insert(owner, enc(&keys))?;
         }
         Ok(())
