@@ -14,24 +14,11 @@ fn langs() -> Vec<String> {
 /// A copy of the shipped dialogs folder where `file` is replaced by `edit(original)`.
 fn broken(file: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&support::repo().join("dialogs"), dir.path());
+    support::copy_dir(&support::repo().join("dialogs"), dir.path());
     let path = dir.path().join(file);
     let original = std::fs::read_to_string(&path).unwrap_or_default();
     std::fs::write(&path, edit(original)).unwrap();
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 fn errors_of(dir: &Path) -> Vec<LoadError> {

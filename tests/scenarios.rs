@@ -412,6 +412,50 @@ async fn bad_input_gets_a_clear_reprompt_and_changes_nothing() {
     );
 }
 
+#[tokio::test]
+async fn a_person_without_e_mail_is_told_why_it_is_needed_not_that_it_is_invalid() {
+    let mut t = Chat::memory();
+    t.expect("buku tamu", &["setuju"]).await;
+    t.expect("ya", &["nama lengkap"]).await;
+    t.expect("Budi Santoso", &["e-mail"]).await;
+    for none in ["gak ada", "sy blm punya email", "tidak punya"] {
+        let reply = t
+            .expect(none, &["memerlukan alamat e-mail aktif", "Gmail"])
+            .await;
+        assert!(!reply.contains("belum valid"), "{none}: {reply}");
+    }
+    // Something that is meant as an address is still called invalid.
+    t.expect("budi@", &["belum valid"]).await;
+    t.expect("budi@example.go.id", &["Nomor HP"]).await;
+}
+
+#[tokio::test]
+async fn an_office_that_makes_the_e_mail_optional_lets_gak_ada_skip_it() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let dialogs = tempfile::tempdir().unwrap();
+    support::copy_dir(&support::repo().join("dialogs"), dialogs.path());
+    let guestbook = dialogs.path().join("guestbook.toml");
+    let text = std::fs::read_to_string(&guestbook).unwrap();
+    let edited = text.replacen(
+        "kind = \"email\"\n",
+        "kind = \"email\"\noptional = true\n",
+        1,
+    );
+    assert_ne!(edited, text, "the guest book has an e-mail step");
+    std::fs::write(&guestbook, edited).unwrap();
+    let mut cfg = support::config(store_dir.path());
+    cfg.dialogs_dir = dialogs.path().to_path_buf();
+    let mut t = Chat::from_config(
+        &cfg,
+        std::sync::Arc::new(pstbot::store::memory::MemoryStore::new()),
+        std::sync::Arc::new(pstbot::runtime::FixedClock::new(support::monday_morning())),
+    );
+    t.expect("buku tamu", &["setuju"]).await;
+    t.expect("ya", &["nama lengkap"]).await;
+    t.expect("Budi Santoso", &["e-mail"]).await;
+    t.expect("gak ada", &["Nomor HP"]).await;
+}
+
 fn super_contains(t: &Chat, fragment: &str) -> bool {
     let out = support::transcript(&t.last, &t.rt.bot.texts);
     assert!(out.contains(fragment), "expected {fragment:?} in:\n{out}");

@@ -30,6 +30,20 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Copies a folder and everything under it (a dialogs folder to edit in a test).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
 /// The example config (shipped dialogs, Bengkulu profile) with the store in `store_dir`.
 pub fn config(store_dir: &Path) -> Config {
     let text = std::fs::read_to_string(repo().join("config.example.toml")).unwrap();

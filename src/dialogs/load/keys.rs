@@ -425,4 +425,5 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "mydata_accesses",
     "mydata_access_line",
     "mydata_more",
+    "email_required",
 ];

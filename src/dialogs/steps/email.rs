@@ -66,6 +66,10 @@ impl Kind for EmailStep {
             }
             EmailReading::Invalid => match input::parse_email(said.words) {
                 Some(e) => Reading::answer(Answer::Email(e)),
+                // "gak ada", "belum punya email": not a mistyped address, so "not valid" would
+                // loop. A required step says why the address is needed (an optional one took
+                // these words as a skip before reading the address).
+                None if understand::skip(turn.lex(), said.words) => Reading::miss("email_required"),
                 None => Reading::miss("expect_email"),
             },
         }
