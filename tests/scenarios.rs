@@ -413,7 +413,7 @@ async fn bad_input_gets_a_clear_reprompt_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_person_without_e_mail_is_told_why_it_is_needed_not_that_it_is_invalid() {
+async fn a_person_without_e_mail_or_whatsapp_is_told_why_it_is_needed_not_that_it_is_invalid() {
     let mut t = Chat::memory();
     t.expect("buku tamu", &["setuju"]).await;
     t.expect("ya", &["nama lengkap"]).await;
@@ -427,6 +427,28 @@ async fn a_person_without_e_mail_is_told_why_it_is_needed_not_that_it_is_invalid
     // Something that is meant as an address is still called invalid.
     t.expect("budi@", &["belum valid"]).await;
     t.expect("budi@example.go.id", &["Nomor HP"]).await;
+    // The same for the phone number: no WhatsApp is not a typo of a number.
+    for none in ["gak punya wa", "tidak ada"] {
+        let reply = t
+            .expect(none, &["diperlukan", "Bila belum memakai WhatsApp"])
+            .await;
+        assert!(!reply.contains("Mohon isi nomor"), "{none}: {reply}");
+    }
+    t.expect("0812 7788", &["nomor HP Indonesia"]).await;
+    t.expect("0812 7788 9900", &["Jenis kelamin"]).await;
+    // The rest typed as on a phone; someone who came to complain says so as the purpose.
+    for (said, next) in [
+        ("cowok", "Kelompok umur"),
+        ("30an", "Pendidikan"),
+        ("sma", "Pekerjaan"),
+        ("wiraswasta", "instansi"),
+        ("gak ada", "Kategori instansi"),
+        ("umum", "tujuan"),
+        ("mau ngadu", "Mohon periksa"),
+    ] {
+        t.expect(said, &[next]).await;
+    }
+    assert!(super_contains(&t, "Tujuan kunjungan: Lainnya"));
 }
 
 #[tokio::test]

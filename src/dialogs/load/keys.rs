@@ -426,4 +426,5 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "mydata_access_line",
     "mydata_more",
     "email_required",
+    "phone_required",
 ];

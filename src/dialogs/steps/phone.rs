@@ -88,6 +88,11 @@ impl Kind for PhoneStep {
             Ok(p) => Reading::answer(Answer::Phone(p.e164)),
             Err(PhoneProblem::NotMobile) => Reading::miss("expect_mobile"),
             Err(PhoneProblem::NotIndonesian) => Reading::miss("phone_not_indonesian"),
+            // "gak punya wa", "tidak ada": no number and no typo of one; say why a number is
+            // needed instead of repeating the format.
+            Err(PhoneProblem::NotFound) if understand::skip(turn.lex(), said.words) => {
+                Reading::miss("phone_required")
+            }
             Err(
                 PhoneProblem::NotFound
                 | PhoneProblem::TooShort
