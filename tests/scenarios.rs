@@ -198,6 +198,8 @@ async fn confidential_complaint_with_lapor_number() {
     t.expect("20/11/2026", &["lewati"]).await;
     t.expect("skip", &["rahasia"]).await;
     t.expect("ya", &["LAPOR"]).await;
+    // "siap" (ready) is not a tracking number: it was once stored as one.
+    t.expect("siap", &["berisi angka", "lewati"]).await;
     t.expect(
         "LAPOR-123",
         &["Mohon periksa", "LAPOR-123", "Petugas meminta biaya"],
