@@ -504,6 +504,42 @@ async fn prefilled_phone_from_a_phone_channel() {
 }
 
 #[tokio::test]
+async fn the_person_in_charge_may_be_the_applicant_saya_sendiri() {
+    let mut t = Chat::memory();
+    t.expect("rekomendasi", &["setuju"]).await;
+    t.fill_guest_book("Budi Santoso").await;
+    t.expect("kirim", &["Cari kegiatan"]).await;
+    t.expect("gak usah", &["judul kegiatan"]).await;
+    t.expect(
+        "Survei Kepuasan Masyarakat 2027",
+        &["instansi penyelenggara"],
+    )
+    .await;
+    t.expect("Dinkes Kota Bengkulu", &["unit kerja"]).await;
+    t.expect("bidang yankes", &["penanggung jawab"]).await;
+    t.expect("sy sendiri", &["telepon"]).await;
+    t.expect("nomor sy td", &["dasar hukum"]).await;
+    let a = t.rt.store.session(&t.who).unwrap().unwrap().active.unwrap();
+    assert_eq!(
+        a.answers.get("pic_name"),
+        Some(&Answer::Text("Budi Santoso".into()))
+    );
+    assert_eq!(
+        a.answers.get("pic_phone"),
+        Some(&Answer::Phone("+6281234567890".into()))
+    );
+    // Someone else's name is taken as written.
+    t.expect("kembali", &["telepon"]).await;
+    t.expect("kembali", &["penanggung jawab"]).await;
+    t.expect("Siti Aminah", &["telepon"]).await;
+    let a = t.rt.store.session(&t.who).unwrap().unwrap().active.unwrap();
+    assert_eq!(
+        a.answers.get("pic_name"),
+        Some(&Answer::Text("Siti Aminah".into()))
+    );
+}
+
+#[tokio::test]
 async fn a_redelivered_message_is_applied_once() {
     let mut t = Chat::memory();
     t.say("halo").await;

@@ -60,6 +60,8 @@ pub struct Step {
     pub help: Option<I18n>,
     /// Whether the person may skip it (with `-`, `lewati` or `skip`).
     pub optional: bool,
+    /// The guest book field an answer like "saya sendiri" / "nomor saya" takes.
+    pub me: Option<String>,
     pub next: Next,
     pub kind: StepKind,
 }

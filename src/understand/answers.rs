@@ -74,13 +74,25 @@ pub fn skip(lex: &Lexicon, text: &str) -> bool {
     if lex.skip.symbol(text) {
         return true;
     }
+    whole_answer(lex, &lex.skip, text)
+}
+
+/// Whether the person means their own guest book answer: "saya sendiri", "sy sendiri pak",
+/// "nomor saya tadi", "sama", "myself" (a step with `me`), the way [`skip`] reads its words.
+pub fn me(lex: &Lexicon, text: &str) -> bool {
+    whole_answer(lex, &lex.me, text)
+}
+
+/// Whether the message is one of `phrases`, after fillers: a one-word entry must be the whole
+/// message; a longer entry may be followed by two more words, but not by "yang".
+fn whole_answer(lex: &Lexicon, phrases: &Phrases, text: &str) -> bool {
     let n = normalize(lex, text);
     let t = &n.tokens;
     let mut i = 0;
-    while i < t.len() && lex.skip.longest_at(t, i).is_none() && lex.filler_at(t, i) > 0 {
+    while i < t.len() && phrases.longest_at(t, i).is_none() && lex.filler_at(t, i) > 0 {
         i += lex.filler_at(t, i);
     }
-    let Some(len) = lex.skip.longest_at(t, i) else {
+    let Some(len) = phrases.longest_at(t, i) else {
         return false;
     };
     let rest = lex.without_fillers(&t[i + len..]);

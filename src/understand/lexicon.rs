@@ -94,6 +94,8 @@ pub struct Lexicon {
     pub(super) confirm: Phrases,
     pub(super) change: Phrases,
     pub(super) done: Phrases,
+    /// "saya sendiri", "nomor saya tadi": the person's own guest book answer (a step's `me`).
+    pub(super) me: Phrases,
     pub(super) negations: HashSet<String>,
     pub(super) fillers: HashSet<String>,
     pub(super) filler_phrases: Phrases,
@@ -250,6 +252,7 @@ acknowledgements = ["ok"]
 
     #[test]
     fn a_small_lexicon_loads() {
+        // MINI has no `me` list under [answers]: a lexicon written before it still loads.
         let lex = Lexicon::parse("lexicon.toml", MINI).unwrap();
         assert_eq!(lex.slang["gak"], vec!["tidak".to_string()]);
         assert!(lex.skip.symbol(" - "));

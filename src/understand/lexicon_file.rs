@@ -59,6 +59,9 @@ struct RawAnswers {
     change: Vec<String>,
     done: Vec<String>,
     negations: Vec<String>,
+    /// Optional in the file: a lexicon written before it existed still loads.
+    #[serde(default)]
+    me: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -375,6 +378,9 @@ impl Builder<'_> {
         self.lex.confirm = self.phrases("answers.confirm", &a.confirm);
         self.lex.change = self.phrases("answers.change", &a.change);
         self.lex.done = self.phrases("answers.done", &a.done);
+        if !a.me.is_empty() {
+            self.lex.me = self.phrases("answers.me", &a.me);
+        }
         let (yes, no, confirm, change) = (
             self.lex.yes.clone(),
             self.lex.no.clone(),

@@ -84,7 +84,7 @@ mod ranges;
 mod scoring;
 mod small_talk;
 
-pub use answers::{SummaryReading, done_word, skip, summary, yes_no};
+pub use answers::{SummaryReading, done_word, me, skip, summary, yes_no};
 pub use cart::{CartReading, cart_item};
 pub use choice::{ChoiceMode, ChoiceReading, Choices, OptionText, choose};
 pub use command::{GlobalCommand, command};

@@ -20,6 +20,7 @@ pub(crate) struct RawStep {
     pub help: Option<I18n>,
     #[serde(default)]
     pub optional: bool,
+    pub me: Option<String>,
     pub next: Option<String>,
     // text
     pub min_len: Option<usize>,
@@ -156,6 +157,11 @@ pub(super) fn parse_step(
     if kind.collects() && rs.label.is_none() {
         problems.push("label is missing (it names the answer in summaries)");
     }
+    if let Some(me) = &rs.me
+        && (me.trim().is_empty() || !kind.collects())
+    {
+        problems.push("`me` names a guest book field, on a step that collects an answer");
+    }
     Some(Step {
         id: rs.id.clone(),
         field: rs.field.clone().unwrap_or_else(|| rs.id.clone()),
@@ -163,6 +169,7 @@ pub(super) fn parse_step(
         label: rs.label.clone(),
         help: rs.help.clone(),
         optional: rs.optional,
+        me: rs.me.clone(),
         next: rs.next.as_deref().map(parse_next).unwrap_or(default_next),
         kind,
     })

@@ -520,6 +520,14 @@ pub fn read(turn: &Turn, input: &Input) -> Reading {
     {
         return Reading::answer(Answer::Skipped);
     }
+    // "saya sendiri", "nomor sy td": the person's own answer from the guest book.
+    if let Some(field) = &turn.step.me
+        && takes.skip_words
+        && understand::me(turn.lex(), words)
+        && let Some(own) = turn.ctx.guest.and_then(|g| g.profile.get(field))
+    {
+        return Reading::answer(own.clone());
+    }
     rules.read(turn, &Said { input, words })
 }
 
