@@ -120,6 +120,10 @@ async fn paid_product_cart_shows_total_and_required_documents() {
         added.contains(&total_line),
         "{added}\nexpected {total_line}"
     );
+    // Asked again, the cart shows what was chosen and the list, not the introduction again.
+    assert!(added.contains("Pilih produk lain"), "{added}");
+    assert!(!added.contains("Produk statistik berbayar"), "{added}");
+    assert!(!cart.contains("Pilih produk lain"), "{cart}");
     t.expect("2", &["Berapa jumlahnya"]).await;
     t.expect("1", &["Ditambahkan"]).await;
     // Which data exactly (issue 20, item 15): title, period, region and format.

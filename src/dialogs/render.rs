@@ -248,14 +248,20 @@ pub fn prompt(turn: &Turn) -> Reply {
     let (bot, step) = (turn.bot, turn.step);
     let name = turn.answers.get("name").and_then(Answer::as_text);
     let vars = common_vars(bot, turn.ctx, turn.lang, name);
-    let mut text = fill(&turn.pick(&step.prompt), &vars);
     let rules = step.kind.rules();
+    let mut text = if rules.says_prompt(turn) {
+        fill(&turn.pick(&step.prompt), &vars)
+    } else {
+        String::new()
+    };
     let mut notes = rules.prompt_notes(turn);
     if step.optional {
         notes.push(turn.sys("skip_hint"));
     }
     for note in notes.iter().filter(|n| !n.is_empty()) {
-        text.push('\n');
+        if !text.is_empty() {
+            text.push('\n');
+        }
         text.push_str(note);
     }
     Reply {

@@ -427,4 +427,5 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "mydata_more",
     "email_required",
     "phone_required",
+    "cart_more",
 ];

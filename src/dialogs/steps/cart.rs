@@ -73,18 +73,24 @@ impl Kind for CartStep {
         c
     }
 
+    fn says_prompt(&self, turn: &Turn) -> bool {
+        lines(turn).is_empty()
+    }
+
     fn prompt_notes(&self, turn: &Turn) -> Vec<String> {
-        let mut notes = vec![fill(
-            &turn.sys("cart_intro"),
-            &[("source", turn.pick(&turn.bot.catalog.source))],
-        )];
         let lines = lines(turn);
-        if !lines.is_empty() {
-            let (text, total) = render::cart_text(turn.bot, &lines, turn.lang);
-            notes.push(text);
-            notes.push(fill(&turn.sys("cart_total"), &[("total", rupiah(total))]));
+        if lines.is_empty() {
+            return vec![fill(
+                &turn.sys("cart_intro"),
+                &[("source", turn.pick(&turn.bot.catalog.source))],
+            )];
         }
-        notes
+        let (text, total) = render::cart_text(turn.bot, &lines, turn.lang);
+        vec![
+            text,
+            fill(&turn.sys("cart_total"), &[("total", rupiah(total))]),
+            turn.sys("cart_more"),
+        ]
     }
 
     fn expectation(&self, bot: &Bot, lang: &str) -> String {

@@ -268,6 +268,13 @@ pub trait Kind {
         Vec::new()
     }
 
+    /// Whether the step's own prompt is said (most kinds: always). The cart says its
+    /// introduction only while it is empty: asked again after each product, the person sees
+    /// what they chose and the list, not the introduction each time.
+    fn says_prompt(&self, _turn: &Turn) -> bool {
+        true
+    }
+
     /// What happens as the step is entered. Most kinds ask their question.
     fn enter(&self, _turn: &Turn) -> Entry {
         Entry::Ask
