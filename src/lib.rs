@@ -26,6 +26,11 @@
 //!   pure leaf: its words are data (`dialogs/lexicon.toml`, option `also`, dialog `[intent]`).
 //! - [`app`] and [`http`]: wiring for `serve`, `chat` and `check`; the axum router.
 
+/// jemalloc, not the system malloc: measured in BENCHMARKS.md ("Allocator: jemalloc").
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub mod admin;
 pub mod app;
 pub mod backup;
