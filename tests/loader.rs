@@ -2,6 +2,8 @@
 //! problem; the shipped dialogs load clean.
 
 use crate::support;
+// A copy of the shipped dialogs with one file edited: here, broken.
+use crate::support::edited_dialogs as broken;
 
 use pstbot::dialogs::load::load_dir;
 use pstbot::text::LoadError;
@@ -9,16 +11,6 @@ use std::path::Path;
 
 fn langs() -> Vec<String> {
     vec!["id".into(), "en".into()]
-}
-
-/// A copy of the shipped dialogs folder where `file` is replaced by `edit(original)`.
-fn broken(file: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    support::copy_dir(&support::repo().join("dialogs"), dir.path());
-    let path = dir.path().join(file);
-    let original = std::fs::read_to_string(&path).unwrap_or_default();
-    std::fs::write(&path, edit(original)).unwrap();
-    dir
 }
 
 fn errors_of(dir: &Path) -> Vec<LoadError> {

@@ -30,8 +30,18 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Copies a folder and everything under it (a dialogs folder to edit in a test).
-pub fn copy_dir(from: &Path, to: &Path) {
+/// A copy of the shipped dialogs folder where `file` is replaced by `edit(original)`.
+pub fn edited_dialogs(file: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("dialogs"), dir.path());
+    let path = dir.path().join(file);
+    let original = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, edit(original)).unwrap();
+    dir
+}
+
+/// Copies a folder and everything under it.
+fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
